@@ -1,0 +1,70 @@
+package io.caravan.contact;
+
+import io.caravan.crypto.FieldCipher;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Optional;
+import java.util.UUID;
+import org.springframework.jdbc.core.JdbcTemplate;
+import org.springframework.stereotype.Repository;
+
+/** Reads contacts and their events, decrypting them. Writes go through {@link ContactWriter}. */
+@Repository
+public class ContactStore {
+
+    private static final int MAX_MERGE_HOPS = 16;
+
+    private final JdbcTemplate jdbc;
+    private final FieldCipher cipher;
+
+    public ContactStore(JdbcTemplate jdbc, FieldCipher cipher) {
+        this.jdbc = jdbc;
+        this.cipher = cipher;
+    }
+
+    public Optional<Contact> findByIdentifier(String system, String value) {
+        String idx = cipher.blindIndex(ContactWriter.IDENTIFIER_DOMAIN, new Identifier(system, value, null).key());
+        List<UUID> ids = jdbc.queryForList("SELECT contact_id FROM contact_identifier WHERE blind_index = ?",
+                UUID.class, idx);
+        return ids.isEmpty() ? Optional.empty() : findById(ids.get(0));
+    }
+
+    /** The contact, or — for a record merged into another — the surviving contact. */
+    public Optional<Contact> findById(UUID id) {
+        UUID current = id;
+        for (int hop = 0; hop < MAX_MERGE_HOPS; hop++) {
+            UUID lookup = current;
+            List<Object[]> rows = jdbc.query("SELECT key_id, payload, merged_into FROM contact WHERE id = ?",
+                    (rs, n) -> new Object[] {rs.getString(1), rs.getBytes(2), rs.getObject(3, UUID.class)}, lookup);
+            if (rows.isEmpty()) {
+                return Optional.empty();
+            }
+            Object[] row = rows.get(0);
+            if (row[2] != null) {
+                current = (UUID) row[2];
+                continue;
+            }
+            ContactJson.Stored s = ContactJson.read(cipher.open((String) row[0], (byte[]) row[1], lookup.toString()),
+                    ContactJson.Stored.class);
+            return Optional.of(s.contact());
+        }
+        return Optional.empty();
+    }
+
+    /** Trigger events of a contact (including those of records merged into it), oldest first. */
+    public List<TriggerEvent> events(UUID contactId) {
+        List<TriggerEvent> out = new ArrayList<>();
+        jdbc.query("SELECT id, key_id, payload FROM trigger_event WHERE contact_id = ? ORDER BY seq", rs -> {
+            UUID id = rs.getObject(1, UUID.class);
+            out.add(ContactJson.read(cipher.open(rs.getString(2), rs.getBytes(3), id.toString()), TriggerEvent.class));
+        }, contactId);
+        out.sort(Comparator.comparing(TriggerEvent::occurredAt, Comparator.nullsLast(Comparator.naturalOrder())));
+        return out;
+    }
+
+    /** Seals an event for storage; called by the receiving thread so the writer only commits. */
+    public static byte[] sealEvent(FieldCipher cipher, TriggerEvent event) {
+        return cipher.seal(ContactJson.write(event), event.id().toString());
+    }
+}

@@ -1,0 +1,6 @@
+package io.caravan.contact;
+
+import java.util.List;
+
+public record Name(String family, List<String> given) {
+}

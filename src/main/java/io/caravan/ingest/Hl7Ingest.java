@@ -1,0 +1,206 @@
+package io.caravan.ingest;
+
+import ca.uhn.hl7v2.DefaultHapiContext;
+import ca.uhn.hl7v2.HapiContext;
+import ca.uhn.hl7v2.model.Message;
+import ca.uhn.hl7v2.parser.CanonicalModelClassFactory;
+import ca.uhn.hl7v2.parser.PipeParser;
+import ca.uhn.hl7v2.validation.impl.ValidationContextFactory;
+import io.caravan.contact.ContactStore;
+import io.caravan.contact.ContactWriter;
+import io.caravan.contact.InboundMessage;
+import io.caravan.contact.TriggerEvent;
+import io.caravan.crypto.FieldCipher;
+import io.caravan.mapping.FeedMappings;
+import io.caravan.mapping.Hl7Mapper;
+import io.caravan.mapping.MappedMessage;
+import io.caravan.mapping.MappingCatalog;
+import io.caravan.mapping.MappingException;
+import io.caravan.mapping.MessageMapping;
+import io.caravan.mapping.Msh;
+import java.nio.charset.Charset;
+import java.nio.charset.StandardCharsets;
+import java.time.Instant;
+import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import org.apache.camel.Exchange;
+import org.apache.camel.Processor;
+import org.apache.camel.component.mllp.MllpConstants;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.springframework.stereotype.Component;
+
+/**
+ * The HL7 v2 ingest step: checks the header, parses into the 2.5.1 canonical model, maps, hands the result to the
+ * contact writer and waits for its commit, then leaves the ACK on the exchange for the MLLP consumer to send.
+ *
+ * <ul>
+ *   <li>AR: no readable MSH, no control id, or an unsupported message type, version or processing id. Not stored.</li>
+ *   <li>AE: understood but not processable (unparseable body, mapping error, store failure). Stored as failed, for
+ *       replay, whenever the store is up.</li>
+ *   <li>AA: committed — or a resend of something already committed, which changes nothing.</li>
+ * </ul>
+ * Enhanced mode (MSH-15/16 valued) answers with a commit ACK (CA/CE/CR) when MSH-15 asks for one.
+ */
+@Component("hl7Ingest")
+public class Hl7Ingest implements Processor {
+
+    private static final Logger log = LoggerFactory.getLogger(Hl7Ingest.class);
+    static final String DEDUPE_DOMAIN = "inbound";
+
+    private final HapiContext hapi;
+    private final PipeParser parser;
+    private final MappingCatalog catalog;
+    private final Hl7Mapper mapper;
+    private final ContactWriter writer;
+    private final FieldCipher cipher;
+    private final IngestMetrics metrics;
+    private final MllpProperties props;
+    private final Charset charset;
+
+    public Hl7Ingest(MappingCatalog catalog, Hl7Mapper mapper, ContactWriter writer, FieldCipher cipher,
+            IngestMetrics metrics, MllpProperties props) {
+        this.catalog = catalog;
+        this.mapper = mapper;
+        this.writer = writer;
+        this.cipher = cipher;
+        this.metrics = metrics;
+        this.props = props;
+        this.charset = Charset.forName(props.charset());
+        // built once: a HapiContext per message costs milliseconds
+        this.hapi = new DefaultHapiContext(new CanonicalModelClassFactory("2.5.1"));
+        this.hapi.setValidationContext(ValidationContextFactory.noValidation());
+        this.parser = hapi.getPipeParser();
+    }
+
+    /** What to answer. */
+    record Answer(String code, String errorCode, String errorText, String location, IngestMetrics.Outcome outcome) {
+        static Answer accepted(IngestMetrics.Outcome outcome) {
+            return new Answer("AA", null, null, null, outcome);
+        }
+
+        static Answer reject(String errorCode, String text, String location) {
+            return new Answer("AR", errorCode, text, location, IngestMetrics.Outcome.REJECTED);
+        }
+
+        static Answer error(String errorCode, String text, String location) {
+            return new Answer("AE", errorCode, text, location, IngestMetrics.Outcome.ERROR);
+        }
+    }
+
+    @Override
+    public void process(Exchange exchange) {
+        long start = System.nanoTime();
+        byte[] body = exchange.getIn().getBody(byte[].class);
+        String raw = body == null ? "" : new String(body, charset);
+        Msh msh = Msh.read(raw);
+        FeedMappings feed = msh == null ? catalog.defaultFeed()
+                : catalog.feedFor(msh.sendingApplication(), msh.sendingFacility());
+        metrics.received(feed.feedId());
+        Answer answer;
+        try {
+            answer = handle(raw, msh, feed);
+        } catch (Throwable t) { // parsers have thrown StackOverflowError on hostile input; answer, never hang up
+            log.error("HL7 ingest failed unexpectedly ({})", t.getClass().getName());
+            answer = Answer.error("207", "internal error", null);
+        }
+        String code = answer.code;
+        boolean send = true;
+        if (msh != null && msh.enhancedMode()) {
+            code = "C" + code.charAt(1);
+            String when = msh.acceptAckType().isEmpty() ? "AL" : msh.acceptAckType();
+            boolean ok = code.equals("CA");
+            send = switch (when) {
+                case "NE" -> false;
+                case "ER" -> !ok;
+                case "SU" -> ok;
+                default -> true;
+            };
+        }
+        if (send) {
+            String ack = Acks.build(msh, code, answer.errorCode, answer.errorText, answer.location);
+            exchange.setProperty(MllpConstants.MLLP_ACKNOWLEDGEMENT, ack.getBytes(charset));
+        } else {
+            exchange.setProperty(MllpConstants.MLLP_AUTO_ACKNOWLEDGE, false);
+        }
+        metrics.answered(feed.feedId(), send ? answer.outcome : IngestMetrics.Outcome.NO_ACK, System.nanoTime() - start);
+    }
+
+    Answer handle(String raw, Msh msh, FeedMappings feed) throws InterruptedException {
+        if (msh == null) {
+            return Answer.reject("100", "message does not start with an MSH segment", "MSH^1");
+        }
+        if (msh.fieldCount() < 12) {
+            return Answer.reject("101", "MSH is incomplete (MSH-9 to MSH-12 are required)", "MSH^1");
+        }
+        if (msh.controlId().isEmpty()) {
+            return Answer.reject("101", "MSH-10 message control id is missing", "MSH^1^10");
+        }
+        if (!props.acceptedVersions().contains(msh.version())) {
+            return Answer.reject("203", "unsupported version id", "MSH^1^12");
+        }
+        if (!props.acceptedProcessingIds().contains(msh.processingId())) {
+            return Answer.reject("202", "unsupported processing id", "MSH^1^11");
+        }
+        if (!catalog.messageTypes().contains(msh.messageType())) {
+            return Answer.reject("200", "unsupported message type", "MSH^1^9");
+        }
+        if (msh.triggerEvent().isEmpty()) {
+            return Answer.reject("201", "missing trigger event", "MSH^1^9");
+        }
+        UUID id = UUID.randomUUID();
+        Instant received = Instant.now();
+        String keyId = cipher.activeKeyId();
+        byte[] sealedRaw = cipher.seal(raw.getBytes(StandardCharsets.UTF_8), id.toString());
+        String dedupe = cipher.blindIndex(DEDUPE_DOMAIN,
+                msh.sendingApplication() + "|" + msh.sendingFacility() + "|" + msh.controlId());
+        String trigger = msh.trigger();
+
+        MessageMapping mapping = feed.forTrigger(trigger);
+        if (mapping == null) {
+            // a trigger of a supported type we have no use for (e.g. ADT^A02): keep it, accept it
+            return store(new InboundMessage(id, dedupe, feed.feedId(), trigger, InboundMessage.IGNORED, null, null,
+                    keyId, sealedRaw, null, null, received), null);
+        }
+        MappedMessage mapped;
+        try {
+            Message message = parser.parse(raw);
+            mapped = mapper.map(message, msh, feed, mapping);
+        } catch (MappingException e) {
+            Answer a = Answer.error(e.hl7ErrorCode(), e.getMessage(), e.location());
+            return store(new InboundMessage(id, dedupe, feed.feedId(), trigger, InboundMessage.FAILED,
+                    "mapping:" + e.hl7ErrorCode(), null, keyId, sealedRaw, null, null, received), a);
+        } catch (Exception | StackOverflowError e) {
+            // HAPI's messages quote the offending value: report the kind only
+            Answer a = Answer.error("102", "message could not be parsed", null);
+            return store(new InboundMessage(id, dedupe, feed.feedId(), trigger, InboundMessage.FAILED,
+                    "parse:" + e.getClass().getSimpleName(), null, keyId, sealedRaw, null, null, received), a);
+        }
+        UUID eventId = UUID.randomUUID();
+        TriggerEvent event = new TriggerEvent(eventId, mapped.eventType(), mapped.eventTime(),
+                new TriggerEvent.Source(feed.feedId(), msh.controlId(), null), mapped.data());
+        return store(new InboundMessage(id, dedupe, feed.feedId(), trigger, InboundMessage.PROCESSED, null, mapped,
+                keyId, sealedRaw, eventId, ContactStore.sealEvent(cipher, event), received), null);
+    }
+
+    /** Commits and waits; {@code failure} is the answer for a message stored as failed. */
+    private Answer store(InboundMessage message, Answer failure) throws InterruptedException {
+        CompletableFuture<ContactWriter.Outcome> f = writer.submit(message);
+        ContactWriter.Outcome outcome;
+        try {
+            outcome = f.get(props.ackTimeout().toMillis(), TimeUnit.MILLISECONDS);
+        } catch (TimeoutException e) {
+            return Answer.error("207", "store did not confirm in time; resend", null);
+        } catch (java.util.concurrent.ExecutionException e) {
+            return failure != null ? failure : Answer.error("207", "message could not be stored", null);
+        }
+        return switch (outcome) {
+            case PROCESSED -> Answer.accepted(IngestMetrics.Outcome.ACCEPTED);
+            case DUPLICATE -> Answer.accepted(IngestMetrics.Outcome.DUPLICATE);
+            case IGNORED -> Answer.accepted(IngestMetrics.Outcome.IGNORED);
+            case FAILED_STORED -> failure;
+        };
+    }
+}

@@ -1,0 +1,65 @@
+package io.caravan.ingest;
+
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
+import java.time.Duration;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import org.springframework.stereotype.Component;
+
+/**
+ * Feed metrics. Labels are bounded and PHI-free: the feed is an adapter id from configuration (or {@code default}),
+ * the outcome one of a fixed set. Never a sender-supplied value.
+ */
+@Component
+public class IngestMetrics {
+
+    /** What the hub answered. */
+    public enum Outcome { ACCEPTED, DUPLICATE, IGNORED, ERROR, REJECTED, NO_ACK }
+
+    private final MeterRegistry registry;
+    private final Map<String, Counter> counters = new ConcurrentHashMap<>();
+    private final Map<String, Timer> timers = new ConcurrentHashMap<>();
+
+    public IngestMetrics(MeterRegistry registry) {
+        this.registry = registry;
+    }
+
+    public void received(String feed) {
+        counter("caravan.hl7.received", "feed", feed).increment();
+    }
+
+    public void answered(String feed, Outcome outcome, long nanos) {
+        counter("caravan.hl7.messages", "feed", feed, "outcome", outcome.name().toLowerCase()).increment();
+        timers.computeIfAbsent(feed, f -> Timer.builder("caravan.hl7.ack.latency")
+                .description("Time from a complete frame to its ACK being ready (after commit)")
+                .tag("feed", f)
+                .publishPercentiles(0.5, 0.99)
+                .publishPercentileHistogram()
+                .minimumExpectedValue(Duration.ofNanos(100_000))
+                .maximumExpectedValue(Duration.ofSeconds(30))
+                .register(registry)).record(Duration.ofNanos(nanos));
+    }
+
+    void connectionOpened() {
+        counter("caravan.mllp.connections", "event", "opened").increment();
+    }
+
+    void connectionDropped(String reason) {
+        counter("caravan.mllp.connections", "event", reason).increment();
+    }
+
+    void truncatedFrames(long n) {
+        counter("caravan.mllp.frames.truncated").increment(n);
+    }
+
+    void discardedBytes(long n) {
+        counter("caravan.mllp.bytes.discarded").increment(n);
+    }
+
+    private Counter counter(String name, String... tags) {
+        String key = name + String.join(",", tags);
+        return counters.computeIfAbsent(key, k -> Counter.builder(name).tags(tags).register(registry));
+    }
+}

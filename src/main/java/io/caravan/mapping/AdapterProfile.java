@@ -1,0 +1,56 @@
+package io.caravan.mapping;
+
+import com.fasterxml.jackson.annotation.JsonProperty;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * One external system, from {@code adapters/<id>.yaml}. For an HL7 v2 feed: how its messages are recognised (MSH-3 /
+ * MSH-4), its BAA status, regional defaults, and mapping overrides that add or replace rules without forking the base
+ * set.
+ */
+public final class AdapterProfile {
+
+    @JsonProperty(required = true)
+    public String id;
+    public String name;
+    /** {@code hl7v2-mllp} for an EHR feed; later issues add smtp, smpp, kafka… */
+    @JsonProperty(required = true)
+    public String kind;
+    public String description;
+    public Match match;
+    @JsonProperty(required = true)
+    public Baa baa;
+    /** ISO 3166 region for phone numbers without a country code. */
+    public String phoneRegion;
+    /** Zone for HL7 times sent without an offset. */
+    public String timeZone;
+    public Overrides mappings = new Overrides();
+
+    public static final class Match {
+        /** MSH-3.1 sending application. */
+        public String sendingApplication;
+        /** MSH-4.1 sending facility. */
+        public String sendingFacility;
+    }
+
+    public static final class Baa {
+        /** {@code signed}, {@code pending}, {@code none}, or {@code not-applicable} (a covered entity's own system). */
+        @JsonProperty(required = true)
+        public String status;
+        public String reference;
+        public String expires;
+    }
+
+    public static final class Overrides {
+        /** Segment rules added or replaced, by segment name (Z-segments included). */
+        public Map<String, SegmentMapping> segments = new LinkedHashMap<>();
+        /** Per trigger ({@code ADT^A04}): event data added or replaced, and extra segments. */
+        public Map<String, MessageOverride> messages = new LinkedHashMap<>();
+    }
+
+    public static final class MessageOverride {
+        public Map<String, FieldRule> data = new LinkedHashMap<>();
+        public java.util.List<String> addSegments = java.util.List.of();
+    }
+}

@@ -1,0 +1,81 @@
+package io.caravan.mapping;
+
+/**
+ * The MSH fields the hub needs before (and whether or not) the whole message parses. Read straight from the raw text
+ * so that garbage still gets an ACK that echoes what can be echoed. None of these fields is PHI.
+ */
+public record Msh(
+        char fieldSeparator,
+        String encodingCharacters,
+        String sendingApplication,
+        String sendingFacility,
+        String receivingApplication,
+        String receivingFacility,
+        String dateTime,
+        String messageType,
+        String triggerEvent,
+        String controlId,
+        String processingId,
+        String version,
+        String acceptAckType,
+        String applicationAckType,
+        int fieldCount) {
+
+    /**
+     * Reads the MSH segment of {@code raw}; null when the text does not start with an MSH segment at all. Fields the
+     * segment does not reach are empty strings.
+     */
+    public static Msh read(String raw) {
+        int start = 0;
+        while (start < raw.length() && Character.isWhitespace(raw.charAt(start))) {
+            start++;
+        }
+        if (raw.length() - start < 8 || !raw.startsWith("MSH", start)) {
+            return null;
+        }
+        char fs = raw.charAt(start + 3);
+        if (Character.isLetterOrDigit(fs) || Character.isWhitespace(fs)) {
+            return null;
+        }
+        int end = start;
+        while (end < raw.length() && raw.charAt(end) != '\r' && raw.charAt(end) != '\n') {
+            end++;
+        }
+        String seg = raw.substring(start, end);
+        // split keeping empties; index i is MSH-(i+1) because MSH-1 is the separator itself
+        String[] parts = seg.split(java.util.regex.Pattern.quote(String.valueOf(fs)), -1);
+        String enc = parts.length > 1 ? parts[1] : "";
+        char cs = enc.length() > 0 ? enc.charAt(0) : '^';
+        return new Msh(fs, enc,
+                first(field(parts, 3), cs), first(field(parts, 4), cs),
+                first(field(parts, 5), cs), first(field(parts, 6), cs),
+                first(field(parts, 7), cs),
+                component(field(parts, 9), cs, 0), component(field(parts, 9), cs, 1),
+                field(parts, 10).trim(), first(field(parts, 11), cs).trim(), first(field(parts, 12), cs).trim(),
+                field(parts, 15).trim(), field(parts, 16).trim(), parts.length);
+    }
+
+    private static String field(String[] parts, int mshField) {
+        int i = mshField - 1;
+        return i < parts.length ? parts[i] : "";
+    }
+
+    private static String first(String field, char cs) {
+        return component(field, cs, 0);
+    }
+
+    private static String component(String field, char cs, int index) {
+        String[] c = field.split(java.util.regex.Pattern.quote(String.valueOf(cs)), -1);
+        return index < c.length ? c[index].trim() : "";
+    }
+
+    /** {@code ADT^A01} */
+    public String trigger() {
+        return messageType + "^" + triggerEvent;
+    }
+
+    /** Enhanced acknowledgement mode was asked for (MSH-15 or MSH-16 valued). */
+    public boolean enhancedMode() {
+        return !acceptAckType.isEmpty() || !applicationAckType.isEmpty();
+    }
+}

@@ -1,0 +1,53 @@
+package io.caravan.system;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.springframework.http.HttpStatus;
+import org.springframework.http.ProblemDetail;
+import org.springframework.web.bind.annotation.ExceptionHandler;
+import org.springframework.web.bind.annotation.RestControllerAdvice;
+import org.springframework.web.method.annotation.MethodArgumentTypeMismatchException;
+import org.springframework.web.servlet.mvc.method.annotation.ResponseEntityExceptionHandler;
+
+/**
+ * Every API error as {@code application/problem+json} (RFC 9457). Details name what was wrong with the request,
+ * never a stored value.
+ */
+@RestControllerAdvice
+public class Problems extends ResponseEntityExceptionHandler {
+
+    private static final Logger log = LoggerFactory.getLogger(Problems.class);
+
+    /** A resource that does not exist (404). */
+    public static final class NotFound extends RuntimeException {
+        public NotFound(String detail) {
+            super(detail);
+        }
+    }
+
+    @ExceptionHandler(NotFound.class)
+    ProblemDetail notFound(NotFound e) {
+        return problem(HttpStatus.NOT_FOUND, "Not found", e.getMessage());
+    }
+
+    @ExceptionHandler({IllegalArgumentException.class, MethodArgumentTypeMismatchException.class})
+    ProblemDetail badRequest(Exception e) {
+        String detail = e instanceof MethodArgumentTypeMismatchException m
+                ? "parameter '" + m.getName() + "' has the wrong format" : e.getMessage();
+        return problem(HttpStatus.BAD_REQUEST, "Bad request", detail);
+    }
+
+    @ExceptionHandler(Exception.class)
+    ProblemDetail unexpected(Exception e) {
+        // the class name only: a message could quote data
+        log.error("Unhandled API error ({})", e.getClass().getName());
+        return problem(HttpStatus.INTERNAL_SERVER_ERROR, "Internal error", "the request could not be completed");
+    }
+
+    static ProblemDetail problem(HttpStatus status, String title, String detail) {
+        ProblemDetail p = ProblemDetail.forStatusAndDetail(status, detail);
+        p.setTitle(title);
+        return p;
+    }
+
+}
