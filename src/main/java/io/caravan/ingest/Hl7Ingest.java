@@ -1,11 +1,6 @@
 package io.caravan.ingest;
 
-import ca.uhn.hl7v2.DefaultHapiContext;
-import ca.uhn.hl7v2.HapiContext;
 import ca.uhn.hl7v2.model.Message;
-import ca.uhn.hl7v2.parser.CanonicalModelClassFactory;
-import ca.uhn.hl7v2.parser.PipeParser;
-import ca.uhn.hl7v2.validation.impl.ValidationContextFactory;
 import io.caravan.contact.ContactStore;
 import io.caravan.contact.ContactWriter;
 import io.caravan.contact.InboundMessage;
@@ -13,6 +8,7 @@ import io.caravan.contact.TriggerEvent;
 import io.caravan.crypto.FieldCipher;
 import io.caravan.mapping.FeedMappings;
 import io.caravan.mapping.Hl7Mapper;
+import io.caravan.mapping.Hl7Parsing;
 import io.caravan.mapping.MappedMessage;
 import io.caravan.mapping.MappingCatalog;
 import io.caravan.mapping.MappingException;
@@ -50,8 +46,6 @@ public class Hl7Ingest implements Processor {
     private static final Logger log = LoggerFactory.getLogger(Hl7Ingest.class);
     static final String DEDUPE_DOMAIN = "inbound";
 
-    private final HapiContext hapi;
-    private final PipeParser parser;
     private final MappingCatalog catalog;
     private final Hl7Mapper mapper;
     private final ContactWriter writer;
@@ -69,10 +63,6 @@ public class Hl7Ingest implements Processor {
         this.metrics = metrics;
         this.props = props;
         this.charset = Charset.forName(props.charset());
-        // built once: a HapiContext per message costs milliseconds
-        this.hapi = new DefaultHapiContext(new CanonicalModelClassFactory("2.5.1"));
-        this.hapi.setValidationContext(ValidationContextFactory.noValidation());
-        this.parser = hapi.getPipeParser();
     }
 
     /** What to answer. */
@@ -166,7 +156,7 @@ public class Hl7Ingest implements Processor {
         }
         MappedMessage mapped;
         try {
-            Message message = parser.parse(raw);
+            Message message = Hl7Parsing.parse(raw);
             mapped = mapper.map(message, msh, feed, mapping);
         } catch (MappingException e) {
             Answer a = Answer.error(e.hl7ErrorCode(), e.getMessage(), e.location());

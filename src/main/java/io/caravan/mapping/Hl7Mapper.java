@@ -154,7 +154,7 @@ public class Hl7Mapper {
                 if (t == null) {
                     throw new MappingException("102", ref.location(), ref + " is not an HL7 date/time");
                 }
-                return t.toString();
+                return t.format(java.time.format.DateTimeFormatter.ISO_OFFSET_DATE_TIME);
             }
             case FLAG -> {
                 return value.equalsIgnoreCase(rule.equals);
