@@ -1,0 +1,57 @@
+package io.caravan.contact;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.caravan.mapping.ContactPatch;
+import java.time.Instant;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+class ContactUpdatesTest {
+
+    static final Instant T1 = Instant.parse("2026-01-01T10:00:00Z");
+    static final Instant T2 = Instant.parse("2026-01-02T10:00:00Z");
+
+    @Test
+    void anOlderMessageDoesNotOverwriteNewerDemographics() {
+        Contact c = new Contact();
+        Instant[] asOf = {null};
+        ContactPatch newer = new ContactPatch();
+        newer.fields.put("email", "new@example.org");
+        assertThat(ContactUpdates.applyDemographics(c, newer, T2, asOf)).isTrue();
+        ContactPatch older = new ContactPatch();
+        older.fields.put("email", "old@example.org");
+        assertThat(ContactUpdates.applyDemographics(c, older, T1, asOf)).isFalse();
+        assertThat(c.email).isEqualTo("new@example.org");
+        assertThat(asOf[0]).isEqualTo(T2);
+    }
+
+    @Test
+    void anAbsentFieldChangesNothingAndDeleteClearsIt() {
+        Contact c = new Contact();
+        c.email = "a@example.org";
+        c.phone = "+12175550199";
+        c.name = new Name("Doe", List.of("Jane"));
+        Instant[] asOf = {T1};
+        ContactPatch p = new ContactPatch();
+        p.fields.put("phone", ContactPatch.DELETE);
+        assertThat(ContactUpdates.applyDemographics(c, p, T2, asOf)).isTrue();
+        assertThat(c.phone).isNull();
+        assertThat(c.email).isEqualTo("a@example.org");
+        assertThat(c.name.family()).isEqualTo("Doe");
+    }
+
+    @Test
+    void repeatingWhatWeHoldIsNotAChange() {
+        Contact c = new Contact();
+        c.gender = "female";
+        c.restrictions.add("protection-indicator");
+        ContactPatch p = new ContactPatch();
+        p.fields.put("gender", "female");
+        p.restrictions.put("protection-indicator", true);
+        assertThat(ContactUpdates.applyDemographics(c, p, T2, new Instant[] {T1})).isFalse();
+        p.restrictions.put("protection-indicator", false);
+        assertThat(ContactUpdates.applyDemographics(c, p, T2, new Instant[] {T1})).isTrue();
+        assertThat(c.restrictions).isEmpty();
+    }
+}

@@ -1,0 +1,117 @@
+package io.caravan.support;
+
+import java.io.File;
+import java.io.IOException;
+import java.net.ServerSocket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.stream.Stream;
+
+/**
+ * A real PostgreSQL for the {@code postgres}-profile tests: the server named by {@code CARAVAN_TEST_PG_URL} when set
+ * (a JDBC URL of a superuser connection), else a private throwaway cluster started from the machine's PostgreSQL
+ * binaries (Debian package {@code postgresql}; {@code .ci/run} installs it). Each test class gets its own database.
+ */
+public final class PostgresSupport {
+
+    private static String adminUrl;
+    private static final AtomicInteger DBS = new AtomicInteger();
+
+    private PostgresSupport() {
+    }
+
+    /** A new, empty database; returns its JDBC URL (user and password in the URL). */
+    public static synchronized String newDatabase() {
+        String base = adminUrl();
+        String name = "caravan_test_" + ProcessHandle.current().pid() + "_" + DBS.incrementAndGet();
+        try (Connection c = DriverManager.getConnection(base); Statement s = c.createStatement()) {
+            s.execute("CREATE DATABASE " + name);
+        } catch (SQLException e) {
+            throw new IllegalStateException("cannot create test database on " + base, e);
+        }
+        int q = base.indexOf('?');
+        String server = base.substring(0, base.lastIndexOf('/', q < 0 ? base.length() : q) + 1);
+        return server + name + (q < 0 ? "" : base.substring(q));
+    }
+
+    private static String adminUrl() {
+        if (adminUrl == null) {
+            String env = System.getenv("CARAVAN_TEST_PG_URL");
+            adminUrl = env != null && !env.isBlank() ? env : startPrivateCluster();
+        }
+        return adminUrl;
+    }
+
+    private static String startPrivateCluster() {
+        try {
+            Path bin = findBin();
+            Path dir = Files.createTempDirectory("caravan-pg-");
+            Path data = dir.resolve("data");
+            int port;
+            try (ServerSocket s = new ServerSocket(0)) {
+                port = s.getLocalPort();
+            }
+            boolean root = "root".equals(System.getProperty("user.name"));
+            if (root) {
+                run(List.of("chown", "-R", "postgres:postgres", dir.toString()), false);
+            }
+            run(List.of(bin.resolve("initdb").toString(), "-D", data.toString(), "-A", "trust", "-U", "postgres",
+                    "--no-sync", "-E", "UTF8"), root);
+            // fsync off: these tests kill the hub, never PostgreSQL; the benchmark uses a durable server
+            run(List.of(bin.resolve("pg_ctl").toString(), "-D", data.toString(), "-l", dir.resolve("log").toString(),
+                    "-w", "-o", "-p " + port + " -k " + dir + " -c listen_addresses=127.0.0.1 -c fsync=off"
+                            + " -c max_connections=200", "start"), root);
+            Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+                try {
+                    run(List.of(bin.resolve("pg_ctl").toString(), "-D", data.toString(), "-m", "immediate", "stop"),
+                            root);
+                    try (Stream<Path> s = Files.walk(dir)) {
+                        s.sorted(Comparator.reverseOrder()).map(Path::toFile).forEach(File::delete);
+                    }
+                } catch (Exception ignored) {
+                    // best effort at exit
+                }
+            }));
+            return "jdbc:postgresql://127.0.0.1:" + port + "/postgres?user=postgres";
+        } catch (IOException | InterruptedException e) {
+            throw new IllegalStateException("cannot start a private PostgreSQL cluster", e);
+        }
+    }
+
+    private static Path findBin() throws IOException {
+        Path root = Path.of("/usr/lib/postgresql");
+        if (Files.isDirectory(root)) {
+            try (Stream<Path> s = Files.list(root)) {
+                for (Path v : s.sorted(Comparator.reverseOrder()).toList()) {
+                    if (Files.isExecutable(v.resolve("bin/initdb"))) {
+                        return v.resolve("bin");
+                    }
+                }
+            }
+        }
+        throw new IllegalStateException("PostgreSQL binaries not found: install the Debian package 'postgresql' "
+                + "or set CARAVAN_TEST_PG_URL");
+    }
+
+    private static void run(List<String> cmd, boolean asPostgres) throws IOException, InterruptedException {
+        List<String> full = new ArrayList<>();
+        if (asPostgres) {
+            full.addAll(List.of("runuser", "-u", "postgres", "--"));
+        }
+        full.addAll(cmd);
+        Process p = new ProcessBuilder(full).redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes());
+        if (!p.waitFor(120, TimeUnit.SECONDS) || p.exitValue() != 0) {
+            throw new IOException("command failed: " + String.join(" ", full) + "\n" + out);
+        }
+    }
+}

@@ -1,0 +1,82 @@
+package io.caravan.support;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.ServerSocket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.springframework.test.context.DynamicPropertyRegistry;
+
+/**
+ * One hub configuration for integration tests: its data directory, MLLP port and store. The same instance always
+ * registers the same properties, so test classes that use it share one Spring context.
+ */
+public final class TestHub {
+
+    private static TestHub h2;
+    private static TestHub postgres;
+
+    public final Path dataDir;
+    public final int mllpPort;
+    public final String jdbcUrl;
+
+    private TestHub(String jdbcUrl) {
+        try {
+            this.dataDir = Files.createTempDirectory("caravan-it-");
+            try (ServerSocket s = new ServerSocket(0)) {
+                this.mllpPort = s.getLocalPort();
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        this.jdbcUrl = jdbcUrl;
+    }
+
+    public static synchronized TestHub h2() {
+        if (h2 == null) {
+            h2 = new TestHub(null);
+        }
+        return h2;
+    }
+
+    public static synchronized TestHub postgres() {
+        if (postgres == null) {
+            postgres = new TestHub(PostgresSupport.newDatabase());
+        }
+        return postgres;
+    }
+
+    public void register(DynamicPropertyRegistry r) {
+        r.add("caravan.data-dir", dataDir::toString);
+        r.add("caravan.mllp.host", () -> "127.0.0.1");
+        r.add("caravan.mllp.port", () -> mllpPort);
+        r.add("caravan.mllp.accepted-processing-ids", () -> "P,T");
+        r.add("caravan.mllp.idle-timeout", () -> "3s");
+        r.add("caravan.mllp.frame-timeout", () -> "2s");
+        if (jdbcUrl != null) {
+            r.add("spring.datasource.url", () -> jdbcUrl);
+            r.add("spring.datasource.username", () -> param(jdbcUrl, "user", "postgres"));
+            r.add("spring.datasource.password", () -> param(jdbcUrl, "password", ""));
+        }
+    }
+
+    static String param(String url, String name, String otherwise) {
+        int q = url.indexOf('?');
+        if (q >= 0) {
+            for (String kv : url.substring(q + 1).split("&")) {
+                if (kv.startsWith(name + "=")) {
+                    return kv.substring(name.length() + 1);
+                }
+            }
+        }
+        return otherwise;
+    }
+
+    public String adminPassword() {
+        try {
+            return Files.readString(dataDir.resolve("admin-password")).trim();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+}
