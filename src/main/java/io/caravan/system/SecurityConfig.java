@@ -45,7 +45,8 @@ class SecurityConfig {
 
     @Bean
     PasswordEncoder passwordEncoder() {
-        return PasswordEncoderFactories.createDelegatingPasswordEncoder();
+        return new VerifiedPasswordCache(PasswordEncoderFactories.createDelegatingPasswordEncoder(),
+                java.time.Clock.systemUTC());
     }
 
     /** {@code admin} holds every role. Its password comes from the environment or a generated 0600 file. */

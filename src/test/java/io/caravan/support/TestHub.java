@@ -15,6 +15,7 @@ public final class TestHub {
 
     private static TestHub h2;
     private static TestHub postgres;
+    private static TestHub canary;
 
     public final Path dataDir;
     public final int mllpPort;
@@ -37,6 +38,14 @@ public final class TestHub {
             h2 = new TestHub(null);
         }
         return h2;
+    }
+
+    /** A hub of its own, so the PHI canary test sees a data directory with nothing else in it. */
+    public static synchronized TestHub canary() {
+        if (canary == null) {
+            canary = new TestHub(null);
+        }
+        return canary;
     }
 
     public static synchronized TestHub postgres() {

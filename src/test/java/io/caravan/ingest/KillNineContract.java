@@ -1,0 +1,103 @@
+package io.caravan.ingest;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.caravan.support.Hl7Messages;
+import io.caravan.support.HubProcess;
+import io.caravan.support.MllpTestClient;
+import java.net.URLEncoder;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The durability promise: kill -9 the hub while four senders stream ADTs; after a restart every message that was
+ * ACKed AA is there exactly once, and resending everything (what a sender does for unACKed messages) creates no
+ * duplicate.
+ */
+abstract class KillNineContract {
+
+    static final ObjectMapper JSON = new ObjectMapper();
+
+    abstract String jdbcUrl();
+
+    @Test
+    void everyAcknowledgedMessageSurvivesKillNineExactlyOnce(@TempDir Path tmp) throws Exception {
+        Path data = tmp.resolve("data");
+        Files.createDirectories(data);
+        Map<String, String> sent = new ConcurrentHashMap<>(); // mrn -> message
+        Map<String, Boolean> acked = new ConcurrentHashMap<>();
+        try (HubProcess hub = new HubProcess(data, jdbcUrl())) {
+            hub.start();
+            AtomicBoolean stop = new AtomicBoolean();
+            CountDownLatch warm = new CountDownLatch(200);
+            List<Thread> senders = new ArrayList<>();
+            for (int s = 0; s < 4; s++) {
+                Thread t = new Thread(() -> {
+                    try (MllpTestClient c = new MllpTestClient(hub.mllpPort)) {
+                        while (!stop.get()) {
+                            String ctl = Hl7Messages.controlId();
+                            String mrn = "K9-" + ctl;
+                            String msg = Hl7Messages.a04(ctl, mrn, "Nine", "Kill", "k9@example.org");
+                            sent.put(mrn, msg);
+                            String ack = c.exchange(msg, 10_000);
+                            if (ack == null) {
+                                return; // the hub died under us
+                            }
+                            if ("AA".equals(MllpTestClient.msa1(ack))) {
+                                acked.put(mrn, true);
+                                warm.countDown();
+                            }
+                        }
+                    } catch (Exception dead) {
+                        // connection reset by the kill
+                    }
+                });
+                t.start();
+                senders.add(t);
+            }
+            warm.await();
+            Thread.sleep(300);
+            hub.kill9();
+            stop.set(true);
+            for (Thread t : senders) {
+                t.join(15_000);
+            }
+            assertThat(acked).hasSizeGreaterThanOrEqualTo(200);
+
+            hub.start();
+            for (String mrn : acked.keySet()) {
+                assertThat(eventsOf(hub, mrn)).as("ACKed " + mrn + " after kill -9").isEqualTo(1);
+            }
+            // senders resend whatever they are unsure of; nothing may be doubled
+            try (MllpTestClient c = new MllpTestClient(hub.mllpPort)) {
+                for (String msg : sent.values()) {
+                    assertThat(MllpTestClient.msa1(c.exchange(msg, 10_000))).isEqualTo("AA");
+                }
+            }
+            for (String mrn : sent.keySet()) {
+                assertThat(eventsOf(hub, mrn)).as(mrn + " after resend").isEqualTo(1);
+            }
+        }
+    }
+
+    static int eventsOf(HubProcess hub, String mrn) throws Exception {
+        JsonNode contacts = JSON.readTree(hub.get("/api/contacts?identifier="
+                + URLEncoder.encode("MERCY|" + mrn, StandardCharsets.UTF_8)));
+        if (contacts.isEmpty()) {
+            return 0;
+        }
+        assertThat(contacts).hasSize(1);
+        return JSON.readTree(hub.get("/api/contacts/" + contacts.get(0).get("id").asText() + "/events")).size();
+    }
+}

@@ -1,0 +1,119 @@
+package io.caravan.support;
+
+import java.io.IOException;
+import java.net.ServerSocket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.List;
+import java.util.stream.Stream;
+
+/** The packaged hub run as its own process, so a test can kill it with SIGKILL and start it again. */
+public final class HubProcess implements AutoCloseable {
+
+    public static final String PASSWORD = "kill-nine-test-password";
+
+    private final Path dataDir;
+    private final List<String> extraArgs;
+    private final Path log;
+    public final int httpPort;
+    public final int mllpPort;
+    private final String jdbcUrl;
+    private Process process;
+    private final HttpClient http = HttpClient.newHttpClient();
+
+    public HubProcess(Path dataDir, String jdbcUrl, String... extraArgs) throws IOException {
+        this.dataDir = dataDir;
+        this.jdbcUrl = jdbcUrl;
+        this.extraArgs = List.of(extraArgs);
+        this.httpPort = freePort();
+        this.mllpPort = freePort();
+        this.log = dataDir.resolveSibling(dataDir.getFileName() + ".log");
+    }
+
+    static int freePort() throws IOException {
+        try (ServerSocket s = new ServerSocket(0)) {
+            return s.getLocalPort();
+        }
+    }
+
+    public static Path jar() throws IOException {
+        try (Stream<Path> s = Files.list(Path.of("target"))) {
+            return s.filter(p -> p.getFileName().toString().matches("caravan-.*\\.jar"))
+                    .filter(p -> !p.toString().endsWith("-sources.jar")).findFirst()
+                    .orElseThrow(() -> new IllegalStateException("run 'mvn verify': the packaged jar is missing"));
+        }
+    }
+
+    public void start() throws Exception {
+        List<String> cmd = new ArrayList<>(List.of(
+                Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-Xmx512m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-jar", jar().toString(),
+                "--caravan.data-dir=" + dataDir, "--server.port=" + httpPort,
+                "--caravan.mllp.host=127.0.0.1", "--caravan.mllp.port=" + mllpPort));
+        if (jdbcUrl != null) {
+            cmd.add("--spring.profiles.active=postgres");
+            cmd.add("--spring.datasource.url=" + jdbcUrl);
+            cmd.add("--spring.datasource.username=" + TestHubAccess.param(jdbcUrl, "user", "postgres"));
+            cmd.add("--spring.datasource.password=" + TestHubAccess.param(jdbcUrl, "password", ""));
+        }
+        cmd.addAll(extraArgs);
+        ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true)
+                .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()));
+        pb.environment().put("CARAVAN_ADMIN_PASSWORD", PASSWORD);
+        process = pb.start();
+        long deadline = System.currentTimeMillis() + 120_000;
+        while (System.currentTimeMillis() < deadline) {
+            if (!process.isAlive()) {
+                throw new IllegalStateException("hub exited with " + process.exitValue() + "; see " + log);
+            }
+            try {
+                HttpResponse<String> r = http.send(HttpRequest.newBuilder(
+                        URI.create("http://127.0.0.1:" + httpPort + "/actuator/health")).build(),
+                        HttpResponse.BodyHandlers.ofString());
+                if (r.statusCode() == 200) {
+                    return;
+                }
+            } catch (IOException notYet) {
+                // still starting
+            }
+            Thread.sleep(250);
+        }
+        throw new IllegalStateException("hub did not become healthy; see " + log);
+    }
+
+    /** SIGKILL: no shutdown hooks, no flush. */
+    public void kill9() throws InterruptedException {
+        process.destroyForcibly();
+        process.waitFor();
+    }
+
+    public String get(String pathAndQuery) throws Exception {
+        HttpResponse<String> r = http.send(HttpRequest.newBuilder(
+                        URI.create("http://127.0.0.1:" + httpPort + pathAndQuery))
+                .header("Authorization", "Basic " + Base64.getEncoder().encodeToString(
+                        ("admin:" + PASSWORD).getBytes(StandardCharsets.UTF_8)))
+                .timeout(Duration.ofSeconds(30)).build(), HttpResponse.BodyHandlers.ofString());
+        if (r.statusCode() != 200) {
+            throw new IllegalStateException(pathAndQuery + " -> " + r.statusCode());
+        }
+        return r.body();
+    }
+
+    @Override
+    public void close() throws InterruptedException {
+        if (process != null && process.isAlive()) {
+            process.destroy();
+            if (!process.waitFor(30, java.util.concurrent.TimeUnit.SECONDS)) {
+                process.destroyForcibly();
+            }
+        }
+    }
+}
