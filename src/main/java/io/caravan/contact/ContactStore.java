@@ -17,21 +17,25 @@ public class ContactStore {
 
     private final JdbcTemplate jdbc;
     private final FieldCipher cipher;
+    private final ContactWriter writer;
 
-    public ContactStore(JdbcTemplate jdbc, FieldCipher cipher) {
+    public ContactStore(JdbcTemplate jdbc, FieldCipher cipher, ContactWriter writer) {
         this.jdbc = jdbc;
         this.cipher = cipher;
+        this.writer = writer;
     }
 
     public Optional<Contact> findByIdentifier(String system, String value) {
+        writer.awaitVisible();
         String idx = cipher.blindIndex(ContactWriter.IDENTIFIER_DOMAIN, new Identifier(system, value, null).key());
         List<UUID> ids = jdbc.queryForList("SELECT contact_id FROM contact_identifier WHERE blind_index = ?",
-                UUID.class, idx);
+                UUID.class, (Object) java.util.HexFormat.of().parseHex(idx));
         return ids.isEmpty() ? Optional.empty() : findById(ids.get(0));
     }
 
     /** The contact, or — for a record merged into another — the surviving contact. */
     public Optional<Contact> findById(UUID id) {
+        writer.awaitVisible();
         UUID current = id;
         for (int hop = 0; hop < MAX_MERGE_HOPS; hop++) {
             UUID lookup = current;
@@ -54,8 +58,9 @@ public class ContactStore {
 
     /** Trigger events of a contact (including those of records merged into it), oldest first. */
     public List<TriggerEvent> events(UUID contactId) {
+        writer.awaitVisible();
         List<TriggerEvent> out = new ArrayList<>();
-        jdbc.query("SELECT id, key_id, payload FROM trigger_event WHERE contact_id = ? ORDER BY seq", rs -> {
+        jdbc.query("SELECT id, key_id, payload FROM trigger_event WHERE contact_id = ? ORDER BY id", rs -> {
             UUID id = rs.getObject(1, UUID.class);
             out.add(ContactJson.read(cipher.open(rs.getString(2), rs.getBytes(3), id.toString()), TriggerEvent.class));
         }, contactId);

@@ -2,6 +2,7 @@ package io.caravan.contact;
 
 import io.caravan.crypto.FieldCipher;
 import io.caravan.mapping.MappedMessage;
+import io.caravan.system.Ids;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -11,6 +12,7 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
+import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -20,6 +22,12 @@ import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.Condition;
+import java.util.concurrent.locks.ReentrantLock;
+import org.springframework.beans.factory.ObjectProvider;
+import io.caravan.system.HubProperties;
+import java.io.IOException;
+import java.nio.file.Path;
 import javax.sql.DataSource;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -40,27 +48,53 @@ public class ContactWriter implements SmartLifecycle {
 
     private static final Logger log = LoggerFactory.getLogger(ContactWriter.class);
     private static final int MAX_BATCH = 256;
+    private static final int MAX_APPLY_BATCH = 2000;
     private static final int IN_CHUNK = 200;
+    private static final long CHECKPOINT_MILLIS = 10_000;
     static final String IDENTIFIER_DOMAIN = "identifier";
+    private static final HexFormat HEX = HexFormat.of();
 
     /** What happened to a submitted message. */
     public enum Outcome { PROCESSED, DUPLICATE, IGNORED, FAILED_STORED }
 
+    /** Rebuilds a journaled message (re-parse and re-map the sealed raw message) for recovery after a crash. */
+    public interface Replay {
+        InboundMessage rebuild(InboundMessage journaled);
+    }
+
     private record Pending(InboundMessage message, CompletableFuture<Outcome> done) {
+    }
+
+    private record Journaled(long seq, InboundMessage message) {
     }
 
     private final DataSource dataSource;
     private final FieldCipher cipher;
+    private final StoreProperties props;
+    private final Path journalDir;
+    private final ObjectProvider<Replay> replay;
     private final BlockingQueue<Pending> queue = new LinkedBlockingQueue<>(10_000);
+    // bounded: when the database falls behind, journal writes (and so ACKs) wait instead of memory filling up
+    private final BlockingQueue<Journaled> applyQueue = new LinkedBlockingQueue<>(8_192);
+    private final ReentrantLock appliedLock = new ReentrantLock();
+    private final Condition appliedAdvanced = appliedLock.newCondition();
+    private volatile long appliedSeq;
     private volatile boolean running;
+    private volatile boolean applying;
+    private Journal journal;
     private Thread thread;
+    private Thread applier;
 
-    public ContactWriter(DataSource dataSource, FieldCipher cipher) {
+    public ContactWriter(DataSource dataSource, FieldCipher cipher, StoreProperties props, HubProperties hub,
+            ObjectProvider<Replay> replay) {
         this.dataSource = dataSource;
         this.cipher = cipher;
+        this.props = props;
+        this.journalDir = props.journal().dir() != null ? props.journal().dir() : hub.dataDir().resolve("journal");
+        this.replay = replay;
     }
 
-    /** Queues a message; the future completes once it is committed (or known to be a duplicate). */
+    /** Queues a message; the future completes once it is durable (journaled, or committed to the database). */
     public CompletableFuture<Outcome> submit(InboundMessage message) {
         CompletableFuture<Outcome> f = new CompletableFuture<>();
         if (!running) {
@@ -78,11 +112,47 @@ public class ContactWriter implements SmartLifecycle {
         return f;
     }
 
+    /**
+     * Read-your-writes for the API: waits until everything acknowledged before this call is in the database. Free
+     * without the journal (an ACK then already means committed); with it, the applier lags by milliseconds.
+     */
+    public void awaitVisible() {
+        if (journal == null) {
+            return;
+        }
+        long target = journal.lastSeq();
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        appliedLock.lock();
+        try {
+            while (appliedSeq < target) {
+                long left = deadline - System.nanoTime();
+                if (left <= 0) {
+                    throw new IllegalStateException("store is behind the journal");
+                }
+                appliedAdvanced.awaitNanos(left);
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } finally {
+            appliedLock.unlock();
+        }
+    }
+
     public String identifierIndex(Identifier id) {
         return cipher.blindIndex(IDENTIFIER_DOMAIN, id.key());
     }
 
-    private void loop() {
+    private static Outcome outcomeOf(InboundMessage m) {
+        return switch (m.status()) {
+            case InboundMessage.PROCESSED -> Outcome.PROCESSED;
+            case InboundMessage.IGNORED -> Outcome.IGNORED;
+            default -> Outcome.FAILED_STORED;
+        };
+    }
+
+    // ---- direct mode: group commit to the database, ACK after commit (PostgreSQL) ----------------------------
+
+    private void directLoop() {
         List<Pending> batch = new ArrayList<>(MAX_BATCH);
         while (running || !queue.isEmpty()) {
             try {
@@ -103,6 +173,10 @@ public class ContactWriter implements SmartLifecycle {
                 batch.clear();
             }
         }
+        failQueued();
+    }
+
+    private void failQueued() {
         Pending p;
         while ((p = queue.poll()) != null) {
             p.done.completeExceptionally(new IllegalStateException("hub is shutting down"));
@@ -113,7 +187,7 @@ public class ContactWriter implements SmartLifecycle {
         try (Connection c = dataSource.getConnection()) {
             c.setAutoCommit(false);
             try {
-                List<Outcome> outcomes = apply(c, batch);
+                List<Outcome> outcomes = apply(c, batch.stream().map(Pending::message).toList());
                 c.commit();
                 for (int i = 0; i < batch.size(); i++) {
                     batch.get(i).done.complete(outcomes.get(i));
@@ -138,28 +212,183 @@ public class ContactWriter implements SmartLifecycle {
         }
     }
 
+    // ---- journal mode: group write to the journal, ACK, then apply in large transactions (embedded H2) -------
+
+    private void journalLoop() {
+        List<Pending> batch = new ArrayList<>(MAX_BATCH);
+        while (running || !queue.isEmpty()) {
+            try {
+                Pending first = queue.poll(200, TimeUnit.MILLISECONDS);
+                if (first == null) {
+                    continue;
+                }
+                batch.add(first);
+                queue.drainTo(batch, MAX_BATCH - 1);
+                List<Journal.Entry> written = journal.append(
+                        batch.stream().map(p -> Journal.Entry.of(p.message)).toList());
+                for (int i = 0; i < batch.size(); i++) {
+                    applyQueue.put(new Journaled(written.get(i).seq(), batch.get(i).message));
+                    batch.get(i).done.complete(outcomeOf(batch.get(i).message));
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                break;
+            } catch (IOException | RuntimeException e) {
+                log.error("Journal write failed for {} messages ({})", batch.size(), e.getClass().getSimpleName());
+                batch.forEach(p -> p.done.completeExceptionally(e));
+            } finally {
+                batch.clear();
+            }
+        }
+        failQueued();
+    }
+
+    private void applyLoop() {
+        List<Journaled> batch = new ArrayList<>(MAX_APPLY_BATCH);
+        long lastCheckpoint = System.currentTimeMillis();
+        long checkpointed = appliedSeq;
+        while (applying || !applyQueue.isEmpty()) {
+            try {
+                Journaled first = applyQueue.poll(200, TimeUnit.MILLISECONDS);
+                if (first != null) {
+                    batch.add(first);
+                    applyQueue.drainTo(batch, MAX_APPLY_BATCH - 1);
+                    applyJournaled(batch);
+                    batch.clear();
+                }
+                if (appliedSeq > checkpointed && System.currentTimeMillis() - lastCheckpoint > CHECKPOINT_MILLIS) {
+                    checkpointed = checkpoint();
+                    lastCheckpoint = System.currentTimeMillis();
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                break;
+            } catch (RuntimeException | SQLException | IOException e) {
+                // the journal still holds these: retry after a pause rather than lose or skip them
+                log.error("Applying journaled messages failed ({}); retrying", e.getClass().getSimpleName());
+                try {
+                    Thread.sleep(1000);
+                } catch (InterruptedException ie) {
+                    Thread.currentThread().interrupt();
+                    break;
+                }
+            }
+        }
+    }
+
+    /** Applies journaled messages in one transaction together with the new applied sequence. */
+    private void applyJournaled(List<Journaled> batch) throws SQLException {
+        try (Connection c = dataSource.getConnection()) {
+            c.setAutoCommit(false);
+            try {
+                apply(c, batch.stream().map(Journaled::message).toList());
+                setAppliedSeq(c, batch.get(batch.size() - 1).seq());
+                c.commit();
+            } catch (SQLException | RuntimeException e) {
+                c.rollback();
+                if (batch.size() == 1) {
+                    // a message the store refuses: keep it as failed so the feed is not blocked
+                    log.error("Store refused a journaled message ({}: {})", e.getClass().getSimpleName(), safe(e));
+                    InboundMessage m = batch.get(0).message;
+                    apply(c, List.of(new InboundMessage(m.id(), null, m.feed(), m.messageType(),
+                            InboundMessage.FAILED, "store", null, m.keyId(), m.sealedRaw(), null, null,
+                            m.receivedAt())));
+                    setAppliedSeq(c, batch.get(0).seq());
+                    c.commit();
+                } else {
+                    for (Journaled j : batch) {
+                        applyJournaled(new ArrayList<>(List.of(j)));
+                    }
+                    return;
+                }
+            }
+        }
+        advanceApplied(batch.get(batch.size() - 1).seq());
+    }
+
+    private void advanceApplied(long seq) {
+        appliedLock.lock();
+        try {
+            appliedSeq = Math.max(appliedSeq, seq);
+            appliedAdvanced.signalAll();
+        } finally {
+            appliedLock.unlock();
+        }
+    }
+
+    private static void setAppliedSeq(Connection c, long seq) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("UPDATE journal_state SET applied_seq = ? WHERE id = 1")) {
+            ps.setLong(1, seq);
+            ps.executeUpdate();
+        }
+    }
+
+    /** Makes the database durable up to now, then drops the journal segments it no longer needs. */
+    private long checkpoint() throws SQLException, IOException {
+        long seq = appliedSeq;
+        try (Connection c = dataSource.getConnection(); java.sql.Statement s = c.createStatement()) {
+            // CHECKPOINT writes everything committed to the file; SYNC also forces it to the disk
+            s.execute(props.journal().fsync() ? "CHECKPOINT SYNC" : "CHECKPOINT");
+        }
+        journal.deleteThrough(seq);
+        return seq;
+    }
+
+    private void recover() throws SQLException, IOException {
+        long applied;
+        try (Connection c = dataSource.getConnection(); java.sql.Statement s = c.createStatement();
+                ResultSet rs = s.executeQuery("SELECT applied_seq FROM journal_state WHERE id = 1")) {
+            rs.next();
+            applied = rs.getLong(1);
+        }
+        journal = new Journal(journalDir, props.journal().fsync(), applied);
+        appliedSeq = applied;
+        List<Journal.Entry> pending = journal.readAfter(applied);
+        if (pending.isEmpty()) {
+            return;
+        }
+        log.info("Re-applying {} journaled messages after an unclean stop", pending.size());
+        Replay r = replay.getIfAvailable();
+        List<Journaled> batch = new ArrayList<>();
+        for (Journal.Entry e : pending) {
+            InboundMessage journaled = new InboundMessage(e.id(), e.dedupeKey(), e.feed(), e.messageType(),
+                    e.status(), e.errorCode(), null, e.keyId(), e.sealedRaw(), e.eventId(), null, e.receivedAt());
+            InboundMessage full = InboundMessage.PROCESSED.equals(e.status()) && r != null ? r.rebuild(journaled)
+                    : journaled;
+            batch.add(new Journaled(e.seq(), full));
+            if (batch.size() == 500) {
+                applyJournaled(batch);
+                batch = new ArrayList<>();
+            }
+        }
+        if (!batch.isEmpty()) {
+            applyJournaled(batch);
+        }
+        checkpoint();
+    }
+
     /** SQL errors name constraints and columns, not values, since every PHI value is sealed. */
     private static String safe(Exception e) {
         String m = e.getMessage();
         return m == null ? "" : m.lines().findFirst().orElse("").replaceAll("'[^']*'", "'…'");
     }
 
-    private List<Outcome> apply(Connection c, List<Pending> batch) throws SQLException {
+    private List<Outcome> apply(Connection c, List<InboundMessage> batch) throws SQLException {
         Instant now = Instant.now();
         Timestamp nowTs = Timestamp.from(now);
         // 1. duplicates: already committed, or earlier in this batch
         Set<String> keys = new HashSet<>();
-        for (Pending p : batch) {
-            if (p.message.dedupeKey() != null && !InboundMessage.FAILED.equals(p.message.status())) {
-                keys.add(p.message.dedupeKey());
+        for (InboundMessage m : batch) {
+            if (m.dedupeKey() != null && !InboundMessage.FAILED.equals(m.status())) {
+                keys.add(m.dedupeKey());
             }
         }
         Set<String> seen = selectExisting(c, "SELECT dedupe_key FROM inbound_message WHERE dedupe_key IN ", keys);
 
         // 2. identifiers and the contacts they point at
         Set<String> indexes = new HashSet<>();
-        for (Pending p : batch) {
-            MappedMessage m = p.message.mapped();
+        for (InboundMessage in : batch) {
+            MappedMessage m = in.mapped();
             if (m != null) {
                 m.patch().identifiers.forEach(i -> indexes.add(identifierIndex(i)));
                 m.mergeFrom().forEach(i -> indexes.add(identifierIndex(i)));
@@ -175,8 +404,7 @@ public class ContactWriter implements SmartLifecycle {
         List<Object[]> inbound = new ArrayList<>();
         List<Outcome> outcomes = new ArrayList<>(batch.size());
 
-        for (Pending p : batch) {
-            InboundMessage in = p.message;
+        for (InboundMessage in : batch) {
             boolean counts = !InboundMessage.FAILED.equals(in.status());
             if (counts && in.dedupeKey() != null && !seen.add(in.dedupeKey())) {
                 outcomes.add(Outcome.DUPLICATE);
@@ -200,13 +428,9 @@ public class ContactWriter implements SmartLifecycle {
                 events.add(new Object[] {in.eventId(), contactId, m.eventType(), in.id(), in.keyId(), in.sealedEvent(),
                         nowTs});
             }
-            inbound.add(new Object[] {in.id(), counts ? in.dedupeKey() : null, in.feed(), in.messageType(),
+            inbound.add(new Object[] {in.id(), counts && in.dedupeKey() != null ? HEX.parseHex(in.dedupeKey()) : null, in.feed(), in.messageType(),
                     in.status(), in.errorCode(), contactId, in.keyId(), in.sealedRaw(), Timestamp.from(in.receivedAt())});
-            outcomes.add(switch (in.status()) {
-                case InboundMessage.PROCESSED -> Outcome.PROCESSED;
-                case InboundMessage.IGNORED -> Outcome.IGNORED;
-                default -> Outcome.FAILED_STORED;
-            });
+            outcomes.add(outcomeOf(in));
         }
 
         // 3. write: contacts first (foreign keys), then identifiers, events, inbound messages
@@ -257,7 +481,7 @@ public class ContactWriter implements SmartLifecycle {
             try (PreparedStatement ps = c.prepareStatement(
                     "INSERT INTO contact_identifier (blind_index, contact_id) VALUES (?, ?)")) {
                 for (Map.Entry<String, UUID> e : newIdentifiers.entrySet()) {
-                    ps.setString(1, e.getKey());
+                    ps.setBytes(1, HEX.parseHex(e.getKey()));
                     ps.setObject(2, e.getValue());
                     ps.addBatch();
                 }
@@ -269,7 +493,7 @@ public class ContactWriter implements SmartLifecycle {
                     "UPDATE contact_identifier SET contact_id = ? WHERE blind_index = ?")) {
                 for (Map.Entry<String, UUID> e : movedIdentifiers.entrySet()) {
                     ps.setObject(1, e.getValue());
-                    ps.setString(2, e.getKey());
+                    ps.setBytes(2, HEX.parseHex(e.getKey()));
                     ps.addBatch();
                 }
                 ps.executeBatch();
@@ -340,7 +564,7 @@ public class ContactWriter implements SmartLifecycle {
             prior = null;
         }
         if (survivor == null) {
-            Contact created = new Contact(UUID.randomUUID());
+            Contact created = new Contact(Ids.next());
             created.updatedAt = now;
             survivor = new Working(created, null, null, true);
             contacts.put(created.id, survivor);
@@ -399,8 +623,8 @@ public class ContactWriter implements SmartLifecycle {
             List<UUID> chunk = list.subList(from, Math.min(list.size(), from + IN_CHUNK));
             try (PreparedStatement ps = c.prepareStatement(
                     "SELECT id, key_id, payload, merged_into FROM contact WHERE id IN " + placeholders(chunk.size()))) {
-                for (int i = 0; i < chunk.size(); i++) {
-                    ps.setObject(i + 1, chunk.get(i));
+                for (int i = 0; i < padded(chunk.size()); i++) {
+                    ps.setObject(i + 1, chunk.get(Math.min(i, chunk.size() - 1)));
                 }
                 try (ResultSet rs = ps.executeQuery()) {
                     while (rs.next()) {
@@ -423,12 +647,12 @@ public class ContactWriter implements SmartLifecycle {
             try (PreparedStatement ps = c.prepareStatement(
                     "SELECT blind_index, contact_id FROM contact_identifier WHERE blind_index IN "
                             + placeholders(chunk.size()))) {
-                for (int i = 0; i < chunk.size(); i++) {
-                    ps.setString(i + 1, chunk.get(i));
+                for (int i = 0; i < padded(chunk.size()); i++) {
+                    ps.setBytes(i + 1, HEX.parseHex(chunk.get(Math.min(i, chunk.size() - 1))));
                 }
                 try (ResultSet rs = ps.executeQuery()) {
                     while (rs.next()) {
-                        out.put(rs.getString(1), rs.getObject(2, UUID.class));
+                        out.put(HEX.formatHex(rs.getBytes(1)), rs.getObject(2, UUID.class));
                     }
                 }
             }
@@ -442,12 +666,12 @@ public class ContactWriter implements SmartLifecycle {
         for (int from = 0; from < list.size(); from += IN_CHUNK) {
             List<String> chunk = list.subList(from, Math.min(list.size(), from + IN_CHUNK));
             try (PreparedStatement ps = c.prepareStatement(sql + placeholders(chunk.size()))) {
-                for (int i = 0; i < chunk.size(); i++) {
-                    ps.setString(i + 1, chunk.get(i));
+                for (int i = 0; i < padded(chunk.size()); i++) {
+                    ps.setBytes(i + 1, HEX.parseHex(chunk.get(Math.min(i, chunk.size() - 1))));
                 }
                 try (ResultSet rs = ps.executeQuery()) {
                     while (rs.next()) {
-                        out.add(rs.getString(1));
+                        out.add(HEX.formatHex(rs.getBytes(1)));
                     }
                 }
             }
@@ -455,8 +679,18 @@ public class ContactWriter implements SmartLifecycle {
         return out;
     }
 
+    /** IN-list sizes are padded to a few shapes so each statement text repeats and is prepared once. */
+    static int padded(int n) {
+        int size = 8;
+        while (size < n) {
+            size *= 2;
+        }
+        return Math.min(size, IN_CHUNK);
+    }
+
     private static String placeholders(int n) {
-        return "(" + "?,".repeat(n - 1) + "?)";
+        int size = padded(n);
+        return "(" + "?,".repeat(size - 1) + "?)";
     }
 
     private static void bind(PreparedStatement ps, Object[] row) throws SQLException {
@@ -473,16 +707,43 @@ public class ContactWriter implements SmartLifecycle {
     @Override
     public void start() {
         running = true;
-        thread = new Thread(this::loop, "caravan-contact-writer");
+        if (props.journal().enabled()) {
+            try {
+                recover();
+            } catch (SQLException | IOException e) {
+                throw new IllegalStateException("cannot open or replay the inbound journal in " + journalDir, e);
+            }
+            applying = true;
+            applier = new Thread(this::applyLoop, "caravan-store-applier");
+            applier.start();
+            thread = new Thread(this::journalLoop, "caravan-contact-writer");
+        } else {
+            thread = new Thread(this::directLoop, "caravan-contact-writer");
+        }
         thread.start();
     }
 
     @Override
     public void stop() {
         running = false;
-        if (thread != null) {
+        join(thread);
+        if (applier != null) {
+            applying = false;
+            join(applier);
             try {
-                thread.join(10_000);
+                checkpoint();
+                journal.close();
+            } catch (SQLException | IOException e) {
+                log.warn("Final checkpoint failed ({}); the journal will be re-applied at start",
+                        e.getClass().getSimpleName());
+            }
+        }
+    }
+
+    private static void join(Thread t) {
+        if (t != null) {
+            try {
+                t.join(30_000);
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
             }

@@ -28,6 +28,14 @@ public final class FieldCipher {
     private final SecretKey blindIndexKey;
     private final SecureRandom random = new SecureRandom();
     private final ThreadLocal<Mac> macs;
+    // Cipher.getInstance looks up providers on every call; one instance per thread, re-initialised per record
+    private final ThreadLocal<Cipher> ciphers = ThreadLocal.withInitial(() -> {
+        try {
+            return Cipher.getInstance("AES/GCM/NoPadding");
+        } catch (GeneralSecurityException e) {
+            throw new IllegalStateException("AES/GCM unavailable", e);
+        }
+    });
 
     public FieldCipher(Map<String, SecretKey> keys, String activeKeyId, SecretKey blindIndexKey) {
         if (!keys.containsKey(activeKeyId)) {
@@ -55,7 +63,7 @@ public final class FieldCipher {
         try {
             byte[] nonce = new byte[NONCE_BYTES];
             random.nextBytes(nonce);
-            Cipher cipher = Cipher.getInstance("AES/GCM/NoPadding");
+            Cipher cipher = ciphers.get();
             cipher.init(Cipher.ENCRYPT_MODE, keys.get(activeKeyId), new GCMParameterSpec(TAG_BITS, nonce));
             cipher.updateAAD(associatedData.getBytes(StandardCharsets.UTF_8));
             byte[] sealed = cipher.doFinal(plaintext);
@@ -71,7 +79,7 @@ public final class FieldCipher {
             throw new CryptoException("no key with id " + keyId + " in the keystore", null);
         }
         try {
-            Cipher cipher = Cipher.getInstance("AES/GCM/NoPadding");
+            Cipher cipher = ciphers.get();
             cipher.init(Cipher.DECRYPT_MODE, key, new GCMParameterSpec(TAG_BITS, sealed, 0, NONCE_BYTES));
             cipher.updateAAD(associatedData.getBytes(StandardCharsets.UTF_8));
             return cipher.doFinal(sealed, NONCE_BYTES, sealed.length - NONCE_BYTES);

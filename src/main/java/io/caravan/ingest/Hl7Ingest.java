@@ -14,6 +14,7 @@ import io.caravan.mapping.MappingCatalog;
 import io.caravan.mapping.MappingException;
 import io.caravan.mapping.MessageMapping;
 import io.caravan.mapping.Msh;
+import io.caravan.system.Ids;
 import java.nio.charset.Charset;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
@@ -41,7 +42,7 @@ import org.springframework.stereotype.Component;
  * Enhanced mode (MSH-15/16 valued) answers with a commit ACK (CA/CE/CR) when MSH-15 asks for one.
  */
 @Component("hl7Ingest")
-public class Hl7Ingest implements Processor {
+public class Hl7Ingest implements Processor, ContactWriter.Replay {
 
     private static final Logger log = LoggerFactory.getLogger(Hl7Ingest.class);
     static final String DEDUPE_DOMAIN = "inbound";
@@ -140,7 +141,7 @@ public class Hl7Ingest implements Processor {
         if (msh.triggerEvent().isEmpty()) {
             return Answer.reject("201", "missing trigger event", "MSH^1^9");
         }
-        UUID id = UUID.randomUUID();
+        UUID id = Ids.next();
         Instant received = Instant.now();
         String keyId = cipher.activeKeyId();
         byte[] sealedRaw = cipher.seal(raw.getBytes(StandardCharsets.UTF_8), id.toString());
@@ -154,25 +155,54 @@ public class Hl7Ingest implements Processor {
             return store(new InboundMessage(id, dedupe, feed.feedId(), trigger, InboundMessage.IGNORED, null, null,
                     keyId, sealedRaw, null, null, received), null);
         }
+        Prepared prepared = prepare(id, Ids.next(), received, raw, msh, feed, mapping, dedupe, keyId, sealedRaw);
+        return store(prepared.message, prepared.failure);
+    }
+
+    /** A message ready for the store, and the answer to give if it is stored as failed. */
+    record Prepared(InboundMessage message, Answer failure) {
+    }
+
+    /** Parses and maps; a message that cannot be parsed or mapped is prepared as failed, to be kept for replay. */
+    Prepared prepare(UUID id, UUID eventId, Instant received, String raw, Msh msh, FeedMappings feed,
+            MessageMapping mapping, String dedupe, String keyId, byte[] sealedRaw) {
+        String trigger = msh.trigger();
         MappedMessage mapped;
         try {
             Message message = Hl7Parsing.parse(raw);
             mapped = mapper.map(message, msh, feed, mapping);
         } catch (MappingException e) {
             Answer a = Answer.error(e.hl7ErrorCode(), e.getMessage(), e.location());
-            return store(new InboundMessage(id, dedupe, feed.feedId(), trigger, InboundMessage.FAILED,
+            return new Prepared(new InboundMessage(id, dedupe, feed.feedId(), trigger, InboundMessage.FAILED,
                     "mapping:" + e.hl7ErrorCode(), null, keyId, sealedRaw, null, null, received), a);
         } catch (Exception | StackOverflowError e) {
             // HAPI's messages quote the offending value: report the kind only
             Answer a = Answer.error("102", "message could not be parsed", null);
-            return store(new InboundMessage(id, dedupe, feed.feedId(), trigger, InboundMessage.FAILED,
+            return new Prepared(new InboundMessage(id, dedupe, feed.feedId(), trigger, InboundMessage.FAILED,
                     "parse:" + e.getClass().getSimpleName(), null, keyId, sealedRaw, null, null, received), a);
         }
-        UUID eventId = UUID.randomUUID();
         TriggerEvent event = new TriggerEvent(eventId, mapped.eventType(), mapped.eventTime(),
                 new TriggerEvent.Source(feed.feedId(), msh.controlId(), null), mapped.data());
-        return store(new InboundMessage(id, dedupe, feed.feedId(), trigger, InboundMessage.PROCESSED, null, mapped,
-                keyId, sealedRaw, eventId, ContactStore.sealEvent(cipher, event), received), null);
+        return new Prepared(new InboundMessage(id, dedupe, feed.feedId(), trigger, InboundMessage.PROCESSED, null,
+                mapped, keyId, sealedRaw, eventId, ContactStore.sealEvent(cipher, event), received), null);
+    }
+
+    /**
+     * Recovery after a crash: a journaled message is parsed and mapped again from its sealed raw text, keeping its
+     * ids, so applying it is the same as the first time.
+     */
+    @Override
+    public InboundMessage rebuild(InboundMessage j) {
+        String raw = new String(cipher.open(j.keyId(), j.sealedRaw(), j.id().toString()), StandardCharsets.UTF_8);
+        Msh msh = Msh.read(raw);
+        FeedMappings feed = catalog.feedFor(msh.sendingApplication(), msh.sendingFacility());
+        MessageMapping mapping = feed.forTrigger(msh.trigger());
+        if (mapping == null) {
+            return new InboundMessage(j.id(), j.dedupeKey(), j.feed(), j.messageType(), InboundMessage.IGNORED,
+                    null, null, j.keyId(), j.sealedRaw(), null, null, j.receivedAt());
+        }
+        return prepare(j.id(), j.eventId() != null ? j.eventId() : Ids.next(), j.receivedAt(), raw, msh, feed,
+                mapping, j.dedupeKey(), j.keyId(), j.sealedRaw()).message;
     }
 
     /** Commits and waits; {@code failure} is the answer for a message stored as failed. */

@@ -366,10 +366,28 @@ public class Hl7Mapper {
         return nz(x1);
     }
 
+    /** Feeds repeat the same numbers message after message; libphonenumber's parse is the costly part. */
+    private static final java.util.concurrent.ConcurrentHashMap<String, java.util.Optional<String>> E164_CACHE =
+            new java.util.concurrent.ConcurrentHashMap<>();
+
     static String e164(String number, String region) {
         if (number == null || number.isBlank() || number.contains("@")) {
             return null;
         }
+        String key = region + "|" + number;
+        java.util.Optional<String> cached = E164_CACHE.get(key);
+        if (cached != null) {
+            return cached.orElse(null);
+        }
+        if (E164_CACHE.size() > 50_000) {
+            E164_CACHE.clear(); // bounded: a crude reset beats an unbounded map of phone numbers
+        }
+        String result = parseE164(number, region);
+        E164_CACHE.put(key, java.util.Optional.ofNullable(result));
+        return result;
+    }
+
+    private static String parseE164(String number, String region) {
         try {
             Phonenumber.PhoneNumber n = PHONES.parse(number, region);
             if (!PHONES.isValidNumber(n)) {

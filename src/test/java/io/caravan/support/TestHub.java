@@ -15,7 +15,7 @@ public final class TestHub {
 
     private static TestHub h2;
     private static TestHub postgres;
-    private static TestHub canary;
+    private static final java.util.Map<String, TestHub> NAMED = new java.util.HashMap<>();
 
     public final Path dataDir;
     public final int mllpPort;
@@ -40,12 +40,17 @@ public final class TestHub {
         return h2;
     }
 
-    /** A hub of its own, so the PHI canary test sees a data directory with nothing else in it. */
-    public static synchronized TestHub canary() {
-        if (canary == null) {
-            canary = new TestHub(null);
-        }
-        return canary;
+    /**
+     * A hub of its own on H2. Spring caches a context per test class configuration, and two live contexts must not
+     * share a data directory or a port.
+     */
+    public static synchronized TestHub named(String name) {
+        return NAMED.computeIfAbsent(name, n -> new TestHub(null));
+    }
+
+    /** The PHI canary test's hub: a data directory with nothing else in it. */
+    public static TestHub canary() {
+        return named("canary");
     }
 
     public static synchronized TestHub postgres() {

@@ -28,14 +28,14 @@ class OperationsIT {
 
     @DynamicPropertySource
     static void hub(DynamicPropertyRegistry r) {
-        TestHub.h2().register(r);
+        TestHub.named("operations").register(r);
     }
 
     @Autowired
     TestRestTemplate rest;
 
     TestRestTemplate admin() {
-        return rest.withBasicAuth("admin", TestHub.h2().adminPassword());
+        return rest.withBasicAuth("admin", TestHub.named("operations").adminPassword());
     }
 
     @Test
@@ -92,7 +92,7 @@ class OperationsIT {
 
     @Test
     void prometheusShowsPerFeedAndPerRouteMetricsWithBoundedLabels() throws Exception {
-        try (MllpTestClient c = new MllpTestClient(TestHub.h2().mllpPort)) {
+        try (MllpTestClient c = new MllpTestClient(TestHub.named("operations").mllpPort)) {
             String ctl = Hl7Messages.controlId();
             assertThat(MllpTestClient.msa1(c.exchange(Hl7Messages.a04(ctl, "MRN-M" + ctl, "Metric", "Person",
                     "m@example.org"), 5000))).isEqualTo("AA");

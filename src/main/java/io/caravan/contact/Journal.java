@@ -1,0 +1,236 @@
+package io.caravan.contact;
+
+import java.io.ByteArrayOutputStream;
+import java.io.DataInputStream;
+import java.io.DataOutputStream;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.UUID;
+import java.util.stream.Stream;
+import java.util.zip.CRC32C;
+
+/**
+ * The inbound journal of the embedded store: an append-only log of accepted messages, written in groups before
+ * their ACK. The embedded H2 database then takes the same messages in large, cheap transactions and flushes on its
+ * own schedule; after a crash, whatever the journal holds beyond the last applied sequence is applied again (a
+ * record's ids travel with it, so re-applying is idempotent). Segments are deleted once a checkpoint has made the
+ * database hold everything in them.
+ *
+ * <p>Records hold only what is already sealed or not PHI: ids, feed, type, status, key id and the sealed raw
+ * message. Frame: {@code [int length][int crc32c][long seq][body]}; a torn tail (the process killed mid-write) fails
+ * its CRC and is cut off at recovery.
+ */
+final class Journal implements AutoCloseable {
+
+    private static final long SEGMENT_BYTES = 64L * 1024 * 1024;
+    private static final int HEADER = 16;
+
+    /** One journaled message. */
+    record Entry(long seq, UUID id, String dedupeKey, String feed, String messageType, String status,
+            String errorCode, String keyId, Instant receivedAt, UUID eventId, byte[] sealedRaw) {
+
+        static Entry of(InboundMessage m) {
+            return new Entry(0, m.id(), m.dedupeKey(), m.feed(), m.messageType(), m.status(), m.errorCode(),
+                    m.keyId(), m.receivedAt(), m.eventId(), m.sealedRaw());
+        }
+
+        Entry withSeq(long s) {
+            return new Entry(s, id, dedupeKey, feed, messageType, status, errorCode, keyId, receivedAt, eventId,
+                    sealedRaw);
+        }
+    }
+
+    private final Path dir;
+    private final boolean fsync;
+    private FileChannel current;
+    private long currentBytes;
+    private long nextSeq;
+
+    Journal(Path dir, boolean fsync, long appliedSeq) throws IOException {
+        this.dir = dir;
+        this.fsync = fsync;
+        Files.createDirectories(dir);
+        long last = appliedSeq;
+        for (Entry e : readAfter(0)) {
+            last = Math.max(last, e.seq());
+        }
+        this.nextSeq = last + 1;
+    }
+
+    /** Appends a group in one write (and one fsync when configured); returns the entries with their sequence. */
+    synchronized List<Entry> append(List<Entry> entries) throws IOException {
+        ByteArrayOutputStream out = new ByteArrayOutputStream(entries.size() * 4096);
+        List<Entry> numbered = new ArrayList<>(entries.size());
+        for (Entry e : entries) {
+            Entry n = e.withSeq(nextSeq++);
+            byte[] body = encode(n);
+            CRC32C crc = new CRC32C();
+            crc.update(body);
+            ByteBuffer h = ByteBuffer.allocate(HEADER).putInt(body.length).putInt((int) crc.getValue())
+                    .putLong(n.seq());
+            out.write(h.array());
+            out.write(body);
+            numbered.add(n);
+        }
+        if (current == null || currentBytes > SEGMENT_BYTES) {
+            roll(numbered.get(0).seq());
+        }
+        ByteBuffer buf = ByteBuffer.wrap(out.toByteArray());
+        while (buf.hasRemaining()) {
+            current.write(buf);
+        }
+        if (fsync) {
+            current.force(false);
+        }
+        currentBytes += out.size();
+        return numbered;
+    }
+
+    /** Every intact entry with a sequence above {@code seq}, in order; a torn tail is cut off. */
+    synchronized List<Entry> readAfter(long seq) throws IOException {
+        List<Entry> out = new ArrayList<>();
+        for (Path p : segments()) {
+            byte[] all = Files.readAllBytes(p);
+            ByteBuffer b = ByteBuffer.wrap(all);
+            int good = 0;
+            while (b.remaining() >= HEADER) {
+                int len = b.getInt();
+                int crc = b.getInt();
+                long s = b.getLong();
+                if (len < 0 || len > b.remaining()) {
+                    break;
+                }
+                byte[] body = new byte[len];
+                b.get(body);
+                CRC32C c = new CRC32C();
+                c.update(body);
+                if ((int) c.getValue() != crc) {
+                    break;
+                }
+                good = b.position();
+                if (s > seq) {
+                    out.add(decode(s, body));
+                }
+            }
+            if (good < all.length && current == null) {
+                // a write the process did not finish: it was never acknowledged
+                try (FileChannel ch = FileChannel.open(p, StandardOpenOption.WRITE)) {
+                    ch.truncate(good);
+                }
+            }
+        }
+        return out;
+    }
+
+    /** Deletes segments whose every entry is at or below {@code appliedSeq} (the current segment is kept). */
+    synchronized void deleteThrough(long appliedSeq) throws IOException {
+        List<Path> segs = segments();
+        for (int i = 0; i + 1 < segs.size(); i++) {
+            long nextFirst = firstSeq(segs.get(i + 1));
+            if (nextFirst - 1 <= appliedSeq) {
+                Files.deleteIfExists(segs.get(i));
+            }
+        }
+    }
+
+    long lastSeq() {
+        return nextSeq - 1;
+    }
+
+    private void roll(long firstSeq) throws IOException {
+        if (current != null) {
+            current.force(true);
+            current.close();
+        }
+        Path p = dir.resolve(String.format("journal-%019d.log", firstSeq));
+        current = FileChannel.open(p, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
+                StandardOpenOption.APPEND);
+        currentBytes = Files.size(p);
+    }
+
+    private List<Path> segments() throws IOException {
+        try (Stream<Path> s = Files.list(dir)) {
+            return s.filter(p -> p.getFileName().toString().matches("journal-\\d{19}\\.log")).sorted().toList();
+        }
+    }
+
+    private static long firstSeq(Path p) {
+        String n = p.getFileName().toString();
+        return Long.parseLong(n.substring(8, 27));
+    }
+
+    private static byte[] encode(Entry e) {
+        try {
+            ByteArrayOutputStream b = new ByteArrayOutputStream(e.sealedRaw().length + 256);
+            DataOutputStream d = new DataOutputStream(b);
+            d.writeByte(1);
+            d.writeLong(e.id().getMostSignificantBits());
+            d.writeLong(e.id().getLeastSignificantBits());
+            writeNullable(d, e.dedupeKey());
+            d.writeUTF(e.feed());
+            d.writeUTF(e.messageType());
+            d.writeUTF(e.status());
+            writeNullable(d, e.errorCode());
+            d.writeUTF(e.keyId());
+            d.writeLong(e.receivedAt().getEpochSecond());
+            d.writeInt(e.receivedAt().getNano());
+            d.writeBoolean(e.eventId() != null);
+            if (e.eventId() != null) {
+                d.writeLong(e.eventId().getMostSignificantBits());
+                d.writeLong(e.eventId().getLeastSignificantBits());
+            }
+            d.writeInt(e.sealedRaw().length);
+            d.write(e.sealedRaw());
+            return b.toByteArray();
+        } catch (IOException ex) {
+            throw new UncheckedIOException(ex);
+        }
+    }
+
+    private static Entry decode(long seq, byte[] body) throws IOException {
+        DataInputStream d = new DataInputStream(new java.io.ByteArrayInputStream(body));
+        if (d.readByte() != 1) {
+            throw new IOException("unknown journal record version");
+        }
+        UUID id = new UUID(d.readLong(), d.readLong());
+        String dedupe = readNullable(d);
+        String feed = d.readUTF();
+        String type = d.readUTF();
+        String status = d.readUTF();
+        String error = readNullable(d);
+        String keyId = d.readUTF();
+        Instant received = Instant.ofEpochSecond(d.readLong(), d.readInt());
+        UUID eventId = d.readBoolean() ? new UUID(d.readLong(), d.readLong()) : null;
+        byte[] raw = new byte[d.readInt()];
+        d.readFully(raw);
+        return new Entry(seq, id, dedupe, feed, type, status, error, keyId, received, eventId, raw);
+    }
+
+    private static void writeNullable(DataOutputStream d, String s) throws IOException {
+        d.writeBoolean(s != null);
+        if (s != null) {
+            d.writeUTF(s);
+        }
+    }
+
+    private static String readNullable(DataInputStream d) throws IOException {
+        return d.readBoolean() ? d.readUTF() : null;
+    }
+
+    @Override
+    public synchronized void close() throws IOException {
+        if (current != null) {
+            current.force(true);
+            current.close();
+            current = null;
+        }
+    }
+}
