@@ -73,7 +73,8 @@ public class ContactWriter implements SmartLifecycle {
     private final StoreProperties props;
     private final Path journalDir;
     private final ObjectProvider<Replay> replay;
-    private final BlockingQueue<Pending> queue = new LinkedBlockingQueue<>(10_000);
+    /** One queue per writer; a patient's messages always go to the same one, so they are applied in order. */
+    private final List<BlockingQueue<Pending>> queues = new ArrayList<>();
     // bounded: when the database falls behind, journal writes (and so ACKs) wait instead of memory filling up
     private final BlockingQueue<Journaled> applyQueue = new LinkedBlockingQueue<>(8_192);
     private final ReentrantLock appliedLock = new ReentrantLock();
@@ -82,7 +83,7 @@ public class ContactWriter implements SmartLifecycle {
     private volatile boolean running;
     private volatile boolean applying;
     private Journal journal;
-    private Thread thread;
+    private final List<Thread> threads = new ArrayList<>();
     private Thread applier;
 
     public ContactWriter(DataSource dataSource, FieldCipher cipher, StoreProperties props, HubProperties hub,
@@ -102,7 +103,7 @@ public class ContactWriter implements SmartLifecycle {
             return f;
         }
         try {
-            if (!queue.offer(new Pending(message, f), 5, TimeUnit.SECONDS)) {
+            if (!queues.get(partition(message)).offer(new Pending(message, f), 5, TimeUnit.SECONDS)) {
                 f.completeExceptionally(new IllegalStateException("store is overloaded"));
             }
         } catch (InterruptedException e) {
@@ -138,6 +139,16 @@ public class ContactWriter implements SmartLifecycle {
         }
     }
 
+    /** By the patient's first identifier, so one patient's messages share a writer and keep their order. */
+    private int partition(InboundMessage m) {
+        if (queues.size() == 1) {
+            return 0;
+        }
+        Object key = m.mapped() != null && !m.mapped().patch().identifiers.isEmpty()
+                ? m.mapped().patch().identifiers.get(0).key() : m.id();
+        return Math.floorMod(key.hashCode(), queues.size());
+    }
+
     public String identifierIndex(Identifier id) {
         return cipher.blindIndex(IDENTIFIER_DOMAIN, id.key());
     }
@@ -152,7 +163,7 @@ public class ContactWriter implements SmartLifecycle {
 
     // ---- direct mode: group commit to the database, ACK after commit (PostgreSQL) ----------------------------
 
-    private void directLoop() {
+    private void directLoop(BlockingQueue<Pending> queue) {
         List<Pending> batch = new ArrayList<>(MAX_BATCH);
         while (running || !queue.isEmpty()) {
             try {
@@ -173,10 +184,10 @@ public class ContactWriter implements SmartLifecycle {
                 batch.clear();
             }
         }
-        failQueued();
+        failQueued(queue);
     }
 
-    private void failQueued() {
+    private static void failQueued(BlockingQueue<Pending> queue) {
         Pending p;
         while ((p = queue.poll()) != null) {
             p.done.completeExceptionally(new IllegalStateException("hub is shutting down"));
@@ -214,7 +225,7 @@ public class ContactWriter implements SmartLifecycle {
 
     // ---- journal mode: group write to the journal, ACK, then apply in large transactions (embedded H2) -------
 
-    private void journalLoop() {
+    private void journalLoop(BlockingQueue<Pending> queue) {
         List<Pending> batch = new ArrayList<>(MAX_BATCH);
         while (running || !queue.isEmpty()) {
             try {
@@ -240,7 +251,7 @@ public class ContactWriter implements SmartLifecycle {
                 batch.clear();
             }
         }
-        failQueued();
+        failQueued(queue);
     }
 
     private void applyLoop() {
@@ -394,8 +405,9 @@ public class ContactWriter implements SmartLifecycle {
                 m.mergeFrom().forEach(i -> indexes.add(identifierIndex(i)));
             }
         }
-        Map<String, UUID> owners = selectOwners(c, indexes);
-        Map<UUID, Working> contacts = loadContacts(c, new HashSet<>(owners.values()));
+        Map<String, UUID> owners = new HashMap<>();
+        Map<UUID, Working> contacts = new HashMap<>();
+        loadOwnersAndContacts(c, indexes, owners, contacts);
 
         Map<String, UUID> newIdentifiers = new LinkedHashMap<>();
         Map<String, UUID> movedIdentifiers = new LinkedHashMap<>();
@@ -616,48 +628,36 @@ public class ContactWriter implements SmartLifecycle {
         }
     }
 
-    private Map<UUID, Working> loadContacts(Connection c, Set<UUID> ids) throws SQLException {
-        Map<UUID, Working> out = new HashMap<>();
-        List<UUID> list = new ArrayList<>(ids);
-        for (int from = 0; from < list.size(); from += IN_CHUNK) {
-            List<UUID> chunk = list.subList(from, Math.min(list.size(), from + IN_CHUNK));
-            try (PreparedStatement ps = c.prepareStatement(
-                    "SELECT id, key_id, payload, merged_into FROM contact WHERE id IN " + placeholders(chunk.size()))) {
-                for (int i = 0; i < padded(chunk.size()); i++) {
-                    ps.setObject(i + 1, chunk.get(Math.min(i, chunk.size() - 1)));
-                }
-                try (ResultSet rs = ps.executeQuery()) {
-                    while (rs.next()) {
-                        UUID id = rs.getObject(1, UUID.class);
-                        ContactJson.Stored s = ContactJson.read(
-                                cipher.open(rs.getString(2), rs.getBytes(3), id.toString()), ContactJson.Stored.class);
-                        out.put(id, new Working(s.contact(), s.asOf(), rs.getObject(4, UUID.class), false));
-                    }
-                }
-            }
-        }
-        return out;
-    }
-
-    private Map<String, UUID> selectOwners(Connection c, Set<String> indexes) throws SQLException {
-        Map<String, UUID> out = new HashMap<>();
+    /**
+     * Identifiers and the contacts they point at, in one round trip; the contact rows are locked so that concurrent
+     * writers (PostgreSQL) apply a patient's changes one after the other.
+     */
+    private void loadOwnersAndContacts(Connection c, Set<String> indexes, Map<String, UUID> owners,
+            Map<UUID, Working> contacts) throws SQLException {
         List<String> list = new ArrayList<>(indexes);
         for (int from = 0; from < list.size(); from += IN_CHUNK) {
             List<String> chunk = list.subList(from, Math.min(list.size(), from + IN_CHUNK));
             try (PreparedStatement ps = c.prepareStatement(
-                    "SELECT blind_index, contact_id FROM contact_identifier WHERE blind_index IN "
-                            + placeholders(chunk.size()))) {
+                    "SELECT ci.blind_index, c.id, c.key_id, c.payload, c.merged_into FROM contact_identifier ci"
+                            + " JOIN contact c ON c.id = ci.contact_id WHERE ci.blind_index IN "
+                            + placeholders(chunk.size()) + " FOR UPDATE")) {
                 for (int i = 0; i < padded(chunk.size()); i++) {
                     ps.setBytes(i + 1, HEX.parseHex(chunk.get(Math.min(i, chunk.size() - 1))));
                 }
                 try (ResultSet rs = ps.executeQuery()) {
                     while (rs.next()) {
-                        out.put(HEX.formatHex(rs.getBytes(1)), rs.getObject(2, UUID.class));
+                        UUID id = rs.getObject(2, UUID.class);
+                        owners.put(HEX.formatHex(rs.getBytes(1)), id);
+                        if (!contacts.containsKey(id)) {
+                            ContactJson.Stored s = ContactJson.read(
+                                    cipher.open(rs.getString(3), rs.getBytes(4), id.toString()),
+                                    ContactJson.Stored.class);
+                            contacts.put(id, new Working(s.contact(), s.asOf(), rs.getObject(5, UUID.class), false));
+                        }
                     }
                 }
             }
         }
-        return out;
     }
 
     private static Set<String> selectExisting(Connection c, String sql, Set<String> keys) throws SQLException {
@@ -716,17 +716,23 @@ public class ContactWriter implements SmartLifecycle {
             applying = true;
             applier = new Thread(this::applyLoop, "caravan-store-applier");
             applier.start();
-            thread = new Thread(this::journalLoop, "caravan-contact-writer");
+            BlockingQueue<Pending> q = new LinkedBlockingQueue<>(10_000);
+            queues.add(q);
+            threads.add(new Thread(() -> journalLoop(q), "caravan-contact-writer"));
         } else {
-            thread = new Thread(this::directLoop, "caravan-contact-writer");
+            for (int i = 0; i < props.writers(); i++) {
+                BlockingQueue<Pending> q = new LinkedBlockingQueue<>(10_000);
+                queues.add(q);
+                threads.add(new Thread(() -> directLoop(q), "caravan-contact-writer-" + i));
+            }
         }
-        thread.start();
+        threads.forEach(Thread::start);
     }
 
     @Override
     public void stop() {
         running = false;
-        join(thread);
+        threads.forEach(ContactWriter::join);
         if (applier != null) {
             applying = false;
             join(applier);

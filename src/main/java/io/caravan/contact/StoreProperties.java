@@ -10,13 +10,18 @@ import org.springframework.validation.annotation.Validated;
  * @param journal the embedded store's inbound journal. Enabled (the default, for H2): an ACK follows a group write
  *                to the journal, and the database takes the messages in large transactions right after; reads wait
  *                for it. Disabled (profile {@code postgres}): an ACK follows the database's own commit.
+ * @param writers without the journal: group-committing writers, each with its own connection, so one group's round
+ *                trips overlap another's. A patient's messages always go to the same writer; contact rows are locked
+ *                for update, so writers never overwrite each other. With the journal there is one writer.
  */
 @Validated
 @ConfigurationProperties("caravan.store")
-public record StoreProperties(Journal journal) {
+public record StoreProperties(Journal journal, @jakarta.validation.constraints.Min(1)
+        @jakarta.validation.constraints.Max(64) int writers) {
 
     public StoreProperties {
         journal = journal == null ? new Journal(true, false, null) : journal;
+        writers = writers == 0 ? 1 : writers;
     }
 
     /**

@@ -66,7 +66,7 @@ public final class MllpBench {
         String only = opt.getOrDefault("targets", "bare,h2,pg");
         List<Target> targets = new ArrayList<>();
         targets.add(Target.bare(benchJar, heap));
-        if (only.contains("h2")) targets.add(Target.hub("hub H2", "committed to the file before ACK (WRITE_DELAY=0), not fsync'd", hubJar, heap,
+        if (only.contains("h2")) targets.add(Target.hub("hub H2", "journaled before ACK (written, not fsync'd)", hubJar, heap,
                 null));
         if (pgUrl != null && only.contains("pg")) {
             targets.add(Target.hub("hub PostgreSQL", "fsync'd (synchronous_commit=on) before ACK", hubJar, heap,
