@@ -163,7 +163,16 @@ public class ContactWriter implements SmartLifecycle {
 
     // ---- direct mode: group commit to the database, ACK after commit (PostgreSQL) ----------------------------
 
-    private void directLoop(BlockingQueue<Pending> queue) {
+    /** What a writer does with each group it takes from its queue. */
+    private interface GroupStep {
+        void run(List<Pending> group) throws IOException, InterruptedException;
+    }
+
+    /**
+     * The writers' loop: take whatever has queued up (one message on an idle hub, up to {@value #MAX_BATCH} under
+     * load) and hand it to {@code step} as one group; on shutdown, drain the queue and then fail what is left.
+     */
+    private void groupLoop(BlockingQueue<Pending> queue, GroupStep step, String what) {
         List<Pending> batch = new ArrayList<>(MAX_BATCH);
         while (running || !queue.isEmpty()) {
             try {
@@ -173,12 +182,12 @@ public class ContactWriter implements SmartLifecycle {
                 }
                 batch.add(first);
                 queue.drainTo(batch, MAX_BATCH - 1);
-                commit(batch);
+                step.run(batch);
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 break;
-            } catch (RuntimeException e) {
-                log.error("Contact writer failed a batch of {} ({})", batch.size(), e.getClass().getSimpleName());
+            } catch (IOException | RuntimeException e) {
+                log.error("{} failed for {} messages ({})", what, batch.size(), e.getClass().getSimpleName());
                 batch.forEach(p -> p.done.completeExceptionally(e));
             } finally {
                 batch.clear();
@@ -225,33 +234,12 @@ public class ContactWriter implements SmartLifecycle {
 
     // ---- journal mode: group write to the journal, ACK, then apply in large transactions (embedded H2) -------
 
-    private void journalLoop(BlockingQueue<Pending> queue) {
-        List<Pending> batch = new ArrayList<>(MAX_BATCH);
-        while (running || !queue.isEmpty()) {
-            try {
-                Pending first = queue.poll(200, TimeUnit.MILLISECONDS);
-                if (first == null) {
-                    continue;
-                }
-                batch.add(first);
-                queue.drainTo(batch, MAX_BATCH - 1);
-                List<Journal.Entry> written = journal.append(
-                        batch.stream().map(p -> Journal.Entry.of(p.message)).toList());
-                for (int i = 0; i < batch.size(); i++) {
-                    applyQueue.put(new Journaled(written.get(i).seq(), batch.get(i).message));
-                    batch.get(i).done.complete(outcomeOf(batch.get(i).message));
-                }
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                break;
-            } catch (IOException | RuntimeException e) {
-                log.error("Journal write failed for {} messages ({})", batch.size(), e.getClass().getSimpleName());
-                batch.forEach(p -> p.done.completeExceptionally(e));
-            } finally {
-                batch.clear();
-            }
+    private void journalGroup(List<Pending> batch) throws IOException, InterruptedException {
+        List<Journal.Entry> written = journal.append(batch.stream().map(p -> Journal.Entry.of(p.message)).toList());
+        for (int i = 0; i < batch.size(); i++) {
+            applyQueue.put(new Journaled(written.get(i).seq(), batch.get(i).message));
+            batch.get(i).done.complete(outcomeOf(batch.get(i).message));
         }
-        failQueued(queue);
     }
 
     private void applyLoop() {
@@ -718,12 +706,14 @@ public class ContactWriter implements SmartLifecycle {
             applier.start();
             BlockingQueue<Pending> q = new LinkedBlockingQueue<>(10_000);
             queues.add(q);
-            threads.add(new Thread(() -> journalLoop(q), "caravan-contact-writer"));
+            threads.add(new Thread(() -> groupLoop(q, this::journalGroup, "Journal write"),
+                    "caravan-contact-writer"));
         } else {
             for (int i = 0; i < props.writers(); i++) {
                 BlockingQueue<Pending> q = new LinkedBlockingQueue<>(10_000);
                 queues.add(q);
-                threads.add(new Thread(() -> directLoop(q), "caravan-contact-writer-" + i));
+                threads.add(new Thread(() -> groupLoop(q, this::commit, "Group commit"),
+                        "caravan-contact-writer-" + i));
             }
         }
         threads.forEach(Thread::start);

@@ -12,12 +12,7 @@ import org.junit.jupiter.api.Test;
 class MllpFramesTest {
 
     static byte[] frame(String s) {
-        ByteArrayOutputStream b = new ByteArrayOutputStream();
-        b.write(0x0b);
-        b.writeBytes(s.getBytes(StandardCharsets.UTF_8));
-        b.write(0x1c);
-        b.write(0x0d);
-        return b.toByteArray();
+        return io.caravan.support.MllpTestClient.frame(s);
     }
 
     static List<String> drain(MllpFrames f) {
