@@ -45,7 +45,7 @@ abstract class MllpIngestContract {
 
     static final HapiContext HAPI = new DefaultHapiContext();
     static final ObjectMapper JSON = new ObjectMapper();
-    static final Path HOSTILE = Path.of("../shared/fixtures/hl7-hostile");
+    static final Path HOSTILE = Path.of("src/test/resources/hl7-hostile");
 
     static {
         HAPI.setValidationContext(ValidationContextFactory.noValidation());
@@ -217,7 +217,7 @@ abstract class MllpIngestContract {
     void hostileInputsGetAnAnswerOrAClosedConnectionAndNeverWedgeTheListener() throws Exception {
         List<Path> files;
         try (Stream<Path> s = Files.walk(HOSTILE)) {
-            files = s.filter(Files::isRegularFile).filter(p -> !p.getFileName().toString().startsWith("README"))
+            files = s.filter(Files::isRegularFile).filter(p -> !p.getFileName().toString().startsWith("SOURCES"))
                     .sorted().toList();
         }
         assertThat(files).isNotEmpty();
