@@ -43,7 +43,7 @@ public record Msh(
         }
         String seg = raw.substring(start, end);
         // split keeping empties; index i is MSH-(i+1) because MSH-1 is the separator itself
-        String[] parts = seg.split(java.util.regex.Pattern.quote(String.valueOf(fs)), -1);
+        String[] parts = split(seg, fs);
         String enc = parts.length > 1 ? parts[1] : "";
         char cs = enc.length() > 0 ? enc.charAt(0) : '^';
         return new Msh(fs, enc,
@@ -65,8 +65,28 @@ public record Msh(
     }
 
     private static String component(String field, char cs, int index) {
-        String[] c = field.split(java.util.regex.Pattern.quote(String.valueOf(cs)), -1);
-        return index < c.length ? c[index].trim() : "";
+        int start = 0;
+        for (int i = 0; i < index; i++) {
+            int next = field.indexOf(cs, start);
+            if (next < 0) {
+                return "";
+            }
+            start = next + 1;
+        }
+        int end = field.indexOf(cs, start);
+        return (end < 0 ? field.substring(start) : field.substring(start, end)).trim();
+    }
+
+    /** Splits on a literal character, keeping empty fields (no regex: this runs for every message). */
+    private static String[] split(String s, char sep) {
+        java.util.List<String> out = new java.util.ArrayList<>(24);
+        int start = 0;
+        for (int i = s.indexOf(sep); i >= 0; i = s.indexOf(sep, start)) {
+            out.add(s.substring(start, i));
+            start = i + 1;
+        }
+        out.add(s.substring(start));
+        return out.toArray(String[]::new);
     }
 
     /** {@code ADT^A01} */

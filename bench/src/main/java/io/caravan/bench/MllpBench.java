@@ -63,11 +63,16 @@ public final class MllpBench {
             return;
         }
 
-        String only = opt.getOrDefault("targets", "bare,h2,pg");
+        String only = opt.getOrDefault("targets", "bare,h2,h2sync,pg");
         List<Target> targets = new ArrayList<>();
         targets.add(Target.bare(benchJar, heap));
         if (only.contains("h2")) targets.add(Target.hub("hub H2", "journaled before ACK (written, not fsync'd)", hubJar, heap,
                 null));
+        if (only.contains("h2sync")) {
+            Target t = Target.hub("hub H2 fsync", "journaled and fsync'd before ACK", hubJar, heap, null);
+            t.command.add("--caravan.store.journal.fsync=true");
+            targets.add(t);
+        }
         if (pgUrl != null && only.contains("pg")) {
             targets.add(Target.hub("hub PostgreSQL", "fsync'd (synchronous_commit=on) before ACK", hubJar, heap,
                     pgUrl));
