@@ -61,8 +61,8 @@ public final class HubProcess implements AutoCloseable {
         if (jdbcUrl != null) {
             cmd.add("--spring.profiles.active=postgres");
             cmd.add("--spring.datasource.url=" + jdbcUrl);
-            cmd.add("--spring.datasource.username=" + TestHubAccess.param(jdbcUrl, "user", "postgres"));
-            cmd.add("--spring.datasource.password=" + TestHubAccess.param(jdbcUrl, "password", ""));
+            cmd.add("--spring.datasource.username=" + TestHub.param(jdbcUrl, "user", "postgres"));
+            cmd.add("--spring.datasource.password=" + TestHub.param(jdbcUrl, "password", ""));
         }
         cmd.addAll(extraArgs);
         ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true)
