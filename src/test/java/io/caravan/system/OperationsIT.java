@@ -122,6 +122,12 @@ class OperationsIT {
         assertThat(routes.get("status").asInt()).isEqualTo(200);
         assertThat(routes.get("value").toString()).contains("hl7-mllp-ingest");
 
+        // what Hawtio itself needs to build its tree
+        JsonNode rbac = jolokia("{\"type\":\"exec\",\"mbean\":\"hawtio:type=security,name=RBACRegistry\","
+                + "\"operation\":\"list()\"}");
+        assertThat(rbac.get("status").asInt()).isEqualTo(200);
+        assertThat(rbac.get("value").toString()).contains("hl7-mllp-ingest");
+
         JsonNode diag = jolokia("{\"type\":\"exec\",\"mbean\":\"com.sun.management:type=DiagnosticCommand\","
                 + "\"operation\":\"vmSystemProperties()\"}");
         assertThat(diag.get("status").asInt()).isEqualTo(403);
