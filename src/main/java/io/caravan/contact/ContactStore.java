@@ -27,7 +27,7 @@ public class ContactStore {
 
     public Optional<Contact> findByIdentifier(String system, String value) {
         writer.awaitVisible();
-        String idx = cipher.blindIndex(ContactWriter.IDENTIFIER_DOMAIN, new Identifier(system, value, null).key());
+        String idx = writer.identifierIndex(new Identifier(system, value, null));
         List<UUID> ids = jdbc.queryForList("SELECT contact_id FROM contact_identifier WHERE blind_index = ?",
                 UUID.class, (Object) java.util.HexFormat.of().parseHex(idx));
         return ids.isEmpty() ? Optional.empty() : findById(ids.get(0));

@@ -2,7 +2,10 @@ package io.caravan.contact;
 
 import io.caravan.crypto.FieldCipher;
 import io.caravan.mapping.MappedMessage;
+import io.caravan.system.HubProperties;
 import io.caravan.system.Ids;
+import java.io.IOException;
+import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -24,13 +27,10 @@ import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
-import org.springframework.beans.factory.ObjectProvider;
-import io.caravan.system.HubProperties;
-import java.io.IOException;
-import java.nio.file.Path;
 import javax.sql.DataSource;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.context.SmartLifecycle;
 import org.springframework.stereotype.Component;
 
@@ -149,6 +149,7 @@ public class ContactWriter implements SmartLifecycle {
         return Math.floorMod(key.hashCode(), queues.size());
     }
 
+    /** The blind index under which an identifier is looked up. */
     public String identifierIndex(Identifier id) {
         return cipher.blindIndex(IDENTIFIER_DOMAIN, id.key());
     }
@@ -342,7 +343,7 @@ public class ContactWriter implements SmartLifecycle {
         }
         journal = new Journal(journalDir, props.journal().fsync(), applied);
         appliedSeq = applied;
-        List<Journal.Entry> pending = journal.readAfter(applied);
+        List<Journal.Entry> pending = journal.unappliedAtOpen();
         if (pending.isEmpty()) {
             return;
         }
@@ -384,13 +385,16 @@ public class ContactWriter implements SmartLifecycle {
         }
         Set<String> seen = selectExisting(c, "SELECT dedupe_key FROM inbound_message WHERE dedupe_key IN ", keys);
 
-        // 2. identifiers and the contacts they point at
+        // 2. identifiers and the contacts they point at; each identifier's blind index is computed once a batch
+        Map<String, String> memo = new HashMap<>();
+        java.util.function.Function<Identifier, String> index =
+                i -> memo.computeIfAbsent(i.key(), k -> cipher.blindIndex(IDENTIFIER_DOMAIN, k));
         Set<String> indexes = new HashSet<>();
         for (InboundMessage in : batch) {
             MappedMessage m = in.mapped();
             if (m != null) {
-                m.patch().identifiers.forEach(i -> indexes.add(identifierIndex(i)));
-                m.mergeFrom().forEach(i -> indexes.add(identifierIndex(i)));
+                m.patch().identifiers.forEach(i -> indexes.add(index.apply(i)));
+                m.mergeFrom().forEach(i -> indexes.add(index.apply(i)));
             }
         }
         Map<String, UUID> owners = new HashMap<>();
@@ -413,7 +417,7 @@ public class ContactWriter implements SmartLifecycle {
             UUID contactId = null;
             if (InboundMessage.PROCESSED.equals(in.status())) {
                 MappedMessage m = in.mapped();
-                Working w = resolve(m, owners, contacts, newIdentifiers, movedIdentifiers, mergedEvents, now);
+                Working w = resolve(m, index, owners, contacts, newIdentifiers, movedIdentifiers, mergedEvents, now);
                 contactId = w.contact.id;
                 if (m.demographics()) {
                     Instant[] asOf = {w.asOf};
@@ -428,12 +432,13 @@ public class ContactWriter implements SmartLifecycle {
                 events.add(new Object[] {in.eventId(), contactId, m.eventType(), in.id(), in.keyId(), in.sealedEvent(),
                         nowTs});
             }
-            inbound.add(new Object[] {in.id(), counts && in.dedupeKey() != null ? HEX.parseHex(in.dedupeKey()) : null, in.feed(), in.messageType(),
-                    in.status(), in.errorCode(), contactId, in.keyId(), in.sealedRaw(), Timestamp.from(in.receivedAt())});
+            byte[] dedupe = counts && in.dedupeKey() != null ? HEX.parseHex(in.dedupeKey()) : null;
+            inbound.add(new Object[] {in.id(), dedupe, in.feed(), in.messageType(), in.status(), in.errorCode(),
+                    contactId, in.keyId(), in.sealedRaw(), Timestamp.from(in.receivedAt())});
             outcomes.add(outcomeOf(in));
         }
 
-        // 3. write: contacts first (foreign keys), then identifiers, events, inbound messages
+        // 3. write: contacts, identifiers, events, inbound messages
         try (PreparedStatement ins = c.prepareStatement(
                 "INSERT INTO contact (id, merged_into, key_id, payload, version, created_at, updated_at)"
                         + " VALUES (?, ?, ?, ?, 1, ?, ?)");
@@ -539,12 +544,12 @@ public class ContactWriter implements SmartLifecycle {
      * Finds or creates the contact a message is about, attaching identifiers it does not have yet; for a merge,
      * folds the prior record into the survivor and keeps both sets of identifiers resolvable.
      */
-    private Working resolve(MappedMessage m, Map<String, UUID> owners, Map<UUID, Working> contacts,
+    private Working resolve(MappedMessage m, java.util.function.Function<Identifier, String> index, Map<String, UUID> owners, Map<UUID, Working> contacts,
             Map<String, UUID> newIdentifiers, Map<String, UUID> movedIdentifiers, Map<UUID, UUID> mergedEvents,
             Instant now) {
         Working survivor = null;
         for (Identifier id : m.patch().identifiers) {
-            UUID owner = owners.get(identifierIndex(id));
+            UUID owner = owners.get(index.apply(id));
             if (owner != null) {
                 survivor = contacts.get(owner);
                 break;
@@ -552,7 +557,7 @@ public class ContactWriter implements SmartLifecycle {
         }
         Working prior = null;
         for (Identifier id : m.mergeFrom()) {
-            UUID owner = owners.get(identifierIndex(id));
+            UUID owner = owners.get(index.apply(id));
             if (owner != null) {
                 prior = contacts.get(owner);
                 break;
@@ -571,7 +576,7 @@ public class ContactWriter implements SmartLifecycle {
         }
         if (prior != null && prior != survivor) {
             for (Identifier id : prior.contact.identifiers) {
-                String idx = identifierIndex(id);
+                String idx = index.apply(id);
                 owners.put(idx, survivor.contact.id);
                 if (newIdentifiers.containsKey(idx)) {
                     newIdentifiers.put(idx, survivor.contact.id);
@@ -587,7 +592,7 @@ public class ContactWriter implements SmartLifecycle {
         List<Identifier> all = new ArrayList<>(m.patch().identifiers);
         all.addAll(m.mergeFrom());
         for (Identifier id : all) {
-            String idx = identifierIndex(id);
+            String idx = index.apply(id);
             UUID owner = owners.get(idx);
             if (owner == null) {
                 owners.put(idx, survivor.contact.id);

@@ -53,16 +53,29 @@ final class Journal implements AutoCloseable {
     private FileChannel current;
     private long currentBytes;
     private long nextSeq;
+    private final List<Entry> unappliedAtOpen;
 
+    /** Opens the journal, reading it once: numbering resumes after its last entry, and what is unapplied is kept. */
     Journal(Path dir, boolean fsync, long appliedSeq) throws IOException {
         this.dir = dir;
         this.fsync = fsync;
         Files.createDirectories(dir);
+        List<Entry> all = readAfter(0);
         long last = appliedSeq;
-        for (Entry e : readAfter(0)) {
+        List<Entry> unapplied = new ArrayList<>();
+        for (Entry e : all) {
             last = Math.max(last, e.seq());
+            if (e.seq() > appliedSeq) {
+                unapplied.add(e);
+            }
         }
         this.nextSeq = last + 1;
+        this.unappliedAtOpen = List.copyOf(unapplied);
+    }
+
+    /** Entries beyond the applied sequence given at open: what a crash left for the database. */
+    List<Entry> unappliedAtOpen() {
+        return unappliedAtOpen;
     }
 
     /** Appends a group in one write (and one fsync when configured); returns the entries with their sequence. */
