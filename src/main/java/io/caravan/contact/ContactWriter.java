@@ -1,5 +1,8 @@
 package io.caravan.contact;
 
+import io.caravan.audit.Actions;
+import io.caravan.audit.AuditDraft;
+import io.caravan.audit.AuditLog;
 import io.caravan.crypto.FieldCipher;
 import io.caravan.mapping.MappedMessage;
 import io.caravan.system.HubProperties;
@@ -73,6 +76,7 @@ public class ContactWriter implements SmartLifecycle {
     private final StoreProperties props;
     private final Path journalDir;
     private final ObjectProvider<Replay> replay;
+    private final AuditLog audit;
     /** One queue per writer; a patient's messages always go to the same one, so they are applied in order. */
     private final List<BlockingQueue<Pending>> queues = new ArrayList<>();
     // bounded: when the database falls behind, journal writes (and so ACKs) wait instead of memory filling up
@@ -87,12 +91,13 @@ public class ContactWriter implements SmartLifecycle {
     private Thread applier;
 
     public ContactWriter(DataSource dataSource, FieldCipher cipher, StoreProperties props, HubProperties hub,
-            ObjectProvider<Replay> replay) {
+            ObjectProvider<Replay> replay, AuditLog audit) {
         this.dataSource = dataSource;
         this.cipher = cipher;
         this.props = props;
         this.journalDir = props.journal().dir() != null ? props.journal().dir() : hub.dataDir().resolve("journal");
         this.replay = replay;
+        this.audit = audit;
     }
 
     /** Queues a message; the future completes once it is durable (journaled, or committed to the database). */
@@ -210,6 +215,7 @@ public class ContactWriter implements SmartLifecycle {
             try {
                 List<Outcome> outcomes = apply(c, batch.stream().map(Pending::message).toList());
                 c.commit();
+                audit.outboxWritten();
                 for (int i = 0; i < batch.size(); i++) {
                     batch.get(i).done.complete(outcomes.get(i));
                 }
@@ -284,6 +290,7 @@ public class ContactWriter implements SmartLifecycle {
                 apply(c, batch.stream().map(Journaled::message).toList());
                 setAppliedSeq(c, batch.get(batch.size() - 1).seq());
                 c.commit();
+                audit.outboxWritten();
             } catch (SQLException | RuntimeException e) {
                 c.rollback();
                 if (batch.size() == 1) {
@@ -407,6 +414,7 @@ public class ContactWriter implements SmartLifecycle {
         List<Object[]> events = new ArrayList<>();
         List<Object[]> inbound = new ArrayList<>();
         List<Outcome> outcomes = new ArrayList<>(batch.size());
+        List<AuditDraft> consentChanges = new ArrayList<>();
 
         for (InboundMessage in : batch) {
             boolean counts = !InboundMessage.FAILED.equals(in.status());
@@ -421,8 +429,13 @@ public class ContactWriter implements SmartLifecycle {
                 contactId = w.contact.id;
                 if (m.demographics()) {
                     Instant[] asOf = {w.asOf};
+                    List<String> before = m.patch().restrictions.isEmpty() ? null
+                            : new ArrayList<>(w.contact.restrictions);
                     if (ContactUpdates.applyDemographics(w.contact, m.patch(), m.eventTime().toInstant(), asOf)) {
                         w.dirty = true;
+                        if (before != null && !before.equals(w.contact.restrictions)) {
+                            consentChanges.add(restrictionChange(in, w.contact, before));
+                        }
                     }
                     if (!java.util.Objects.equals(asOf[0], w.asOf)) {
                         w.asOf = asOf[0];
@@ -526,6 +539,19 @@ public class ContactWriter implements SmartLifecycle {
                 ps.executeBatch();
             }
         }
+        if (!mergedEvents.isEmpty()) {
+            // consent records follow the merge like events, so the survivor's decisions see them
+            try (PreparedStatement ps = c.prepareStatement(
+                    "UPDATE consent_record SET contact_id = ? WHERE contact_id = ?")) {
+                for (Map.Entry<UUID, UUID> e : mergedEvents.entrySet()) {
+                    ps.setObject(1, e.getValue());
+                    ps.setObject(2, e.getKey());
+                    ps.addBatch();
+                }
+                ps.executeBatch();
+            }
+        }
+        audit.writeOutbox(c, consentChanges);
         if (!inbound.isEmpty()) {
             try (PreparedStatement ps = c.prepareStatement(
                     "INSERT INTO inbound_message (id, dedupe_key, feed, message_type, status, error_code, contact_id,"
@@ -538,6 +564,19 @@ public class ContactWriter implements SmartLifecycle {
             }
         }
         return outcomes;
+    }
+
+    /**
+     * The audit entry of a feed's change to a contact's restrictions and opt-outs (a consent change): which codes were
+     * raised and cleared, by which message. Written to the audit outbox in this transaction.
+     */
+    private static AuditDraft restrictionChange(InboundMessage in, Contact contact, List<String> before) {
+        List<String> raised = contact.restrictions.stream().filter(r -> !before.contains(r)).toList();
+        List<String> cleared = before.stream().filter(r -> !contact.restrictions.contains(r)).toList();
+        return AuditDraft.of("hl7:" + in.feed(), Actions.CONSENT_CHANGED).contact(contact.id)
+                .outcome(raised.isEmpty() ? "cleared" : "raised").detail("raised", raised).detail("cleared", cleared)
+                .detail("inboundMessage", in.id().toString()).detail("trigger", in.mapped().trigger())
+                .detail("eventTime", in.mapped().eventTime().toString());
     }
 
     /**

@@ -99,6 +99,17 @@ public final class FieldCipher {
         return HexFormat.of().formatHex(mac.doFinal(value.getBytes(StandardCharsets.UTF_8)));
     }
 
+    /**
+     * A keyed MAC over {@code data} (HMAC-SHA256 with the blind-index key, domain separated): for the audit chain,
+     * whose MACs must not be recomputable by someone who can only write to the database.
+     */
+    public byte[] mac(String domain, byte[] data) {
+        Mac mac = macs.get();
+        mac.update(domain.getBytes(StandardCharsets.UTF_8));
+        mac.update((byte) 0);
+        return mac.doFinal(data);
+    }
+
     /** A failure to seal or open a record. Never carries the data. */
     public static final class CryptoException extends RuntimeException {
         CryptoException(String message, Throwable cause) {

@@ -36,8 +36,24 @@ public final class FieldRule {
     public Kind kind = Kind.STRING;
     /** Name of a value map in {@code mappings/hl7v2/value-maps/}. */
     public String map;
-    /** For {@code as: flag}: the value that raises the flag (e.g. {@code Y}). */
-    public String equals;
+    /** For {@code as: flag}: the value(s) that raise the flag (e.g. {@code Y}, or {@code [R, X]}); others clear it. */
+    @JsonFormat(with = JsonFormat.Feature.ACCEPT_SINGLE_VALUE_AS_ARRAY)
+    public List<String> equals;
+    /**
+     * Applies the rule only to an occurrence of the segment whose field {@code when.path} has one of {@code
+     * when.equals} (e.g. the CON segment whose CON-2 consent type is {@code MKT}); without a matching occurrence the
+     * rule says nothing.
+     */
+    public When when;
+
+    /** A condition on another field of the same segment occurrence. */
+    public static final class When {
+        @JsonProperty(required = true)
+        public String path;
+        @JsonFormat(with = JsonFormat.Feature.ACCEPT_SINGLE_VALUE_AS_ARRAY)
+        @JsonProperty(required = true)
+        public List<String> equals;
+    }
     public String description;
 
     public FieldRule() {
@@ -60,8 +76,18 @@ public final class FieldRule {
                 return "bad path '" + p + "' (expected SEG-F[(rep)][-C[-S]], e.g. PID-3 or PV1-3-1)";
             }
         }
-        if (kind == Kind.FLAG && equals == null) {
+        if (kind == Kind.FLAG && (equals == null || equals.isEmpty())) {
             return "a flag rule needs 'equals'";
+        }
+        if (when != null) {
+            if (when.path == null || !PATH.matcher(when.path).matches() || when.equals == null
+                    || when.equals.isEmpty()) {
+                return "'when' needs a path (SEG-F[-C[-S]]) and the values it must equal";
+            }
+            String seg = when.path.substring(0, 3);
+            if (path.stream().anyMatch(p -> !p.startsWith(seg))) {
+                return "'when' must test the same segment as the rule's path";
+            }
         }
         return null;
     }

@@ -109,7 +109,7 @@ public class Hl7Mapper {
     Object scalar(FieldRule rule, Segments segs, FeedMappings feed) throws MappingException {
         for (String p : rule.path) {
             Ref ref = Ref.parse(p);
-            Segment seg = segs.first(ref.segment);
+            Segment seg = rule.when == null ? segs.first(ref.segment) : matching(rule.when, ref.segment, segs);
             if (seg == null) {
                 continue;
             }
@@ -130,6 +130,18 @@ public class Hl7Mapper {
             };
             if (v != null) {
                 return v;
+            }
+        }
+        return null;
+    }
+
+    /** The first occurrence of a segment whose {@code when} field has one of the listed values. */
+    private static Segment matching(FieldRule.When when, String segment, Segments segs) {
+        Ref cond = Ref.parse(when.path);
+        for (Segment seg : segs.all(segment)) {
+            String v = segs.value(seg, cond);
+            if (v != null && when.equals.stream().anyMatch(v.trim()::equalsIgnoreCase)) {
+                return seg;
             }
         }
         return null;
@@ -157,7 +169,7 @@ public class Hl7Mapper {
                 return t.format(java.time.format.DateTimeFormatter.ISO_OFFSET_DATE_TIME);
             }
             case FLAG -> {
-                return value.equalsIgnoreCase(rule.equals);
+                return rule.equals.stream().anyMatch(value::equalsIgnoreCase);
             }
             default -> {
                 if (rule.map != null) {
@@ -282,7 +294,7 @@ public class Hl7Mapper {
         boolean allNull = true;
         for (String p : rule.path) {
             Ref ref = Ref.parse(p);
-            Segment seg = segs.first(ref.segment);
+            Segment seg = rule.when == null ? segs.first(ref.segment) : matching(rule.when, ref.segment, segs);
             if (seg == null) {
                 continue;
             }

@@ -42,6 +42,7 @@ public class MappingCatalog {
     private final FeedMappings defaultFeed;
     private final List<FeedMappings> adapterFeeds;
     private final Set<String> messageTypes;
+    private final List<AdapterProfile> adapters;
 
     @org.springframework.beans.factory.annotation.Autowired
     public MappingCatalog(MappingProperties props) {
@@ -133,6 +134,7 @@ public class MappingCatalog {
             throw new CatalogException(problems);
         }
         this.adapterFeeds = List.copyOf(feeds);
+        this.adapters = List.copyOf(adapters);
         Set<String> types = new TreeSet<>();
         messages.keySet().forEach(t -> types.add(t.substring(0, 3)));
         this.messageTypes = Collections.unmodifiableSet(types);
@@ -160,6 +162,11 @@ public class MappingCatalog {
 
     public List<FeedMappings> adapterFeeds() {
         return adapterFeeds;
+    }
+
+    /** Every adapter, of every kind (EHR feeds, queue destinations…). */
+    public List<AdapterProfile> adapters() {
+        return adapters;
     }
 
     /** MSH-9.1 message types that have at least one mapping (ADT, ORU, SIU…). Others are answered AR. */

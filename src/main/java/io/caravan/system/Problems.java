@@ -25,6 +25,26 @@ public class Problems extends ResponseEntityExceptionHandler {
         }
     }
 
+    /** A request that conflicts with the resource's state, e.g. revoking what is already revoked (409). */
+    public static final class Conflict extends RuntimeException {
+        public Conflict(String detail) {
+            super(detail);
+        }
+    }
+
+    @ExceptionHandler(Conflict.class)
+    ProblemDetail conflict(Conflict e) {
+        return problem(HttpStatus.CONFLICT, "Conflict", e.getMessage());
+    }
+
+    /** The audit trail could not record the action: the action is refused rather than left unaudited (503). */
+    @ExceptionHandler(io.caravan.audit.AuditLog.AuditUnavailable.class)
+    ProblemDetail auditUnavailable(RuntimeException e) {
+        log.error("Refused an API action: the audit trail could not record it");
+        return problem(HttpStatus.SERVICE_UNAVAILABLE, "Audit trail unavailable",
+                "the action was not performed because it could not be audited");
+    }
+
     @ExceptionHandler(NotFound.class)
     ProblemDetail notFound(NotFound e) {
         return problem(HttpStatus.NOT_FOUND, "Not found", e.getMessage());

@@ -5,6 +5,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
+import org.springframework.http.HttpMethod;
 import org.springframework.security.config.Customizer;
 import org.springframework.security.config.annotation.web.builders.HttpSecurity;
 import org.springframework.security.config.http.SessionCreationPolicy;
@@ -27,14 +28,27 @@ class SecurityConfig {
 
     @Bean
     SecurityFilterChain api(HttpSecurity http) throws Exception {
+        // Who may do what (README "Roles"): PHI is read by integration (to check a feed) and compliance; consent
+        // records, decisions, disclosures and the audit trail belong to compliance; operators see the console and the
+        // metrics, which carry no PHI. admin holds every role.
         http.authorizeHttpRequests(a -> a
                         .requestMatchers("/actuator/health", "/actuator/health/liveness", "/actuator/health/readiness")
                         .permitAll()
                         .requestMatchers("/error").permitAll()
+                        // RFC 8058 one-click unsubscribe: the opaque token is the credential
+                        .requestMatchers("/unsubscribe/*").permitAll()
+                        .requestMatchers(HttpMethod.GET, "/api/contacts", "/api/contacts/*")
+                        .hasAnyRole("INTEGRATION", "COMPLIANCE")
+                        .requestMatchers(HttpMethod.GET, "/api/contacts/*/events").hasRole("INTEGRATION")
+                        .requestMatchers("/api/contacts/*/authorizations/**", "/api/contacts/*/consents/**",
+                                "/api/contacts/*/opt-outs/**", "/api/contacts/*/consent-records",
+                                "/api/contacts/*/decision", "/api/contacts/*/disclosures", "/api/audit/**",
+                                "/api/audit")
+                        .hasRole("COMPLIANCE")
                         .requestMatchers("/api/**").hasRole("ADMIN")
                         .requestMatchers("/actuator/prometheus", "/hawtio/**", "/actuator/hawtio/**",
                                 "/actuator/jolokia/**")
-                        .hasAnyRole("ADMIN", "OPERATOR")
+                        .hasAnyRole("OPERATOR", "INTEGRATION")
                         .anyRequest().hasRole("ADMIN"))
                 .httpBasic(Customizer.withDefaults())
                 .sessionManagement(s -> s.sessionCreationPolicy(SessionCreationPolicy.STATELESS))
@@ -49,9 +63,12 @@ class SecurityConfig {
                 java.time.Clock.systemUTC());
     }
 
-    /** {@code admin} holds every role. Its password comes from the environment or a generated 0600 file. */
+    /**
+     * {@code admin} holds every role; its password comes from the environment or a generated 0600 file. Other users
+     * come from {@code caravan.security.users} with hashed passwords or passwords named by environment variables.
+     */
     @Bean
-    UserDetailsService users(HubProperties hub, PasswordEncoder encoder) {
+    UserDetailsService users(HubProperties hub, UsersProperties configured, PasswordEncoder encoder) {
         Path file = hub.dataDir().resolve("admin-password");
         boolean fromEnv = SecretFiles.fromEnv(ADMIN_PASSWORD_ENV);
         String password = SecretFiles.fromEnvOrFile(ADMIN_PASSWORD_ENV, file, 18);
@@ -59,9 +76,22 @@ class SecurityConfig {
             log.info("Admin password (user 'admin') is in {}; set {} to choose it", file.toAbsolutePath(),
                     ADMIN_PASSWORD_ENV);
         }
-        return new InMemoryUserDetailsManager(User.withUsername("admin")
+        InMemoryUserDetailsManager users = new InMemoryUserDetailsManager(User.withUsername("admin")
                 .password(encoder.encode(password))
                 .roles("ADMIN", "INTEGRATION", "OPERATOR", "COMPLIANCE")
                 .build());
+        for (UsersProperties.User u : configured.users()) {
+            String hash = u.passwordHash();
+            if (hash == null) {
+                String secret = System.getenv(u.passwordEnv());
+                if (secret == null || secret.isBlank()) {
+                    throw new IllegalStateException("user " + u.name() + ": environment variable " + u.passwordEnv()
+                            + " is not set");
+                }
+                hash = encoder.encode(secret);
+            }
+            users.createUser(User.withUsername(u.name()).password(hash).roles(u.springRoles()).build());
+        }
+        return users;
     }
 }

@@ -90,7 +90,7 @@ class CatalogTest {
         Path a01 = m.resolve("ADT_A01.yaml");
         Files.writeString(a01, Files.readString(a01)
                 .replace("visitNumber: PV1-19", "visitNumber: PV1.19")
-                .replace("segments: [PID, PD1]", "segments: [PID, PD1, ZZZ]"));
+                .replace("segments: [PID, PD1, CON]", "segments: [PID, PD1, CON, ZZZ]"));
         Path pid = m.resolve("segments/PID.yaml");
         Files.writeString(pid, Files.readString(pid).replace("map: administrative-gender", "map: sexes"));
         assertThatThrownBy(() -> new MappingCatalog(m, ADAPTERS, "US", "UTC"))

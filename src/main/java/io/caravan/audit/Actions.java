@@ -1,0 +1,23 @@
+package io.caravan.audit;
+
+/** The audit actions. Stable strings: compliance officers filter on them. */
+public final class Actions {
+
+    /** Protected health information was read through the API. */
+    public static final String PHI_READ = "phi.read";
+    /** A consent decision was taken (planning or sending a message, or asked through the API). */
+    public static final String DECISION = "decision";
+    /** Information left the hub: what went to whom, by which channel and protection, for which purpose. */
+    public static final String DISCLOSURE = "disclosure";
+    /** An authorization, channel consent or opt-out was recorded. */
+    public static final String CONSENT_RECORDED = "consent.recorded";
+    /** An authorization, channel consent or opt-out was revoked. */
+    public static final String CONSENT_REVOKED = "consent.revoked";
+    /** A feed changed a contact's restrictions or opt-outs (HL7 PD1, CON, Z-segments). */
+    public static final String CONSENT_CHANGED = "consent.changed";
+    /** Entries older than the retention period were purged; the chain stays verifiable from the anchor. */
+    public static final String PURGED = "audit.purged";
+
+    private Actions() {
+    }
+}

@@ -1,0 +1,431 @@
+package io.caravan.audit;
+
+import io.caravan.crypto.FieldCipher;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.sql.Timestamp;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.UUID;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import javax.sql.DataSource;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.springframework.context.SmartLifecycle;
+import org.springframework.stereotype.Component;
+
+/**
+ * The one writer of the audit trail: group commit of MAC-chained entries.
+ *
+ * <p>Callers queue drafts and (when the entry must be durable before they go on) wait for the returned future. This
+ * thread takes whatever has queued up, numbers the drafts, seals their details, chains their MACs, inserts them and
+ * moves the chain's head in one transaction. A draft may carry {@link TxWork} — the consent change it records — so
+ * the change and its audit entry commit together or not at all. On H2 each group is followed by a CHECKPOINT: H2's
+ * write delay would otherwise lose an acknowledged entry on {@code kill -9}. PostgreSQL's commit is already durable.
+ */
+@Component
+public class AuditLog implements SmartLifecycle {
+
+    private static final Logger log = LoggerFactory.getLogger(AuditLog.class);
+    private static final int MAX_GROUP = 2048;
+    private static final long OUTBOX_SCAN_MILLIS = 2_000;
+    private static final long PURGE_EVERY_MILLIS = Duration.ofDays(1).toMillis();
+
+    /** Statements that commit with an audit entry (the consent change the entry records). */
+    public interface TxWork {
+        void run(Connection c) throws SQLException;
+    }
+
+    /** The trail could not take an entry in time: the action it would record must not go ahead. */
+    public static final class AuditUnavailable extends RuntimeException {
+        AuditUnavailable(String message, Throwable cause) {
+            super(message, cause);
+        }
+    }
+
+    private record Pending(AuditDraft draft, TxWork work, String keyId, byte[] payload, Instant purgeBefore,
+            CompletableFuture<Long> done) {
+    }
+
+    private final DataSource dataSource;
+    private final FieldCipher cipher;
+    private final Clock clock;
+    private final AuditProperties props;
+    private final BlockingQueue<Pending> queue = new LinkedBlockingQueue<>(100_000);
+    private volatile boolean running;
+    private volatile boolean outboxNudged = true;
+    private Thread thread;
+    private boolean h2;
+    private long headSeq;
+    private byte[] headMac = AuditChain.GENESIS;
+    private long purgedThrough;
+    private byte[] purgedMac = AuditChain.GENESIS;
+
+    public AuditLog(DataSource dataSource, FieldCipher cipher, Clock clock, AuditProperties props) {
+        this.dataSource = dataSource;
+        this.cipher = cipher;
+        this.clock = clock;
+        this.props = props;
+    }
+
+    /** Queues an entry; the future completes with its sequence number once it is durable. */
+    public CompletableFuture<Long> append(AuditDraft draft) {
+        return append(draft, null);
+    }
+
+    /** Queues an entry together with the statements of the change it records: both commit, or neither. */
+    public CompletableFuture<Long> append(AuditDraft draft, TxWork work) {
+        return enqueue(new Pending(draft, work, null, null, null, new CompletableFuture<>()));
+    }
+
+    /** Appends and waits until durable; throws {@link AuditUnavailable} when the trail cannot take it. */
+    public long appendAndWait(AuditDraft draft) {
+        return appendAndWait(draft, null);
+    }
+
+    public long appendAndWait(AuditDraft draft, TxWork work) {
+        return await(append(draft, work));
+    }
+
+    /**
+     * Purges entries older than {@code cutoff} (kept in order with appends) and records the purge as an entry; the
+     * chain then starts at the last purged entry's MAC.
+     */
+    public CompletableFuture<Long> purgeBefore(Instant cutoff) {
+        return enqueue(new Pending(AuditDraft.of("caravan", Actions.PURGED), null, null, null, cutoff,
+                new CompletableFuture<>()));
+    }
+
+    /**
+     * For another writer's transaction: entries that must commit with its data but cannot wait for the chain. They are
+     * moved into the chain right after (see {@link #outboxWritten()}), exactly once.
+     */
+    public void writeOutbox(Connection c, List<AuditDraft> drafts) throws SQLException {
+        if (drafts.isEmpty()) {
+            return;
+        }
+        try (PreparedStatement ps = c.prepareStatement("INSERT INTO audit_outbox (id, at, actor, action, contact_id,"
+                + " purpose, channel, outcome, key_id, payload) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")) {
+            for (AuditDraft d : drafts) {
+                Instant at = AuditChain.truncate(d.at != null ? d.at : clock.instant());
+                byte[] payload = seal(d);
+                ps.setObject(1, d.id);
+                ps.setTimestamp(2, Timestamp.from(at));
+                ps.setString(3, d.actor);
+                ps.setString(4, d.action);
+                ps.setObject(5, d.contactId);
+                ps.setString(6, d.purpose);
+                ps.setString(7, d.channel);
+                ps.setString(8, d.outcome);
+                ps.setString(9, payload == null ? null : cipher.activeKeyId());
+                ps.setBytes(10, payload);
+                ps.addBatch();
+            }
+            ps.executeBatch();
+        }
+    }
+
+    /** Tells the writer that the outbox has entries (after the other writer's commit). */
+    public void outboxWritten() {
+        outboxNudged = true;
+    }
+
+    static long await(CompletableFuture<Long> f) {
+        try {
+            return f.get(10, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new AuditUnavailable("interrupted while writing the audit trail", e);
+        } catch (ExecutionException | TimeoutException e) {
+            throw new AuditUnavailable("the audit trail could not record the action", e);
+        }
+    }
+
+    private CompletableFuture<Long> enqueue(Pending p) {
+        if (!running) {
+            p.done.completeExceptionally(new IllegalStateException("audit trail is not running"));
+        } else if (!queue.offer(p)) {
+            p.done.completeExceptionally(new IllegalStateException("audit trail is overloaded"));
+        }
+        return p.done;
+    }
+
+    private byte[] seal(AuditDraft d) {
+        return d.details.isEmpty() ? null : cipher.seal(AuditJson.write(d.details), "audit:" + d.id);
+    }
+
+    // ---- the writer thread ------------------------------------------------------------------------------------
+
+    private void loop() {
+        List<Pending> group = new ArrayList<>(MAX_GROUP);
+        long nextOutboxScan = 0;
+        long nextPurge = System.currentTimeMillis();
+        while (running || !queue.isEmpty()) {
+            try {
+                Pending first = queue.poll(100, TimeUnit.MILLISECONDS);
+                if (first != null) {
+                    group.add(first);
+                    queue.drainTo(group, MAX_GROUP - 1);
+                    commit(group);
+                    group.clear();
+                }
+                long now = System.currentTimeMillis();
+                if (outboxNudged || now >= nextOutboxScan) {
+                    outboxNudged = false;
+                    drainOutbox();
+                    nextOutboxScan = now + OUTBOX_SCAN_MILLIS;
+                }
+                if (props.purge() && now >= nextPurge) {
+                    nextPurge = now + PURGE_EVERY_MILLIS;
+                    purgeBefore(clock.instant().atZone(ZoneOffset.UTC).minus(props.retention()).toInstant());
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                break;
+            } catch (RuntimeException e) {
+                log.error("Audit writer error ({})", e.getClass().getSimpleName());
+                group.forEach(p -> p.done.completeExceptionally(e));
+                group.clear();
+            }
+        }
+        drainOutbox();
+        Pending p;
+        while ((p = queue.poll()) != null) {
+            p.done.completeExceptionally(new IllegalStateException("hub is shutting down"));
+        }
+    }
+
+    /** Moves outbox entries into the chain, deleting them in the same transaction. */
+    private void drainOutbox() {
+        try {
+            while (true) {
+                List<Pending> moved = new ArrayList<>();
+                try (Connection c = dataSource.getConnection(); Statement s = c.createStatement();
+                        ResultSet rs = s.executeQuery("SELECT id, at, actor, action, contact_id, purpose, channel,"
+                                + " outcome, key_id, payload FROM audit_outbox ORDER BY id")) {
+                    while (rs.next() && moved.size() < 500) {
+                        UUID id = rs.getObject(1, UUID.class);
+                        AuditDraft d = AuditDraft.restored(id, rs.getTimestamp(2).toInstant(), rs.getString(3),
+                                rs.getString(4)).contact(rs.getObject(5, UUID.class)).purpose(rs.getString(6))
+                                .channel(rs.getString(7)).outcome(rs.getString(8));
+                        TxWork delete = tx -> {
+                            try (PreparedStatement ps = tx.prepareStatement("DELETE FROM audit_outbox WHERE id = ?")) {
+                                ps.setObject(1, id);
+                                if (ps.executeUpdate() != 1) {
+                                    throw new SQLException("outbox entry already moved");
+                                }
+                            }
+                        };
+                        moved.add(new Pending(d, delete, rs.getString(9), rs.getBytes(10), null,
+                                new CompletableFuture<>()));
+                    }
+                }
+                if (moved.isEmpty()) {
+                    return;
+                }
+                commit(moved);
+                if (moved.size() < 500) {
+                    return;
+                }
+            }
+        } catch (SQLException | RuntimeException e) {
+            log.error("Moving audit outbox entries failed ({}); will retry", e.getClass().getSimpleName());
+        }
+    }
+
+    private void commit(List<Pending> group) {
+        try (Connection c = dataSource.getConnection()) {
+            c.setAutoCommit(false);
+            long seq = headSeq;
+            byte[] mac = headMac;
+            long pThrough = purgedThrough;
+            byte[] pMac = purgedMac;
+            try (PreparedStatement ins = c.prepareStatement("INSERT INTO audit_entry (seq, id, at, actor, action,"
+                    + " contact_id, purpose, channel, outcome, key_id, payload, mac)"
+                    + " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")) {
+                for (Pending p : group) {
+                    if (p.purgeBefore != null) {
+                        long[] through = {pThrough};
+                        byte[][] throughMac = {pMac};
+                        purge(c, p.purgeBefore, through, throughMac);
+                        if (through[0] > pThrough) {
+                            p.draft.detail("purgedThrough", through[0]).detail("cutoff", p.purgeBefore.toString());
+                        }
+                        pThrough = through[0];
+                        pMac = throughMac[0];
+                    }
+                    if (p.work != null) {
+                        p.work.run(c);
+                    }
+                    AuditDraft d = p.draft;
+                    Instant at = AuditChain.truncate(d.at != null ? d.at : clock.instant());
+                    byte[] payload = p.payload != null ? p.payload : seal(d);
+                    String keyId = payload == null ? null : p.keyId != null ? p.keyId : cipher.activeKeyId();
+                    seq++;
+                    mac = AuditChain.entryMac(cipher, mac, seq, d.id, at, d.actor, d.action, d.contactId, d.purpose,
+                            d.channel, d.outcome, keyId, payload);
+                    ins.setLong(1, seq);
+                    ins.setObject(2, d.id);
+                    ins.setTimestamp(3, Timestamp.from(at));
+                    ins.setString(4, d.actor);
+                    ins.setString(5, d.action);
+                    ins.setObject(6, d.contactId);
+                    ins.setString(7, d.purpose);
+                    ins.setString(8, d.channel);
+                    ins.setString(9, d.outcome);
+                    ins.setString(10, keyId);
+                    ins.setBytes(11, payload);
+                    ins.setBytes(12, mac);
+                    ins.addBatch();
+                }
+                ins.executeBatch();
+                writeChain(c, pThrough, pMac, seq, mac);
+                c.commit();
+            } catch (SQLException | RuntimeException e) {
+                c.rollback();
+                if (group.size() == 1) {
+                    log.warn("Audit entry refused ({})", e.getClass().getSimpleName());
+                    group.get(0).done.completeExceptionally(e);
+                    return;
+                }
+                for (Pending p : group) {
+                    commit(List.of(p));
+                }
+                return;
+            }
+            if (h2) {
+                // H2 writes commits to its file after a delay: checkpoint so an entry reported durable survives kill -9
+                try (Statement s = c.createStatement()) {
+                    s.execute("CHECKPOINT");
+                }
+            }
+            long first = headSeq + 1;
+            headSeq = seq;
+            headMac = mac;
+            purgedThrough = pThrough;
+            purgedMac = pMac;
+            for (int i = 0; i < group.size(); i++) {
+                group.get(i).done.complete(first + i);
+            }
+        } catch (SQLException e) {
+            log.error("Audit store unavailable ({})", e.getClass().getSimpleName());
+            group.forEach(p -> p.done.completeExceptionally(e));
+        }
+    }
+
+    /** Deletes the oldest entries up to the first one at or after {@code cutoff}; moves the anchor with them. */
+    private void purge(Connection c, Instant cutoff, long[] through, byte[][] throughMac) throws SQLException {
+        long keepFrom;
+        try (PreparedStatement ps = c.prepareStatement("SELECT MIN(seq) FROM audit_entry WHERE at >= ?")) {
+            ps.setTimestamp(1, Timestamp.from(cutoff));
+            try (ResultSet rs = ps.executeQuery()) {
+                rs.next();
+                long min = rs.getLong(1);
+                keepFrom = rs.wasNull() ? headSeq + 1 : min;
+            }
+        }
+        long last = keepFrom - 1;
+        if (last <= through[0]) {
+            return;
+        }
+        try (PreparedStatement ps = c.prepareStatement("SELECT mac FROM audit_entry WHERE seq = ?")) {
+            ps.setLong(1, last);
+            try (ResultSet rs = ps.executeQuery()) {
+                if (!rs.next()) {
+                    throw new SQLException("audit entry to anchor on is missing");
+                }
+                throughMac[0] = rs.getBytes(1);
+            }
+        }
+        try (PreparedStatement ps = c.prepareStatement("DELETE FROM audit_entry WHERE seq <= ?")) {
+            ps.setLong(1, last);
+            ps.executeUpdate();
+        }
+        through[0] = last;
+    }
+
+    private void writeChain(Connection c, long pThrough, byte[] pMac, long seq, byte[] mac) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("UPDATE audit_chain SET purged_through = ?, purged_mac = ?,"
+                + " head_seq = ?, head_mac = ?, mac = ? WHERE id = 1")) {
+            ps.setLong(1, pThrough);
+            ps.setBytes(2, pMac);
+            ps.setLong(3, seq);
+            ps.setBytes(4, mac);
+            ps.setBytes(5, AuditChain.chainMac(cipher, pThrough, pMac, seq, mac));
+            if (ps.executeUpdate() != 1) {
+                throw new SQLException("audit chain record missing");
+            }
+        }
+    }
+
+    private void open() throws SQLException {
+        try (Connection c = dataSource.getConnection()) {
+            h2 = "H2".equalsIgnoreCase(c.getMetaData().getDatabaseProductName());
+            try (Statement s = c.createStatement();
+                    ResultSet rs = s.executeQuery("SELECT purged_through, purged_mac, head_seq, head_mac"
+                            + " FROM audit_chain WHERE id = 1")) {
+                if (rs.next()) {
+                    purgedThrough = rs.getLong(1);
+                    purgedMac = rs.getBytes(2);
+                    headSeq = rs.getLong(3);
+                    headMac = rs.getBytes(4);
+                    return;
+                }
+            }
+            try (PreparedStatement ps = c.prepareStatement("INSERT INTO audit_chain (id, purged_through, purged_mac,"
+                    + " head_seq, head_mac, mac) VALUES (1, 0, ?, 0, ?, ?)")) {
+                ps.setBytes(1, AuditChain.GENESIS);
+                ps.setBytes(2, AuditChain.GENESIS);
+                ps.setBytes(3, AuditChain.chainMac(cipher, 0, AuditChain.GENESIS, 0, AuditChain.GENESIS));
+                ps.executeUpdate();
+            }
+        }
+    }
+
+    @Override
+    public void start() {
+        try {
+            open();
+        } catch (SQLException e) {
+            throw new IllegalStateException("cannot open the audit trail", e);
+        }
+        running = true;
+        thread = new Thread(this::loop, "caravan-audit-writer");
+        thread.start();
+    }
+
+    @Override
+    public void stop() {
+        running = false;
+        if (thread != null) {
+            try {
+                thread.join(30_000);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+    }
+
+    @Override
+    public boolean isRunning() {
+        return running;
+    }
+
+    /** Starts before, and stops after, the contact writer and the routes whose actions it records. */
+    @Override
+    public int getPhase() {
+        return Integer.MIN_VALUE + 500;
+    }
+}

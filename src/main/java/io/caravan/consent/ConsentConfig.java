@@ -1,0 +1,27 @@
+package io.caravan.consent;
+
+import io.caravan.mapping.AdapterProfile;
+import io.caravan.mapping.MappingCatalog;
+import java.util.HashMap;
+import java.util.Map;
+import org.springframework.context.annotation.Bean;
+import org.springframework.context.annotation.Configuration;
+
+/** The policy, loaded and validated once at start-up, and the engine built on it. */
+@Configuration(proxyBeanMethods = false)
+class ConsentConfig {
+
+    /** Adapters of this kind are queue destinations ({@code queue:<id>}); their BAA status decides the content. */
+    static final String QUEUE_KIND = "kafka";
+
+    @Bean
+    DecisionEngine decisionEngine(ConsentProperties props, MappingCatalog catalog) {
+        Map<String, String> queues = new HashMap<>();
+        for (AdapterProfile a : catalog.adapters()) {
+            if (QUEUE_KIND.equals(a.kind)) {
+                queues.put(a.id, a.baa.status);
+            }
+        }
+        return new DecisionEngine(ConsentPolicy.load(props.policiesDir()), queues);
+    }
+}

@@ -1,0 +1,247 @@
+package io.caravan.consent;
+
+import io.caravan.audit.Actions;
+import io.caravan.audit.AuditDraft;
+import io.caravan.audit.AuditLog;
+import io.caravan.contact.Contact;
+import io.caravan.contact.ContactStore;
+import io.caravan.system.Ids;
+import io.caravan.system.Problems.Conflict;
+import io.caravan.system.Problems.NotFound;
+import java.time.Clock;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.UUID;
+import org.springframework.stereotype.Service;
+
+/**
+ * Records and revokes authorizations, channel consents and opt-outs, and takes decisions. Each change commits
+ * together with its audit entry; each decision is audited. Decisions read the records afresh every time, so a
+ * revocation or opt-out committed before a decision is always seen by it.
+ */
+@Service
+public class ConsentService {
+
+    /** Where a decision was taken: when a message is planned, and again at the moment it is sent. */
+    public enum Stage { API, PLAN, SEND }
+
+    private final ContactStore contacts;
+    private final ConsentStore store;
+    private final AuditLog audit;
+    private final DecisionEngine engine;
+    private final Clock clock;
+
+    public ConsentService(ContactStore contacts, ConsentStore store, AuditLog audit, DecisionEngine engine,
+            Clock clock) {
+        this.contacts = contacts;
+        this.store = store;
+        this.audit = audit;
+        this.engine = engine;
+        this.clock = clock;
+    }
+
+    public DecisionEngine engine() {
+        return engine;
+    }
+
+    /** The contact (the survivor for a merged id), or 404. */
+    public Contact requireContact(UUID id) {
+        return contact(id);
+    }
+
+    private Contact contact(UUID id) {
+        return contacts.findById(id).orElseThrow(() -> new NotFound("no contact with this id"));
+    }
+
+    public ConsentRecord authorize(UUID contactId, ConsentForms.Authorization f, String actor) {
+        Contact c = contact(contactId);
+        List<String> problems = new ArrayList<>();
+        purpose(f.purpose(), false, problems);
+        if (blank(f.description())) {
+            problems.add("description (the information to be used or disclosed, and the purpose) is required");
+        }
+        if (f.recipients() == null || f.recipients().isEmpty() || f.recipients().stream().anyMatch(ConsentService::blank)) {
+            problems.add("recipients (who may receive the information) are required");
+        }
+        Instant now = clock.instant();
+        if (f.signedAt() == null) {
+            problems.add("signedAt (the signature date) is required");
+        } else if (f.signedAt().isAfter(now.plusSeconds(300))) {
+            problems.add("signedAt is in the future");
+        }
+        if (f.expiresAt() == null && blank(f.expiryEvent())) {
+            problems.add("expiresAt or expiryEvent is required (45 CFR 164.508(c)(1)(v))");
+        }
+        if (f.expiresAt() != null && f.signedAt() != null && !f.expiresAt().isAfter(f.signedAt())) {
+            problems.add("expiresAt must be after signedAt");
+        }
+        boolean remuneration = Boolean.TRUE.equals(f.remuneration());
+        if (remuneration && blank(f.remunerationStatement())) {
+            problems.add("remunerationStatement is required when remuneration is true (45 CFR 164.508(a)(3)(ii))");
+        }
+        if (blank(f.evidence())) {
+            problems.add("evidence (a reference to the signed form) is required");
+        }
+        fail(problems);
+        Map<String, Object> details = new LinkedHashMap<>();
+        details.put("description", f.description());
+        put(details, "discloser", f.discloser());
+        details.put("recipients", f.recipients());
+        put(details, "expiryEvent", f.expiryEvent());
+        put(details, "remunerationStatement", f.remunerationStatement());
+        details.put("evidence", f.evidence());
+        ConsentRecord r = new ConsentRecord(Ids.next(), c.id, ConsentRecord.AUTHORIZATION, f.purpose(),
+                ConsentRecord.ANY, null, remuneration, source(f.source(), "api"), actor, f.signedAt(), f.expiresAt(),
+                null, now, details);
+        return record(r, actor);
+    }
+
+    public ConsentRecord consent(UUID contactId, ConsentForms.ChannelConsent f, String actor) {
+        Contact c = contact(contactId);
+        List<String> problems = new ArrayList<>();
+        channel(f.channel(), false, problems);
+        purpose(f.purpose(), true, problems);
+        if (f.form() == null || !ConsentPolicy.FORMS.contains(f.form())) {
+            problems.add("form must be written, electronic or verbal");
+        }
+        if (blank(f.evidence())) {
+            problems.add("evidence (a reference to the signed form or recording) is required");
+        }
+        Instant now = clock.instant();
+        Instant effective = f.signedAt() != null ? f.signedAt() : now;
+        if (effective.isAfter(now.plusSeconds(300))) {
+            problems.add("signedAt is in the future");
+        }
+        fail(problems);
+        Map<String, Object> details = new LinkedHashMap<>();
+        put(details, "text", f.text());
+        details.put("evidence", f.evidence());
+        ConsentRecord r = new ConsentRecord(Ids.next(), c.id, ConsentRecord.CONSENT, f.purpose(), f.channel(),
+                f.form(), false, source(f.source(), "api"), actor, effective, f.expiresAt(), null, now, details);
+        return record(r, actor);
+    }
+
+    /** Records an opt-out; an identical opt-out already in force is returned instead of recorded twice. */
+    public ConsentRecord optOut(UUID contactId, ConsentForms.OptOut f, String actor) {
+        Contact c = contact(contactId);
+        List<String> problems = new ArrayList<>();
+        channel(f.channel(), true, problems);
+        purpose(f.purpose(), true, problems);
+        fail(problems);
+        Instant now = clock.instant();
+        Optional<ConsentRecord> existing = store.forDecision(c.id).stream()
+                .filter(r -> ConsentRecord.OPT_OUT.equals(r.kind()) && r.activeAt(now)
+                        && r.channel().equals(f.channel()) && r.purpose().equals(f.purpose()))
+                .findFirst();
+        if (existing.isPresent()) {
+            return existing.get();
+        }
+        Map<String, Object> details = new LinkedHashMap<>();
+        put(details, "evidence", f.evidence());
+        ConsentRecord r = new ConsentRecord(Ids.next(), c.id, ConsentRecord.OPT_OUT, f.purpose(), f.channel(), null,
+                false, source(f.source(), "api"), actor, now, null, null, now, details);
+        return record(r, actor);
+    }
+
+    /** Revokes a record of the given kind. Takes effect for every decision that starts after this returns. */
+    public ConsentRecord revoke(UUID contactId, String kind, UUID recordId, ConsentForms.Revocation f, String actor) {
+        Contact c = contact(contactId);
+        ConsentRecord r = store.find(recordId).filter(x -> x.contactId().equals(c.id) && x.kind().equals(kind))
+                .orElseThrow(() -> new NotFound("no " + kind + " with this id for this contact"));
+        if (r.revokedAt() != null) {
+            throw new Conflict("this " + kind + " is already revoked");
+        }
+        Instant now = clock.instant();
+        Instant at = f != null && f.revokedAt() != null && f.revokedAt().isBefore(now) ? f.revokedAt() : now;
+        AuditDraft d = AuditDraft.of(actor, Actions.CONSENT_REVOKED).contact(c.id).purpose(r.purpose())
+                .channel(r.channel()).outcome(r.kind()).detail("record", r.id().toString())
+                .detail("revokedAt", at.toString());
+        if (f != null) {
+            d.detail("reason", f.reason()).detail("evidence", f.evidence());
+        }
+        audit.appendAndWait(d, store.revoke(r.id(), at));
+        return store.find(recordId).orElseThrow();
+    }
+
+    private ConsentRecord record(ConsentRecord r, String actor) {
+        AuditDraft d = AuditDraft.of(actor, Actions.CONSENT_RECORDED).contact(r.contactId()).purpose(r.purpose())
+                .channel(r.channel()).outcome(r.kind()).detail("record", r.id().toString())
+                .detail("source", r.source()).detail("effectiveAt", r.effectiveAt().toString());
+        if (r.expiresAt() != null) {
+            d.detail("expiresAt", r.expiresAt().toString());
+        }
+        audit.appendAndWait(d, store.insert(r, r.details()));
+        return r;
+    }
+
+    /** Records and HL7-raised opt-outs of a contact, for showing. */
+    public List<ConsentRecord> records(UUID contactId) {
+        return store.withDetails(contact(contactId).id);
+    }
+
+    /**
+     * Decides for a contact (merged ids resolve to the survivor) and audits the decision; an unknown contact is a
+     * deny. With {@code waitForAudit} the decision is returned only once its audit entry is durable.
+     */
+    public Decision decide(UUID contactId, DecisionRequest req, String actor, Stage stage, boolean waitForAudit) {
+        Instant now = clock.instant();
+        Contact c = contactId == null ? null : contacts.findById(contactId).orElse(null);
+        List<ConsentRecord> records = c == null ? List.of() : store.forDecision(c.id);
+        Decision d = engine.decide(c, records, req, now);
+        AuditDraft entry = AuditDraft.of(actor, Actions.DECISION).contact(c != null ? c.id : contactId)
+                .purpose(req.purpose()).channel(req.channel()).outcome(d.allowed() ? "allow" : "deny")
+                .at(now).detail("stage", stage.name().toLowerCase(java.util.Locale.ROOT))
+                .detail("content", d.content()).detail("rules", d.reasons().stream()
+                        .map(x -> x.rule() + ":" + x.effect()).toList());
+        if (waitForAudit) {
+            audit.appendAndWait(entry);
+        } else {
+            audit.append(entry);
+        }
+        return d;
+    }
+
+    private void purpose(String p, boolean anyAllowed, List<String> problems) {
+        if (p == null || !(engine.policy().purposes().contains(p) || anyAllowed && ConsentRecord.ANY.equals(p))) {
+            problems.add("purpose must be one of " + new java.util.TreeSet<>(engine.policy().purposes())
+                    + (anyAllowed ? " or any" : ""));
+        }
+    }
+
+    private void channel(String ch, boolean anyAllowed, List<String> problems) {
+        if (!(engine.knownChannel(ch) || anyAllowed && ConsentRecord.ANY.equals(ch))) {
+            problems.add("channel must be one of " + new java.util.TreeSet<>(engine.policy().channels())
+                    + ", a known queue:<adapter>" + (anyAllowed ? " or any" : ""));
+        }
+    }
+
+    private static void fail(List<String> problems) {
+        if (!problems.isEmpty()) {
+            throw new IllegalArgumentException(String.join("; ", problems));
+        }
+    }
+
+    private static boolean blank(String s) {
+        return s == null || s.isBlank();
+    }
+
+    private static void put(Map<String, Object> m, String k, Object v) {
+        if (v != null) {
+            m.put(k, v);
+        }
+    }
+
+    private static String source(String given, String otherwise) {
+        if (given == null || given.isBlank()) {
+            return otherwise;
+        }
+        if (!given.matches("[a-z0-9:._-]{1,64}")) {
+            throw new IllegalArgumentException("source must be a short code (letters, digits, : . _ -)");
+        }
+        return given;
+    }
+}
