@@ -72,11 +72,15 @@ public final class ConsentPolicy {
 
     /** A bad policy: every problem found, so one start-up shows them all. */
     public static final class PolicyException extends RuntimeException {
-        public final List<String> problems;
+        private final List<String> problems;
 
         PolicyException(List<String> problems) {
             super("consent policy is invalid:\n  " + String.join("\n  ", problems));
             this.problems = List.copyOf(problems);
+        }
+
+        public List<String> problems() {
+            return problems;
         }
     }
 
