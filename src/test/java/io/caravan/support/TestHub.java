@@ -60,7 +60,22 @@ public final class TestHub {
         return postgres;
     }
 
+    /** Users of each role besides admin (README "Roles"); one password for all, hashed once per test JVM. */
+    public static final String USER_PASSWORD = "correct-horse-battery";
+    private static final String USER_HASH = "{bcrypt}"
+            + new org.springframework.security.crypto.bcrypt.BCryptPasswordEncoder(4).encode(USER_PASSWORD);
+    public static final String COMPLIANCE = "carol";
+    public static final String INTEGRATION = "ivan";
+    public static final String OPERATOR = "olga";
+
     public void register(DynamicPropertyRegistry r) {
+        String[][] users = {{COMPLIANCE, "compliance"}, {INTEGRATION, "integration"}, {OPERATOR, "operator"}};
+        for (int i = 0; i < users.length; i++) {
+            String[] u = users[i];
+            r.add("caravan.security.users[" + i + "].name", () -> u[0]);
+            r.add("caravan.security.users[" + i + "].roles", () -> u[1]);
+            r.add("caravan.security.users[" + i + "].password-hash", () -> USER_HASH);
+        }
         r.add("caravan.data-dir", dataDir::toString);
         r.add("caravan.mllp.host", () -> "127.0.0.1");
         r.add("caravan.mllp.port", () -> mllpPort);

@@ -1,0 +1,172 @@
+package io.caravan.audit;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.caravan.crypto.FieldCipher;
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.Period;
+import java.time.ZoneOffset;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import javax.crypto.KeyGenerator;
+import org.flywaydb.core.Flyway;
+import org.h2.jdbcx.JdbcDataSource;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.springframework.jdbc.core.JdbcTemplate;
+
+/** The audit writer and verifier on the hub's own schema (H2, migrated by Flyway). */
+class AuditLogTest {
+
+    /** A clock the test moves. */
+    static final class MovableClock extends Clock {
+        volatile Instant now = Instant.parse("2020-01-01T00:00:00Z");
+
+        @Override
+        public java.time.ZoneId getZone() {
+            return ZoneOffset.UTC;
+        }
+
+        @Override
+        public Clock withZone(java.time.ZoneId zone) {
+            return this;
+        }
+
+        @Override
+        public Instant instant() {
+            return now;
+        }
+    }
+
+    JdbcDataSource ds;
+    FieldCipher cipher;
+    MovableClock clock = new MovableClock();
+    AuditLog log;
+    AuditTrail trail;
+    JdbcTemplate jdbc;
+
+    @BeforeEach
+    void open() throws Exception {
+        ds = new JdbcDataSource();
+        ds.setURL("jdbc:h2:mem:audit-" + UUID.randomUUID() + ";MODE=PostgreSQL;DATABASE_TO_LOWER=TRUE;DB_CLOSE_DELAY=-1");
+        Flyway.configure().dataSource(ds).locations("classpath:db/migration").load().migrate();
+        KeyGenerator aes = KeyGenerator.getInstance("AES");
+        aes.init(256);
+        cipher = new FieldCipher(Map.of("dek-1", aes.generateKey()), "dek-1",
+                KeyGenerator.getInstance("HmacSHA256").generateKey());
+        log = new AuditLog(ds, cipher, clock, new AuditProperties(Period.ofYears(6), false));
+        log.start();
+        trail = new AuditTrail(ds, cipher);
+        jdbc = new JdbcTemplate(ds);
+    }
+
+    @AfterEach
+    void close() {
+        log.stop();
+    }
+
+    @Test
+    void concurrentAppendsGetOneUnbrokenChain() throws Exception {
+        ExecutorService pool = Executors.newFixedThreadPool(8);
+        Set<Long> seqs = ConcurrentHashMap.newKeySet();
+        List<CompletableFuture<Void>> all = new ArrayList<>();
+        for (int i = 0; i < 800; i++) {
+            int n = i;
+            all.add(CompletableFuture.runAsync(() -> seqs.add(log.appendAndWait(AuditDraft.of("t", Actions.PHI_READ)
+                    .contact(UUID.randomUUID()).detail("n", n))), pool));
+        }
+        CompletableFuture.allOf(all.toArray(CompletableFuture[]::new)).get(60, TimeUnit.SECONDS);
+        pool.shutdown();
+        assertThat(seqs).hasSize(800).allMatch(s -> s >= 1 && s <= 800);
+        AuditTrail.Verification v = trail.verify();
+        assertThat(v.valid()).as(v.toString()).isTrue();
+        assertThat(v.verifiedEntries()).isEqualTo(800);
+        assertThat(trail.find(List.of(), null, null, null, 0, 1000)).extracting(e -> e.details().get("n"))
+                .as("details are sealed and read back").hasSize(800).doesNotContainNull();
+        assertThat(jdbc.queryForObject("SELECT COUNT(*) FROM audit_entry WHERE payload IS NOT NULL", Long.class))
+                .isEqualTo(800);
+    }
+
+    @Test
+    void aChangeAndItsEntryCommitTogetherOrNotAtAll() {
+        jdbc.execute("CREATE TABLE probe (id INT PRIMARY KEY)");
+        CompletableFuture<Long> ok = log.append(AuditDraft.of("t", Actions.CONSENT_RECORDED),
+                c -> c.createStatement().execute("INSERT INTO probe VALUES (1)"));
+        CompletableFuture<Long> bad = log.append(AuditDraft.of("t", Actions.CONSENT_RECORDED),
+                c -> c.createStatement().execute("INSERT INTO probe VALUES (1)"));
+        assertThat(ok.join()).isEqualTo(1);
+        assertThatThrownBy(bad::join).hasCauseInstanceOf(SQLException.class);
+        assertThat(jdbc.queryForObject("SELECT COUNT(*) FROM probe", Long.class)).isEqualTo(1);
+        assertThat(jdbc.queryForObject("SELECT COUNT(*) FROM audit_entry", Long.class)).isEqualTo(1);
+        assertThat(log.appendAndWait(AuditDraft.of("t", Actions.PHI_READ))).as("the chain goes on").isEqualTo(2);
+        assertThat(trail.verify().valid()).isTrue();
+    }
+
+    @Test
+    void outboxEntriesJoinTheChainOnceAndLeaveTheOutbox() throws Exception {
+        UUID contact = UUID.randomUUID();
+        try (Connection c = ds.getConnection()) {
+            c.setAutoCommit(false);
+            log.writeOutbox(c, List.of(AuditDraft.of("hl7:feed", Actions.CONSENT_CHANGED).contact(contact)
+                    .detail("raised", List.of("opt-out:any:marketing"))));
+            c.commit();
+        }
+        log.outboxWritten();
+        org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(10)).until(() ->
+                jdbc.queryForObject("SELECT COUNT(*) FROM audit_outbox", Long.class) == 0);
+        List<AuditEntry> entries = trail.find(List.of(contact), null, null, "consent.", 0, 10);
+        assertThat(entries).hasSize(1);
+        assertThat(entries.get(0).actor()).isEqualTo("hl7:feed");
+        assertThat(entries.get(0).details()).containsEntry("raised", List.of("opt-out:any:marketing"));
+        assertThat(trail.verify().valid()).isTrue();
+    }
+
+    @Test
+    void purgeKeepsTheRestVerifiableAndIsItselfRecorded() {
+        for (int year = 0; year < 9; year++) {
+            clock.now = Instant.parse("2020-01-01T00:00:00Z").atZone(ZoneOffset.UTC).plusYears(year).toInstant();
+            for (int i = 0; i < 5; i++) {
+                log.appendAndWait(AuditDraft.of("t", Actions.DISCLOSURE).detail("year", 2020 + year));
+            }
+        }
+        Instant cutoff = clock.now.atZone(ZoneOffset.UTC).minusYears(6).toInstant(); // 2022-01-01
+        long purgeSeq = log.purgeBefore(cutoff).join();
+        AuditTrail.Verification v = trail.verify();
+        assertThat(v.valid()).as(v.toString()).isTrue();
+        assertThat(v.purgedThrough()).isEqualTo(10);
+        assertThat(v.verifiedEntries()).isEqualTo(45 - 10 + 1);
+        List<AuditEntry> left = trail.find(List.of(), null, null, null, 0, 1000);
+        assertThat(left.get(0).seq()).isEqualTo(11);
+        assertThat(left.get(0).details()).containsEntry("year", 2022);
+        AuditEntry purge = left.get(left.size() - 1);
+        assertThat(purge.seq()).isEqualTo(purgeSeq);
+        assertThat(purge.action()).isEqualTo(Actions.PURGED);
+        assertThat(purge.details()).containsEntry("purgedThrough", 10);
+
+        // deleting the oldest remaining entry is still caught after a purge
+        jdbc.update("DELETE FROM audit_entry WHERE seq = 11");
+        assertThat(trail.verify()).satisfies(x -> {
+            assertThat(x.valid()).isFalse();
+            assertThat(x.firstBroken()).isEqualTo(11L);
+        });
+    }
+
+    @Test
+    void aRetentionShorterThanSixYearsIsRefused() {
+        assertThatThrownBy(() -> new AuditProperties(Period.ofYears(5), true)).hasMessageContaining("six years");
+    }
+}
