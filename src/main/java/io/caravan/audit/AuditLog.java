@@ -200,7 +200,7 @@ public class AuditLog implements SmartLifecycle {
                 group.clear();
             }
         }
-        drainOutbox();
+        // outbox rows left now are durable and are moved at the next start
         Pending p;
         while ((p = queue.poll()) != null) {
             p.done.completeExceptionally(new IllegalStateException("hub is shutting down"));

@@ -73,7 +73,7 @@ class ConsentController {
             @RequestParam(defaultValue = "false") boolean remuneration, Principal who) {
         consents.requireContact(id); // 404 for an unknown contact rather than a bare deny
         return consents.decide(id, new DecisionRequest(purpose, channel, content, remuneration, List.of()),
-                who.getName(), ConsentService.Stage.API, true);
+                who.getName(), ConsentService.Stage.API);
     }
 
     private static ResponseEntity<ConsentRecord> created(UUID contact, String kind, ConsentRecord r) {

@@ -13,7 +13,7 @@ import org.springframework.stereotype.Component;
  *
  * <p>In: {@value #CONTACT} (UUID), {@value #PURPOSE}, {@value #CHANNEL}, optional {@value #CONTENT} ({@code phi} or
  * {@code phi-free}), {@value #REMUNERATION}, {@value #DATA_CODES} (list of {@code SYSTEM|CODE}) and {@value #STAGE}
- * ({@code plan} or {@code send}; at {@code send} the decision's audit entry is durable before the route goes on).
+ * ({@code plan} or {@code send}). The decision's audit entry is durable before the route goes on.
  */
 @Component("consentGate")
 public class ConsentGate implements Processor {
@@ -44,8 +44,7 @@ public class ConsentGate implements Processor {
                 ex.getProperty(REMUNERATION, false, Boolean.class), codes);
         ConsentService.Stage stage = "send".equals(ex.getProperty(STAGE, String.class)) ? ConsentService.Stage.SEND
                 : ConsentService.Stage.PLAN;
-        Decision d = consents.decide(contact, req, "route:" + ex.getFromRouteId(), stage,
-                stage == ConsentService.Stage.SEND);
+        Decision d = consents.decide(contact, req, "route:" + ex.getFromRouteId(), stage);
         ex.setProperty(DECISION, d);
         ex.setProperty(ALLOWED, d.allowed());
     }

@@ -185,9 +185,10 @@ public class ConsentService {
 
     /**
      * Decides for a contact (merged ids resolve to the survivor) and audits the decision; an unknown contact is a
-     * deny. With {@code waitForAudit} the decision is returned only once its audit entry is durable.
+     * deny. The decision is returned only once its audit entry is durable: no unaudited decision is acted on, and
+     * callers that decide faster than the trail can record are slowed to its pace rather than dropped.
      */
-    public Decision decide(UUID contactId, DecisionRequest req, String actor, Stage stage, boolean waitForAudit) {
+    public Decision decide(UUID contactId, DecisionRequest req, String actor, Stage stage) {
         Instant now = clock.instant();
         Contact c = contactId == null ? null : contacts.findById(contactId).orElse(null);
         List<ConsentRecord> records = c == null ? List.of() : store.forDecision(c.id);
@@ -197,11 +198,7 @@ public class ConsentService {
                 .at(now).detail("stage", stage.name().toLowerCase(java.util.Locale.ROOT))
                 .detail("content", d.content()).detail("rules", d.reasons().stream()
                         .map(x -> x.rule() + ":" + x.effect()).toList());
-        if (waitForAudit) {
-            audit.appendAndWait(entry);
-        } else {
-            audit.append(entry);
-        }
+        audit.appendAndWait(entry);
         return d;
     }
 

@@ -1,0 +1,19 @@
+package io.caravan.audit;
+
+import io.caravan.support.TestHub;
+import org.springframework.test.context.DynamicPropertyRegistry;
+import org.springframework.test.context.DynamicPropertySource;
+
+/** Tampering with the audit trail on the embedded store (H2). Shares the consent tests' hub. */
+class AuditTamperIT extends AuditTamperContract {
+
+    @DynamicPropertySource
+    static void hub(DynamicPropertyRegistry r) {
+        TestHub.named("consent").register(r);
+    }
+
+    @Override
+    TestHub hub() {
+        return TestHub.named("consent");
+    }
+}
