@@ -182,7 +182,7 @@ public class AuditLog implements SmartLifecycle {
                     group.clear();
                 }
                 long now = System.currentTimeMillis();
-                if (outboxNudged || now >= nextOutboxScan) {
+                if (running && (outboxNudged || now >= nextOutboxScan)) {
                     outboxNudged = false;
                     drainOutbox();
                     nextOutboxScan = now + OUTBOX_SCAN_MILLIS;
@@ -308,7 +308,7 @@ public class AuditLog implements SmartLifecycle {
             if (h2) {
                 // H2 writes commits to its file after a delay: checkpoint so an entry reported durable survives kill -9
                 try (Statement s = c.createStatement()) {
-                    s.execute("CHECKPOINT");
+                    s.execute(props.fsync() ? "CHECKPOINT SYNC" : "CHECKPOINT");
                 }
             }
             long first = headSeq + 1;
@@ -411,7 +411,12 @@ public class AuditLog implements SmartLifecycle {
         running = false;
         if (thread != null) {
             try {
-                thread.join(30_000);
+                thread.join(10_000);
+                if (thread.isAlive()) {
+                    // a database that went away first leaves the writer waiting for a connection
+                    thread.interrupt();
+                    thread.join(5_000);
+                }
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
             }

@@ -10,10 +10,12 @@ import org.springframework.validation.annotation.Validated;
  * @param retention how long entries are kept; the daily purge removes older ones and records an anchor so the rest
  *                  of the chain still verifies. HIPAA asks for six years (45 CFR 164.316(b)(2)): shorter is refused.
  * @param purge     whether the daily purge runs
+ * @param fsync     on H2, force each group of entries to the disk (CHECKPOINT SYNC: survives power loss); without
+ *                  it each group is written to the file (survives a killed process). PostgreSQL fsyncs its commits.
  */
 @Validated
 @ConfigurationProperties("caravan.audit")
-public record AuditProperties(Period retention, Boolean purge) {
+public record AuditProperties(Period retention, Boolean purge, Boolean fsync) {
 
     public AuditProperties {
         if (retention == null) {
@@ -21,6 +23,9 @@ public record AuditProperties(Period retention, Boolean purge) {
         }
         if (purge == null) {
             purge = true;
+        }
+        if (fsync == null) {
+            fsync = false;
         }
         if (retention.toTotalMonths() < 72) {
             throw new IllegalArgumentException("caravan.audit.retention must be at least six years (P6Y)");

@@ -68,7 +68,7 @@ class AuditLogTest {
         aes.init(256);
         cipher = new FieldCipher(Map.of("dek-1", aes.generateKey()), "dek-1",
                 KeyGenerator.getInstance("HmacSHA256").generateKey());
-        log = new AuditLog(ds, cipher, clock, new AuditProperties(Period.ofYears(6), false));
+        log = new AuditLog(ds, cipher, clock, new AuditProperties(Period.ofYears(6), false, false));
         log.start();
         trail = new AuditTrail(ds, cipher);
         jdbc = new JdbcTemplate(ds);
@@ -167,6 +167,6 @@ class AuditLogTest {
 
     @Test
     void aRetentionShorterThanSixYearsIsRefused() {
-        assertThatThrownBy(() -> new AuditProperties(Period.ofYears(5), true)).hasMessageContaining("six years");
+        assertThatThrownBy(() -> new AuditProperties(Period.ofYears(5), true, false)).hasMessageContaining("six years");
     }
 }

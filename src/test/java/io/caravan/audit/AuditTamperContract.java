@@ -20,6 +20,8 @@ import org.springframework.jdbc.core.JdbcTemplate;
  * verifies again, which also shows that the check is about the rows' content and nothing else.
  */
 @SpringBootTest(webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT)
+// a hub of its own: closed after the class so its threads, port and database go with it
+@org.springframework.test.annotation.DirtiesContext
 abstract class AuditTamperContract {
 
     static final ObjectMapper JSON = new ObjectMapper();

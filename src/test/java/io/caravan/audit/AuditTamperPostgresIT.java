@@ -11,11 +11,11 @@ class AuditTamperPostgresIT extends AuditTamperContract {
 
     @DynamicPropertySource
     static void hub(DynamicPropertyRegistry r) {
-        TestHub.postgres().register(r);
+        TestHub.namedPostgres("audit-tamper").register(r);
     }
 
     @Override
     TestHub hub() {
-        return TestHub.postgres();
+        return TestHub.namedPostgres("audit-tamper");
     }
 }

@@ -33,6 +33,8 @@ import org.springframework.test.context.DynamicPropertySource;
  * disclosure is in the audit trail, each role sees exactly what it may, and a mail client unsubscribes in one click.
  */
 @SpringBootTest(webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT)
+// a hub of its own: closed after the class so its threads, port and database go with it
+@org.springframework.test.annotation.DirtiesContext
 class ConsentApiIT {
 
     static final ObjectMapper JSON = new ObjectMapper();

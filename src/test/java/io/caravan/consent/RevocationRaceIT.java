@@ -40,10 +40,12 @@ import org.springframework.test.context.DynamicPropertySource;
  * through the API before a send-time decision starts always wins.
  */
 @SpringBootTest(webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT)
+// a hub of its own: closed after the class so its threads, port and database go with it
+@org.springframework.test.annotation.DirtiesContext
 class RevocationRaceIT {
 
     static final ObjectMapper JSON = new ObjectMapper();
-    static final TestHub HUB = TestHub.named("consent");
+    static final TestHub HUB = TestHub.named("race");
 
     @DynamicPropertySource
     static void hub(DynamicPropertyRegistry r) {

@@ -53,6 +53,11 @@ public final class TestHub {
         return named("canary");
     }
 
+    /** A PostgreSQL hub of its own (own database, data directory and port), for a test class that needs its context. */
+    public static synchronized TestHub namedPostgres(String name) {
+        return NAMED.computeIfAbsent("pg:" + name, n -> new TestHub(PostgresSupport.newDatabase()));
+    }
+
     public static synchronized TestHub postgres() {
         if (postgres == null) {
             postgres = new TestHub(PostgresSupport.newDatabase());

@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# HIPAA gate benchmark: consent decisions per second (realistic records per contact vs. a contact with no records)
+# and durable audit appends per second (the MAC chain vs. a plain batched insert), on H2 and on a durable PostgreSQL,
+# all in one JVM with a fixed 1 GiB heap, in alternating rounds after a warm-up. Extra arguments go to the benchmark
+# (e.g. --rounds 5 --round-seconds 5 --warmup-seconds 15).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+mvn -q -B package -DskipTests
+cp=target/consent-bench.classpath
+mvn -q -B dependency:build-classpath -Dmdep.outputFile="$cp" -Dmdep.includeScope=runtime
+out=target/consent-bench-classes
+rm -rf "$out"; mkdir -p "$out"
+
+javac -d "$out" -cp "target/classes:$(cat "$cp")" bench/consent/io/caravan/bench/ConsentBench.java
+
+pg_db=caravan_consent_bench source bench/pg.sh
+
+java -Xms1g -Xmx1g -XX:+UseG1GC -cp "$out:target/classes:$(cat "$cp")" io.caravan.bench.ConsentBench \
+  --policies config/policies --pg-url "$pg_url" "$@"
