@@ -78,6 +78,17 @@ public final class ConsentBench {
                 warmup);
 
         // ---- decisions ----
+        if (!"audit".equals(a.get("--only"))) {
+            decisionRounds(a, rounds, seconds, warmup, threads);
+        }
+        if ("decisions".equals(a.get("--only"))) {
+            return;
+        }
+        auditRounds(a, rounds, seconds, warmup, appenders);
+    }
+
+    static void decisionRounds(Map<String, String> a, int rounds, int seconds, int warmup, int threads)
+            throws Exception {
         DecisionEngine engine = new DecisionEngine(ConsentPolicy.load(Path.of(a.get("--policies"))),
                 Map.of("analytics", "none", "partner", "signed"));
         Population realistic = Population.realistic(10_000, 42);
@@ -94,13 +105,15 @@ public final class ConsentBench {
                     .add(decisions(engine, realistic, threads, seconds));
         }
         report("Consent decisions (in memory, nothing written)", "decisions/s", dec);
+    }
 
-        // ---- audit appends ----
+    static void auditRounds(Map<String, String> a, int rounds, int seconds, int warmup, int appenders)
+            throws Exception {
         FieldCipher cipher = cipher();
         Map<String, String> stores = new LinkedHashMap<>();
         Path h2dir = Files.createTempDirectory("caravan-audit-bench");
         stores.put("H2", "jdbc:h2:file:" + h2dir.resolve("db") + ";MODE=PostgreSQL;DATABASE_TO_LOWER=TRUE");
-        if (a.get("--pg-url") != null) {
+        if (a.get("--pg-url") != null && !"true".equals(a.get("--h2-only"))) {
             stores.put("PostgreSQL", a.get("--pg-url"));
         }
         for (Map.Entry<String, String> store : stores.entrySet()) {
@@ -113,6 +126,7 @@ public final class ConsentBench {
                             + " channel VARCHAR(64), outcome VARCHAR(32))");
                 }
                 boolean h2 = store.getKey().equals("H2");
+                }
                 AuditLog chain = new AuditLog(ds, cipher, Clock.systemUTC(), new AuditProperties(Period.ofYears(6),
                         false, false));
                 chain.start();

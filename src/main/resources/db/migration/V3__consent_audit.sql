@@ -41,7 +41,21 @@ CREATE TABLE audit_entry (
     payload    BYTEA,
     mac        BYTEA NOT NULL
 );
-CREATE INDEX audit_entry_contact ON audit_entry (contact_id, seq);
+
+-- Entries by contact (the accounting of disclosures, compliance queries). Maintained by the audit writer about once
+-- a second in one batch rather than with every group: a per-group secondary index costs a random page write per
+-- contact per group (on H2 it cut durable appends from ~36,000/s to ~12,000/s). Readers take the indexed part from
+-- here and scan the few entries after indexed_through. Derived data: rebuilt from audit_entry if lost.
+CREATE TABLE audit_contact (
+    contact_id UUID NOT NULL,
+    seq        BIGINT NOT NULL,
+    PRIMARY KEY (contact_id, seq)
+);
+CREATE TABLE audit_index_state (
+    id              INT PRIMARY KEY,
+    indexed_through BIGINT NOT NULL
+);
+INSERT INTO audit_index_state (id, indexed_through) VALUES (1, 0);
 
 -- Where verification starts and ends: the last purged entry (retention) and the head, each MACed, updated in the same
 -- transaction as the entries they describe. A truncated tail or a purge without the key shows as a mismatch.

@@ -10,8 +10,8 @@ import java.time.temporal.ChronoUnit;
 import java.util.UUID;
 
 /**
- * The MACs that link the audit trail. Each entry's MAC covers every stored column of the entry and the previous
- * entry's MAC; the chain record's MAC covers where the chain starts (after a purge) and ends. Fields are
+ * The MACs that link the audit trail. Each entry's MAC covers the previous entry's MAC, its number and a SHA-256
+ * digest of every other stored column; the chain record's MAC covers where the chain starts (after a purge) and ends. Fields are
  * length-prefixed so no two different entries encode alike. Shared by the writer and the verifier.
  */
 final class AuditChain {
@@ -19,6 +19,14 @@ final class AuditChain {
     static final byte[] GENESIS = new byte[32];
     private static final String ENTRY = "audit-entry";
     private static final String CHAIN = "audit-chain";
+
+    private static final ThreadLocal<java.security.MessageDigest> SHA256 = ThreadLocal.withInitial(() -> {
+        try {
+            return java.security.MessageDigest.getInstance("SHA-256");
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    });
 
     private AuditChain() {
     }
@@ -28,13 +36,14 @@ final class AuditChain {
         return at.truncatedTo(ChronoUnit.MICROS);
     }
 
-    static byte[] entryMac(FieldCipher cipher, byte[] prev, long seq, UUID id, Instant at, String actor,
-            String action, UUID contact, String purpose, String channel, String outcome, String keyId,
-            byte[] payload) {
+    /**
+     * SHA-256 of everything an entry stores but its number and MAC. Computed by the thread that appends (in
+     * parallel), so the single writer only chains: MAC(previous MAC, number, digest).
+     */
+    static byte[] contentDigest(UUID id, Instant at, String actor, String action, UUID contact, String purpose,
+            String channel, String outcome, String keyId, byte[] payload) {
         ByteArrayOutputStream buf = new ByteArrayOutputStream(128 + (payload == null ? 0 : payload.length));
         try (DataOutputStream out = new DataOutputStream(buf)) {
-            out.write(prev);
-            out.writeLong(seq);
             out.writeLong(id.getMostSignificantBits());
             out.writeLong(id.getLeastSignificantBits());
             out.writeLong(at.getEpochSecond());
@@ -50,7 +59,17 @@ final class AuditChain {
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
-        return cipher.mac(ENTRY, buf.toByteArray());
+        return SHA256.get().digest(buf.toByteArray());
+    }
+
+    static byte[] entryMac(FieldCipher cipher, byte[] prev, long seq, byte[] digest) {
+        byte[] in = new byte[prev.length + 8 + digest.length];
+        System.arraycopy(prev, 0, in, 0, prev.length);
+        for (int i = 0; i < 8; i++) {
+            in[prev.length + i] = (byte) (seq >>> (56 - 8 * i));
+        }
+        System.arraycopy(digest, 0, in, prev.length + 8, digest.length);
+        return cipher.mac(ENTRY, in);
     }
 
     static byte[] chainMac(FieldCipher cipher, long purgedThrough, byte[] purgedMac, long headSeq, byte[] headMac) {

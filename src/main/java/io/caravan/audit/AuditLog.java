@@ -42,6 +42,8 @@ public class AuditLog implements SmartLifecycle {
     private static final int MAX_GROUP = 2048;
     private static final long OUTBOX_SCAN_MILLIS = 2_000;
     private static final long PURGE_EVERY_MILLIS = Duration.ofDays(1).toMillis();
+    private static final long INDEX_EVERY_MILLIS = 1_000;
+    private static final long INDEX_BEHIND_MAX = 50_000;
 
     /** Statements that commit with an audit entry (the consent change the entry records). */
     public interface TxWork {
@@ -55,8 +57,21 @@ public class AuditLog implements SmartLifecycle {
         }
     }
 
-    private record Pending(AuditDraft draft, TxWork work, String keyId, byte[] payload, Instant purgeBefore,
-            CompletableFuture<Long> done) {
+    /**
+     * An entry ready to chain: time, sealed details and content digest are computed by the appending thread, so the
+     * writer's share of each entry is one MAC and its row.
+     */
+    private record Pending(AuditDraft draft, TxWork work, Instant at, String keyId, byte[] payload, byte[] digest,
+            Instant purgeBefore, CompletableFuture<Long> done) {
+    }
+
+    private Pending prepare(AuditDraft d, TxWork work, String keyId, byte[] sealed, Instant purgeBefore) {
+        Instant at = AuditChain.truncate(d.at != null ? d.at : clock.instant());
+        byte[] payload = sealed != null ? sealed : seal(d);
+        String kid = payload == null ? null : keyId != null ? keyId : cipher.activeKeyId();
+        byte[] digest = AuditChain.contentDigest(d.id, at, d.actor, d.action, d.contactId, d.purpose, d.channel,
+                d.outcome, kid, payload);
+        return new Pending(d, work, at, kid, payload, digest, purgeBefore, new CompletableFuture<>());
     }
 
     private final DataSource dataSource;
@@ -71,6 +86,7 @@ public class AuditLog implements SmartLifecycle {
     private long headSeq;
     private byte[] headMac = AuditChain.GENESIS;
     private long purgedThrough;
+    private long indexedThrough;
     private byte[] purgedMac = AuditChain.GENESIS;
 
     public AuditLog(DataSource dataSource, FieldCipher cipher, Clock clock, AuditProperties props) {
@@ -87,7 +103,7 @@ public class AuditLog implements SmartLifecycle {
 
     /** Queues an entry together with the statements of the change it records: both commit, or neither. */
     public CompletableFuture<Long> append(AuditDraft draft, TxWork work) {
-        return enqueue(new Pending(draft, work, null, null, null, new CompletableFuture<>()));
+        return enqueue(prepare(draft, work, null, null, null));
     }
 
     /** Appends and waits until durable; throws {@link AuditUnavailable} when the trail cannot take it. */
@@ -104,8 +120,7 @@ public class AuditLog implements SmartLifecycle {
      * chain then starts at the last purged entry's MAC.
      */
     public CompletableFuture<Long> purgeBefore(Instant cutoff) {
-        return enqueue(new Pending(AuditDraft.of("caravan", Actions.PURGED), null, null, null, cutoff,
-                new CompletableFuture<>()));
+        return enqueue(prepare(AuditDraft.of("caravan", Actions.PURGED), null, null, null, cutoff));
     }
 
     /**
@@ -172,6 +187,7 @@ public class AuditLog implements SmartLifecycle {
         List<Pending> group = new ArrayList<>(MAX_GROUP);
         long nextOutboxScan = 0;
         long nextPurge = System.currentTimeMillis();
+        long nextIndex = 0;
         while (running || !queue.isEmpty()) {
             try {
                 Pending first = queue.poll(100, TimeUnit.MILLISECONDS);
@@ -186,6 +202,10 @@ public class AuditLog implements SmartLifecycle {
                     outboxNudged = false;
                     drainOutbox();
                     nextOutboxScan = now + OUTBOX_SCAN_MILLIS;
+                }
+                if (indexedThrough < headSeq && (now >= nextIndex || headSeq - indexedThrough > INDEX_BEHIND_MAX)) {
+                    indexContacts();
+                    nextIndex = now + INDEX_EVERY_MILLIS;
                 }
                 if (props.purge() && now >= nextPurge) {
                     nextPurge = now + PURGE_EVERY_MILLIS;
@@ -204,6 +224,34 @@ public class AuditLog implements SmartLifecycle {
         Pending p;
         while ((p = queue.poll()) != null) {
             p.done.completeExceptionally(new IllegalStateException("hub is shutting down"));
+        }
+    }
+
+    /**
+     * Brings the by-contact index up to the head in one transaction (no checkpoint: it is derived, and its
+     * indexed_through commits with it, so a lost batch is simply indexed again).
+     */
+    private void indexContacts() {
+        long through = headSeq;
+        try (Connection c = dataSource.getConnection()) {
+            c.setAutoCommit(false);
+            try (PreparedStatement ins = c.prepareStatement("INSERT INTO audit_contact (contact_id, seq)"
+                    + " SELECT contact_id, seq FROM audit_entry WHERE seq > ? AND seq <= ? AND contact_id IS NOT NULL");
+                    PreparedStatement st = c.prepareStatement(
+                            "UPDATE audit_index_state SET indexed_through = ? WHERE id = 1")) {
+                ins.setLong(1, indexedThrough);
+                ins.setLong(2, through);
+                ins.executeUpdate();
+                st.setLong(1, through);
+                st.executeUpdate();
+                c.commit();
+                indexedThrough = through;
+            } catch (SQLException | RuntimeException e) {
+                c.rollback();
+                throw e;
+            }
+        } catch (SQLException | RuntimeException e) {
+            log.error("Indexing audit entries by contact failed ({}); will retry", e.getClass().getSimpleName());
         }
     }
 
@@ -228,8 +276,7 @@ public class AuditLog implements SmartLifecycle {
                                 }
                             }
                         };
-                        moved.add(new Pending(d, delete, rs.getString(9), rs.getBytes(10), null,
-                                new CompletableFuture<>()));
+                        moved.add(prepare(d, delete, rs.getString(9), rs.getBytes(10), null));
                     }
                 }
                 if (moved.isEmpty()) {
@@ -261,7 +308,9 @@ public class AuditLog implements SmartLifecycle {
                         byte[][] throughMac = {pMac};
                         purge(c, p.purgeBefore, through, throughMac);
                         if (through[0] > pThrough) {
+                            // what was purged is known only now: seal the purge entry's details here
                             p.draft.detail("purgedThrough", through[0]).detail("cutoff", p.purgeBefore.toString());
+                            p = prepare(p.draft, null, null, null, null);
                         }
                         pThrough = through[0];
                         pMac = throughMac[0];
@@ -270,23 +319,19 @@ public class AuditLog implements SmartLifecycle {
                         p.work.run(c);
                     }
                     AuditDraft d = p.draft;
-                    Instant at = AuditChain.truncate(d.at != null ? d.at : clock.instant());
-                    byte[] payload = p.payload != null ? p.payload : seal(d);
-                    String keyId = payload == null ? null : p.keyId != null ? p.keyId : cipher.activeKeyId();
                     seq++;
-                    mac = AuditChain.entryMac(cipher, mac, seq, d.id, at, d.actor, d.action, d.contactId, d.purpose,
-                            d.channel, d.outcome, keyId, payload);
+                    mac = AuditChain.entryMac(cipher, mac, seq, p.digest);
                     ins.setLong(1, seq);
                     ins.setObject(2, d.id);
-                    ins.setTimestamp(3, Timestamp.from(at));
+                    ins.setTimestamp(3, Timestamp.from(p.at));
                     ins.setString(4, d.actor);
                     ins.setString(5, d.action);
                     ins.setObject(6, d.contactId);
                     ins.setString(7, d.purpose);
                     ins.setString(8, d.channel);
                     ins.setString(9, d.outcome);
-                    ins.setString(10, keyId);
-                    ins.setBytes(11, payload);
+                    ins.setString(10, p.keyId);
+                    ins.setBytes(11, p.payload);
                     ins.setBytes(12, mac);
                     ins.addBatch();
                 }
@@ -349,9 +394,12 @@ public class AuditLog implements SmartLifecycle {
                 throughMac[0] = rs.getBytes(1);
             }
         }
-        try (PreparedStatement ps = c.prepareStatement("DELETE FROM audit_entry WHERE seq <= ?")) {
+        try (PreparedStatement ps = c.prepareStatement("DELETE FROM audit_entry WHERE seq <= ?");
+                PreparedStatement idx = c.prepareStatement("DELETE FROM audit_contact WHERE seq <= ?")) {
             ps.setLong(1, last);
             ps.executeUpdate();
+            idx.setLong(1, last);
+            idx.executeUpdate();
         }
         through[0] = last;
     }
@@ -373,6 +421,11 @@ public class AuditLog implements SmartLifecycle {
     private void open() throws SQLException {
         try (Connection c = dataSource.getConnection()) {
             h2 = "H2".equalsIgnoreCase(c.getMetaData().getDatabaseProductName());
+            try (Statement s = c.createStatement();
+                    ResultSet rs = s.executeQuery("SELECT indexed_through FROM audit_index_state WHERE id = 1")) {
+                rs.next();
+                indexedThrough = rs.getLong(1);
+            }
             try (Statement s = c.createStatement();
                     ResultSet rs = s.executeQuery("SELECT purged_through, purged_mac, head_seq, head_mac"
                             + " FROM audit_chain WHERE id = 1")) {

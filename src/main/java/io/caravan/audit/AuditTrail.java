@@ -47,31 +47,43 @@ public class AuditTrail {
      */
     public List<AuditEntry> find(Collection<UUID> contacts, Instant from, Instant to, String action, long afterSeq,
             int limit) {
-        StringBuilder sql = new StringBuilder("SELECT " + COLUMNS + " FROM audit_entry WHERE seq > ?");
-        List<Object> args = new ArrayList<>(List.of(afterSeq));
-        if (contacts != null && !contacts.isEmpty()) {
-            sql.append(" AND contact_id IN (").append("?,".repeat(contacts.size() - 1)).append("?)");
-            args.addAll(contacts);
-        }
+        StringBuilder filters = new StringBuilder();
+        List<Object> filterArgs = new ArrayList<>();
         if (from != null) {
-            sql.append(" AND at >= ?");
-            args.add(Timestamp.from(from));
+            filters.append(" AND at >= ?");
+            filterArgs.add(Timestamp.from(from));
         }
         if (to != null) {
-            sql.append(" AND at < ?");
-            args.add(Timestamp.from(to));
+            filters.append(" AND at < ?");
+            filterArgs.add(Timestamp.from(to));
         }
         if (action != null && !action.isBlank()) {
-            if (action.endsWith(".")) {
-                sql.append(" AND action LIKE ?");
-                args.add(action + "%");
-            } else {
-                sql.append(" AND action = ?");
-                args.add(action);
-            }
+            filters.append(action.endsWith(".") ? " AND action LIKE ?" : " AND action = ?");
+            filterArgs.add(action.endsWith(".") ? action + "%" : action);
         }
-        sql.append(" ORDER BY seq LIMIT ").append(Math.max(1, Math.min(limit, 1000)));
-        return jdbc.query(sql.toString(), (rs, n) -> entry(rs), args.toArray());
+        String order = " ORDER BY seq LIMIT " + Math.max(1, Math.min(limit, 1000));
+        if (contacts == null || contacts.isEmpty()) {
+            List<Object> args = new ArrayList<>(List.of(afterSeq));
+            args.addAll(filterArgs);
+            return jdbc.query("SELECT " + COLUMNS + " FROM audit_entry WHERE seq > ?" + filters + order,
+                    (rs, n) -> entry(rs), args.toArray());
+        }
+        // indexed entries up to indexed_through from audit_contact, the few after it by scanning
+        long indexed = jdbc.queryForObject("SELECT indexed_through FROM audit_index_state WHERE id = 1", Long.class);
+        String in = "(" + "?,".repeat(contacts.size() - 1) + "?)";
+        List<Object> args = new ArrayList<>();
+        args.addAll(contacts);
+        args.add(afterSeq);
+        args.add(indexed);
+        args.addAll(filterArgs);
+        args.add(Math.max(afterSeq, indexed));
+        args.addAll(contacts);
+        args.addAll(filterArgs);
+        String sql = "SELECT " + COLUMNS + " FROM audit_entry WHERE seq IN (SELECT seq FROM audit_contact"
+                + " WHERE contact_id IN " + in + " AND seq > ? AND seq <= ?)" + filters
+                + " UNION ALL SELECT " + COLUMNS + " FROM audit_entry WHERE seq > ? AND contact_id IN " + in + filters
+                + order;
+        return jdbc.query(sql, (rs, n) -> entry(rs), args.toArray());
     }
 
     private AuditEntry entry(ResultSet rs) throws SQLException {
@@ -127,10 +139,11 @@ public class AuditTrail {
                             return new Verification(false, verified, headSeq, purgedThrough, expected,
                                     "entry " + expected + " is missing (deleted or renumbered)");
                         }
-                        byte[] mac = AuditChain.entryMac(cipher, prev, seq, rs.getObject(2, UUID.class),
+                        byte[] digest = AuditChain.contentDigest(rs.getObject(2, UUID.class),
                                 rs.getTimestamp(3).toInstant(), rs.getString(4), rs.getString(5),
                                 rs.getObject(6, UUID.class), rs.getString(7), rs.getString(8), rs.getString(9),
                                 rs.getString(10), rs.getBytes(11));
+                        byte[] mac = AuditChain.entryMac(cipher, prev, seq, digest);
                         if (!Arrays.equals(mac, rs.getBytes(12))) {
                             return new Verification(false, verified, headSeq, purgedThrough, seq,
                                     "entry " + seq + " does not match its MAC (edited, moved or inserted)");

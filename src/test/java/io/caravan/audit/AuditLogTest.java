@@ -166,6 +166,30 @@ class AuditLogTest {
     }
 
     @Test
+    void entriesOfAContactAreFoundWhetherAlreadyIndexedOrStillInTheTail() {
+        UUID a = UUID.randomUUID();
+        UUID b = UUID.randomUUID();
+        for (int i = 0; i < 30; i++) {
+            log.appendAndWait(AuditDraft.of("t", i % 2 == 0 ? Actions.DISCLOSURE : Actions.PHI_READ)
+                    .contact(i % 3 == 0 ? b : a).detail("n", i));
+        }
+        org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> jdbc.queryForObject(
+                "SELECT indexed_through FROM audit_index_state", Long.class) == 30);
+        for (int i = 30; i < 40; i++) {
+            log.appendAndWait(AuditDraft.of("t", Actions.DISCLOSURE).contact(i % 3 == 0 ? b : a).detail("n", i));
+        }
+        List<Integer> expected = java.util.stream.IntStream.range(0, 40).filter(i -> i % 3 != 0).boxed().toList();
+        assertThat(trail.find(List.of(a), null, null, null, 0, 1000)).extracting(e -> e.details().get("n"))
+                .as("indexed part then tail, in order, once each").containsExactlyElementsOf(expected);
+        assertThat(trail.find(List.of(a), null, null, Actions.DISCLOSURE, 0, 1000)).extracting(e -> e.details().get("n"))
+                .containsExactlyElementsOf(expected.stream().filter(i -> i % 2 == 0 || i >= 30).toList());
+        List<AuditEntry> firstPage = trail.find(List.of(a), null, null, null, 0, 7);
+        List<AuditEntry> rest = trail.find(List.of(a), null, null, null, firstPage.get(6).seq(), 1000);
+        assertThat(firstPage.size() + rest.size()).isEqualTo(expected.size());
+        assertThat(trail.find(List.of(UUID.randomUUID()), null, null, null, 0, 1000)).isEmpty();
+    }
+
+    @Test
     void aRetentionShorterThanSixYearsIsRefused() {
         assertThatThrownBy(() -> new AuditProperties(Period.ofYears(5), true, false)).hasMessageContaining("six years");
     }

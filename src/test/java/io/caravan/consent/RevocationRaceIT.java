@@ -76,13 +76,13 @@ class RevocationRaceIT {
             public void configure() {
                 from("direct:test-plan").routeId("test-plan")
                         .setProperty(ConsentGate.STAGE, constant("plan"))
-                        .process("consentGate")
+                        .to("direct:consent-gate")
                         .filter(exchangeProperty(ConsentGate.ALLOWED))
                         .to("seda:test-outbound?size=250&blockWhenFull=true");
                 from("seda:test-outbound?size=250&concurrentConsumers=2").routeId("test-send").autoStartup(false)
                         .setProperty(ConsentGate.STAGE, constant("send"))
                         .process(ex -> ex.setProperty("started", System.nanoTime()))
-                        .process("consentGate")
+                        .to("direct:consent-gate")
                         .process(ex -> {
                             Decision d = ex.getProperty(ConsentGate.DECISION, Decision.class);
                             outcomes.add(new Outcome(ex.getProperty("started", Long.class), d.allowed(),
@@ -92,7 +92,7 @@ class RevocationRaceIT {
                         .setProperty(Disclosures.RECIPIENT, constant("race@example.org"))
                         .setProperty(Disclosures.DESCRIPTION, constant("Newsletter"))
                         .setProperty(Disclosures.PROTECTION, constant("tls"))
-                        .bean("disclosures", "process");
+                        .to("direct:record-disclosure");
             }
         });
     }

@@ -67,15 +67,34 @@ abstract class KillNineContract {
                 senders.add(t);
             }
             warm.await();
+            // PHI reads through the API while the hub is killed: each read answered was audited durably first
+            String readMrn = acked.keySet().iterator().next();
+            String readId = contactId(hub, readMrn);
+            java.util.concurrent.atomic.AtomicInteger answeredReads = new java.util.concurrent.atomic.AtomicInteger();
+            Thread reader = new Thread(() -> {
+                while (!stop.get()) {
+                    try {
+                        hub.get("/api/contacts/" + readId);
+                        answeredReads.incrementAndGet();
+                    } catch (Exception dead) {
+                        return;
+                    }
+                }
+            });
+            reader.start();
             Thread.sleep(300);
             hub.kill9();
             stop.set(true);
             for (Thread t : senders) {
                 t.join(15_000);
             }
+            reader.join(15_000);
             assertThat(acked).hasSizeGreaterThanOrEqualTo(200);
 
             hub.start();
+            assertThat(auditedReads(hub, readId)).as("PHI reads answered before kill -9 are in the audit trail")
+                    .isGreaterThanOrEqualTo(answeredReads.get()).isPositive();
+            assertThat(hub.get("/api/audit/verify")).as("the audit chain after kill -9").contains("\"valid\":true");
             for (String mrn : acked.keySet()) {
                 assertThat(eventsOf(hub, mrn)).as("ACKed " + mrn + " after kill -9").isEqualTo(1);
             }
@@ -88,6 +107,26 @@ abstract class KillNineContract {
             for (String mrn : sent.keySet()) {
                 assertThat(eventsOf(hub, mrn)).as(mrn + " after resend").isEqualTo(1);
             }
+        }
+    }
+
+    static String contactId(HubProcess hub, String mrn) throws Exception {
+        return JSON.readTree(hub.get("/api/contacts?identifier="
+                + URLEncoder.encode("MERCY|" + mrn, StandardCharsets.UTF_8))).get(0).get("id").asText();
+    }
+
+    /** The phi.read entries of a contact, paging through the trail. */
+    static int auditedReads(HubProcess hub, String contactId) throws Exception {
+        int n = 0;
+        long after = 0;
+        while (true) {
+            JsonNode page = JSON.readTree(hub.get("/api/audit?action=phi.read&limit=1000&contact=" + contactId
+                    + "&after=" + after));
+            if (page.isEmpty()) {
+                return n;
+            }
+            n += page.size();
+            after = page.get(page.size() - 1).get("seq").asLong();
         }
     }
 

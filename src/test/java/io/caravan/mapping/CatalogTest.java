@@ -55,6 +55,13 @@ class CatalogTest {
     }
 
     @Test
+    void theShippedConsentPolicyLoadsWithEveryRuleCited() {
+        io.caravan.consent.ConsentPolicy p = io.caravan.consent.ConsentPolicy.load(Path.of("config/policies"));
+        assertThat(io.caravan.consent.ConsentPolicy.RULES).allSatisfy(r -> assertThat(p.citation(r)).isNotBlank());
+        assertThat(p.purposes()).contains("treatment", "payment", "operations", "marketing");
+    }
+
+    @Test
     void anUnknownKeyInARouteFileFails(@TempDir Path tmp) throws Exception {
         Path bad = tmp.resolve("bad.yaml");
         Files.writeString(bad, Files.readString(Path.of("routes/hl7-mllp-ingest.yaml"))

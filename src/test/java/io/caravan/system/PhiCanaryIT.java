@@ -40,6 +40,8 @@ class PhiCanaryIT {
 
     @Autowired
     TestRestTemplate rest;
+    @Autowired
+    io.caravan.audit.Disclosures disclosures;
 
     @Test
     void canariesAppearInNoLogNoMetricAndNoFileInClear(CapturedOutput output) throws Exception {
@@ -86,6 +88,29 @@ class PhiCanaryIT {
         String found = rest.withBasicAuth("admin", pw)
                 .getForObject("/api/contacts?identifier={id}", String.class, "MERCY|" + mrn);
         assertThat(found).contains(family).contains(email);
+
+        // the HIPAA gate's paths: a signed authorization, a decision, a disclosure, an opt-out and the audit trail
+        // all carry or touch the canaries
+        String id = found.replaceAll("(?s).*?\"id\":\"([0-9a-f-]{36})\".*", "$1");
+        TestRestTemplate admin = rest.withBasicAuth("admin", pw);
+        org.springframework.http.HttpHeaders json = new org.springframework.http.HttpHeaders();
+        json.setContentType(org.springframework.http.MediaType.APPLICATION_JSON);
+        String auth = "{\"purpose\":\"marketing\",\"description\":\"Newsletter for " + family + " " + given
+                + "\",\"recipients\":[\"" + email + "\"],\"signedAt\":\"2026-01-01T00:00:00Z\","
+                + "\"expiresAt\":\"2030-01-01T00:00:00Z\",\"evidence\":\"form " + mrn + "\"}";
+        assertThat(admin.postForEntity("/api/contacts/{id}/authorizations",
+                new org.springframework.http.HttpEntity<>(auth, json), String.class, id).getStatusCode().value())
+                .isEqualTo(201);
+        assertThat(admin.getForObject("/api/contacts/{id}/decision?purpose=marketing&channel=email", String.class,
+                id)).contains("\"allowed\":true");
+        disclosures.record(new io.caravan.audit.Disclosures.Disclosure(UUID.fromString(id), "marketing", "email",
+                email, "Newsletter for " + family, "tls", "m-" + mrn, true), "canary-channel");
+        assertThat(admin.getForObject("/api/contacts/{id}/disclosures", String.class, id)).contains(email);
+        assertThat(admin.getForObject("/api/audit?contact={id}", String.class, id)).contains(family);
+        assertThat(admin.postForEntity("/api/contacts/{id}/opt-outs", new org.springframework.http.HttpEntity<>(
+                "{\"channel\":\"any\",\"purpose\":\"marketing\",\"evidence\":\"letter from " + given + "\"}",
+                json), String.class, id).getStatusCode().value()).isEqualTo(201);
+        assertThat(admin.getForObject("/api/audit/verify", String.class)).contains("\"valid\":true");
 
         String metrics = rest.withBasicAuth("admin", pw).getForObject("/actuator/prometheus", String.class);
         for (String canary : canaries) {
