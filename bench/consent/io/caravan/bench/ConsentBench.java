@@ -126,7 +126,6 @@ public final class ConsentBench {
                             + " channel VARCHAR(64), outcome VARCHAR(32))");
                 }
                 boolean h2 = store.getKey().equals("H2");
-                }
                 AuditLog chain = new AuditLog(ds, cipher, Clock.systemUTC(), new AuditProperties(Period.ofYears(6),
                         false, false));
                 chain.start();
