@@ -4,9 +4,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.caravan.crypto.FieldCipher;
+import io.caravan.support.MutableClock;
 import java.sql.Connection;
 import java.sql.SQLException;
-import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.Period;
@@ -32,29 +32,9 @@ import org.springframework.jdbc.core.JdbcTemplate;
 /** The audit writer and verifier on the hub's own schema (H2, migrated by Flyway). */
 class AuditLogTest {
 
-    /** A clock the test moves. */
-    static final class MovableClock extends Clock {
-        volatile Instant now = Instant.parse("2020-01-01T00:00:00Z");
-
-        @Override
-        public java.time.ZoneId getZone() {
-            return ZoneOffset.UTC;
-        }
-
-        @Override
-        public Clock withZone(java.time.ZoneId zone) {
-            return this;
-        }
-
-        @Override
-        public Instant instant() {
-            return now;
-        }
-    }
-
     JdbcDataSource ds;
     FieldCipher cipher;
-    MovableClock clock = new MovableClock();
+    MutableClock clock = new MutableClock(Instant.parse("2020-01-01T00:00:00Z"));
     AuditLog log;
     AuditTrail trail;
     JdbcTemplate jdbc;
@@ -187,6 +167,21 @@ class AuditLogTest {
         List<AuditEntry> rest = trail.find(List.of(a), null, null, null, firstPage.get(6).seq(), 1000);
         assertThat(firstPage.size() + rest.size()).isEqualTo(expected.size());
         assertThat(trail.find(List.of(UUID.randomUUID()), null, null, null, 0, 1000)).isEmpty();
+    }
+
+    @Test
+    void entriesAreFilteredByTimeAndAction() {
+        Instant start = Instant.parse("2021-03-01T00:00:00Z");
+        for (int day = 0; day < 10; day++) {
+            clock.now = start.plus(Duration.ofDays(day));
+            log.appendAndWait(AuditDraft.of("t", day % 2 == 0 ? Actions.CONSENT_RECORDED : Actions.CONSENT_REVOKED)
+                    .detail("day", day));
+        }
+        assertThat(trail.find(List.of(), start.plus(Duration.ofDays(3)), start.plus(Duration.ofDays(6)), null, 0,
+                100)).extracting(e -> e.details().get("day")).containsExactly(3, 4, 5);
+        assertThat(trail.find(List.of(), null, null, "consent.", 0, 100)).hasSize(10);
+        assertThat(trail.find(List.of(), null, null, Actions.CONSENT_REVOKED, 0, 100))
+                .extracting(e -> e.details().get("day")).containsExactly(1, 3, 5, 7, 9);
     }
 
     @Test

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.caravan.audit.Disclosures;
+import io.caravan.support.Bytes;
 import io.caravan.support.Hl7Messages;
 import io.caravan.support.MllpTestClient;
 import io.caravan.support.TestHub;
@@ -53,6 +54,8 @@ class ConsentApiIT {
     UnsubscribeTokens tokens;
     @Autowired
     Disclosures disclosures;
+    @Autowired
+    ConsentHooks hooks;
 
     TestRestTemplate admin() {
         return rest.withBasicAuth("admin", HUB.adminPassword());
@@ -172,20 +175,7 @@ class ConsentApiIT {
         List<byte[]> blobs = new ArrayList<>(jdbc.queryForList("SELECT payload FROM audit_entry WHERE payload IS NOT NULL",
                 byte[].class));
         blobs.addAll(jdbc.queryForList("SELECT payload FROM consent_record", byte[].class));
-        return blobs.stream().anyMatch(b -> indexOf(b, needle) >= 0);
-    }
-
-    static int indexOf(byte[] hay, byte[] needle) {
-        outer:
-        for (int i = 0; i + needle.length <= hay.length; i++) {
-            for (int j = 0; j < needle.length; j++) {
-                if (hay[i + j] != needle[j]) {
-                    continue outer;
-                }
-            }
-            return i;
-        }
-        return -1;
+        return blobs.stream().anyMatch(b -> Bytes.contains(b, needle));
     }
 
     @Test
@@ -375,6 +365,38 @@ class ConsentApiIT {
         HttpHeaders h = new HttpHeaders();
         h.setContentType(MediaType.APPLICATION_FORM_URLENCODED);
         return rest.exchange(url, HttpMethod.POST, new HttpEntity<>(body, h), String.class);
+    }
+
+    @Test
+    void aStopTextAndAFhirDenyConsentBecomeAuditedOptOuts() throws Exception {
+        UUID id = register("CONS-9", "");
+        post(compliance(), "/api/contacts/{id}/authorizations", authorization(), id);
+        post(compliance(), "/api/contacts/{id}/consents", Map.of("channel", "sms", "purpose", "marketing", "form",
+                "written", "evidence", "web-form:1"), id);
+        assertThat(decision(id, "marketing", "sms").get("allowed").asBoolean()).isTrue();
+        assertThat(hooks.smsReceived(id, "Hello there", "sms-1")).isEqualTo(ConsentHooks.SmsKeyword.NONE);
+        assertThat(decision(id, "marketing", "sms").get("allowed").asBoolean()).isTrue();
+        assertThat(hooks.smsReceived(id, "stop", "sms-2")).isEqualTo(ConsentHooks.SmsKeyword.STOP);
+        assertThat(rules(decision(id, "treatment", "sms"), "deny")).containsExactly("opt-out");
+        assertThat(decision(id, "marketing", "email").get("allowed").asBoolean()).as("email is another channel")
+                .isTrue();
+
+        List<ConsentRecord> fromFhir = hooks.fhirConsent(id, new ConsentHooks.FhirConsentTerms("active", "deny",
+                List.of("HMARKT"), null, null, null, "Consent/77"));
+        assertThat(fromFhir).singleElement().satisfies(r -> {
+            assertThat(r.kind()).isEqualTo(ConsentRecord.OPT_OUT);
+            assertThat(r.purpose()).isEqualTo("marketing");
+            assertThat(r.source()).isEqualTo("fhir");
+        });
+        assertThat(rules(decision(id, "marketing", "email"), "deny")).containsExactly("opt-out");
+        assertThat(hooks.fhirConsent(id, new ConsentHooks.FhirConsentTerms("inactive", "deny", List.of("TREAT"),
+                null, null, null, "Consent/78"))).as("an inactive Consent changes nothing").isEmpty();
+        assertThat(decision(id, "treatment", "email").get("allowed").asBoolean()).isTrue();
+
+        JsonNode trail = JSON.readTree(compliance().getForEntity("/api/audit?contact={id}&action=consent.recorded",
+                String.class, id).getBody());
+        assertThat(trail).extracting(e -> e.get("actor").asText())
+                .containsExactly(TestHub.COMPLIANCE, TestHub.COMPLIANCE, "sms-keyword", "fhir");
     }
 
     @Test

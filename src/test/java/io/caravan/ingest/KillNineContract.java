@@ -115,17 +115,22 @@ abstract class KillNineContract {
                 + URLEncoder.encode("MERCY|" + mrn, StandardCharsets.UTF_8))).get(0).get("id").asText();
     }
 
-    /** The phi.read entries of a contact, paging through the trail. */
+    /**
+     * The reads of a contact's record in the trail, paging through it. Listing the trail is itself a recorded read
+     * (of resource "audit"), so those are not counted and a short page ends the walk.
+     */
     static int auditedReads(HubProcess hub, String contactId) throws Exception {
         int n = 0;
         long after = 0;
         while (true) {
             JsonNode page = JSON.readTree(hub.get("/api/audit?action=phi.read&limit=1000&contact=" + contactId
                     + "&after=" + after));
-            if (page.isEmpty()) {
+            for (JsonNode e : page) {
+                n += "contact".equals(e.get("outcome").asText()) ? 1 : 0;
+            }
+            if (page.size() < 1000) {
                 return n;
             }
-            n += page.size();
             after = page.get(page.size() - 1).get("seq").asLong();
         }
     }

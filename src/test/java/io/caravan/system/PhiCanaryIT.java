@@ -2,6 +2,7 @@ package io.caravan.system;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.caravan.support.Bytes;
 import io.caravan.support.Hl7Messages;
 import io.caravan.support.MllpTestClient;
 import io.caravan.support.TestHub;
@@ -130,25 +131,12 @@ class PhiCanaryIT {
             for (String canary : canaries) {
                 for (java.nio.charset.Charset cs : List.of(StandardCharsets.UTF_8, StandardCharsets.UTF_16BE,
                         StandardCharsets.UTF_16LE)) {
-                    if (contains(bytes, canary.getBytes(cs))) {
+                    if (Bytes.contains(bytes, canary.getBytes(cs))) {
                         leaks.add(p + " holds " + canary + " as " + cs);
                     }
                 }
             }
         }
         assertThat(leaks).isEmpty();
-    }
-
-    static boolean contains(byte[] hay, byte[] needle) throws IOException {
-        outer:
-        for (int i = 0; i + needle.length <= hay.length; i++) {
-            for (int j = 0; j < needle.length; j++) {
-                if (hay[i + j] != needle[j]) {
-                    continue outer;
-                }
-            }
-            return true;
-        }
-        return false;
     }
 }

@@ -2,10 +2,9 @@ package io.caravan.system;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import java.time.Clock;
+import io.caravan.support.MutableClock;
 import java.time.Duration;
 import java.time.Instant;
-import java.time.ZoneOffset;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
 import org.springframework.security.crypto.bcrypt.BCryptPasswordEncoder;
@@ -29,29 +28,10 @@ class VerifiedPasswordCacheTest {
         }
     }
 
-    static final class MutableClock extends Clock {
-        Instant now = Instant.parse("2026-01-01T00:00:00Z");
-
-        @Override
-        public ZoneOffset getZone() {
-            return ZoneOffset.UTC;
-        }
-
-        @Override
-        public Clock withZone(java.time.ZoneId zone) {
-            return this;
-        }
-
-        @Override
-        public Instant instant() {
-            return now;
-        }
-    }
-
     @Test
     void aVerifiedPasswordIsNotRehashedUntilItExpiresAndAWrongOneAlwaysIs() {
         Counting bcrypt = new Counting();
-        MutableClock clock = new MutableClock();
+        MutableClock clock = new MutableClock(Instant.parse("2026-01-01T00:00:00Z"));
         VerifiedPasswordCache cache = new VerifiedPasswordCache(bcrypt, clock);
         String hash = cache.encode("s3cret");
         assertThat(cache.matches("s3cret", hash)).isTrue();
