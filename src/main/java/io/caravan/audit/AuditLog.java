@@ -299,19 +299,24 @@ public class AuditLog implements SmartLifecycle {
             byte[] mac = headMac;
             long pThrough = purgedThrough;
             byte[] pMac = purgedMac;
+            long[] assigned = new long[group.size()];
             try (PreparedStatement ins = c.prepareStatement("INSERT INTO audit_entry (seq, id, at, actor, action,"
                     + " contact_id, purpose, channel, outcome, key_id, payload, mac)"
                     + " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")) {
-                for (Pending p : group) {
+                for (int g = 0; g < group.size(); g++) {
+                    Pending p = group.get(g);
                     if (p.purgeBefore != null) {
                         long[] through = {pThrough};
                         byte[][] throughMac = {pMac};
                         purge(c, p.purgeBefore, through, throughMac);
-                        if (through[0] > pThrough) {
-                            // what was purged is known only now: seal the purge entry's details here
-                            p.draft.detail("purgedThrough", through[0]).detail("cutoff", p.purgeBefore.toString());
-                            p = prepare(p.draft, null, null, null, null);
+                        if (through[0] == pThrough) {
+                            // nothing was old enough: no entry (a daily no-op would only bury the real ones)
+                            assigned[g] = seq;
+                            continue;
                         }
+                        // what was purged is known only now: seal the purge entry's details here
+                        p.draft.detail("purgedThrough", through[0]).detail("cutoff", p.purgeBefore.toString());
+                        p = prepare(p.draft, null, null, null, null);
                         pThrough = through[0];
                         pMac = throughMac[0];
                     }
@@ -320,6 +325,7 @@ public class AuditLog implements SmartLifecycle {
                     }
                     AuditDraft d = p.draft;
                     seq++;
+                    assigned[g] = seq;
                     mac = AuditChain.entryMac(cipher, mac, seq, p.digest);
                     ins.setLong(1, seq);
                     ins.setObject(2, d.id);
@@ -356,13 +362,12 @@ public class AuditLog implements SmartLifecycle {
                     s.execute(props.fsync() ? "CHECKPOINT SYNC" : "CHECKPOINT");
                 }
             }
-            long first = headSeq + 1;
             headSeq = seq;
             headMac = mac;
             purgedThrough = pThrough;
             purgedMac = pMac;
             for (int i = 0; i < group.size(); i++) {
-                group.get(i).done.complete(first + i);
+                group.get(i).done.complete(assigned[i]);
             }
         } catch (SQLException e) {
             log.error("Audit store unavailable ({})", e.getClass().getSimpleName());

@@ -136,6 +136,9 @@ class AuditLogTest {
         assertThat(purge.seq()).isEqualTo(purgeSeq);
         assertThat(purge.action()).isEqualTo(Actions.PURGED);
         assertThat(purge.details()).containsEntry("purgedThrough", 10);
+        assertThat(log.purgeBefore(cutoff).join()).as("a purge with nothing to purge adds no entry")
+                .isEqualTo(purgeSeq);
+        assertThat(trail.verify().verifiedEntries()).isEqualTo(45 - 10 + 1);
 
         // deleting the oldest remaining entry is still caught after a purge
         jdbc.update("DELETE FROM audit_entry WHERE seq = 11");
