@@ -112,7 +112,9 @@ public final class ConsentBench {
         FieldCipher cipher = cipher();
         Map<String, String> stores = new LinkedHashMap<>();
         Path h2dir = Files.createTempDirectory("caravan-audit-bench");
-        stores.put("H2", "jdbc:h2:file:" + h2dir.resolve("db") + ";MODE=PostgreSQL;DATABASE_TO_LOWER=TRUE");
+        if (!"true".equals(a.get("--pg-only"))) {
+            stores.put("H2", "jdbc:h2:file:" + h2dir.resolve("db") + ";MODE=PostgreSQL;DATABASE_TO_LOWER=TRUE");
+        }
         if (a.get("--pg-url") != null && !"true".equals(a.get("--h2-only"))) {
             stores.put("PostgreSQL", a.get("--pg-url"));
         }

@@ -82,8 +82,10 @@ public class AuditLog implements SmartLifecycle {
     private volatile boolean running;
     private volatile boolean outboxNudged = true;
     private Thread thread;
+    private Thread indexer;
     private boolean h2;
-    private long headSeq;
+    /** Written by the writer thread after each commit; read by the indexer. */
+    private volatile long headSeq;
     private byte[] headMac = AuditChain.GENESIS;
     private long purgedThrough;
     private long indexedThrough;
@@ -187,7 +189,6 @@ public class AuditLog implements SmartLifecycle {
         List<Pending> group = new ArrayList<>(MAX_GROUP);
         long nextOutboxScan = 0;
         long nextPurge = System.currentTimeMillis();
-        long nextIndex = 0;
         while (running || !queue.isEmpty()) {
             try {
                 Pending first = queue.poll(100, TimeUnit.MILLISECONDS);
@@ -202,10 +203,6 @@ public class AuditLog implements SmartLifecycle {
                     outboxNudged = false;
                     drainOutbox();
                     nextOutboxScan = now + OUTBOX_SCAN_MILLIS;
-                }
-                if (indexedThrough < headSeq && (now >= nextIndex || headSeq - indexedThrough > INDEX_BEHIND_MAX)) {
-                    indexContacts();
-                    nextIndex = now + INDEX_EVERY_MILLIS;
                 }
                 if (props.purge() && now >= nextPurge) {
                     nextPurge = now + PURGE_EVERY_MILLIS;
@@ -224,6 +221,28 @@ public class AuditLog implements SmartLifecycle {
         Pending p;
         while ((p = queue.poll()) != null) {
             p.done.completeExceptionally(new IllegalStateException("hub is shutting down"));
+        }
+    }
+
+    /**
+     * The by-contact index, on a thread of its own so appends never wait for it: about once a second (sooner when far
+     * behind) it indexes everything committed since the last time.
+     */
+    private void indexLoop() {
+        while (running) {
+            try {
+                long waited = 0;
+                while (running && waited < INDEX_EVERY_MILLIS && headSeq - indexedThrough < INDEX_BEHIND_MAX) {
+                    Thread.sleep(50);
+                    waited += 50;
+                }
+                if (indexedThrough < headSeq) {
+                    indexContacts();
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            }
         }
     }
 
@@ -462,11 +481,22 @@ public class AuditLog implements SmartLifecycle {
         running = true;
         thread = new Thread(this::loop, "caravan-audit-writer");
         thread.start();
+        indexer = new Thread(this::indexLoop, "caravan-audit-indexer");
+        indexer.setDaemon(true);
+        indexer.start();
     }
 
     @Override
     public void stop() {
         running = false;
+        if (indexer != null) {
+            // no interrupt: H2 closes its file when a thread is interrupted inside it
+            try {
+                indexer.join(10_000);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
         if (thread != null) {
             try {
                 thread.join(10_000);

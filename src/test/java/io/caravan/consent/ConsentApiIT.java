@@ -405,5 +405,16 @@ class ConsentApiIT {
         JsonNode v = JSON.readTree(compliance().getForEntity("/api/audit/verify", String.class).getBody());
         assertThat(v.get("valid").asBoolean()).as(v.toString()).isTrue();
         assertThat(v.get("verifiedEntries").asLong()).isPositive();
+        ResponseEntity<String> since = compliance().getForEntity("/api/audit?from={f}&to={t}&action=phi.read",
+                String.class, "2000-01-01T00:00:00Z", "2100-01-01T00:00:00Z");
+        assertThat(since.getStatusCode()).isEqualTo(HttpStatus.OK);
+        assertThat(JSON.readTree(since.getBody())).isNotEmpty()
+                .allSatisfy(e -> assertThat(e.get("action").asText()).isEqualTo("phi.read"));
+        ResponseEntity<String> future = compliance().getForEntity("/api/audit?from={f}", String.class,
+                "2100-01-01T00:00:00Z");
+        assertThat(JSON.readTree(future.getBody())).isEmpty();
+        ResponseEntity<String> bad = compliance().getForEntity("/api/audit?from=yesterday", String.class);
+        assertThat(bad.getStatusCode()).isEqualTo(HttpStatus.BAD_REQUEST);
+        assertThat(bad.getHeaders().getContentType().toString()).startsWith("application/problem+json");
     }
 }

@@ -108,6 +108,20 @@ class CatalogTest {
     }
 
     @Test
+    void aConditionMustTestTheRulesOwnSegmentAndAFlagNeedsItsValues(@TempDir Path tmp) throws IOException {
+        Path m = copyTree(MAPPINGS, tmp.resolve("m"));
+        Path con = m.resolve("segments/CON.yaml");
+        Files.writeString(con, Files.readString(con)
+                .replace("when: { path: CON-2-1, equals: MKT }", "when: { path: PID-3, equals: MKT }")
+                .replace("equals: [R, X], when: { path: CON-2-1, equals: SMS }", "equals: [], when: { path: CON-2-1, equals: SMS }"));
+        assertThatThrownBy(() -> new MappingCatalog(m, ADAPTERS, "US", "UTC"))
+                .isInstanceOfSatisfying(MappingCatalog.CatalogException.class, e -> assertThat(e.problems())
+                        .anySatisfy(p -> assertThat(p).contains("opt-out:any:marketing")
+                                .contains("same segment"))
+                        .anySatisfy(p -> assertThat(p).contains("opt-out:sms:any").contains("needs 'equals'")));
+    }
+
+    @Test
     void aMappingFileMustBeNamedAfterItsTrigger(@TempDir Path tmp) throws IOException {
         Path m = copyTree(MAPPINGS, tmp.resolve("m"));
         Files.move(m.resolve("ADT_A03.yaml"), m.resolve("discharge.yaml"));
