@@ -42,7 +42,8 @@ class SecurityConfig {
                         .requestMatchers(HttpMethod.GET, "/api/contacts/*/events").hasRole("INTEGRATION")
                         .requestMatchers("/api/contacts/*/authorizations/**", "/api/contacts/*/consents/**",
                                 "/api/contacts/*/opt-outs/**", "/api/contacts/*/consent-records",
-                                "/api/contacts/*/decision", "/api/contacts/*/disclosures", "/api/audit/**",
+                                "/api/contacts/*/decision", "/api/contacts/*/disclosures", "/api/contacts/*/keys/**",
+                                "/api/contacts/*/smime-certificate", "/api/contacts/*/pgp-key", "/api/audit/**",
                                 "/api/audit")
                         .hasRole("COMPLIANCE")
                         .requestMatchers("/api/**").hasRole("ADMIN")
