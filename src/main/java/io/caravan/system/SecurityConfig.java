@@ -46,6 +46,9 @@ class SecurityConfig {
                                 "/api/contacts/*/smime-certificate", "/api/contacts/*/pgp-key", "/api/audit/**",
                                 "/api/audit")
                         .hasRole("COMPLIANCE")
+                        .requestMatchers(HttpMethod.POST, "/api/messages").hasRole("INTEGRATION")
+                        .requestMatchers(HttpMethod.GET, "/api/messages/*", "/api/contacts/*/messages")
+                        .hasAnyRole("INTEGRATION", "COMPLIANCE")
                         .requestMatchers("/api/**").hasRole("ADMIN")
                         .requestMatchers("/actuator/prometheus", "/hawtio/**", "/actuator/hawtio/**",
                                 "/actuator/jolokia/**")

@@ -1,0 +1,98 @@
+package io.caravan.channel;
+
+import com.fasterxml.jackson.core.type.TypeReference;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.caravan.crypto.FieldCipher;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Timestamp;
+import java.time.Instant;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.UUID;
+import org.springframework.jdbc.core.JdbcTemplate;
+import org.springframework.stereotype.Repository;
+
+/** Outbound messages and the sealed data each is rendered with. */
+@Repository
+public class MessageStore {
+
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final String COLUMNS = "id, contact_id, channel, purpose, template, status, protection, reasons,"
+            + " created_at, updated_at";
+
+    private final JdbcTemplate jdbc;
+    private final FieldCipher cipher;
+
+    public MessageStore(JdbcTemplate jdbc, FieldCipher cipher) {
+        this.jdbc = jdbc;
+        this.cipher = cipher;
+    }
+
+    public void insert(OutboundMessage m, Map<String, Object> data, String createdBy) {
+        byte[] sealed;
+        try {
+            sealed = cipher.seal(JSON.writeValueAsBytes(data), "message:" + m.id());
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        jdbc.update("INSERT INTO outbound_message (id, contact_id, channel, purpose, template, status, protection,"
+                + " reasons, created_by, key_id, payload, created_at, updated_at)"
+                + " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", m.id(), m.contactId(), m.channel(), m.purpose(),
+                m.template(), m.status(), m.protection(), join(m.reasons()), createdBy, cipher.activeKeyId(), sealed,
+                Timestamp.from(m.createdAt()), Timestamp.from(m.updatedAt()));
+    }
+
+    /** Moves a planned message on; false if it was not planned any more (already sent by another attempt). */
+    public boolean finish(UUID id, String status, String protection, List<String> reasons, Instant at) {
+        return jdbc.update("UPDATE outbound_message SET status = ?, protection = ?, reasons = ?, updated_at = ?"
+                + " WHERE id = ? AND status = ?", status, protection, join(reasons), Timestamp.from(at), id,
+                OutboundMessage.PLANNED) == 1;
+    }
+
+    public Optional<OutboundMessage> find(UUID id) {
+        return jdbc.query("SELECT " + COLUMNS + " FROM outbound_message WHERE id = ?", (rs, n) -> row(rs), id)
+                .stream().findFirst();
+    }
+
+    public List<OutboundMessage> forContact(UUID contactId) {
+        return jdbc.query("SELECT " + COLUMNS + " FROM outbound_message WHERE contact_id = ? ORDER BY created_at, id",
+                (rs, n) -> row(rs), contactId);
+    }
+
+    /** Messages accepted but not yet sent (after a restart they are sent again). */
+    public List<UUID> planned() {
+        return jdbc.queryForList("SELECT id FROM outbound_message WHERE status = ? ORDER BY created_at", UUID.class,
+                OutboundMessage.PLANNED);
+    }
+
+    public Map<String, Object> data(UUID id) {
+        return jdbc.query("SELECT key_id, payload FROM outbound_message WHERE id = ?", rs -> {
+            if (!rs.next()) {
+                return Map.<String, Object>of();
+            }
+            try {
+                return JSON.readValue(cipher.open(rs.getString(1), rs.getBytes(2), "message:" + id),
+                        new TypeReference<Map<String, Object>>() { });
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+        }, id);
+    }
+
+    private static OutboundMessage row(ResultSet rs) throws SQLException {
+        String reasons = rs.getString(8);
+        return new OutboundMessage(rs.getObject(1, UUID.class), rs.getObject(2, UUID.class), rs.getString(3),
+                rs.getString(4), rs.getString(5), rs.getString(6), rs.getString(7),
+                reasons == null || reasons.isEmpty() ? List.of() : Arrays.asList(reasons.split(",")),
+                rs.getTimestamp(9).toInstant(), rs.getTimestamp(10).toInstant());
+    }
+
+    private static String join(List<String> reasons) {
+        return reasons == null || reasons.isEmpty() ? null : String.join(",", reasons);
+    }
+}

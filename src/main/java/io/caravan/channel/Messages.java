@@ -1,0 +1,93 @@
+package io.caravan.channel;
+
+import io.caravan.channel.email.EmailTemplates;
+import io.caravan.consent.ConsentService;
+import io.caravan.consent.Decision;
+import io.caravan.consent.DecisionRequest;
+import io.caravan.contact.Contact;
+import io.caravan.system.Ids;
+import java.time.Clock;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import org.apache.camel.ProducerTemplate;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.springframework.boot.context.event.ApplicationReadyEvent;
+import org.springframework.context.event.EventListener;
+import org.springframework.stereotype.Service;
+
+/**
+ * Plans outbound messages: checks the request, takes the gate's planning decision, stores the message (blocked, or
+ * planned) and hands planned ones to the channel's route ({@code direct:email-outbound}). A planned message is
+ * stored before the caller hears 202, and planned messages are handed over again after a restart: nothing accepted
+ * is lost. The gate decides again at the moment of sending.
+ */
+@Service
+public class Messages {
+
+    private static final Logger log = LoggerFactory.getLogger(Messages.class);
+    public static final String MESSAGE_ID = "CaravanMessageId";
+    static final String EMAIL_ROUTE = "direct:email-outbound";
+
+    /** What a caller asks for. */
+    public record Request(UUID contactId, String template, String channel, String purpose, Map<String, Object> data) {
+    }
+
+    private final ConsentService consents;
+    private final EmailTemplates templates;
+    private final MessageStore store;
+    private final ProducerTemplate producer;
+    private final Clock clock;
+
+    public Messages(ConsentService consents, EmailTemplates templates, MessageStore store, ProducerTemplate producer,
+            Clock clock) {
+        this.consents = consents;
+        this.templates = templates;
+        this.store = store;
+        this.producer = producer;
+        this.clock = clock;
+    }
+
+    public OutboundMessage plan(Request r, String actor) {
+        if (r.contactId() == null || r.template() == null || r.channel() == null || r.purpose() == null) {
+            throw new IllegalArgumentException("contactId, template, channel and purpose are required");
+        }
+        if (!"email".equals(r.channel())) {
+            throw new IllegalArgumentException("channel must be email (SMS and queues are not available yet)");
+        }
+        EmailTemplates.Template t = templates.get(r.template())
+                .orElseThrow(() -> new IllegalArgumentException("no template " + r.template()));
+        if (!t.purpose().equals(r.purpose())) {
+            throw new IllegalArgumentException("template " + t.name() + " is for purpose " + t.purpose());
+        }
+        Contact c = consents.requireContact(r.contactId());
+        Decision d = consents.decide(c.id, new DecisionRequest(r.purpose(), r.channel(), t.content(), false, List.of()),
+                actor, ConsentService.Stage.PLAN);
+        Instant now = clock.instant();
+        UUID id = Ids.next();
+        OutboundMessage m = new OutboundMessage(id, c.id, r.channel(), r.purpose(), t.name(),
+                d.allowed() ? OutboundMessage.PLANNED : OutboundMessage.BLOCKED, null,
+                d.allowed() ? List.of() : d.denials(), now, now);
+        store.insert(m, r.data() == null ? Map.of() : r.data(), actor);
+        if (d.allowed()) {
+            handOver(id);
+        }
+        return m;
+    }
+
+    private void handOver(UUID id) {
+        producer.sendBodyAndProperty(EMAIL_ROUTE, null, MESSAGE_ID, id);
+    }
+
+    /** Planned messages of an earlier run (the hub stopped before sending them) go out now. */
+    @EventListener(ApplicationReadyEvent.class)
+    void resumePlanned() {
+        List<UUID> planned = store.planned();
+        if (!planned.isEmpty()) {
+            log.info("Sending {} messages planned before the last stop", planned.size());
+            planned.forEach(this::handOver);
+        }
+    }
+}

@@ -1,0 +1,25 @@
+package io.caravan.channel;
+
+import com.fasterxml.jackson.annotation.JsonInclude;
+import java.time.Instant;
+import java.util.List;
+import java.util.UUID;
+
+/**
+ * A message as the status API shows it.
+ *
+ * @param status     {@code planned} (accepted, waiting to be sent), {@code blocked} (the gate or the protection
+ *                   policy stopped it: see reasons), {@code sent} (handed over, protected as {@code protection}),
+ *                   {@code failed}
+ * @param protection {@code smime}, {@code pgp}, {@code tls}, {@code portal}, or {@code none} (PHI-free content only)
+ * @param reasons    rule ids and codes, never values
+ */
+@JsonInclude(JsonInclude.Include.NON_NULL)
+public record OutboundMessage(UUID id, UUID contactId, String channel, String purpose, String template, String status,
+        String protection, List<String> reasons, Instant createdAt, Instant updatedAt) {
+
+    public static final String PLANNED = "planned";
+    public static final String BLOCKED = "blocked";
+    public static final String SENT = "sent";
+    public static final String FAILED = "failed";
+}

@@ -1,0 +1,188 @@
+package io.caravan.channel.email;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.caravan.support.Hl7Messages;
+import io.caravan.support.MllpTestClient;
+import io.caravan.support.TestHub;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import org.awaitility.Awaitility;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.springframework.beans.factory.annotation.Autowired;
+import org.springframework.boot.test.context.SpringBootTest;
+import org.springframework.boot.test.web.client.TestRestTemplate;
+import org.springframework.http.HttpEntity;
+import org.springframework.http.HttpHeaders;
+import org.springframework.http.HttpMethod;
+import org.springframework.http.HttpStatus;
+import org.springframework.http.MediaType;
+import org.springframework.http.ResponseEntity;
+import org.springframework.test.annotation.DirtiesContext;
+import org.springframework.test.context.DynamicPropertyRegistry;
+import org.springframework.test.context.DynamicPropertySource;
+
+/**
+ * From an HL7 registration to a protected email in the outbox, read by the recipient's own tools: S/MIME for a
+ * certificate on file (openssl), PGP/MIME for a key (gpg), the PHI-free variant when no key is on file, marketing
+ * blocked without an authorization and, with one, carrying a working one-click unsubscribe.
+ */
+@SpringBootTest(webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT)
+@DirtiesContext
+class SecureEmailIT {
+
+    static final ObjectMapper JSON = new ObjectMapper();
+    static final TestHub HUB = TestHub.named("email");
+    static final Map<String, Object> VISIT = Map.of("appointmentDate", "2026-12-03", "appointmentTime", "09:30",
+            "provider", "Dr Oseifrancis", "clinicPhone", "+1 217 555 0100");
+
+    @DynamicPropertySource
+    static void hub(DynamicPropertyRegistry r) {
+        HUB.register(r);
+    }
+
+    @Autowired
+    TestRestTemplate rest;
+    @Autowired
+    Outbox outbox;
+
+    TestRestTemplate as(String user) {
+        return rest.withBasicAuth(user, TestHub.USER_PASSWORD);
+    }
+
+    UUID patient(String mrn, String email) throws Exception {
+        try (MllpTestClient c = new MllpTestClient(HUB.mllpPort)) {
+            assertThat(MllpTestClient.msa1(c.exchange(Hl7Messages.a04(Hl7Messages.controlId(), mrn, "Quenby",
+                    "Marisol", email), 10_000))).isEqualTo("AA");
+        }
+        return UUID.fromString(JSON.readTree(as(TestHub.COMPLIANCE).getForEntity("/api/contacts?identifier={i}",
+                String.class, "MERCY|" + mrn).getBody()).get(0).get("id").asText());
+    }
+
+    ResponseEntity<String> send(String user, UUID contact, String template, String purpose, Map<String, Object> data)
+            throws Exception {
+        HttpHeaders h = new HttpHeaders();
+        h.setContentType(MediaType.APPLICATION_JSON);
+        return as(user).exchange("/api/messages", HttpMethod.POST, new HttpEntity<>(JSON.writeValueAsString(Map.of(
+                "contactId", contact, "template", template, "channel", "email", "purpose", purpose, "data", data)),
+                h), String.class);
+    }
+
+    JsonNode settled(ResponseEntity<String> accepted) throws Exception {
+        assertThat(accepted.getStatusCode()).as(accepted.getBody()).isEqualTo(HttpStatus.ACCEPTED);
+        String id = JSON.readTree(accepted.getBody()).get("id").asText();
+        JsonNode[] last = new JsonNode[1];
+        Awaitility.await().atMost(Duration.ofSeconds(20)).until(() -> {
+            last[0] = JSON.readTree(as(TestHub.INTEGRATION).getForEntity("/api/messages/{id}", String.class, id)
+                    .getBody());
+            return !"planned".equals(last[0].get("status").asText());
+        });
+        return last[0];
+    }
+
+    String eml(JsonNode message) throws Exception {
+        return Files.readString(outbox.dir().resolve(message.get("id").asText() + ".eml"), StandardCharsets.ISO_8859_1);
+    }
+
+    @Test
+    void aPatientWithACertificateGetsSmimeThatOpensslOpens(@TempDir Path dir) throws Exception {
+        UUID id = patient("MAIL-1", "marisol@example.org");
+        Path cert = RecipientTools.certificate(dir, "m", "marisol@example.org", 30, "keyEncipherment");
+        HttpHeaders h = new HttpHeaders();
+        h.setContentType(MediaType.TEXT_PLAIN);
+        assertThat(as(TestHub.COMPLIANCE).exchange("/api/contacts/{id}/smime-certificate", HttpMethod.PUT,
+                new HttpEntity<>(Files.readAllBytes(cert), h), String.class, id).getStatusCode())
+                .isEqualTo(HttpStatus.OK);
+
+        JsonNode m = settled(send(TestHub.INTEGRATION, id, "appointment-reminder", "treatment", VISIT));
+        assertThat(m.get("status").asText()).as(m.toString()).isEqualTo("sent");
+        assertThat(m.get("protection").asText()).isEqualTo("smime");
+        String eml = eml(m);
+        assertThat(eml).contains("X-Caravan-Protection: smime").contains("To: marisol@example.org")
+                .contains("authEnveloped-data").doesNotContain("Oseifrancis").doesNotContain("Quenby");
+        Path f = dir.resolve("in.eml");
+        Files.writeString(f, eml, StandardCharsets.ISO_8859_1);
+        String clear = RecipientTools.run(dir, List.of("openssl", "cms", "-decrypt", "-in", f.toString(), "-recip",
+                cert.toString(), "-inkey", "m.key"), null);
+        assertThat(clear).contains("Dr Oseifrancis").contains("Hello Marisol");
+
+        JsonNode acc = JSON.readTree(as(TestHub.COMPLIANCE).getForEntity("/api/contacts/{id}/disclosures",
+                String.class, id).getBody()).get("disclosures");
+        assertThat(acc).singleElement().satisfies(d -> {
+            assertThat(d.get("recipient").asText()).isEqualTo("marisol@example.org");
+            assertThat(d.get("protection").asText()).isEqualTo("smime");
+            assertThat(d.get("exempt").asBoolean()).isTrue();
+        });
+    }
+
+    @Test
+    void aPatientWithAnOpenPgpKeyGetsPgpMimeThatGpgOpens(@TempDir Path dir) throws Exception {
+        UUID id = patient("MAIL-2", "pgp.user@example.org");
+        String armour = RecipientTools.gpgKey(dir, "Pgp User <pgp.user@example.org>");
+        HttpHeaders h = new HttpHeaders();
+        h.setContentType(MediaType.TEXT_PLAIN);
+        as(TestHub.COMPLIANCE).exchange("/api/contacts/{id}/pgp-key", HttpMethod.PUT,
+                new HttpEntity<>(armour.getBytes(StandardCharsets.US_ASCII), h), String.class, id);
+        JsonNode m = settled(send(TestHub.INTEGRATION, id, "appointment-reminder", "treatment", VISIT));
+        assertThat(m.get("protection").asText()).as(m.toString()).isEqualTo("pgp");
+        String eml = eml(m);
+        assertThat(eml).contains("multipart/encrypted").doesNotContain("Oseifrancis");
+        Files.writeString(dir.resolve("data.asc"), eml.substring(eml.indexOf("-----BEGIN PGP MESSAGE-----"),
+                eml.indexOf("-----END PGP MESSAGE-----") + 25));
+        assertThat(RecipientTools.run(dir, List.of("gpg", "--batch", "--pinentry-mode", "loopback", "--passphrase",
+                "", "--decrypt", "data.asc"), null)).contains("Dr Oseifrancis");
+    }
+
+    @Test
+    void withoutAKeyOnFileOnlyThePhiFreeVariantGoes() throws Exception {
+        UUID id = patient("MAIL-3", "nokey@example.org");
+        JsonNode m = settled(send(TestHub.INTEGRATION, id, "appointment-reminder", "treatment", VISIT));
+        assertThat(m.get("status").asText()).as(m.toString()).isEqualTo("sent");
+        assertThat(m.get("protection").asText()).isEqualTo("none");
+        assertThat(m.get("reasons").toString()).contains("phi-free-variant:appointment-reminder-notice");
+        assertThat(eml(m)).contains("upcoming appointment").doesNotContain("Oseifrancis").doesNotContain("2026-12-03")
+                .doesNotContain("Marisol");
+    }
+
+    @Test
+    void marketingIsBlockedWithoutAnAuthorizationAndCarriesAWorkingUnsubscribeWithOne() throws Exception {
+        UUID id = patient("MAIL-4", "news@example.org");
+        Map<String, Object> news = Map.of("headline", "Flu shots are here", "body", "Walk in any weekday.");
+        JsonNode blocked = settled(send(TestHub.INTEGRATION, id, "newsletter", "marketing", news));
+        assertThat(blocked.get("status").asText()).isEqualTo("blocked");
+        assertThat(blocked.get("reasons").toString()).contains("marketing-authorization");
+
+        HttpHeaders h = new HttpHeaders();
+        h.setContentType(MediaType.APPLICATION_JSON);
+        as(TestHub.COMPLIANCE).exchange("/api/contacts/{id}/authorizations", HttpMethod.POST, new HttpEntity<>(
+                JSON.writeValueAsString(Map.of("purpose", "marketing", "description", "Email, for the newsletter",
+                        "recipients", List.of("Mercy marketing"), "signedAt", "2026-01-01T00:00:00Z", "expiresAt",
+                        "2031-01-01T00:00:00Z", "evidence", "form-9")), h), String.class, id);
+        JsonNode sent = settled(send(TestHub.INTEGRATION, id, "newsletter", "marketing", news));
+        assertThat(sent.get("status").asText()).as(sent.toString()).isEqualTo("sent");
+        String eml = eml(sent);
+        assertThat(eml).contains("List-Unsubscribe-Post: List-Unsubscribe=One-Click").doesNotContain(id.toString());
+        String url = eml.substring(eml.indexOf("List-Unsubscribe: <") + 19);
+        String path = url.substring(url.indexOf("/unsubscribe/"), url.indexOf('>'));
+        HttpHeaders form = new HttpHeaders();
+        form.setContentType(MediaType.APPLICATION_FORM_URLENCODED);
+        assertThat(rest.exchange(path, HttpMethod.POST, new HttpEntity<>("List-Unsubscribe=One-Click", form),
+                String.class).getStatusCode()).isEqualTo(HttpStatus.OK);
+        JsonNode after = settled(send(TestHub.INTEGRATION, id, "newsletter", "marketing", news));
+        assertThat(after.get("status").asText()).isEqualTo("blocked");
+        assertThat(after.get("reasons").toString()).contains("opt-out");
+
+        assertThat(send(TestHub.OPERATOR, id, "newsletter", "marketing", news).getStatusCode())
+                .isEqualTo(HttpStatus.FORBIDDEN);
+        assertThat(send(TestHub.INTEGRATION, id, "newsletter", "treatment", news).getStatusCode())
+                .as("a template is sent only for its own purpose").isEqualTo(HttpStatus.BAD_REQUEST);
+    }
+}
