@@ -1,15 +1,85 @@
 package io.caravan.channel.email;
 
 import io.caravan.consent.DecisionEngine;
+import io.caravan.system.HubProperties;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.security.GeneralSecurityException;
+import java.security.KeyFactory;
+import java.security.KeyPairGenerator;
+import java.security.interfaces.RSAPrivateCrtKey;
+import java.security.interfaces.RSAPrivateKey;
+import java.security.interfaces.RSAPublicKey;
+import java.security.spec.PKCS8EncodedKeySpec;
+import java.security.spec.RSAPublicKeySpec;
+import java.util.Base64;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
 
-/** Email templates, loaded and validated once at start-up against the consent policy's purposes. */
+/** Email templates (validated against the consent policy's purposes) and the DKIM key, each loaded once. */
 @Configuration(proxyBeanMethods = false)
 class EmailConfig {
+
+    private static final Logger log = LoggerFactory.getLogger(EmailConfig.class);
 
     @Bean
     EmailTemplates emailTemplates(EmailProperties props, DecisionEngine engine) {
         return new EmailTemplates(props.templatesDir(), engine.policy().purposes());
+    }
+
+    /**
+     * The DKIM signer. The key file is read once; on the embedded default it is generated on first start (RSA-2048,
+     * PKCS#8 PEM, 0600) and the TXT record to publish is logged (a public key: nothing secret in the log).
+     */
+    @Bean
+    Dkim dkim(EmailProperties props, HubProperties hub) {
+        EmailProperties.DkimKey d = props.dkim();
+        Path file = d.keyFile() != null ? d.keyFile() : hub.dataDir().resolve("keys").resolve("dkim.pem");
+        try {
+            if (!Files.exists(file)) {
+                generate(file);
+            }
+            RSAPrivateKey key = read(file);
+            log.info("DKIM: publish at {}._domainkey.{} the TXT record \"{}\"", d.selector(), d.domain(),
+                    Dkim.txtRecord(publicKey(key)));
+            return new Dkim(d.domain(), d.selector(), key);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot read or create the DKIM key " + file, e);
+        } catch (GeneralSecurityException e) {
+            throw new IllegalStateException("the DKIM key " + file + " is not an RSA PKCS#8 key", e);
+        }
+    }
+
+    static RSAPrivateKey read(Path file) throws IOException, GeneralSecurityException {
+        String pem = Files.readString(file, StandardCharsets.US_ASCII).replaceAll("-----[A-Z ]+-----", "")
+                .replaceAll("\\s", "");
+        return (RSAPrivateKey) KeyFactory.getInstance("RSA")
+                .generatePrivate(new PKCS8EncodedKeySpec(Base64.getDecoder().decode(pem)));
+    }
+
+    static RSAPublicKey publicKey(RSAPrivateKey key) throws GeneralSecurityException {
+        RSAPrivateCrtKey crt = (RSAPrivateCrtKey) key;
+        return (RSAPublicKey) KeyFactory.getInstance("RSA")
+                .generatePublic(new RSAPublicKeySpec(crt.getModulus(), crt.getPublicExponent()));
+    }
+
+    private static void generate(Path file) throws IOException, GeneralSecurityException {
+        KeyPairGenerator g = KeyPairGenerator.getInstance("RSA");
+        g.initialize(2048);
+        byte[] der = g.generateKeyPair().getPrivate().getEncoded();
+        String pem = "-----BEGIN PRIVATE KEY-----\n" + Base64.getMimeEncoder(64, new byte[] {'\n'}).encodeToString(der)
+                + "\n-----END PRIVATE KEY-----\n";
+        Files.createDirectories(file.toAbsolutePath().getParent());
+        Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
+        Files.deleteIfExists(tmp);
+        Files.createFile(tmp, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
+        Files.writeString(tmp, pem, StandardCharsets.US_ASCII);
+        Files.move(tmp, file);
     }
 }

@@ -54,11 +54,13 @@ public class EmailSender {
     private final Disclosures disclosures;
     private final Outbox outbox;
     private final EmailProperties props;
+    private final Dkim dkim;
     private final Clock clock;
     private final Session session = Session.getInstance(new Properties());
 
     public EmailSender(MessageStore store, ConsentService consents, EmailTemplates templates, RecipientKeys keys,
-            UnsubscribeTokens unsubscribe, Disclosures disclosures, Outbox outbox, EmailProperties props, Clock clock) {
+            UnsubscribeTokens unsubscribe, Disclosures disclosures, Outbox outbox, EmailProperties props, Dkim dkim,
+            Clock clock) {
         this.store = store;
         this.consents = consents;
         this.templates = templates;
@@ -67,6 +69,7 @@ public class EmailSender {
         this.disclosures = disclosures;
         this.outbox = outbox;
         this.props = props;
+        this.dkim = dkim;
         this.clock = clock;
     }
 
@@ -156,7 +159,7 @@ public class EmailSender {
             msg.setContent(alt);
         }
         msg.saveChanges();
-        outbox.write(m.id(), msg);
+        outbox.write(m.id(), dkim.sign(msg));
         disclosures.record(new Disclosures.Disclosure(c.id, m.purpose(), "email", c.email,
                 "email " + use.name(), protection, m.id().toString(), true), ACTOR);
         store.finish(m.id(), OutboundMessage.SENT, protection, reasons, clock.instant());

@@ -38,6 +38,24 @@ final class RecipientTools {
     }
 
     /**
+     * Verifies a message's DKIM signature with Debian's python3-dkim (the system python), answering the DNS query
+     * for {@code <selector>._domainkey.<domain>} with {@code txt}: "pass" or "fail".
+     */
+    static String dkimVerify(Path dir, Path eml, String selector, String domain, String txt) throws Exception {
+        Files.writeString(dir.resolve("dkim-verify.py"), """
+                import sys, dkim
+                record = open(sys.argv[2], 'rb').read()
+                wanted = sys.argv[3].encode()
+                def dns(name, timeout=5):
+                    return record if name == wanted else None
+                print('pass' if dkim.verify(open(sys.argv[1], 'rb').read(), dnsfunc=dns) else 'fail')
+                """);
+        Files.writeString(dir.resolve("dkim-record.txt"), txt);
+        return run(dir, List.of("/usr/bin/python3", "dkim-verify.py", eml.toString(), "dkim-record.txt",
+                selector + "._domainkey." + domain + "."), null).trim();
+    }
+
+    /**
      * A fresh gpg key pair in {@code dir/gnupg} with gpg's default layout (a signing primary key and an encryption
      * subkey); returns its public key, armoured.
      */

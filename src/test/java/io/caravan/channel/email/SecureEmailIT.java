@@ -153,7 +153,8 @@ class SecureEmailIT {
     }
 
     @Test
-    void marketingIsBlockedWithoutAnAuthorizationAndCarriesAWorkingUnsubscribeWithOne() throws Exception {
+    void marketingIsBlockedWithoutAnAuthorizationAndCarriesAWorkingUnsubscribeWithOne(@TempDir Path dkimDir)
+            throws Exception {
         UUID id = patient("MAIL-4", "news@example.org");
         Map<String, Object> news = Map.of("headline", "Flu shots are here", "body", "Walk in any weekday.");
         JsonNode blocked = settled(send(TestHub.INTEGRATION, id, "newsletter", "marketing", news));
@@ -170,6 +171,12 @@ class SecureEmailIT {
         assertThat(sent.get("status").asText()).as(sent.toString()).isEqualTo("sent");
         String eml = eml(sent);
         assertThat(eml).contains("List-Unsubscribe-Post: List-Unsubscribe=One-Click").doesNotContain(id.toString());
+        // DKIM-signed with the hub's own key (generated on first start), over the unsubscribe headers too
+        Path f = dkimDir.resolve("news.eml");
+        Files.writeString(f, eml, StandardCharsets.ISO_8859_1);
+        String txt = Dkim.txtRecord(EmailConfig.publicKey(EmailConfig.read(HUB.dataDir.resolve("keys/dkim.pem"))));
+        assertThat(RecipientTools.dkimVerify(dkimDir, f, "caravan", "caravan.localhost", txt)).isEqualTo("pass");
+        assertThat(eml.substring(eml.indexOf("DKIM-Signature:"))).containsIgnoringCase("h=List-Unsubscribe-Post:");
         String url = eml.substring(eml.indexOf("List-Unsubscribe: <") + 19);
         String path = url.substring(url.indexOf("/unsubscribe/"), url.indexOf('>'));
         HttpHeaders form = new HttpHeaders();
