@@ -1,5 +1,6 @@
 package io.caravan.channel;
 
+import io.caravan.channel.email.Tracking;
 import io.caravan.consent.ConsentService;
 import io.caravan.system.Problems.NotFound;
 import java.net.URI;
@@ -20,11 +21,24 @@ class MessageController {
     private final Messages messages;
     private final MessageStore store;
     private final ConsentService consents;
+    private final Tracking tracking;
 
-    MessageController(Messages messages, MessageStore store, ConsentService consents) {
+    MessageController(Messages messages, MessageStore store, ConsentService consents, Tracking tracking) {
         this.messages = messages;
         this.store = store;
         this.consents = consents;
+        this.tracking = tracking;
+    }
+
+    /** A sent message moves on to opened, then clicked, when a person (not a machine) did so. */
+    private OutboundMessage withEngagement(OutboundMessage m) {
+        if (!OutboundMessage.SENT.equals(m.status())) {
+            return m;
+        }
+        String status = tracking.engaged(m.id(), "clicked") ? "clicked"
+                : tracking.engaged(m.id(), "opened") ? "opened" : m.status();
+        return new OutboundMessage(m.id(), m.contactId(), m.channel(), m.purpose(), m.template(), status,
+                m.protection(), m.reasons(), m.createdAt(), m.updatedAt());
     }
 
     @PostMapping("/api/messages")
@@ -35,11 +49,11 @@ class MessageController {
 
     @GetMapping("/api/messages/{id}")
     OutboundMessage status(@PathVariable UUID id) {
-        return store.find(id).orElseThrow(() -> new NotFound("no message with this id"));
+        return withEngagement(store.find(id).orElseThrow(() -> new NotFound("no message with this id")));
     }
 
     @GetMapping("/api/contacts/{id}/messages")
     List<OutboundMessage> forContact(@PathVariable UUID id) {
-        return store.forContact(consents.requireContact(id).id);
+        return store.forContact(consents.requireContact(id).id).stream().map(this::withEngagement).toList();
     }
 }

@@ -10,6 +10,7 @@ import java.util.UUID;
  *
  * @param status     {@code planned} (accepted, waiting to be sent), {@code blocked} (the gate or the protection
  *                   policy stopped it: see reasons), {@code sent} (handed over, protected as {@code protection}),
+ *                   then {@code opened} / {@code clicked} when the reader did (machines do not count),
  *                   {@code failed}
  * @param protection {@code smime}, {@code pgp}, {@code tls}, {@code portal}, or {@code none} (PHI-free content only)
  * @param reasons    rule ids and codes, never values

@@ -37,6 +37,8 @@ class SecurityConfig {
                         .requestMatchers("/error").permitAll()
                         // RFC 8058 one-click unsubscribe: the opaque token is the credential
                         .requestMatchers("/unsubscribe/*").permitAll()
+                        // engagement pixel and click redirects: opaque sealed tokens, nothing to read
+                        .requestMatchers("/t/o/*", "/t/c/*").permitAll()
                         .requestMatchers(HttpMethod.GET, "/api/contacts", "/api/contacts/*")
                         .hasAnyRole("INTEGRATION", "COMPLIANCE")
                         .requestMatchers(HttpMethod.GET, "/api/contacts/*/events").hasRole("INTEGRATION")

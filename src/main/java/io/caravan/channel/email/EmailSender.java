@@ -55,12 +55,13 @@ public class EmailSender {
     private final Outbox outbox;
     private final EmailProperties props;
     private final Dkim dkim;
+    private final Tracking tracking;
     private final Clock clock;
     private final Session session = Session.getInstance(new Properties());
 
     public EmailSender(MessageStore store, ConsentService consents, EmailTemplates templates, RecipientKeys keys,
             UnsubscribeTokens unsubscribe, Disclosures disclosures, Outbox outbox, EmailProperties props, Dkim dkim,
-            Clock clock) {
+            Tracking tracking, Clock clock) {
         this.store = store;
         this.consents = consents;
         this.templates = templates;
@@ -70,6 +71,7 @@ public class EmailSender {
         this.outbox = outbox;
         this.props = props;
         this.dkim = dkim;
+        this.tracking = tracking;
         this.clock = clock;
     }
 
@@ -147,7 +149,7 @@ public class EmailSender {
             msg.setHeader("List-Unsubscribe", "<" + unsubscribeUrl + ">");
             msg.setHeader("List-Unsubscribe-Post", "List-Unsubscribe=One-Click");
         }
-        MimeMultipart alt = alternative(r);
+        MimeMultipart alt = alternative(r.text(), tracking.instrument(m.id(), r.html()));
         MimeBodyPart body = new MimeBodyPart();
         body.setContent(alt);
         if (cert.isPresent()) {
@@ -173,12 +175,12 @@ public class EmailSender {
         store.finish(m.id(), OutboundMessage.BLOCKED, null, reasons, clock.instant());
     }
 
-    private static MimeMultipart alternative(EmailTemplates.Rendered r) throws MessagingException {
+    private static MimeMultipart alternative(String plain, String htmlBody) throws MessagingException {
         MimeMultipart alt = new MimeMultipart("alternative");
         MimeBodyPart text = new MimeBodyPart();
-        text.setText(r.text(), "UTF-8");
+        text.setText(plain, "UTF-8");
         MimeBodyPart html = new MimeBodyPart();
-        html.setContent(r.html(), "text/html; charset=UTF-8");
+        html.setContent(htmlBody, "text/html; charset=UTF-8");
         alt.addBodyPart(text);
         alt.addBodyPart(html);
         return alt;

@@ -53,6 +53,8 @@ class SecureEmailIT {
     TestRestTemplate rest;
     @Autowired
     Outbox outbox;
+    @org.springframework.boot.test.web.server.LocalServerPort
+    int port;
 
     TestRestTemplate as(String user) {
         return rest.withBasicAuth(user, TestHub.USER_PASSWORD);
@@ -156,7 +158,8 @@ class SecureEmailIT {
     void marketingIsBlockedWithoutAnAuthorizationAndCarriesAWorkingUnsubscribeWithOne(@TempDir Path dkimDir)
             throws Exception {
         UUID id = patient("MAIL-4", "news@example.org");
-        Map<String, Object> news = Map.of("headline", "Flu shots are here", "body", "Walk in any weekday.");
+        Map<String, Object> news = Map.of("headline", "Flu shots are here", "body", "Walk in any weekday.", "link",
+                "https://www.example.org/flu");
         JsonNode blocked = settled(send(TestHub.INTEGRATION, id, "newsletter", "marketing", news));
         assertThat(blocked.get("status").asText()).isEqualTo("blocked");
         assertThat(blocked.get("reasons").toString()).contains("marketing-authorization");
@@ -191,5 +194,66 @@ class SecureEmailIT {
                 .isEqualTo(HttpStatus.FORBIDDEN);
         assertThat(send(TestHub.INTEGRATION, id, "newsletter", "treatment", news).getStatusCode())
                 .as("a template is sent only for its own purpose").isEqualTo(HttpStatus.BAD_REQUEST);
+    }
+
+    java.net.http.HttpResponse<String> fetch(String url, String userAgent) throws Exception {
+        java.net.http.HttpClient http = java.net.http.HttpClient.newBuilder()
+                .followRedirects(java.net.http.HttpClient.Redirect.NEVER).build();
+        String local = url.replace("http://localhost:8080", "http://127.0.0.1:" + port);
+        return http.send(java.net.http.HttpRequest.newBuilder(java.net.URI.create(local)).header("User-Agent",
+                userAgent).build(), java.net.http.HttpResponse.BodyHandlers.ofString());
+    }
+
+    @Test
+    void opensAndClicksAreTrackedThroughOpaqueLinksAndMachinesDoNotCount() throws Exception {
+        UUID id = patient("MAIL-5", "reader@example.org");
+        HttpHeaders h = new HttpHeaders();
+        h.setContentType(MediaType.APPLICATION_JSON);
+        as(TestHub.COMPLIANCE).exchange("/api/contacts/{id}/authorizations", HttpMethod.POST, new HttpEntity<>(
+                JSON.writeValueAsString(Map.of("purpose", "marketing", "description", "Email, for the newsletter",
+                        "recipients", List.of("Mercy marketing"), "signedAt", "2026-01-01T00:00:00Z", "expiresAt",
+                        "2031-01-01T00:00:00Z", "evidence", "form-10")), h), String.class, id);
+        JsonNode sent = settled(send(TestHub.INTEGRATION, id, "newsletter", "marketing", Map.of("headline", "News",
+                "body", "Hello", "link", "https://www.example.org/flu?season=2026&lang=en")));
+        assertThat(sent.get("status").asText()).isEqualTo("sent");
+        jakarta.mail.internet.MimeMessage msg;
+        try (java.io.InputStream in = Files.newInputStream(outbox.dir().resolve(sent.get("id").asText() + ".eml"))) {
+            msg = new jakarta.mail.internet.MimeMessage(jakarta.mail.Session.getInstance(new java.util.Properties()),
+                    in);
+        }
+        String html = (String) ((jakarta.mail.internet.MimeMultipart) msg.getContent()).getBodyPart(1).getContent();
+        java.util.regex.Matcher pixel = java.util.regex.Pattern.compile("<img src=\"([^\"]+/t/o/[^\"]+)\"")
+                .matcher(html);
+        java.util.regex.Matcher click = java.util.regex.Pattern.compile("href=\"([^\"]+/t/c/[^\"]+)\"").matcher(html);
+        assertThat(pixel.find()).as(html).isTrue();
+        assertThat(click.find()).as(html).isTrue();
+        for (String url : List.of(pixel.group(1), click.group(1))) {
+            assertThat(url).doesNotContain(id.toString()).doesNotContain("example.org").doesNotContain("reader");
+        }
+        assertThat(html).contains("/unsubscribe/").as("the hub's own links are not redirected");
+
+        assertThat(fetch(pixel.group(1), "Mozilla/5.0 (via ggpht.com GoogleImageProxy)").statusCode()).isEqualTo(200);
+        Thread.sleep(2100);
+        assertThat(status(sent)).as("a privacy proxy's fetch is not a reader's open").isEqualTo("sent");
+        java.net.http.HttpResponse<String> opened = fetch(pixel.group(1), "Mozilla/5.0 (Macintosh) Thunderbird/128");
+        assertThat(opened.statusCode()).isEqualTo(200);
+        assertThat(opened.headers().firstValue("Content-Type")).hasValue("image/gif");
+        assertThat(status(sent)).isEqualTo("opened");
+
+        java.net.http.HttpResponse<String> scanned = fetch(click.group(1), "Mozilla/5.0 (compatible; SafeLinks)");
+        assertThat(scanned.statusCode()).isEqualTo(302);
+        assertThat(status(sent)).as("a link scanner is not a reader").isEqualTo("opened");
+        java.net.http.HttpResponse<String> clicked = fetch(click.group(1), "Mozilla/5.0 (X11) Firefox/133.0");
+        assertThat(clicked.statusCode()).isEqualTo(302);
+        assertThat(clicked.headers().firstValue("Location")).hasValue("https://www.example.org/flu?season=2026&lang=en");
+        assertThat(status(sent)).isEqualTo("clicked");
+
+        String forged = click.group(1).substring(0, click.group(1).length() - 4) + "AAAA";
+        assertThat(fetch(forged, "Mozilla/5.0").statusCode()).isEqualTo(404);
+    }
+
+    String status(JsonNode message) throws Exception {
+        return JSON.readTree(as(TestHub.INTEGRATION).getForEntity("/api/messages/{id}", String.class,
+                message.get("id").asText()).getBody()).get("status").asText();
     }
 }
