@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.caravan.audit.Disclosures;
 import io.caravan.support.Bytes;
 import io.caravan.support.Hl7Messages;
+import io.caravan.support.HubApi;
 import io.caravan.support.MllpTestClient;
 import io.caravan.support.TestHub;
 import java.nio.charset.StandardCharsets;
@@ -71,19 +72,8 @@ class ConsentApiIT {
 
     /** Registers a patient over MLLP (the message optionally carrying extra segments); returns the contact id. */
     UUID register(String mrn, String extraSegments) throws Exception {
-        String msg = Hl7Messages.a04(Hl7Messages.controlId(), mrn, "Canary", "Consent", mrn.toLowerCase() + "@example.org")
-                + extraSegments;
-        try (MllpTestClient c = new MllpTestClient(HUB.mllpPort)) {
-            assertThat(MllpTestClient.msa1(c.exchange(msg, 10_000))).isEqualTo("AA");
-        }
-        return contactId(mrn);
-    }
-
-    UUID contactId(String mrn) throws Exception {
-        ResponseEntity<String> r = admin().getForEntity("/api/contacts?identifier={id}", String.class, "MERCY|" + mrn);
-        JsonNode arr = JSON.readTree(r.getBody());
-        assertThat(arr.size()).as(r.toString()).isEqualTo(1);
-        return UUID.fromString(arr.get(0).get("id").asText());
+        return HubApi.register(HUB, rest, mrn, "Canary", "Consent", mrn.toLowerCase() + "@example.org",
+                extraSegments);
     }
 
     JsonNode decision(UUID id, String purpose, String channel) throws Exception {
@@ -104,22 +94,11 @@ class ConsentApiIT {
     }
 
     ResponseEntity<String> post(TestRestTemplate t, String path, Object body, Object... vars) {
-        HttpHeaders h = new HttpHeaders();
-        h.setContentType(MediaType.APPLICATION_JSON);
-        try {
-            return t.exchange(path, HttpMethod.POST, new HttpEntity<>(body == null ? null
-                    : JSON.writeValueAsString(body), h), String.class, vars);
-        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
-            throw new IllegalStateException(e);
-        }
+        return HubApi.post(t, path, body, vars);
     }
 
     static Map<String, Object> authorization() {
-        return Map.of("purpose", "marketing",
-                "description", "Name and email address, to send the Mercy Health newsletter and offers",
-                "recipients", List.of("Mercy Health marketing office"),
-                "signedAt", "2026-01-10T15:00:00Z", "expiresAt", "2030-01-10T00:00:00Z",
-                "evidence", "scanned-form:AUTH-2026-0042");
+        return HubApi.marketingAuthorization("scanned-form:AUTH-2026-0042");
     }
 
     @Test

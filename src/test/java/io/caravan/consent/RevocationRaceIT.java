@@ -4,8 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.caravan.audit.Disclosures;
-import io.caravan.support.Hl7Messages;
-import io.caravan.support.MllpTestClient;
+import io.caravan.support.HubApi;
 import io.caravan.support.TestHub;
 import java.time.Duration;
 import java.util.List;
@@ -25,12 +24,7 @@ import org.junit.jupiter.api.Test;
 import org.springframework.beans.factory.annotation.Autowired;
 import org.springframework.boot.test.context.SpringBootTest;
 import org.springframework.boot.test.web.client.TestRestTemplate;
-import org.springframework.http.HttpEntity;
-import org.springframework.http.HttpHeaders;
-import org.springframework.http.HttpMethod;
 import org.springframework.http.HttpStatus;
-import org.springframework.http.MediaType;
-import org.springframework.http.ResponseEntity;
 import org.springframework.test.context.DynamicPropertyRegistry;
 import org.springframework.test.context.DynamicPropertySource;
 
@@ -98,38 +92,17 @@ class RevocationRaceIT {
     }
 
     UUID patientWithAuthorization(String mrn) throws Exception {
-        try (MllpTestClient c = new MllpTestClient(HUB.mllpPort)) {
-            assertThat(MllpTestClient.msa1(c.exchange(Hl7Messages.a04(Hl7Messages.controlId(), mrn, "Race", "Rita",
-                    "rita@example.org"), 10_000))).isEqualTo("AA");
-        }
-        TestRestTemplate admin = rest.withBasicAuth("admin", HUB.adminPassword());
-        UUID id = UUID.fromString(JSON.readTree(admin.getForEntity("/api/contacts?identifier={i}", String.class,
-                "MERCY|" + mrn).getBody()).get(0).get("id").asText());
-        return id;
+        return HubApi.register(HUB, rest, mrn, "Race", "Rita", "rita@example.org", "");
     }
 
     String authorize(UUID id) throws Exception {
-        ResponseEntity<String> r = post("/api/contacts/{id}/authorizations", Map.of("purpose", "marketing",
-                "description", "Email address, for the newsletter", "recipients", List.of("Mercy marketing"),
-                "signedAt", "2026-01-01T00:00:00Z", "expiresAt", "2031-01-01T00:00:00Z", "evidence", "form-1"), id);
-        assertThat(r.getStatusCode()).isEqualTo(HttpStatus.CREATED);
-        return JSON.readTree(r.getBody()).get("id").asText();
+        return HubApi.authorize(rest, id);
     }
 
     void revoke(UUID id, String aid) {
-        assertThat(post("/api/contacts/{id}/authorizations/{aid}/revocation", Map.of(), id, aid).getStatusCode())
+        assertThat(HubApi.post(rest.withBasicAuth(TestHub.COMPLIANCE, TestHub.USER_PASSWORD),
+                "/api/contacts/{id}/authorizations/{aid}/revocation", Map.of(), id, aid).getStatusCode())
                 .isEqualTo(HttpStatus.OK);
-    }
-
-    ResponseEntity<String> post(String path, Object body, Object... vars) {
-        HttpHeaders h = new HttpHeaders();
-        h.setContentType(MediaType.APPLICATION_JSON);
-        try {
-            return rest.withBasicAuth(TestHub.COMPLIANCE, TestHub.USER_PASSWORD).exchange(path, HttpMethod.POST,
-                    new HttpEntity<>(JSON.writeValueAsString(body), h), String.class, vars);
-        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
-            throw new IllegalStateException(e);
-        }
     }
 
     void plan(UUID id) {

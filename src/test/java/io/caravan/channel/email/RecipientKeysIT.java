@@ -5,8 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.caravan.support.Bytes;
-import io.caravan.support.Hl7Messages;
-import io.caravan.support.MllpTestClient;
+import io.caravan.support.HubApi;
 import io.caravan.support.TestHub;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -57,12 +56,7 @@ class RecipientKeysIT {
     }
 
     UUID patient(String mrn) throws Exception {
-        try (MllpTestClient c = new MllpTestClient(HUB.mllpPort)) {
-            assertThat(MllpTestClient.msa1(c.exchange(Hl7Messages.a04(Hl7Messages.controlId(), mrn, "Key", "Kim",
-                    "kim@example.org"), 10_000))).isEqualTo("AA");
-        }
-        return UUID.fromString(JSON.readTree(compliance().getForEntity("/api/contacts?identifier={i}", String.class,
-                "MERCY|" + mrn).getBody()).get(0).get("id").asText());
+        return HubApi.register(HUB, rest, mrn, "Key", "Kim", "kim@example.org", "");
     }
 
     ResponseEntity<String> put(TestRestTemplate t, String path, byte[] body, UUID id) {

@@ -4,8 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import io.caravan.support.Hl7Messages;
-import io.caravan.support.MllpTestClient;
+import io.caravan.support.HubApi;
 import io.caravan.support.TestHub;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -61,12 +60,7 @@ class SecureEmailIT {
     }
 
     UUID patient(String mrn, String email) throws Exception {
-        try (MllpTestClient c = new MllpTestClient(HUB.mllpPort)) {
-            assertThat(MllpTestClient.msa1(c.exchange(Hl7Messages.a04(Hl7Messages.controlId(), mrn, "Quenby",
-                    "Marisol", email), 10_000))).isEqualTo("AA");
-        }
-        return UUID.fromString(JSON.readTree(as(TestHub.COMPLIANCE).getForEntity("/api/contacts?identifier={i}",
-                String.class, "MERCY|" + mrn).getBody()).get(0).get("id").asText());
+        return HubApi.register(HUB, rest, mrn, "Quenby", "Marisol", email, "");
     }
 
     ResponseEntity<String> send(String user, UUID contact, String template, String purpose, Map<String, Object> data)
@@ -164,12 +158,7 @@ class SecureEmailIT {
         assertThat(blocked.get("status").asText()).isEqualTo("blocked");
         assertThat(blocked.get("reasons").toString()).contains("marketing-authorization");
 
-        HttpHeaders h = new HttpHeaders();
-        h.setContentType(MediaType.APPLICATION_JSON);
-        as(TestHub.COMPLIANCE).exchange("/api/contacts/{id}/authorizations", HttpMethod.POST, new HttpEntity<>(
-                JSON.writeValueAsString(Map.of("purpose", "marketing", "description", "Email, for the newsletter",
-                        "recipients", List.of("Mercy marketing"), "signedAt", "2026-01-01T00:00:00Z", "expiresAt",
-                        "2031-01-01T00:00:00Z", "evidence", "form-9")), h), String.class, id);
+        HubApi.authorize(rest, id);
         JsonNode sent = settled(send(TestHub.INTEGRATION, id, "newsletter", "marketing", news));
         assertThat(sent.get("status").asText()).as(sent.toString()).isEqualTo("sent");
         String eml = eml(sent);
@@ -207,12 +196,7 @@ class SecureEmailIT {
     @Test
     void opensAndClicksAreTrackedThroughOpaqueLinksAndMachinesDoNotCount() throws Exception {
         UUID id = patient("MAIL-5", "reader@example.org");
-        HttpHeaders h = new HttpHeaders();
-        h.setContentType(MediaType.APPLICATION_JSON);
-        as(TestHub.COMPLIANCE).exchange("/api/contacts/{id}/authorizations", HttpMethod.POST, new HttpEntity<>(
-                JSON.writeValueAsString(Map.of("purpose", "marketing", "description", "Email, for the newsletter",
-                        "recipients", List.of("Mercy marketing"), "signedAt", "2026-01-01T00:00:00Z", "expiresAt",
-                        "2031-01-01T00:00:00Z", "evidence", "form-10")), h), String.class, id);
+        HubApi.authorize(rest, id);
         JsonNode sent = settled(send(TestHub.INTEGRATION, id, "newsletter", "marketing", Map.of("headline", "News",
                 "body", "Hello", "link", "https://www.example.org/flu?season=2026&lang=en")));
         assertThat(sent.get("status").asText()).isEqualTo("sent");
