@@ -1,6 +1,7 @@
 package io.caravan.channel.email;
 
 import io.caravan.crypto.FieldCipher;
+import io.caravan.crypto.OpaqueTokens;
 import io.caravan.system.Ids;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
@@ -8,7 +9,6 @@ import java.sql.Timestamp;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.Base64;
 import java.util.Locale;
 import java.util.Optional;
 import java.util.UUID;
@@ -18,8 +18,8 @@ import org.springframework.jdbc.core.JdbcTemplate;
 import org.springframework.stereotype.Component;
 
 /**
- * Engagement tracking through opaque tokens: an open pixel and click redirects whose URLs carry only a sealed token
- * (AES-GCM: the message id and, for a click, the destination) — no PHI and no contact id in any URL, nothing to
+ * Engagement tracking through opaque tokens: an open pixel and click redirects whose URLs carry only an
+ * {@link OpaqueTokens} token (the message id and, for a click, the destination) — no PHI and no contact id in any URL, nothing to
  * forge. Opens that come too soon after sending or from a known proxy or scanner, and clicks from scanners, are
  * recorded as {@code bot}: they say nothing about the reader.
  */
@@ -28,9 +28,7 @@ public class Tracking {
 
     static final String OPEN = "opened";
     static final String CLICK = "clicked";
-    private static final String AAD = "tracking-v1";
-    private static final Base64.Encoder B64 = Base64.getUrlEncoder().withoutPadding();
-    private static final Base64.Decoder B64D = Base64.getUrlDecoder();
+    private static final String USE = "tracking-v1";
     private static final Pattern LINK = Pattern.compile("href=\"(https?://[^\"]+)\"");
     /** Fetches by these are machines: mail privacy proxies and prefetchers, security link scanners, crawlers. */
     private static final Pattern MACHINE = Pattern.compile(
@@ -43,13 +41,13 @@ public class Tracking {
     public record Target(UUID messageId, String url) {
     }
 
-    private final FieldCipher cipher;
+    private final OpaqueTokens tokens;
     private final JdbcTemplate jdbc;
     private final EmailProperties props;
     private final Clock clock;
 
     public Tracking(FieldCipher cipher, JdbcTemplate jdbc, EmailProperties props, Clock clock) {
-        this.cipher = cipher;
+        this.tokens = new OpaqueTokens(cipher);
         this.jdbc = jdbc;
         this.props = props;
         this.clock = clock;
@@ -76,25 +74,18 @@ public class Tracking {
         byte[] u = url.getBytes(StandardCharsets.UTF_8);
         ByteBuffer b = ByteBuffer.allocate(16 + u.length);
         b.putLong(messageId.getMostSignificantBits()).putLong(messageId.getLeastSignificantBits()).put(u);
-        return cipher.activeKeyId() + "." + B64.encodeToString(cipher.seal(b.array(), AAD));
+        return tokens.issue(USE, b.array());
     }
 
     /** The target of a genuine token; empty for anything else. */
     public Optional<Target> open(String token) {
-        try {
-            int dot = token.indexOf('.');
-            if (dot <= 0 || token.length() > 4096) {
-                return Optional.empty();
-            }
-            ByteBuffer b = ByteBuffer.wrap(cipher.open(token.substring(0, dot), B64D.decode(token.substring(dot + 1)),
-                    AAD));
+        return tokens.open(USE, token).filter(bytes -> bytes.length >= 16).map(bytes -> {
+            ByteBuffer b = ByteBuffer.wrap(bytes);
             UUID id = new UUID(b.getLong(), b.getLong());
             byte[] u = new byte[b.remaining()];
             b.get(u);
-            return Optional.of(new Target(id, new String(u, StandardCharsets.UTF_8)));
-        } catch (RuntimeException e) {
-            return Optional.empty();
-        }
+            return new Target(id, new String(u, StandardCharsets.UTF_8));
+        });
     }
 
     /** Records an open or a click of a sent message; returns false for a message the hub does not know. */
