@@ -1,6 +1,7 @@
 package io.caravan.audit;
 
 import io.caravan.crypto.FieldCipher;
+import io.caravan.system.JsonMaps;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -180,7 +181,7 @@ public class AuditLog implements SmartLifecycle {
     }
 
     private byte[] seal(AuditDraft d) {
-        return d.details.isEmpty() ? null : cipher.seal(AuditJson.write(d.details), "audit:" + d.id);
+        return d.details.isEmpty() ? null : cipher.seal(JsonMaps.write(d.details), "audit:" + d.id);
     }
 
     // ---- the writer thread ------------------------------------------------------------------------------------

@@ -2,6 +2,7 @@ package io.caravan.audit;
 
 import com.fasterxml.jackson.annotation.JsonInclude;
 import io.caravan.crypto.FieldCipher;
+import io.caravan.system.JsonMaps;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -90,7 +91,7 @@ public class AuditTrail {
         UUID id = rs.getObject(2, UUID.class);
         byte[] payload = rs.getBytes(11);
         Map<String, Object> details = payload == null ? Map.of()
-                : AuditJson.read(cipher.open(rs.getString(10), payload, "audit:" + id));
+                : JsonMaps.read(cipher.open(rs.getString(10), payload, "audit:" + id));
         return new AuditEntry(rs.getLong(1), id, rs.getTimestamp(3).toInstant(), rs.getString(4), rs.getString(5),
                 rs.getObject(6, UUID.class), rs.getString(7), rs.getString(8), rs.getString(9), details);
     }

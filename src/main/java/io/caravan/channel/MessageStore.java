@@ -1,10 +1,7 @@
 package io.caravan.channel;
 
-import com.fasterxml.jackson.core.type.TypeReference;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import io.caravan.crypto.FieldCipher;
-import java.io.IOException;
-import java.io.UncheckedIOException;
+import io.caravan.system.JsonMaps;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Timestamp;
@@ -21,7 +18,6 @@ import org.springframework.stereotype.Repository;
 @Repository
 public class MessageStore {
 
-    private static final ObjectMapper JSON = new ObjectMapper();
     private static final String COLUMNS = "id, contact_id, channel, purpose, template, status, protection, reasons,"
             + " created_at, updated_at";
 
@@ -34,12 +30,7 @@ public class MessageStore {
     }
 
     public void insert(OutboundMessage m, Map<String, Object> data, String createdBy) {
-        byte[] sealed;
-        try {
-            sealed = cipher.seal(JSON.writeValueAsBytes(data), "message:" + m.id());
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
+        byte[] sealed = cipher.seal(JsonMaps.write(data), "message:" + m.id());
         jdbc.update("INSERT INTO outbound_message (id, contact_id, channel, purpose, template, status, protection,"
                 + " reasons, created_by, key_id, payload, created_at, updated_at)"
                 + " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", m.id(), m.contactId(), m.channel(), m.purpose(),
@@ -75,12 +66,7 @@ public class MessageStore {
             if (!rs.next()) {
                 return Map.<String, Object>of();
             }
-            try {
-                return JSON.readValue(cipher.open(rs.getString(1), rs.getBytes(2), "message:" + id),
-                        new TypeReference<Map<String, Object>>() { });
-            } catch (IOException e) {
-                throw new UncheckedIOException(e);
-            }
+            return JsonMaps.read(cipher.open(rs.getString(1), rs.getBytes(2), "message:" + id));
         }, id);
     }
 

@@ -1,13 +1,8 @@
 package io.caravan.consent;
 
-import com.fasterxml.jackson.core.type.TypeReference;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.json.JsonMapper;
-import com.fasterxml.jackson.datatype.jsr310.JavaTimeModule;
 import io.caravan.audit.AuditLog;
 import io.caravan.crypto.FieldCipher;
-import java.io.IOException;
-import java.io.UncheckedIOException;
+import io.caravan.system.JsonMaps;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
@@ -27,8 +22,6 @@ import org.springframework.stereotype.Repository;
 @Repository
 public class ConsentStore {
 
-    private static final ObjectMapper JSON = JsonMapper.builder().addModule(new JavaTimeModule())
-            .disable(com.fasterxml.jackson.databind.SerializationFeature.WRITE_DATES_AS_TIMESTAMPS).build();
     private static final String COLUMNS = "id, contact_id, kind, purpose, channel, form, remuneration, source,"
             + " recorded_by, effective_at, expires_at, revoked_at, recorded_at";
 
@@ -59,7 +52,7 @@ public class ConsentStore {
 
     /** The insert of a new record, to run in the audit writer's transaction. */
     AuditLog.TxWork insert(ConsentRecord r, Map<String, Object> details) {
-        byte[] sealed = cipher.seal(write(details), "consent:" + r.id());
+        byte[] sealed = cipher.seal(JsonMaps.write(details), "consent:" + r.id());
         String keyId = cipher.activeKeyId();
         return c -> {
             try (PreparedStatement ps = c.prepareStatement("INSERT INTO consent_record (" + COLUMNS
@@ -115,19 +108,6 @@ public class ConsentStore {
 
     private Map<String, Object> open(ResultSet rs) throws SQLException {
         UUID id = rs.getObject(1, UUID.class);
-        try {
-            return JSON.readValue(cipher.open(rs.getString(14), rs.getBytes(15), "consent:" + id),
-                    new TypeReference<Map<String, Object>>() { });
-        } catch (IOException e) {
-            throw new UncheckedIOException("unreadable consent record", e);
-        }
-    }
-
-    private static byte[] write(Map<String, Object> details) {
-        try {
-            return JSON.writeValueAsBytes(details);
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
+        return JsonMaps.read(cipher.open(rs.getString(14), rs.getBytes(15), "consent:" + id));
     }
 }

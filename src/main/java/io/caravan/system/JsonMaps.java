@@ -1,4 +1,4 @@
-package io.caravan.audit;
+package io.caravan.system;
 
 import com.fasterxml.jackson.core.type.TypeReference;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -9,16 +9,20 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.util.Map;
 
-/** JSON of sealed audit details. */
-final class AuditJson {
+/**
+ * Free-form details (audit details, what a consent record's signer signed, a message's template data) as JSON bytes,
+ * ready to seal. One mapper, built once; times as ISO 8601 strings.
+ */
+public final class JsonMaps {
 
     private static final ObjectMapper MAPPER = JsonMapper.builder().addModule(new JavaTimeModule())
             .disable(SerializationFeature.WRITE_DATES_AS_TIMESTAMPS).build();
+    private static final TypeReference<Map<String, Object>> MAP = new TypeReference<>() { };
 
-    private AuditJson() {
+    private JsonMaps() {
     }
 
-    static byte[] write(Map<String, Object> details) {
+    public static byte[] write(Map<String, Object> details) {
         try {
             return MAPPER.writeValueAsBytes(details);
         } catch (IOException e) {
@@ -26,11 +30,11 @@ final class AuditJson {
         }
     }
 
-    static Map<String, Object> read(byte[] json) {
+    public static Map<String, Object> read(byte[] json) {
         try {
-            return MAPPER.readValue(json, new TypeReference<Map<String, Object>>() { });
+            return MAPPER.readValue(json, MAP);
         } catch (IOException e) {
-            throw new UncheckedIOException("unreadable audit details", e);
+            throw new UncheckedIOException("unreadable stored details", e);
         }
     }
 }
