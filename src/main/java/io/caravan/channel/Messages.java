@@ -63,7 +63,7 @@ public class Messages {
             throw new IllegalArgumentException("template " + t.name() + " is for purpose " + t.purpose());
         }
         Contact c = consents.requireContact(r.contactId());
-        Decision d = consents.decide(c.id, new DecisionRequest(r.purpose(), r.channel(), t.content(), false, List.of()),
+        Decision d = consents.decide(c, new DecisionRequest(r.purpose(), r.channel(), t.content(), false, List.of()),
                 actor, ConsentService.Stage.PLAN);
         Instant now = clock.instant();
         UUID id = Ids.next();

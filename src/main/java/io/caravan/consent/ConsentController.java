@@ -71,9 +71,9 @@ class ConsentController {
     Decision decision(@PathVariable UUID id, @RequestParam String purpose, @RequestParam String channel,
             @RequestParam(defaultValue = Decision.PHI) String content,
             @RequestParam(defaultValue = "false") boolean remuneration, Principal who) {
-        consents.requireContact(id); // 404 for an unknown contact rather than a bare deny
-        return consents.decide(id, new DecisionRequest(purpose, channel, content, remuneration, List.of()),
-                who.getName(), ConsentService.Stage.API);
+        // an unknown contact is a 404 here rather than a bare deny
+        return consents.decide(consents.requireContact(id), new DecisionRequest(purpose, channel, content,
+                remuneration, List.of()), who.getName(), ConsentService.Stage.API);
     }
 
     private static ResponseEntity<ConsentRecord> created(UUID contact, String kind, ConsentRecord r) {

@@ -35,9 +35,4 @@ public record ConsentRecord(UUID id, UUID contactId, String kind, String purpose
         return (ANY.equals(purpose) || purpose.equals(askedPurpose))
                 && (ANY.equals(channel) || channel.equals(askedChannel));
     }
-
-    ConsentRecord withDetails(Map<String, Object> d) {
-        return new ConsentRecord(id, contactId, kind, purpose, channel, form, remuneration, source, recordedBy,
-                effectiveAt, expiresAt, revokedAt, recordedAt, d);
-    }
 }

@@ -44,10 +44,6 @@ public class ConsentService {
         this.clock = clock;
     }
 
-    public DecisionEngine engine() {
-        return engine;
-    }
-
     /** The contact (the survivor for a merged id), or 404. */
     public Contact requireContact(UUID id) {
         return contact(id);
@@ -189,8 +185,17 @@ public class ConsentService {
      * callers that decide faster than the trail can record are slowed to its pace rather than dropped.
      */
     public Decision decide(UUID contactId, DecisionRequest req, String actor, Stage stage) {
-        Instant now = clock.instant();
         Contact c = contactId == null ? null : contacts.findById(contactId).orElse(null);
+        return decide(c, contactId, req, actor, stage);
+    }
+
+    /** The same, for a contact the caller already holds (the API and the channels look it up first). */
+    public Decision decide(Contact contact, DecisionRequest req, String actor, Stage stage) {
+        return decide(contact, contact.id, req, actor, stage);
+    }
+
+    private Decision decide(Contact c, UUID contactId, DecisionRequest req, String actor, Stage stage) {
+        Instant now = clock.instant();
         List<ConsentRecord> records = c == null ? List.of() : store.forDecision(c.id);
         Decision d = engine.decide(c, records, req, now);
         AuditDraft entry = AuditDraft.of(actor, Actions.DECISION).contact(c != null ? c.id : contactId)

@@ -99,7 +99,7 @@ public class EmailSender {
         Contact c = consents.requireContact(m.contactId());
         EmailTemplates.Template asked = templates.get(m.template())
                 .orElseThrow(() -> new IllegalStateException("template gone"));
-        Decision d = consents.decide(c.id, new DecisionRequest(m.purpose(), "email", asked.content(), false,
+        Decision d = consents.decide(c, new DecisionRequest(m.purpose(), "email", asked.content(), false,
                 List.of()), ACTOR, ConsentService.Stage.SEND);
         if (!d.allowed()) {
             block(m, d.denials());
