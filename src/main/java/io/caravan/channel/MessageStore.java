@@ -38,11 +38,51 @@ public class MessageStore {
                 Timestamp.from(m.createdAt()), Timestamp.from(m.updatedAt()));
     }
 
-    /** Moves a planned message on; false if it was not planned any more (already sent by another attempt). */
+    /**
+     * Moves a planned or deferred message on; false if it was neither any more (already sent by another attempt).
+     */
     public boolean finish(UUID id, String status, String protection, List<String> reasons, Instant at) {
-        return jdbc.update("UPDATE outbound_message SET status = ?, protection = ?, reasons = ?, updated_at = ?"
-                + " WHERE id = ? AND status = ?", status, protection, join(reasons), Timestamp.from(at), id,
-                OutboundMessage.PLANNED) == 1;
+        return jdbc.update("UPDATE outbound_message SET status = ?, protection = ?, reasons = ?, updated_at = ?,"
+                + " next_attempt_at = NULL WHERE id = ? AND status IN (?, ?)", status, protection, join(reasons),
+                Timestamp.from(at), id, OutboundMessage.PLANNED, OutboundMessage.DEFERRED) == 1;
+    }
+
+    /** A temporary failure: the message waits until {@code next}; {@code counts} adds one to its attempts. */
+    public boolean defer(UUID id, List<String> reasons, boolean counts, Instant next, Instant at) {
+        return jdbc.update("UPDATE outbound_message SET status = ?, reasons = ?, attempts = attempts + ?,"
+                + " next_attempt_at = ?, updated_at = ? WHERE id = ? AND status IN (?, ?)", OutboundMessage.DEFERRED,
+                join(reasons), counts ? 1 : 0, Timestamp.from(next), Timestamp.from(at), id, OutboundMessage.PLANNED,
+                OutboundMessage.DEFERRED) == 1;
+    }
+
+    public int attempts(UUID id) {
+        List<Integer> a = jdbc.queryForList("SELECT attempts FROM outbound_message WHERE id = ?", Integer.class, id);
+        return a.isEmpty() ? 0 : a.get(0);
+    }
+
+    /**
+     * Deferred messages whose time has come, leased for {@code lease} so the next poll does not hand them over again
+     * while they wait in the send queue.
+     */
+    public List<UUID> takeDue(Instant now, java.time.Duration lease) {
+        List<UUID> due = jdbc.queryForList("SELECT id FROM outbound_message WHERE status = ? AND next_attempt_at <= ?"
+                + " ORDER BY next_attempt_at LIMIT 1000", UUID.class, OutboundMessage.DEFERRED, Timestamp.from(now));
+        List<UUID> taken = new java.util.ArrayList<>();
+        for (UUID id : due) {
+            if (jdbc.update("UPDATE outbound_message SET next_attempt_at = ? WHERE id = ? AND status = ?"
+                    + " AND next_attempt_at <= ?", Timestamp.from(now.plus(lease)), id, OutboundMessage.DEFERRED,
+                    Timestamp.from(now)) == 1) {
+                taken.add(id);
+            }
+        }
+        return taken;
+    }
+
+    /** A later report about a sent message (a DSN): {@code sent} becomes {@code status}. */
+    public boolean report(UUID id, String status, String reason, Instant at) {
+        return jdbc.update("UPDATE outbound_message SET status = ?, reasons = ?, updated_at = ? WHERE id = ?"
+                + " AND status IN (?, ?)", status, reason, Timestamp.from(at), id, OutboundMessage.SENT,
+                OutboundMessage.DELIVERED) == 1;
     }
 
     public Optional<OutboundMessage> find(UUID id) {

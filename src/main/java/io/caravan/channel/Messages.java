@@ -51,6 +51,18 @@ public class Messages {
     }
 
     public OutboundMessage plan(Request r, String actor) {
+        return plan(r, actor, false);
+    }
+
+    /**
+     * The hub's own messages (a portal code): templates for {@code any} purpose, sent under the purpose of the message
+     * they serve, through the same gate, protection and audit as every other.
+     */
+    public OutboundMessage planSystem(Request r, String actor) {
+        return plan(r, actor, true);
+    }
+
+    private OutboundMessage plan(Request r, String actor, boolean system) {
         if (r.contactId() == null || r.template() == null || r.channel() == null || r.purpose() == null) {
             throw new IllegalArgumentException("contactId, template, channel and purpose are required");
         }
@@ -59,7 +71,10 @@ public class Messages {
         }
         EmailTemplates.Template t = templates.get(r.template())
                 .orElseThrow(() -> new IllegalArgumentException("no template " + r.template()));
-        if (!t.purpose().equals(r.purpose())) {
+        if (EmailTemplates.ANY_PURPOSE.equals(t.purpose()) && !system) {
+            throw new IllegalArgumentException("template " + t.name() + " is the hub's own");
+        }
+        if (!t.purpose().equals(r.purpose()) && !EmailTemplates.ANY_PURPOSE.equals(t.purpose())) {
             throw new IllegalArgumentException("template " + t.name() + " is for purpose " + t.purpose());
         }
         Contact c = consents.requireContact(r.contactId());
@@ -79,6 +94,13 @@ public class Messages {
 
     private void handOver(UUID id) {
         producer.sendBodyAndProperty(EMAIL_ROUTE, null, MESSAGE_ID, id);
+    }
+
+    /** Deferred messages whose wait is over go back into the send queue (the email-retry route's step). */
+    public int resumeDue() {
+        List<UUID> due = store.takeDue(clock.instant(), java.time.Duration.ofMinutes(10));
+        due.forEach(this::handOver);
+        return due.size();
     }
 
     /** Planned messages of an earlier run (the hub stopped before sending them) go out now. */

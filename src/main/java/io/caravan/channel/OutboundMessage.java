@@ -9,9 +9,11 @@ import java.util.UUID;
  * A message as the status API shows it.
  *
  * @param status     {@code planned} (accepted, waiting to be sent), {@code blocked} (the gate or the protection
- *                   policy stopped it: see reasons), {@code sent} (handed over, protected as {@code protection}),
- *                   then {@code opened} / {@code clicked} when the reader did (machines do not count),
- *                   {@code failed}
+ *                   policy stopped it: see reasons), {@code deferred} (the relay refused for now or the connection
+ *                   broke: retried with backoff), {@code sent} (handed over, protected as {@code protection}),
+ *                   {@code delivered} (a delivery status notification said so), {@code bounced} (refused for good:
+ *                   the address is suppressed), then {@code opened} / {@code clicked} when the reader did (machines
+ *                   do not count), {@code failed} (retries used up, or an error)
  * @param protection {@code smime}, {@code pgp}, {@code tls}, {@code portal}, or {@code none} (PHI-free content only)
  * @param reasons    rule ids and codes, never values
  */
@@ -23,4 +25,7 @@ public record OutboundMessage(UUID id, UUID contactId, String channel, String pu
     public static final String BLOCKED = "blocked";
     public static final String SENT = "sent";
     public static final String FAILED = "failed";
+    public static final String DEFERRED = "deferred";
+    public static final String DELIVERED = "delivered";
+    public static final String BOUNCED = "bounced";
 }

@@ -26,6 +26,35 @@ public final class AdapterProfile {
     /** Zone for HL7 times sent without an offset. */
     public String timeZone;
     public Overrides mappings = new Overrides();
+    /** For {@code kind: smtp}: the relay's connection. */
+    public Smtp smtp;
+
+    /**
+     * An SMTP relay. Credentials come from environment variables, never the file.
+     *
+     * @see io.caravan.channel.email.SmtpRelay
+     */
+    public static final class Smtp {
+        @JsonProperty(required = true)
+        public String host;
+        @JsonProperty(required = true)
+        public Integer port;
+        /** {@code starttls} (submission, 587) or {@code implicit} (465). */
+        public String tls = "starttls";
+        public String usernameEnv;
+        public String passwordEnv;
+        /** PEM file of extra CA certificates to trust besides the JVM's (a private relay's CA). */
+        public String trustCertificates;
+        /**
+         * {@code guaranteed}: the relay's contract (its BAA) guarantees it hands mail on only over verified TLS, so a
+         * verified connection to it counts as enforced TLS to the recipient; {@code opportunistic}: it does not, and
+         * PHI without a key on file goes through the portal.
+         */
+        public String onwardTls = "opportunistic";
+        /** Connections kept open and reused, per kind (verified / opportunistic). */
+        public Integer connections = 8;
+        public String heloName;
+    }
 
     public static final class Match {
         /** MSH-3.1 sending application. */

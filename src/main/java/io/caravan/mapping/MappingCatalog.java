@@ -114,6 +114,9 @@ public class MappingCatalog {
                     problems.add(f + ": unknown timeZone " + a.timeZone);
                 }
             }
+            if ("smtp".equals(a.kind)) {
+                checkSmtp(f, a.smtp, problems);
+            }
             adapters.add(a);
         }
 
@@ -165,6 +168,31 @@ public class MappingCatalog {
     }
 
     /** Every adapter, of every kind (EHR feeds, queue destinations…). */
+    private static void checkSmtp(Path f, AdapterProfile.Smtp s, List<String> problems) {
+        if (s == null) {
+            problems.add(f + ": kind smtp needs an smtp section (host, port, tls)");
+            return;
+        }
+        if (s.port == null || s.port < 1 || s.port > 65535) {
+            problems.add(f + ": smtp.port must be 1-65535");
+        }
+        if (!Set.of("starttls", "implicit").contains(s.tls)) {
+            problems.add(f + ": smtp.tls must be starttls or implicit (never plaintext)");
+        }
+        if (!Set.of("guaranteed", "opportunistic").contains(s.onwardTls)) {
+            problems.add(f + ": smtp.onwardTls must be guaranteed or opportunistic");
+        }
+        if ((s.usernameEnv == null) != (s.passwordEnv == null)) {
+            problems.add(f + ": smtp.usernameEnv and smtp.passwordEnv go together");
+        }
+        if (s.connections == null || s.connections < 1) {
+            problems.add(f + ": smtp.connections must be at least 1");
+        }
+        if (s.trustCertificates != null && !Files.isRegularFile(Path.of(s.trustCertificates))) {
+            problems.add(f + ": smtp.trustCertificates " + s.trustCertificates + " is not a file");
+        }
+    }
+
     public List<AdapterProfile> adapters() {
         return adapters;
     }

@@ -39,6 +39,8 @@ class SecurityConfig {
                         .requestMatchers("/unsubscribe/*").permitAll()
                         // engagement pixel and click redirects: opaque sealed tokens, nothing to read
                         .requestMatchers("/t/o/*", "/t/c/*").permitAll()
+                        // portal pickup: the reader proves who they are with a code and a second factor
+                        .requestMatchers("/portal/*", "/portal/*/code").permitAll()
                         .requestMatchers(HttpMethod.GET, "/api/contacts", "/api/contacts/*")
                         .hasAnyRole("INTEGRATION", "COMPLIANCE")
                         .requestMatchers(HttpMethod.GET, "/api/contacts/*/events").hasRole("INTEGRATION")

@@ -33,6 +33,38 @@ class EmailConfig {
         return new EmailTemplates(props.templatesDir(), engine.policy().purposes());
     }
 
+    /** The relay named by {@code caravan.email.relay}, from its adapter file; absent: the outbox delivers. */
+    @Bean(destroyMethod = "close")
+    @org.springframework.boot.autoconfigure.condition.ConditionalOnProperty("caravan.email.relay")
+    SmtpRelay smtpRelay(EmailProperties props, io.caravan.mapping.MappingCatalog catalog, java.time.Clock clock) {
+        io.caravan.mapping.AdapterProfile a = catalog.adapters().stream().filter(x -> x.id.equals(props.relay()))
+                .findFirst().orElseThrow(() -> new IllegalStateException("caravan.email.relay names no adapter "
+                        + props.relay() + " in the adapters folder"));
+        if (!"smtp".equals(a.kind)) {
+            throw new IllegalStateException("caravan.email.relay: adapter " + a.id + " is not of kind smtp");
+        }
+        if (!java.util.Set.of("signed", "not-applicable").contains(a.baa.status)) {
+            // a relay handles messages with PHI (portal notices aside, S/MIME and PGP hide only the body)
+            throw new IllegalStateException("caravan.email.relay: adapter " + a.id + " has no signed BAA");
+        }
+        SmtpRelay r = SmtpRelay.from(a, props.bounces().address(), clock);
+        log.info("Email goes through SMTP relay {} (onward TLS {})", a.id, a.smtp.onwardTls);
+        return r;
+    }
+
+    /** camel-mail's senders for the route's two smtp endpoints (verified / opportunistic TLS). */
+    @Bean
+    PooledMailSender smtpVerified(org.springframework.beans.factory.ObjectProvider<SmtpRelay> relay) {
+        SmtpRelay r = relay.getIfAvailable();
+        return r == null ? PooledMailSender.none() : r.verified();
+    }
+
+    @Bean
+    PooledMailSender smtpOpportunistic(org.springframework.beans.factory.ObjectProvider<SmtpRelay> relay) {
+        SmtpRelay r = relay.getIfAvailable();
+        return r == null ? PooledMailSender.none() : r.opportunistic();
+    }
+
     /**
      * The DKIM signer. The key file is read once; on the embedded default it is generated on first start (RSA-2048,
      * PKCS#8 PEM, 0600) and the TXT record to publish is logged (a public key: nothing secret in the log).

@@ -1,6 +1,11 @@
 package io.caravan.channel.email;
 
 import java.nio.file.Path;
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
 import org.springframework.boot.context.properties.ConfigurationProperties;
 import org.springframework.validation.annotation.Validated;
 
@@ -9,32 +14,117 @@ import org.springframework.validation.annotation.Validated;
  *
  * @param templatesDir  one folder per template: {@code template.yaml} and {@code <lang>.html.peb} / {@code .txt.peb}
  * @param from          the From address of every message
- * @param publicBaseUrl where recipients reach the hub (unsubscribe links); never carries PHI or contact ids
+ * @param publicBaseUrl where recipients reach the hub (unsubscribe, tracking and portal links); never carries PHI or
+ *                      contact ids
  * @param outboxDir     with no relay configured, delivered messages are written here, already protected;
  *                      default {@code <data-dir>/outbox}
+ * @param relay         the id of an {@code adapters/<id>.yaml} of kind {@code smtp}; none = the outbox
  * @param dkim          the DKIM signing domain (default: the From address's), selector and PKCS#8 PEM key file
  *                      (default {@code <data-dir>/keys/dkim.pem}, generated on first start with its DNS record logged)
+ * @param protection    per purpose, what happens when neither S/MIME nor OpenPGP is possible
+ * @param portal        the pickup page
+ * @param retry         temporary failures (4xx, a dropped connection): waits between attempts, then failed
+ * @param bounces       the mailbox that receives delivery status notifications
  */
 @Validated
 @ConfigurationProperties("caravan.email")
-public record EmailProperties(Path templatesDir, String from, String publicBaseUrl, Path outboxDir, DkimKey dkim) {
+public record EmailProperties(Path templatesDir, String from, String publicBaseUrl, Path outboxDir, String relay,
+        DkimKey dkim, Map<String, PurposePolicy> protection, Portal portal, Retry retry, Bounces bounces) {
 
     /** The DKIM key. */
     public record DkimKey(String domain, String selector, Path keyFile) {
     }
 
+    /**
+     * @param phiFallback  PHI content without a key on file and without enforced TLS: {@code portal} (the message
+     *                     stays in the hub; a notice goes), {@code phi-free-variant} (the template's variant goes), or
+     *                     {@code drop}
+     * @param tlsExclusive true: nothing of this purpose goes without enforced TLS or a key on file (dropped, with
+     *                     the reason recorded) - not even PHI-free content or a portal notice
+     * @param allowCbc     S/MIME with AES-CBC instead of AES-GCM for old mail clients
+     */
+    public record PurposePolicy(String phiFallback, boolean tlsExclusive, boolean allowCbc) {
+        static final Set<String> FALLBACKS = Set.of("portal", "phi-free-variant", "drop");
+
+        public PurposePolicy {
+            phiFallback = phiFallback == null ? "portal" : phiFallback;
+            if (!FALLBACKS.contains(phiFallback)) {
+                throw new IllegalArgumentException("caravan.email.protection.*.phi-fallback must be one of "
+                        + FALLBACKS);
+            }
+        }
+    }
+
+    /**
+     * @param expires      how long a pickup can be opened
+     * @param codeTtl      how long an emailed one-time code is good for
+     * @param maxAttempts  wrong answers before the pickup locks for {@code lockout}
+     * @param lockout      how long a locked pickup refuses answers
+     * @param codeInterval the shortest time between two emailed codes
+     * @param secondFactor {@code birth-date}, {@code postal-code} or {@code none}: what the reader proves besides the
+     *                     code
+     */
+    public record Portal(Duration expires, Duration codeTtl, int maxAttempts, Duration lockout, Duration codeInterval,
+            String secondFactor) {
+        static final Set<String> FACTORS = Set.of("birth-date", "postal-code", "none");
+
+        public Portal {
+            expires = expires == null ? Duration.ofDays(14) : expires;
+            codeTtl = codeTtl == null ? Duration.ofMinutes(15) : codeTtl;
+            maxAttempts = maxAttempts <= 0 ? 5 : maxAttempts;
+            lockout = lockout == null ? Duration.ofMinutes(15) : lockout;
+            codeInterval = codeInterval == null ? Duration.ofSeconds(30) : codeInterval;
+            secondFactor = secondFactor == null ? "birth-date" : secondFactor;
+            if (!FACTORS.contains(secondFactor)) {
+                throw new IllegalArgumentException("caravan.email.portal.second-factor must be one of " + FACTORS);
+            }
+        }
+    }
+
+    /** @param backoff the wait before each further attempt; when they are used up the message is {@code failed} */
+    public record Retry(List<Duration> backoff, Duration poll) {
+        public Retry {
+            backoff = backoff == null || backoff.isEmpty() ? List.of(Duration.ofMinutes(1), Duration.ofMinutes(5),
+                    Duration.ofMinutes(30), Duration.ofHours(2), Duration.ofHours(8)) : List.copyOf(backoff);
+            poll = poll == null ? Duration.ofSeconds(5) : poll;
+        }
+    }
+
+    /**
+     * @param address the envelope sender (Return-Path) that delivery status notifications come back to
+     * @param enabled  poll the bounce mailbox (route {@code email-bounces})
+     * @param mailbox  the mailbox as a camel-mail consumer URI without parameters, e.g.
+     *                 {@code imaps://mail.example.org}; its password comes from {@code CARAVAN_BOUNCES_PASSWORD}
+     * @param username the mailbox's user
+     */
+    public record Bounces(String address, boolean enabled, String mailbox, String username) {
+    }
 
     public EmailProperties {
         templatesDir = templatesDir == null ? Path.of("config/templates/email") : templatesDir;
         from = from == null ? "Caravan <no-reply@caravan.localhost>" : from;
         publicBaseUrl = publicBaseUrl == null ? "http://localhost:8080" : publicBaseUrl.replaceAll("/+$", "");
+        relay = relay == null || relay.isBlank() ? null : relay;
         if (dkim == null) {
             dkim = new DkimKey(null, null, null);
         }
         if (dkim.domain() == null || dkim.selector() == null) {
-            String address = from.contains("<") ? from.substring(from.indexOf('<') + 1, from.indexOf('>')) : from;
+            String address = fromAddress(from);
             dkim = new DkimKey(dkim.domain() != null ? dkim.domain() : address.substring(address.indexOf('@') + 1),
                     dkim.selector() != null ? dkim.selector() : "caravan", dkim.keyFile());
         }
+        protection = protection == null ? new LinkedHashMap<>() : new LinkedHashMap<>(protection);
+        portal = portal == null ? new Portal(null, null, 0, null, null, null) : portal;
+        retry = retry == null ? new Retry(null, null) : retry;
+        bounces = bounces == null ? new Bounces(null, false, null, null) : bounces;
+    }
+
+    /** The policy for a purpose; purposes not configured get the defaults (portal, no TLS exclusivity, GCM). */
+    public PurposePolicy policy(String purpose) {
+        return protection.getOrDefault(purpose, new PurposePolicy(null, false, false));
+    }
+
+    static String fromAddress(String from) {
+        return from.contains("<") ? from.substring(from.indexOf('<') + 1, from.indexOf('>')) : from;
     }
 }

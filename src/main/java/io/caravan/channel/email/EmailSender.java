@@ -10,6 +10,7 @@ import io.caravan.consent.DecisionRequest;
 import io.caravan.consent.UnsubscribeTokens;
 import io.caravan.contact.Contact;
 import jakarta.mail.MessagingException;
+import jakarta.mail.SendFailedException;
 import jakarta.mail.Session;
 import jakarta.mail.internet.InternetAddress;
 import jakarta.mail.internet.MimeBodyPart;
@@ -17,6 +18,8 @@ import jakarta.mail.internet.MimeMessage;
 import jakarta.mail.internet.MimeMultipart;
 import java.security.cert.X509Certificate;
 import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -26,25 +29,41 @@ import java.util.Properties;
 import java.util.UUID;
 import org.apache.camel.Exchange;
 import org.bouncycastle.openpgp.PGPPublicKey;
+import org.eclipse.angus.mail.smtp.SMTPAddressFailedException;
+import org.eclipse.angus.mail.smtp.SMTPSendFailedException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.stereotype.Component;
 
 /**
- * Sends one planned email (the {@code email-send} route's step): the gate decides again at this moment, the
- * strongest protection the recipient allows is chosen, the content adapts to it, and the protected message is
- * delivered (the outbox, on the embedded default), disclosed in the audit trail and its status recorded.
+ * The steps of the {@code email-send} route around the wire:
  *
- * <p>Protection, strongest first: S/MIME (AES-GCM) with a certificate on file, OpenPGP with a key on file. PHI content
- * goes only under one of those; without them the template's PHI-free variant goes instead, or the message is blocked
- * ({@code no-protection-available}) — never PHI in clear. PHI-free content goes encrypted when a key is on file and
- * as it is otherwise ({@code none}).
+ * <ol>
+ * <li>{@link #prepare}: the gate decides again at this moment; {@link Protection} picks the strongest protection the
+ * recipient and the wire allow; the content adapts to it (the template, its PHI-free variant, or a portal notice with
+ * the message kept in the hub); the message is built, encrypted and DKIM-signed, and the route is told where it goes
+ * ({@value #DELIVERY}: outbox, verified or opportunistic relay connection, or none).</li>
+ * <li>{@link #delivered}: the disclosure goes into the audit trail and the status to {@code sent}.</li>
+ * <li>{@link #failed}: a 5xx bounces the message and suppresses the address; a 4xx or a broken connection defers it
+ * with backoff (the same Message-ID on every attempt); a relay whose TLS stopped checking out is asked again and the
+ * protection chosen anew.</li>
+ * </ol>
  */
 @Component("emailSender")
 public class EmailSender {
 
     private static final Logger log = LoggerFactory.getLogger(EmailSender.class);
     static final String ACTOR = "route:email-send";
+    /** Exchange property: {@code outbox}, {@code verified}, {@code opportunistic} or {@code none}. */
+    public static final String DELIVERY = "CaravanDelivery";
+    static final String PREPARED = "CaravanPrepared";
+    static final String NOTICE_TEMPLATE = "portal-notice";
+
+    /** What the later steps need; an exchange property, never a header. */
+    record Prepared(UUID messageId, UUID contactId, String purpose, String address, String template,
+            String protection, Protection.Wire wire, List<String> reasons) {
+    }
 
     private final MessageStore store;
     private final ConsentService consents;
@@ -52,50 +71,56 @@ public class EmailSender {
     private final RecipientKeys keys;
     private final UnsubscribeTokens unsubscribe;
     private final Disclosures disclosures;
-    private final Outbox outbox;
     private final EmailProperties props;
     private final Dkim dkim;
     private final Tracking tracking;
+    private final Portal portal;
+    private final Suppressions suppressions;
+    private final SmtpRelay relay;
     private final Clock clock;
     private final Session session = Session.getInstance(new Properties());
 
     public EmailSender(MessageStore store, ConsentService consents, EmailTemplates templates, RecipientKeys keys,
-            UnsubscribeTokens unsubscribe, Disclosures disclosures, Outbox outbox, EmailProperties props, Dkim dkim,
-            Tracking tracking, Clock clock) {
+            UnsubscribeTokens unsubscribe, Disclosures disclosures, EmailProperties props, Dkim dkim,
+            Tracking tracking, Portal portal, Suppressions suppressions, ObjectProvider<SmtpRelay> relay,
+            Clock clock) {
         this.store = store;
         this.consents = consents;
         this.templates = templates;
         this.keys = keys;
         this.unsubscribe = unsubscribe;
         this.disclosures = disclosures;
-        this.outbox = outbox;
         this.props = props;
         this.dkim = dkim;
         this.tracking = tracking;
+        this.portal = portal;
+        this.suppressions = suppressions;
+        this.relay = relay.getIfAvailable();
         this.clock = clock;
     }
 
-    /** The route step: the message id travels as an exchange property, never a header. */
-    public void send(Exchange ex) {
-        send(ex.getProperty(Messages.MESSAGE_ID, UUID.class));
-    }
-
-    public void send(UUID id) {
+    /** Step 1. Leaves the protected message as the body, or {@value #DELIVERY} = none when nothing goes. */
+    public void prepare(Exchange ex) {
+        ex.setProperty(DELIVERY, "none");
+        UUID id = ex.getProperty(Messages.MESSAGE_ID, UUID.class);
         Optional<OutboundMessage> found = store.find(id);
-        if (found.isEmpty() || !OutboundMessage.PLANNED.equals(found.get().status())) {
+        if (found.isEmpty() || !(OutboundMessage.PLANNED.equals(found.get().status())
+                || OutboundMessage.DEFERRED.equals(found.get().status()))) {
             return; // already sent or stopped by an earlier attempt
         }
-        OutboundMessage m = found.get();
         try {
-            deliver(m);
-        } catch (MessagingException | java.io.IOException | RuntimeException e) {
-            log.error("Sending message {} failed ({})", id, e.getClass().getSimpleName());
+            prepare(ex, found.get());
+        } catch (MessagingException e) {
+            // the relay could not be reached to learn what it offers: as any connection failure, try again later
+            deferOrFail(id, "connection", true);
+        } catch (java.io.IOException | RuntimeException e) {
+            log.error("Preparing message {} failed ({})", id, e.getClass().getSimpleName());
             store.finish(id, OutboundMessage.FAILED, null, List.of("error:" + e.getClass().getSimpleName()),
                     clock.instant());
         }
     }
 
-    private void deliver(OutboundMessage m) throws MessagingException, java.io.IOException {
+    private void prepare(Exchange ex, OutboundMessage m) throws MessagingException, java.io.IOException {
         Contact c = consents.requireContact(m.contactId());
         EmailTemplates.Template asked = templates.get(m.template())
                 .orElseThrow(() -> new IllegalStateException("template gone"));
@@ -109,21 +134,32 @@ public class EmailSender {
             block(m, List.of("no-email-address"));
             return;
         }
+        if (suppressions.suppressed(c.email)) {
+            block(m, List.of("address-suppressed"));
+            return;
+        }
         Optional<X509Certificate> cert = keys.smimeFor(c.id);
         Optional<PGPPublicKey> pgp = cert.isPresent() ? Optional.empty() : keys.pgpFor(c.id);
-        boolean encrypted = cert.isPresent() || pgp.isPresent();
+        boolean relayTls = false;
+        if (relay != null && cert.isEmpty() && pgp.isEmpty()) {
+            relayTls = relay.tls() == SmtpRelay.Tls.VERIFIED;
+        }
+        EmailProperties.PurposePolicy policy = props.policy(m.purpose());
+        Protection.Choice choice = Protection.choose(new Protection.Situation(m.purpose(),
+                "phi".equals(asked.content()), Decision.PHI.equals(d.content()), asked.phiFreeVariant() != null,
+                cert.isPresent(), pgp.isPresent(), relay != null, relayTls,
+                relay != null && relay.onwardTlsGuaranteed(), policy));
+        if (choice.blocked() != null) {
+            block(m, List.of("content-limited".equals(choice.blocked())
+                    ? "content-limited:" + String.join("+", limits(d)) : choice.blocked()));
+            return;
+        }
+        EmailTemplates.Template use = choice.useVariant() ? templates.get(asked.phiFreeVariant()).orElseThrow()
+                : asked;
         List<String> reasons = new ArrayList<>();
-        EmailTemplates.Template use = asked;
-        if ("phi".equals(asked.content()) && (!encrypted || !Decision.PHI.equals(d.content()))) {
-            if (asked.phiFreeVariant() == null) {
-                block(m, List.of(encrypted ? "content-limited:" + String.join("+", limits(d))
-                        : "no-protection-available"));
-                return;
-            }
-            use = templates.get(asked.phiFreeVariant()).orElseThrow();
+        if (choice.useVariant()) {
             reasons.add("phi-free-variant:" + use.name());
         }
-        String protection = cert.isPresent() ? "smime" : pgp.isPresent() ? "pgp" : "none";
 
         Map<String, Object> model = new HashMap<>(store.data(m.id()));
         if (c.name != null) {
@@ -137,6 +173,13 @@ public class EmailSender {
             model.put("unsubscribeUrl", unsubscribeUrl);
         }
         EmailTemplates.Rendered r = templates.render(use.name(), c.language, model);
+        if ("portal".equals(choice.protection())) {
+            String token = portal.keep(m.id(), c.id, m.purpose(), new Portal.Content(r.subject(), r.html(), r.text(),
+                    r.language()));
+            reasons.add("portal-notice");
+            r = templates.render(NOTICE_TEMPLATE, c.language, Map.of("link", props.publicBaseUrl() + "/portal/"
+                    + token, "days", portal.policy().expires().toDays()));
+        }
 
         MimeMessage msg = new Dkim.StableMessage(session, "<" + m.id() + "@caravan>");
         msg.setFrom(new InternetAddress(props.from()));
@@ -144,7 +187,7 @@ public class EmailSender {
         msg.setRecipient(MimeMessage.RecipientType.TO, new InternetAddress(c.email));
         msg.setSubject(r.subject(), "UTF-8");
         msg.setSentDate(java.util.Date.from(clock.instant()));
-        msg.setHeader("X-Caravan-Protection", protection);
+        msg.setHeader("X-Caravan-Protection", choice.protection());
         if (unsubscribeUrl != null) {
             msg.setHeader("List-Unsubscribe", "<" + unsubscribeUrl + ">");
             msg.setHeader("List-Unsubscribe-Post", "List-Unsubscribe=One-Click");
@@ -153,7 +196,7 @@ public class EmailSender {
         MimeBodyPart body = new MimeBodyPart();
         body.setContent(alt);
         if (cert.isPresent()) {
-            MimeBodyPart enc = Encryption.smime(body, cert.get(), true);
+            MimeBodyPart enc = Encryption.smime(body, cert.get(), !policy.allowCbc());
             msg.setContent(enc.getContent(), enc.getContentType());
         } else if (pgp.isPresent()) {
             msg.setContent(Encryption.pgp(body, pgp.get()));
@@ -161,10 +204,91 @@ public class EmailSender {
             msg.setContent(alt);
         }
         msg.saveChanges();
-        outbox.write(m.id(), dkim.sign(msg));
-        disclosures.record(new Disclosures.Disclosure(c.id, m.purpose(), "email", c.email,
-                "email " + use.name(), protection, m.id().toString(), true), ACTOR);
-        store.finish(m.id(), OutboundMessage.SENT, protection, reasons, clock.instant());
+        ex.getMessage().setBody(dkim.sign(msg));
+        ex.setProperty(PREPARED, new Prepared(m.id(), c.id, m.purpose(), c.email, use.name(), choice.protection(),
+                choice.wire(), reasons));
+        ex.setProperty(DELIVERY, choice.wire().name().toLowerCase(java.util.Locale.ROOT));
+    }
+
+    /** Step 2, after the outbox or the relay took the message. */
+    public void delivered(Exchange ex) {
+        Prepared p = ex.getProperty(PREPARED, Prepared.class);
+        String description = "portal".equals(p.protection()) ? "email portal notice (message kept for pickup)"
+                : "email " + p.template();
+        disclosures.record(new Disclosures.Disclosure(p.contactId(), p.purpose(), "email", p.address(), description,
+                p.protection(), p.messageId().toString(), true), ACTOR);
+        store.finish(p.messageId(), OutboundMessage.SENT, p.protection(), p.reasons(), clock.instant());
+    }
+
+    /** Step 2 when the wire failed: bounce, defer or choose again. Never logs the address or the content. */
+    public void failed(Exchange ex) {
+        Prepared p = ex.getProperty(PREPARED, Prepared.class);
+        Throwable e = ex.getProperty(Exchange.EXCEPTION_CAUGHT, Throwable.class);
+        if (p == null) {
+            return;
+        }
+        int code = smtpCode(e);
+        if (p.wire() == Protection.Wire.VERIFIED && relay != null && SmtpRelay.isTlsFailure(e)) {
+            // the relay stopped proving TLS between the check and the send: check again and choose anew, now
+            relay.forget();
+            log.warn("Message {}: the relay's TLS did not verify; protection is chosen again", p.messageId());
+            store.defer(p.messageId(), List.of("tls-unverified"), false, clock.instant(), clock.instant());
+            return;
+        }
+        if (code >= 500) {
+            log.warn("Message {} bounced: SMTP {}", p.messageId(), code);
+            suppressions.suppress(p.address(), "smtp:" + code, p.messageId());
+            store.finish(p.messageId(), OutboundMessage.BOUNCED, p.protection(), List.of("smtp:" + code),
+                    clock.instant());
+            return;
+        }
+        String reason = code > 0 ? "smtp:" + code : e instanceof MessagingException ? "connection"
+                : "error:" + (e == null ? "unknown" : e.getClass().getSimpleName());
+        log.warn("Message {} deferred: {}", p.messageId(), reason);
+        deferOrFail(p.messageId(), reason, true);
+    }
+
+    private void deferOrFail(UUID id, String reason, boolean counts) {
+        int attempts = store.attempts(id);
+        List<Duration> backoff = props.retry().backoff();
+        Instant now = clock.instant();
+        if (attempts >= backoff.size()) {
+            store.finish(id, OutboundMessage.FAILED, null, List.of(reason, "retries-exhausted"), now);
+        } else {
+            store.defer(id, List.of(reason), counts, now.plus(backoff.get(attempts)), now);
+        }
+    }
+
+    /** The SMTP reply code behind a failure, 0 when there was none (the connection broke). */
+    static int smtpCode(Throwable e) {
+        for (Throwable c = e; c != null; c = c.getCause() == c ? null : c.getCause()) {
+            if (c instanceof SMTPSendFailedException s && s.getReturnCode() > 0) {
+                return s.getReturnCode();
+            }
+            if (c instanceof SMTPAddressFailedException a && a.getReturnCode() > 0) {
+                return a.getReturnCode();
+            }
+            if (c instanceof SendFailedException sf) {
+                for (Exception n = sf.getNextException(); n != null; n = n instanceof MessagingException me
+                        ? me.getNextException() : null) {
+                    int inner = smtpCode0(n);
+                    if (inner > 0) {
+                        return inner;
+                    }
+                }
+            }
+        }
+        return 0;
+    }
+
+    private static int smtpCode0(Exception e) {
+        if (e instanceof SMTPAddressFailedException a) {
+            return a.getReturnCode();
+        }
+        if (e instanceof SMTPSendFailedException s) {
+            return s.getReturnCode();
+        }
+        return 0;
     }
 
     private static List<String> limits(Decision d) {

@@ -67,6 +67,8 @@ public final class EmailTemplates {
     private static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory())
             .enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES);
     private static final Set<String> CONTENT = Set.of("phi", "phi-free");
+    /** The hub's own PHI-free templates (portal notice and code) serve messages of every purpose. */
+    public static final String ANY_PURPOSE = "any";
 
     private final Map<String, Template> templates;
 
@@ -95,8 +97,10 @@ public final class EmailTemplates {
                         : e.getMessage().lines().findFirst().orElse("")));
                 continue;
             }
-            if (!purposes.contains(d.purpose)) {
-                problems.add(name + ": purpose must be one of " + purposes);
+            if (ANY_PURPOSE.equals(d.purpose) && !"phi-free".equals(d.content)) {
+                problems.add(name + ": a template for any purpose must be phi-free");
+            } else if (!purposes.contains(d.purpose) && !ANY_PURPOSE.equals(d.purpose)) {
+                problems.add(name + ": purpose must be one of " + purposes + " or any");
             }
             if (!CONTENT.contains(d.content)) {
                 problems.add(name + ": content must be phi or phi-free");

@@ -18,7 +18,7 @@ import org.springframework.stereotype.Component;
  * {@code <outbox>/<message id>.eml} (owner-only). Written to a temporary file and moved into place, so a reader never
  * sees half a message, and a retry of the same message replaces it rather than adding a second.
  */
-@Component
+@Component("outbox")
 public class Outbox {
 
     private final Path dir;
@@ -29,6 +29,12 @@ public class Outbox {
 
     public Path dir() {
         return dir;
+    }
+
+    /** The email-send route's step: the prepared message (the body) into the outbox. */
+    public void deliver(org.apache.camel.Exchange ex) throws MessagingException, org.apache.camel.InvalidPayloadException {
+        write(ex.getProperty(io.caravan.channel.Messages.MESSAGE_ID, UUID.class),
+                ex.getMessage().getMandatoryBody(MimeMessage.class));
     }
 
     public Path write(UUID messageId, MimeMessage message) throws MessagingException {

@@ -9,11 +9,9 @@ import io.caravan.support.TestHub;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
-import org.awaitility.Awaitility;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.springframework.beans.factory.annotation.Autowired;
@@ -63,25 +61,12 @@ class SecureEmailIT {
         return HubApi.register(HUB, rest, mrn, "Quenby", "Marisol", email, "");
     }
 
-    ResponseEntity<String> send(String user, UUID contact, String template, String purpose, Map<String, Object> data)
-            throws Exception {
-        HttpHeaders h = new HttpHeaders();
-        h.setContentType(MediaType.APPLICATION_JSON);
-        return as(user).exchange("/api/messages", HttpMethod.POST, new HttpEntity<>(JSON.writeValueAsString(Map.of(
-                "contactId", contact, "template", template, "channel", "email", "purpose", purpose, "data", data)),
-                h), String.class);
+    ResponseEntity<String> send(String user, UUID contact, String template, String purpose, Map<String, Object> data) {
+        return new EmailApi(rest).send(user, contact, template, purpose, data);
     }
 
     JsonNode settled(ResponseEntity<String> accepted) throws Exception {
-        assertThat(accepted.getStatusCode()).as(accepted.getBody()).isEqualTo(HttpStatus.ACCEPTED);
-        String id = JSON.readTree(accepted.getBody()).get("id").asText();
-        JsonNode[] last = new JsonNode[1];
-        Awaitility.await().atMost(Duration.ofSeconds(20)).until(() -> {
-            last[0] = JSON.readTree(as(TestHub.INTEGRATION).getForEntity("/api/messages/{id}", String.class, id)
-                    .getBody());
-            return !"planned".equals(last[0].get("status").asText());
-        });
-        return last[0];
+        return new EmailApi(rest).settled(accepted);
     }
 
     String eml(JsonNode message) throws Exception {
@@ -138,14 +123,15 @@ class SecureEmailIT {
     }
 
     @Test
-    void withoutAKeyOnFileOnlyThePhiFreeVariantGoes() throws Exception {
+    void withoutAKeyOnFileThePhiStaysInTheHubAndOnlyAPortalNoticeGoes() throws Exception {
         UUID id = patient("MAIL-3", "nokey@example.org");
         JsonNode m = settled(send(TestHub.INTEGRATION, id, "appointment-reminder", "treatment", VISIT));
         assertThat(m.get("status").asText()).as(m.toString()).isEqualTo("sent");
-        assertThat(m.get("protection").asText()).isEqualTo("none");
-        assertThat(m.get("reasons").toString()).contains("phi-free-variant:appointment-reminder-notice");
-        assertThat(eml(m)).contains("upcoming appointment").doesNotContain("Oseifrancis").doesNotContain("2026-12-03")
-                .doesNotContain("Marisol");
+        assertThat(m.get("protection").asText()).isEqualTo("portal");
+        assertThat(m.get("reasons").toString()).contains("portal-notice");
+        assertThat(eml(m)).contains("X-Caravan-Protection: portal").contains("/portal/")
+                .contains("secure message").doesNotContain("Oseifrancis").doesNotContain("2026-12-03")
+                .doesNotContain("Marisol").doesNotContain(id.toString());
     }
 
     @Test
