@@ -16,6 +16,10 @@ import org.simplejavamail.utils.mail.dkim.SigningAlgorithm;
  */
 public final class Dkim {
 
+    static {
+        MailProviders.ensure();
+    }
+
     private final String domain;
     private final String selector;
     private final RSAPrivateKey key;

@@ -53,6 +53,10 @@ import org.springframework.stereotype.Component;
 @Component("emailSender")
 public class EmailSender {
 
+    static {
+        MailProviders.ensure();
+    }
+
     private static final Logger log = LoggerFactory.getLogger(EmailSender.class);
     static final String ACTOR = "route:email-send";
     /** Exchange property: {@code outbox}, {@code verified}, {@code opportunistic} or {@code none}. */
