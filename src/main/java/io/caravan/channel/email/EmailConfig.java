@@ -52,17 +52,33 @@ class EmailConfig {
         return r;
     }
 
+    /**
+     * Direct delivery to each recipient domain's MX hosts, honouring MTA-STS ({@code caravan.email.direct.enabled});
+     * the alternative to a relay.
+     */
+    @Bean(destroyMethod = "close")
+    @org.springframework.boot.autoconfigure.condition.ConditionalOnProperty("caravan.email.direct.enabled")
+    DirectDelivery directDelivery(EmailProperties props, java.time.Clock clock) {
+        if (props.relay() != null) {
+            throw new IllegalStateException("caravan.email.relay and caravan.email.direct.enabled exclude each other");
+        }
+        log.info("Email goes directly to the recipients' MX hosts (MTA-STS honoured)");
+        return DirectDelivery.from(props.direct(), props.bounces().address(), clock);
+    }
+
     /** camel-mail's senders for the route's two smtp endpoints (verified / opportunistic TLS). */
     @Bean
-    PooledMailSender smtpVerified(org.springframework.beans.factory.ObjectProvider<SmtpRelay> relay) {
-        SmtpRelay r = relay.getIfAvailable();
-        return r == null ? PooledMailSender.none() : r.verified();
+    org.apache.camel.component.mail.JavaMailSender smtpVerified(
+            org.springframework.beans.factory.ObjectProvider<SmtpDelivery> delivery) {
+        SmtpDelivery d = delivery.getIfAvailable();
+        return d == null ? PooledMailSender.none() : d.verified();
     }
 
     @Bean
-    PooledMailSender smtpOpportunistic(org.springframework.beans.factory.ObjectProvider<SmtpRelay> relay) {
-        SmtpRelay r = relay.getIfAvailable();
-        return r == null ? PooledMailSender.none() : r.opportunistic();
+    org.apache.camel.component.mail.JavaMailSender smtpOpportunistic(
+            org.springframework.beans.factory.ObjectProvider<SmtpDelivery> delivery) {
+        SmtpDelivery d = delivery.getIfAvailable();
+        return d == null ? PooledMailSender.none() : d.opportunistic();
     }
 
     /**

@@ -25,11 +25,13 @@ import org.springframework.validation.annotation.Validated;
  * @param portal        the pickup page
  * @param retry         temporary failures (4xx, a dropped connection): waits between attempts, then failed
  * @param bounces       the mailbox that receives delivery status notifications
+ * @param direct        delivery straight to the recipients' MX hosts instead of a relay
  */
 @Validated
 @ConfigurationProperties("caravan.email")
 public record EmailProperties(Path templatesDir, String from, String publicBaseUrl, Path outboxDir, String relay,
-        DkimKey dkim, Map<String, PurposePolicy> protection, Portal portal, Retry retry, Bounces bounces) {
+        DkimKey dkim, Map<String, PurposePolicy> protection, Portal portal, Retry retry, Bounces bounces,
+        Direct direct) {
 
     /** The DKIM key. */
     public record DkimKey(String domain, String selector, Path keyFile) {
@@ -100,6 +102,26 @@ public record EmailProperties(Path templatesDir, String from, String publicBaseU
     public record Bounces(String address, boolean enabled, String mailbox, String username) {
     }
 
+    /**
+     * Direct delivery: MX look-up, STARTTLS verified against the MX host's name, MTA-STS (RFC 8461) honoured.
+     *
+     * @param enabled           deliver directly (excludes {@code relay})
+     * @param dnsServer         the resolver to ask ({@code host} or {@code host:port}); default: the system's
+     * @param port              the SMTP port of the MX hosts (25)
+     * @param mtaStsPort        the HTTPS port of {@code mta-sts.<domain>} (443)
+     * @param trustCertificates PEM file of CAs trusted besides the JVM's
+     * @param connections       connections kept open per MX host and kind
+     * @param heloName          the name this hub gives in EHLO
+     */
+    public record Direct(boolean enabled, String dnsServer, int port, int mtaStsPort, String trustCertificates,
+            int connections, String heloName) {
+        public Direct {
+            port = port <= 0 ? 25 : port;
+            mtaStsPort = mtaStsPort <= 0 ? 443 : mtaStsPort;
+            connections = connections <= 0 ? 2 : connections;
+        }
+    }
+
     public EmailProperties {
         templatesDir = templatesDir == null ? Path.of("config/templates/email") : templatesDir;
         from = from == null ? "Caravan <no-reply@caravan.localhost>" : from;
@@ -117,6 +139,7 @@ public record EmailProperties(Path templatesDir, String from, String publicBaseU
         portal = portal == null ? new Portal(null, null, 0, null, null, null) : portal;
         retry = retry == null ? new Retry(null, null) : retry;
         bounces = bounces == null ? new Bounces(null, false, null, null) : bounces;
+        direct = direct == null ? new Direct(false, null, 0, 0, null, 0, null) : direct;
     }
 
     /** The policy for a purpose; purposes not configured get the defaults (portal, no TLS exclusivity, GCM). */

@@ -80,13 +80,13 @@ public class EmailSender {
     private final Tracking tracking;
     private final Portal portal;
     private final Suppressions suppressions;
-    private final SmtpRelay relay;
+    private final SmtpDelivery relay;
     private final Clock clock;
     private final Session session = Session.getInstance(new Properties());
 
     public EmailSender(MessageStore store, ConsentService consents, EmailTemplates templates, RecipientKeys keys,
             UnsubscribeTokens unsubscribe, Disclosures disclosures, EmailProperties props, Dkim dkim,
-            Tracking tracking, Portal portal, Suppressions suppressions, ObjectProvider<SmtpRelay> relay,
+            Tracking tracking, Portal portal, Suppressions suppressions, ObjectProvider<SmtpDelivery> relay,
             Clock clock) {
         this.store = store;
         this.consents = consents;
@@ -115,8 +115,10 @@ public class EmailSender {
         try {
             prepare(ex, found.get());
         } catch (MessagingException e) {
-            // the relay could not be reached to learn what it offers: as any connection failure, try again later
-            deferOrFail(id, "connection", true);
+            // the server could not be reached to learn what it offers (or no server satisfies the recipient domain's
+            // MTA-STS policy): as any connection failure, try again later
+            deferOrFail(id, e.getMessage() != null && e.getMessage().startsWith("mta-sts") ? "mta-sts-unsatisfied"
+                    : "connection", true);
         } catch (java.io.IOException | RuntimeException e) {
             log.error("Preparing message {} failed ({})", id, e.getClass().getSimpleName());
             store.finish(id, OutboundMessage.FAILED, null, List.of("error:" + e.getClass().getSimpleName()),
@@ -146,7 +148,7 @@ public class EmailSender {
         Optional<PGPPublicKey> pgp = cert.isPresent() ? Optional.empty() : keys.pgpFor(c.id);
         boolean relayTls = false;
         if (relay != null && cert.isEmpty() && pgp.isEmpty()) {
-            relayTls = relay.tls() == SmtpRelay.Tls.VERIFIED;
+            relayTls = relay.tls(c.email) == SmtpDelivery.Tls.VERIFIED;
         }
         EmailProperties.PurposePolicy policy = props.policy(m.purpose());
         Protection.Choice choice = Protection.choose(new Protection.Situation(m.purpose(),

@@ -41,18 +41,10 @@ import org.slf4j.LoggerFactory;
  * Whether the verified connection can be made is checked when a message needs it and remembered for a minute, so the
  * protection is chosen knowing what the wire offers, not discovered after a failed send.
  */
-public final class SmtpRelay {
+public final class SmtpRelay implements SmtpDelivery {
 
     private static final Logger log = LoggerFactory.getLogger(SmtpRelay.class);
     static final Duration REMEMBER = Duration.ofMinutes(1);
-
-    /** What the verified connection offers now. */
-    public enum Tls {
-        /** STARTTLS with a valid certificate for the host. */
-        VERIFIED,
-        /** The relay answers but cannot prove TLS (not offered, or a certificate that does not check out). */
-        UNAVAILABLE
-    }
 
     private final String id;
     private final boolean onwardGuaranteed;
@@ -75,14 +67,17 @@ public final class SmtpRelay {
         return id;
     }
 
+    @Override
     public boolean onwardTlsGuaranteed() {
         return onwardGuaranteed;
     }
 
+    @Override
     public PooledMailSender verified() {
         return verified;
     }
 
+    @Override
     public PooledMailSender opportunistic() {
         return opportunistic;
     }
@@ -91,7 +86,8 @@ public final class SmtpRelay {
      * Whether verified TLS to the relay is possible now. A connection that fails for another reason (refused, timed
      * out) is not an answer: it is thrown, and the message waits for a retry.
      */
-    public Tls tls() throws MessagingException {
+    @Override
+    public Tls tls(String address) throws MessagingException {
         Instant now = clock.instant();
         Tls k = known;
         if (k != null && now.isBefore(knownUntil)) {
@@ -114,8 +110,8 @@ public final class SmtpRelay {
         return t;
     }
 
-    /** A verified send failed on TLS: forget the last answer so the next message checks again. */
-    void forget() {
+    @Override
+    public void forget() {
         knownUntil = Instant.MIN;
         verified.close();
     }
@@ -148,7 +144,8 @@ public final class SmtpRelay {
         return c;
     }
 
-    void close() {
+    @Override
+    public void close() {
         verified.close();
         opportunistic.close();
     }
@@ -182,7 +179,7 @@ public final class SmtpRelay {
         }
     }
 
-    private static Properties properties(String protocol, AdapterProfile.Smtp s, String envelopeFrom, boolean auth,
+    static Properties properties(String protocol, AdapterProfile.Smtp s, String envelopeFrom, boolean auth,
             SSLContext tls, boolean verify) {
         Properties p = new Properties();
         String k = "mail." + protocol + ".";
@@ -207,7 +204,7 @@ public final class SmtpRelay {
     }
 
     /** The JVM's trusted CAs plus the adapter's extra ones. */
-    private static X509TrustManager trustManager(String extraPem) throws GeneralSecurityException, IOException {
+    static X509TrustManager trustManager(String extraPem) throws GeneralSecurityException, IOException {
         TrustManagerFactory system = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
         system.init((KeyStore) null);
         X509TrustManager jvm = (X509TrustManager) system.getTrustManagers()[0];
@@ -235,7 +232,7 @@ public final class SmtpRelay {
     }
 
     /** Opportunistic TLS: encrypts against passive listeners, proves nothing; never used for clear PHI. */
-    private static final class AnyCertificate implements X509TrustManager {
+    static final class AnyCertificate implements X509TrustManager {
         @Override
         public void checkClientTrusted(X509Certificate[] chain, String authType) {
         }

@@ -33,12 +33,17 @@ final class TestSmtpServers {
 
     /** A CA and a server certificate for localhost / 127.0.0.1 signed by it; returns the CA's PEM. */
     static Path caAndServer(Path dir) throws Exception {
+        return caAndServer(dir, "");
+    }
+
+    /** As above, the server certificate also naming {@code extraSans} (e.g. {@code ,DNS:mx.example.test}). */
+    static Path caAndServer(Path dir, String extraSans) throws Exception {
         RecipientTools.run(dir, List.of("openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout",
                 "ca.key", "-out", "ca.pem", "-subj", "/CN=Caravan Test Relay CA", "-days", "2", "-addext",
                 "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign"), null);
         RecipientTools.run(dir, List.of("openssl", "req", "-newkey", "rsa:2048", "-nodes", "-keyout", "server.key",
                 "-out", "server.csr", "-subj", "/CN=localhost"), null);
-        Files.writeString(dir.resolve("san.ext"), "subjectAltName=DNS:localhost,IP:127.0.0.1\n"
+        Files.writeString(dir.resolve("san.ext"), "subjectAltName=DNS:localhost,IP:127.0.0.1" + extraSans + "\n"
                 + "extendedKeyUsage=serverAuth\n");
         RecipientTools.run(dir, List.of("openssl", "x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey",
                 "ca.key", "-CAcreateserial", "-out", "server.pem", "-days", "2", "-extfile", "san.ext"), null);
@@ -76,7 +81,11 @@ final class TestSmtpServers {
         private final SMTPServer server;
 
         StartTls(SSLContext tls) {
-            server = SMTPServer.port(0).bindAddress(java.net.InetAddress.getLoopbackAddress()).hostName("localhost")
+            this(tls, java.net.InetAddress.getLoopbackAddress(), 0);
+        }
+
+        StartTls(SSLContext tls, java.net.InetAddress address, int port) {
+            server = SMTPServer.port(port).bindAddress(address).hostName("localhost")
                     .requireTLS().startTlsSocketFactory(tls).messageHandler((ctx, from, to, data) -> {
                         Received r = new Received(from, to, data);
                         tries.merge(to, 1, Integer::sum);
