@@ -33,7 +33,9 @@ class CatalogTest {
         assertThat(catalog.defaultFeed().segments()).hasSize((int) yaml(MAPPINGS.resolve("segments")).count());
         assertThat(catalog.defaultFeed().valueMaps().byName())
                 .hasSize((int) yaml(MAPPINGS.resolve("value-maps")).count());
-        assertThat(catalog.adapterFeeds()).hasSize((int) yaml(ADAPTERS).count());
+        assertThat(catalog.adapters()).hasSize((int) yaml(ADAPTERS).count());
+        assertThat(catalog.adapterFeeds()).hasSize((int) catalog.adapters().stream()
+                .filter(a -> "hl7v2-mllp".equals(a.kind)).count());
         assertThat(catalog.messageTypes()).containsExactlyInAnyOrder("ADT", "ORU", "SIU");
     }
 
@@ -71,6 +73,19 @@ class CatalogTest {
                     .loadRoutes(ResourceHelper.resolveResource(ctx, "file:" + bad)))
                     .hasStackTraceContaining("descripton");
         }
+    }
+
+    @Test
+    void anSmtpRelayNeedsTlsAPortAndPairedCredentials(@TempDir Path tmp) throws IOException {
+        Path adapters = Files.createDirectories(tmp.resolve("adapters"));
+        Files.writeString(adapters.resolve("bad-relay.yaml"), String.join("\n", "id: bad-relay", "kind: smtp",
+                "baa:", "  status: signed", "smtp:", "  host: smtp.example.com", "  port: 70000", "  tls: none",
+                "  usernameEnv: SMTP_USER", ""));
+        assertThatThrownBy(() -> new MappingCatalog(MAPPINGS, adapters, "US", "UTC"))
+                .isInstanceOfSatisfying(MappingCatalog.CatalogException.class, e -> assertThat(e.problems())
+                        .anySatisfy(p -> assertThat(p).contains("smtp.port"))
+                        .anySatisfy(p -> assertThat(p).contains("never plaintext"))
+                        .anySatisfy(p -> assertThat(p).contains("go together")));
     }
 
     @Test
