@@ -30,9 +30,9 @@ class MessageController {
         this.tracking = tracking;
     }
 
-    /** A sent message moves on to opened, then clicked, when a person (not a machine) did so. */
+    /** A sent (or delivered) message moves on to opened, then clicked, when a person (not a machine) did so. */
     private OutboundMessage withEngagement(OutboundMessage m) {
-        if (!OutboundMessage.SENT.equals(m.status())) {
+        if (!OutboundMessage.SENT.equals(m.status()) && !OutboundMessage.DELIVERED.equals(m.status())) {
             return m;
         }
         String status = tracking.engaged(m.id(), "clicked") ? "clicked"

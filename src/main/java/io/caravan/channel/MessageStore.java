@@ -80,7 +80,9 @@ public class MessageStore {
 
     /** A later report about a sent message (a DSN): {@code sent} becomes {@code status}. */
     public boolean report(UUID id, String status, String reason, Instant at) {
-        return jdbc.update("UPDATE outbound_message SET status = ?, reasons = ?, updated_at = ? WHERE id = ?"
+        // a report without a reason (delivered) keeps the reasons the send recorded
+        return jdbc.update("UPDATE outbound_message SET status = ?, reasons = COALESCE(?, reasons), updated_at = ?"
+                + " WHERE id = ?"
                 + " AND status IN (?, ?)", status, reason, Timestamp.from(at), id, OutboundMessage.SENT,
                 OutboundMessage.DELIVERED) == 1;
     }
