@@ -60,6 +60,8 @@ public final class EmailBench {
     record Round(double perSecond, double p50Ms, double p99Ms) {
     }
 
+    static String TEMPLATE = "appointment-reminder";
+
     public static void main(String[] args) throws Exception {
         Map<String, String> a = new LinkedHashMap<>(Map.of("--rounds", "5", "--messages", "2000", "--contacts", "200",
                 "--planners", "16", "--warmup", "1500", "--baseline-seconds", "5", "--outbox", "false"));
@@ -121,9 +123,13 @@ public final class EmailBench {
                 + "\n-----END CERTIFICATE-----\n").getBytes(StandardCharsets.US_ASCII);
         List<UUID> ids = register(ctx, contacts, mllp);
         RecipientKeys keys = ctx.getBean(RecipientKeys.class);
-        for (UUID id : ids) {
-            keys.putSmime(id, pem, "bench");
+        // --template appointment-reminder-notice --keys false: the pipeline without S/MIME (PHI-free, DKIM only)
+        if (Boolean.parseBoolean(a.getOrDefault("--keys", "true"))) {
+            for (UUID id : ids) {
+                keys.putSmime(id, pem, "bench");
+            }
         }
+        TEMPLATE = a.getOrDefault("--template", "appointment-reminder");
         Messages messages = ctx.getBean(Messages.class);
         JdbcTemplate jdbc = ctx.getBean(JdbcTemplate.class);
         Map<String, Object> visit = Map.of("appointmentDate", "2026-12-03", "appointmentTime", "09:30", "provider",
@@ -170,7 +176,7 @@ public final class EmailBench {
             int offset = t;
             pool.submit(() -> {
                 for (int i = offset; i < count; i += planners) {
-                    messages.plan(new Messages.Request(ids.get(i % ids.size()), "appointment-reminder", "email",
+                    messages.plan(new Messages.Request(ids.get(i % ids.size()), TEMPLATE, "email",
                             "treatment", visit), "bench");
                     planned.increment();
                 }

@@ -88,6 +88,17 @@ public final class SmtpRelay implements SmtpDelivery {
      */
     @Override
     public Tls tls(String address) throws MessagingException {
+        Tls k = known;
+        if (k != null && clock.instant().isBefore(knownUntil)) {
+            return k;
+        }
+        // one sender checks; the others wait for its answer rather than all probing the relay at once
+        synchronized (this) {
+            return check();
+        }
+    }
+
+    private Tls check() throws MessagingException {
         Instant now = clock.instant();
         Tls k = known;
         if (k != null && now.isBefore(knownUntil)) {
