@@ -21,7 +21,6 @@ import java.util.concurrent.ConcurrentHashMap;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.TrustManager;
 import org.apache.camel.component.mail.JavaMailSender;
-import org.apache.camel.component.mail.MailAuthenticator;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -200,11 +199,11 @@ public final class DirectDelivery implements SmtpDelivery {
     }
 
     /** camel-mail's view: one of the two kinds, the MX host chosen per message. */
-    private final class Sender implements JavaMailSender {
+    private final class Sender extends ConfiguredMailSender {
         private final boolean verified;
-        private final Session session = Session.getInstance(new Properties());
 
         Sender(boolean verified) {
+            super(Session.getInstance(new Properties()));
             this.verified = verified;
         }
 
@@ -214,38 +213,8 @@ public final class DirectDelivery implements SmtpDelivery {
         }
 
         @Override
-        public Session getSession() {
-            return session;
-        }
-
-        @Override
-        public Properties getJavaMailProperties() {
-            return session.getProperties();
-        }
-
-        @Override
-        public void setJavaMailProperties(Properties javaMailProperties) {
-            throw new UnsupportedOperationException("configured by caravan.email.direct");
-        }
-
-        @Override
-        public void addAdditionalJavaMailProperty(String key, String value) {
-            throw new UnsupportedOperationException("configured by caravan.email.direct");
-        }
-
-        @Override
-        public void setHost(String host) {
-            // the MX host is chosen per message
-        }
-
-        @Override
         public String getHost() {
-            return null;
-        }
-
-        @Override
-        public void setPort(int port) {
-            // as setHost
+            return null; // chosen per message
         }
 
         @Override
@@ -254,18 +223,8 @@ public final class DirectDelivery implements SmtpDelivery {
         }
 
         @Override
-        public void setUsername(String username) {
-            // no authentication to MX hosts
-        }
-
-        @Override
         public String getUsername() {
-            return null;
-        }
-
-        @Override
-        public void setPassword(String password) {
-            // as setUsername
+            return null; // MX hosts take mail without authentication
         }
 
         @Override
@@ -274,28 +233,8 @@ public final class DirectDelivery implements SmtpDelivery {
         }
 
         @Override
-        public void setProtocol(String protocol) {
-            // always smtp with STARTTLS
-        }
-
-        @Override
         public String getProtocol() {
             return "smtp";
-        }
-
-        @Override
-        public void setSession(Session session) {
-            throw new UnsupportedOperationException("configured by caravan.email.direct");
-        }
-
-        @Override
-        public void setAuthenticator(MailAuthenticator authenticator) {
-            // as setUsername
-        }
-
-        @Override
-        public MailAuthenticator getAuthenticator() {
-            return null;
         }
     }
 }

@@ -10,8 +10,6 @@ import java.util.concurrent.BlockingDeque;
 import java.util.concurrent.LinkedBlockingDeque;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
-import org.apache.camel.component.mail.JavaMailSender;
-import org.apache.camel.component.mail.MailAuthenticator;
 
 /**
  * camel-mail's sender over a small pool of open SMTP connections. camel-mail's own sender connects, sends and
@@ -19,7 +17,7 @@ import org.apache.camel.component.mail.MailAuthenticator;
  * to {@code size} connections and reuses them. A connection that failed is closed, never reused; one idle for a while
  * is checked with NOOP first. The session (TLS requirements, trust, timeouts) is built once.
  */
-public final class PooledMailSender implements JavaMailSender {
+public final class PooledMailSender extends ConfiguredMailSender {
 
     private static final long STALE_NANOS = Duration.ofSeconds(20).toNanos();
 
@@ -37,6 +35,7 @@ public final class PooledMailSender implements JavaMailSender {
 
     PooledMailSender(Session session, String protocol, String host, int port, String username, String password,
             int size) {
+        super(session);
         this.session = session;
         this.protocol = protocol;
         this.host = host;
@@ -126,38 +125,8 @@ public final class PooledMailSender implements JavaMailSender {
     }
 
     @Override
-    public Session getSession() {
-        return session;
-    }
-
-    @Override
-    public Properties getJavaMailProperties() {
-        return session.getProperties();
-    }
-
-    @Override
-    public void setJavaMailProperties(Properties javaMailProperties) {
-        throw new UnsupportedOperationException("configured from the relay's adapter file");
-    }
-
-    @Override
-    public void addAdditionalJavaMailProperty(String key, String value) {
-        throw new UnsupportedOperationException("configured from the relay's adapter file");
-    }
-
-    @Override
-    public void setHost(String host) {
-        // the endpoint URI's host is a label; the adapter file names the relay
-    }
-
-    @Override
     public String getHost() {
         return host;
-    }
-
-    @Override
-    public void setPort(int port) {
-        // as setHost
     }
 
     @Override
@@ -166,18 +135,8 @@ public final class PooledMailSender implements JavaMailSender {
     }
 
     @Override
-    public void setUsername(String username) {
-        // credentials come from the adapter's environment variables
-    }
-
-    @Override
     public String getUsername() {
         return username;
-    }
-
-    @Override
-    public void setPassword(String password) {
-        // as setUsername
     }
 
     @Override
@@ -186,27 +145,7 @@ public final class PooledMailSender implements JavaMailSender {
     }
 
     @Override
-    public void setProtocol(String protocol) {
-        // as setHost
-    }
-
-    @Override
     public String getProtocol() {
         return protocol;
-    }
-
-    @Override
-    public void setSession(Session session) {
-        throw new UnsupportedOperationException("configured from the relay's adapter file");
-    }
-
-    @Override
-    public void setAuthenticator(MailAuthenticator authenticator) {
-        // as setUsername
-    }
-
-    @Override
-    public MailAuthenticator getAuthenticator() {
-        return null;
     }
 }

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.caravan.support.HubApi;
+import io.caravan.support.MutableClock;
 import io.caravan.support.TestHub;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -11,11 +12,7 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
-import java.time.Clock;
 import java.time.Duration;
-import java.time.Instant;
-import java.time.ZoneId;
-import java.time.ZoneOffset;
 import java.util.Map;
 import java.util.UUID;
 import java.util.regex.Matcher;
@@ -55,32 +52,13 @@ class PortalPickupIT {
     static final Pattern LINK = Pattern.compile("http://localhost:8080(/portal/[A-Za-z0-9._-]+)");
     static final Pattern CODE = Pattern.compile("one-time code is (\\d{6})");
 
-    /** The system clock, moved forward by the test to let pickups expire. */
-    static final class LaterClock extends Clock {
-        volatile Duration ahead = Duration.ZERO;
-
-        @Override
-        public ZoneId getZone() {
-            return ZoneOffset.UTC;
-        }
-
-        @Override
-        public Clock withZone(ZoneId zone) {
-            return this;
-        }
-
-        @Override
-        public Instant instant() {
-            return Instant.now().plus(ahead);
-        }
-    }
-
     @TestConfiguration
     static class Clocks {
+        /** The system's time, moved forward by the test to let pickups expire. */
         @Bean
         @Primary
-        LaterClock laterClock() {
-            return new LaterClock();
+        MutableClock laterClock() {
+            return MutableClock.following();
         }
     }
 
@@ -115,7 +93,7 @@ class PortalPickupIT {
     @Autowired
     Outbox outbox;
     @Autowired
-    LaterClock clock;
+    MutableClock clock;
     @LocalServerPort
     int port;
 
