@@ -51,6 +51,9 @@ class SecurityConfig {
                                 "/api/audit")
                         .hasRole("COMPLIANCE")
                         .requestMatchers(HttpMethod.POST, "/api/messages").hasRole("INTEGRATION")
+                        // workflow definitions are configuration, no PHI
+                        .requestMatchers(HttpMethod.GET, "/api/workflows", "/api/workflows/*")
+                        .hasAnyRole("INTEGRATION", "COMPLIANCE", "OPERATOR")
                         .requestMatchers(HttpMethod.GET, "/api/messages/*", "/api/contacts/*/messages")
                         .hasAnyRole("INTEGRATION", "COMPLIANCE")
                         .requestMatchers("/api/**").hasRole("ADMIN")
