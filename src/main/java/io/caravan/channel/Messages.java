@@ -51,7 +51,15 @@ public class Messages {
     }
 
     public OutboundMessage plan(Request r, String actor) {
-        return plan(r, actor, false);
+        return plan(Ids.next(), r, actor, false);
+    }
+
+    /**
+     * Plans under a given id - a workflow step's idempotency key: asking again (after a crash between planning and
+     * recording the step) returns the message already planned instead of a second one.
+     */
+    public OutboundMessage planAs(UUID id, Request r, String actor) {
+        return store.find(id).orElseGet(() -> plan(id, r, actor, false));
     }
 
     /**
@@ -59,10 +67,10 @@ public class Messages {
      * they serve, through the same gate, protection and audit as every other.
      */
     public OutboundMessage planSystem(Request r, String actor) {
-        return plan(r, actor, true);
+        return plan(Ids.next(), r, actor, true);
     }
 
-    private OutboundMessage plan(Request r, String actor, boolean system) {
+    private OutboundMessage plan(UUID id, Request r, String actor, boolean system) {
         if (r.contactId() == null || r.template() == null || r.channel() == null || r.purpose() == null) {
             throw new IllegalArgumentException("contactId, template, channel and purpose are required");
         }
@@ -81,7 +89,6 @@ public class Messages {
         Decision d = consents.decide(c, new DecisionRequest(r.purpose(), r.channel(), t.content(), false, List.of()),
                 actor, ConsentService.Stage.PLAN);
         Instant now = clock.instant();
-        UUID id = Ids.next();
         OutboundMessage m = new OutboundMessage(id, c.id, r.channel(), r.purpose(), t.name(),
                 d.allowed() ? OutboundMessage.PLANNED : OutboundMessage.BLOCKED, null,
                 d.allowed() ? List.of() : d.denials(), now, now);

@@ -538,6 +538,15 @@ public class ContactWriter implements SmartLifecycle {
                 }
                 ps.executeBatch();
             }
+            // the workflow engine's inbox, committed with the events: none is lost, none acted on twice
+            try (PreparedStatement ps = c.prepareStatement(
+                    "INSERT INTO workflow_inbox (event_id, contact_id, type, recorded_at) VALUES (?, ?, ?, ?)")) {
+                for (Object[] row : events) {
+                    bind(ps, new Object[] {row[0], row[1], row[2], row[6]});
+                    ps.addBatch();
+                }
+                ps.executeBatch();
+            }
         }
         if (!mergedEvents.isEmpty()) {
             // consent records follow the merge like events, so the survivor's decisions see them

@@ -52,8 +52,12 @@ class SecurityConfig {
                         .hasRole("COMPLIANCE")
                         .requestMatchers(HttpMethod.POST, "/api/messages").hasRole("INTEGRATION")
                         // workflow definitions are configuration, no PHI
-                        .requestMatchers(HttpMethod.GET, "/api/workflows", "/api/workflows/*")
+                        .requestMatchers(HttpMethod.GET, "/api/workflows", "/api/workflows/*",
+                                "/api/workflows/*/report")
                         .hasAnyRole("INTEGRATION", "COMPLIANCE", "OPERATOR")
+                        // which journeys a patient is in says something about their health: PHI, audited
+                        .requestMatchers(HttpMethod.GET, "/api/contacts/*/journeys")
+                        .hasAnyRole("INTEGRATION", "COMPLIANCE")
                         .requestMatchers(HttpMethod.GET, "/api/messages/*", "/api/contacts/*/messages")
                         .hasAnyRole("INTEGRATION", "COMPLIANCE")
                         .requestMatchers("/api/**").hasRole("ADMIN")

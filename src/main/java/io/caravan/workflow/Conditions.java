@@ -38,6 +38,24 @@ public final class Conditions {
 
     private static final SpelExpressionParser PARSER = new SpelExpressionParser();
 
+    /**
+     * Map entries as properties; an entry the data does not have reads as null (an HL7 field left empty), so
+     * {@code event.data.provider ?: 'your care team'} works instead of failing.
+     */
+    private static final MapAccessor MISSING_IS_NULL = new MapAccessor(false) {
+        @Override
+        public boolean canRead(org.springframework.expression.EvaluationContext context, Object target,
+                String name) {
+            return target instanceof Map;
+        }
+
+        @Override
+        public org.springframework.expression.TypedValue read(org.springframework.expression.EvaluationContext context,
+                Object target, String name) {
+            return new org.springframework.expression.TypedValue(((Map<?, ?>) target).get(name));
+        }
+    };
+
     private Conditions() {
     }
 
@@ -66,7 +84,7 @@ public final class Conditions {
 
     public static Object evaluate(Expression e, Facts facts) {
         SimpleEvaluationContext ctx = SimpleEvaluationContext
-                .forPropertyAccessors(new MapAccessor(), DataBindingPropertyAccessor.forReadOnlyAccess())
+                .forPropertyAccessors(MISSING_IS_NULL, DataBindingPropertyAccessor.forReadOnlyAccess())
                 .withInstanceMethods().withRootObject(facts).build();
         try {
             return e.getValue(ctx);

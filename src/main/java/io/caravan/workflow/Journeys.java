@@ -1,0 +1,464 @@
+package io.caravan.workflow;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.caravan.channel.Messages;
+import io.caravan.channel.OutboundMessage;
+import io.caravan.channel.email.Tracking;
+import io.caravan.contact.Contact;
+import io.caravan.contact.ContactStore;
+import io.caravan.contact.TriggerEvent;
+import io.caravan.crypto.FieldCipher;
+import io.caravan.mapping.MappingProperties;
+import io.caravan.system.Ids;
+import java.nio.charset.StandardCharsets;
+import java.sql.Timestamp;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.LocalTime;
+import java.time.ZoneId;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collection;
+import java.util.Collections;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.UUID;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.springframework.dao.DuplicateKeyException;
+import org.springframework.jdbc.core.JdbcTemplate;
+import org.springframework.stereotype.Component;
+import org.springframework.transaction.support.TransactionTemplate;
+
+/**
+ * The workflow engine, driven by the {@code workflow-tick} route. Each tick it acts on the trigger events the contact
+ * writer left in {@code workflow_inbox} (ending journeys an event exits, starting those a trigger matches - one
+ * transaction per event, which also deletes it: exactly once), then runs the journeys whose timer ({@code next_at})
+ * is due. State lives in the database, so a restart - even after {@code kill -9} - carries on where it stopped:
+ * a step's effect is recorded under the key (journey, step), and a send plans its message under an id derived from
+ * that key, so a step run again after a crash finds its message instead of sending a second one.
+ */
+@Component("journeys")
+public class Journeys {
+
+    private static final Logger log = LoggerFactory.getLogger(Journeys.class);
+    static final String ACTIVE = "active";
+    static final String COMPLETED = "completed";
+    static final String EXITED = "exited";
+    private static final int BATCH = 500;
+    private static final int MAX_STEPS_PER_RUN = 64;
+
+    /** A journey as stored. */
+    record Journey(UUID id, String workflow, UUID contactId, String status, String step, TriggerEvent event,
+            Set<String> visited) {
+    }
+
+    private final JdbcTemplate jdbc;
+    private final TransactionTemplate tx;
+    private final FieldCipher cipher;
+    private final WorkflowCatalog catalog;
+    private final ContactStore contacts;
+    private final Messages messages;
+    private final Tracking tracking;
+    private final ObjectMapper json;
+    private final WorkflowProperties props;
+    private final ZoneId zone;
+    private final Clock clock;
+
+    public Journeys(JdbcTemplate jdbc, TransactionTemplate tx, FieldCipher cipher, WorkflowCatalog catalog,
+            ContactStore contacts, Messages messages, Tracking tracking, ObjectMapper json,
+            WorkflowProperties props, MappingProperties mapping, Clock clock) {
+        this.jdbc = jdbc;
+        this.tx = tx;
+        this.cipher = cipher;
+        this.catalog = catalog;
+        this.contacts = contacts;
+        this.messages = messages;
+        this.tracking = tracking;
+        this.json = json;
+        this.props = props;
+        this.zone = ZoneId.of(mapping.timeZone());
+        this.clock = clock;
+    }
+
+    /** The route's step: events first (a cancellation beats a reminder due in the same tick), then due journeys. */
+    public int tick() {
+        int n = 0;
+        List<UUID> events;
+        do {
+            events = jdbc.queryForList("SELECT event_id FROM workflow_inbox WHERE attempts < 5"
+                    + " ORDER BY recorded_at, event_id LIMIT " + BATCH, UUID.class);
+            for (UUID e : events) {
+                try {
+                    tx.executeWithoutResult(s -> onEvent(e));
+                } catch (RuntimeException ex) {
+                    // a bad event must not hold up the others: it stays in the inbox (five tries), said once each
+                    log.error("Workflow event {} not handled ({}); it stays in the inbox", e,
+                            ex.getClass().getSimpleName());
+                    jdbc.update("UPDATE workflow_inbox SET attempts = attempts + 1 WHERE event_id = ?", e);
+                }
+                n++;
+            }
+        } while (events.size() == BATCH && n < 10 * BATCH);
+        List<UUID> due;
+        do {
+            due = jdbc.queryForList("SELECT id FROM journey WHERE status = ? AND next_at <= ? ORDER BY next_at"
+                    + " LIMIT " + BATCH, UUID.class, ACTIVE, Timestamp.from(clock.instant()));
+            for (UUID j : due) {
+                try {
+                    advance(j);
+                } catch (RuntimeException ex) {
+                    log.error("Journey {} failed at a step ({}); it is retried in a minute", j,
+                            ex.getClass().getSimpleName());
+                    jdbc.update("UPDATE journey SET next_at = ? WHERE id = ?",
+                            Timestamp.from(clock.instant().plusSeconds(60)), j);
+                }
+                n++;
+            }
+        } while (due.size() == BATCH);
+        return n;
+    }
+
+    // ---- events ---------------------------------------------------------------------------------------------------
+
+    private void onEvent(UUID eventId) {
+        List<Object[]> rows = jdbc.query("SELECT contact_id, key_id, payload FROM trigger_event WHERE id = ?",
+                (rs, i) -> new Object[] {rs.getObject(1, UUID.class), rs.getString(2), rs.getBytes(3)}, eventId);
+        jdbc.update("DELETE FROM workflow_inbox WHERE event_id = ?", eventId);
+        if (rows.isEmpty()) {
+            return;
+        }
+        TriggerEvent event = readEvent(cipher.open((String) rows.get(0)[1], (byte[]) rows.get(0)[2],
+                eventId.toString()));
+        Optional<Contact> found = contacts.findById((UUID) rows.get(0)[0]);
+        if (found.isEmpty()) {
+            return;
+        }
+        Contact c = found.get();
+        Map<String, Object> contact = contactMap(c);
+        Instant now = clock.instant();
+        for (Journey j : active(c.id)) {
+            WorkflowDefinition w = catalog.get(j.workflow()).orElse(null);
+            if (w == null) {
+                continue;
+            }
+            for (WorkflowDefinition.Exit x : w.exits) {
+                if (x.event.equals(event.type()) && holds(x.when, contact, event, j.event(), c.id, j.id())) {
+                    if (x.retarget != null) {
+                        jdbc.update("UPDATE journey SET step = ?, next_at = ?, event = ?, key_id = ?, visited = '',"
+                                + " updated_at = ? WHERE id = ?", x.retarget, Timestamp.from(now),
+                                seal(j.id(), event), cipher.activeKeyId(), Timestamp.from(now), j.id());
+                        jdbc.update("DELETE FROM journey_step WHERE journey_id = ? AND outcome = 'waited'", j.id());
+                    } else {
+                        end(j.id(), EXITED, x.reason, now);
+                    }
+                    break;
+                }
+            }
+        }
+        for (WorkflowDefinition w : catalog.all().values()) {
+            if (w.trigger.event.contains(event.type()) && holds(w.trigger.when, contact, event, event, c.id, null)) {
+                start(w, c.id, event, now);
+            }
+        }
+    }
+
+    /** Enters a contact into a workflow, unless it is already in it and the workflow does not allow re-entry. */
+    private void start(WorkflowDefinition w, UUID contactId, TriggerEvent event, Instant now) {
+        if (!w.reentry && !jdbc.queryForList("SELECT id FROM journey WHERE contact_id = ? AND workflow_id = ?"
+                + " AND status = ?", UUID.class, contactId, w.id, ACTIVE).isEmpty()) {
+            return;
+        }
+        UUID id = Ids.next();
+        jdbc.update("INSERT INTO journey (id, workflow_id, contact_id, status, step, next_at, key_id, event, visited,"
+                + " started_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, '', ?, ?)", id, w.id, contactId, ACTIVE,
+                w.steps.get(0).id, Timestamp.from(now), cipher.activeKeyId(), seal(id, event), Timestamp.from(now),
+                Timestamp.from(now));
+    }
+
+    // ---- steps ----------------------------------------------------------------------------------------------------
+
+    /** Runs a due journey's steps until it waits or ends; each step's effect is stored before the next runs. */
+    void advance(UUID id) {
+        Journey j = load(id).orElse(null);
+        if (j == null || !ACTIVE.equals(j.status())) {
+            return;
+        }
+        Instant now = clock.instant();
+        WorkflowDefinition w = catalog.get(j.workflow()).orElse(null);
+        Optional<Contact> c = contacts.findById(j.contactId());
+        if (w == null || c.isEmpty()) {
+            end(id, EXITED, w == null ? "workflow-removed" : "contact-gone", now);
+            return;
+        }
+        Map<String, Object> contact = contactMap(c.get());
+        Set<String> visited = new LinkedHashSet<>(j.visited());
+        String current = j.step();
+        for (int guard = 0; guard < MAX_STEPS_PER_RUN; guard++) {
+            WorkflowDefinition.Step s = step(w, current);
+            if (s == null) {
+                end(id, COMPLETED, "completed", now);
+                return;
+            }
+            if (visited.contains(s.id)) {
+                // the catalog refuses cycles; a re-targeted or edited workflow must still never repeat a step
+                end(id, EXITED, "step-repeated:" + s.id, now);
+                return;
+            }
+            Conditions.Facts facts = facts(contact, j.event(), j.event(), c.get().id, id);
+            String next = following(w, s);
+            switch (s.kind()) {
+                case "wait" -> {
+                    Optional<String> waited = outcome(id, s.id);
+                    if (waited.isEmpty()) {
+                        Instant due = due(s.wait, facts, now);
+                        record(id, w.id, s.id, "waited", null, now);
+                        if (due.isAfter(now)) {
+                            save(id, s.id, visited, due, now);
+                            return;
+                        }
+                    }
+                }
+                case "send" -> {
+                    Instant later = postponed(w, c.get().id, now);
+                    if (later != null) {
+                        save(id, s.id, visited, later, now);
+                        return;
+                    }
+                    UUID messageId = UUID.nameUUIDFromBytes(("journey:" + id + ":" + s.id)
+                            .getBytes(StandardCharsets.UTF_8));
+                    Map<String, Object> data = new LinkedHashMap<>();
+                    s.send.data.forEach((k, v) -> data.put(k, Conditions.evaluate(Conditions.compile(v), facts)));
+                    OutboundMessage m = messages.planAs(messageId, new Messages.Request(c.get().id, s.send.template,
+                            s.send.channel != null ? s.send.channel : w.channel, w.purpose, data),
+                            "workflow:" + w.id);
+                    boolean blocked = OutboundMessage.BLOCKED.equals(m.status());
+                    String reason = blocked ? "blocked:" + String.join("+", m.reasons()) : "sent";
+                    record(id, w.id, s.id, reason.length() > 200 ? reason.substring(0, 200) : reason, messageId, now);
+                    if (blocked) {
+                        // the gate said no (no authorization, an opt-out, a revocation): nothing further goes
+                        visited.add(s.id);
+                        save(id, s.id, visited, null, now);
+                        end(id, EXITED, reason.length() > 200 ? reason.substring(0, 200) : reason, now);
+                        return;
+                    }
+                }
+                case "branch" -> {
+                    next = s.branch.otherwise;
+                    for (WorkflowDefinition.Case k : s.branch.cases) {
+                        if (Conditions.test(Conditions.compile(k.condition), facts)) {
+                            next = k.then;
+                            break;
+                        }
+                    }
+                    record(id, w.id, s.id, "branched:" + next, null, now);
+                }
+                case "goto" -> {
+                    if (s.go.workflow != null) {
+                        record(id, w.id, s.id, "goto:" + s.go.workflow, null, now);
+                        visited.add(s.id);
+                        save(id, s.id, visited, null, now);
+                        end(id, COMPLETED, "goto:" + s.go.workflow, now);
+                        WorkflowDefinition target = catalog.get(s.go.workflow).orElseThrow();
+                        tx.executeWithoutResult(t -> start(target, c.get().id, j.event(), now));
+                        return;
+                    }
+                    next = s.go.step;
+                    record(id, w.id, s.id, "goto:" + next, null, now);
+                }
+                case "exit" -> {
+                    record(id, w.id, s.id, "exit:" + s.exit.reason, null, now);
+                    visited.add(s.id);
+                    save(id, s.id, visited, null, now);
+                    end(id, COMPLETED, s.exit.reason, now);
+                    return;
+                }
+                default -> {
+                    end(id, EXITED, "unsupported-step:" + s.kind(), now);
+                    return;
+                }
+            }
+            visited.add(s.id);
+            current = next;
+            save(id, current, visited, now, now);
+        }
+    }
+
+    /** When a wait ends: after a duration, or at a time from the data shifted by an offset, at a local time of day. */
+    private Instant due(WorkflowDefinition.Wait wait, Conditions.Facts facts, Instant now) {
+        if (wait.duration != null) {
+            return now.plus(Durations.parse(wait.duration));
+        }
+        Instant t = Conditions.Facts.instant(Conditions.evaluate(Conditions.compile(wait.until), facts));
+        if (wait.offset != null) {
+            t = t.plus(Durations.parse(wait.offset));
+        }
+        if (wait.at != null) {
+            t = t.atZone(zone).toLocalDate().atTime(LocalTime.parse(wait.at)).atZone(zone).toInstant();
+        }
+        return t;
+    }
+
+    /**
+     * Frequency cap and quiet hours: when a send may not go now, the time it may; null when it may go now. The cap
+     * counts every message of the workflow's purpose to the contact, across workflows and channels.
+     */
+    private Instant postponed(WorkflowDefinition w, UUID contactId, Instant now) {
+        WorkflowProperties.Cap cap = props.frequencyCap().get(w.purpose);
+        if (cap != null) {
+            for (Map.Entry<Duration, Integer> limit : cap.limits().entrySet()) {
+                List<Timestamp> recent = jdbc.queryForList("SELECT created_at FROM outbound_message WHERE"
+                        + " contact_id = ? AND purpose = ? AND status <> 'blocked' AND created_at > ?"
+                        + " ORDER BY created_at", Timestamp.class, contactId, w.purpose,
+                        Timestamp.from(now.minus(limit.getKey())));
+                if (recent.size() >= limit.getValue()) {
+                    // the oldest counted message leaves the window then
+                    return recent.get(recent.size() - limit.getValue()).toInstant().plus(limit.getKey())
+                            .plusSeconds(1);
+                }
+            }
+        }
+        WorkflowProperties.QuietHours q = props.quietHours().get(w.channel);
+        if (q != null) {
+            LocalTime local = now.atZone(zone).toLocalTime();
+            boolean quiet = q.from().isAfter(q.to()) ? !local.isBefore(q.from()) || local.isBefore(q.to())
+                    : !local.isBefore(q.from()) && local.isBefore(q.to());
+            if (quiet) {
+                var end = now.atZone(zone).toLocalDate().atTime(q.to()).atZone(zone);
+                return (end.toInstant().isAfter(now) ? end : end.plusDays(1)).toInstant();
+            }
+        }
+        return null;
+    }
+
+    // ---- state ----------------------------------------------------------------------------------------------------
+
+    private static WorkflowDefinition.Step step(WorkflowDefinition w, String id) {
+        return id == null ? null : w.steps.stream().filter(s -> s.id.equals(id)).findFirst().orElse(null);
+    }
+
+    /** The step after {@code s} in file order, or null at the end. */
+    private static String following(WorkflowDefinition w, WorkflowDefinition.Step s) {
+        int i = w.steps.indexOf(s);
+        return i + 1 < w.steps.size() ? w.steps.get(i + 1).id : null;
+    }
+
+    private Optional<String> outcome(UUID journey, String step) {
+        return jdbc.queryForList("SELECT outcome FROM journey_step WHERE journey_id = ? AND step = ?", String.class,
+                journey, step).stream().findFirst();
+    }
+
+    private void record(UUID journey, String workflow, String step, String outcome, UUID messageId, Instant at) {
+        try {
+            jdbc.update("INSERT INTO journey_step (journey_id, step, workflow_id, outcome, message_id, at)"
+                    + " VALUES (?, ?, ?, ?, ?, ?)", journey, step, workflow, outcome, messageId, Timestamp.from(at));
+        } catch (DuplicateKeyException e) {
+            // done before a crash: the first record stands
+        }
+    }
+
+    private void save(UUID id, String step, Set<String> visited, Instant nextAt, Instant now) {
+        jdbc.update("UPDATE journey SET step = ?, visited = ?, next_at = ?, updated_at = ? WHERE id = ?", step,
+                String.join(",", visited), nextAt == null ? null : Timestamp.from(nextAt), Timestamp.from(now), id);
+    }
+
+    private void end(UUID id, String status, String reason, Instant now) {
+        jdbc.update("UPDATE journey SET status = ?, reason = ?, next_at = NULL, updated_at = ? WHERE id = ?"
+                + " AND status = ?", status, reason, Timestamp.from(now), id, ACTIVE);
+    }
+
+    private List<Journey> active(UUID contactId) {
+        return jdbc.query("SELECT id, workflow_id, contact_id, status, step, key_id, event, visited FROM journey"
+                + " WHERE contact_id = ? AND status = ?", (rs, i) -> row(rs), contactId, ACTIVE);
+    }
+
+    private Optional<Journey> load(UUID id) {
+        return jdbc.query("SELECT id, workflow_id, contact_id, status, step, key_id, event, visited FROM journey"
+                + " WHERE id = ?", (rs, i) -> row(rs), id).stream().findFirst();
+    }
+
+    private Journey row(java.sql.ResultSet rs) throws java.sql.SQLException {
+        UUID id = rs.getObject(1, UUID.class);
+        String visited = rs.getString(8);
+        return new Journey(id, rs.getString(2), rs.getObject(3, UUID.class), rs.getString(4), rs.getString(5),
+                readEvent(cipher.open(rs.getString(6), rs.getBytes(7), "journey:" + id)),
+                visited == null || visited.isEmpty() ? Set.of() : new HashSet<>(Arrays.asList(visited.split(","))));
+    }
+
+    private byte[] seal(UUID journeyId, TriggerEvent event) {
+        try {
+            return cipher.seal(json.writeValueAsBytes(event), "journey:" + journeyId);
+        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+            throw new IllegalStateException("cannot write an event", e);
+        }
+    }
+
+    private TriggerEvent readEvent(byte[] bytes) {
+        try {
+            return json.readValue(bytes, TriggerEvent.class);
+        } catch (java.io.IOException e) {
+            throw new IllegalStateException("cannot read an event", e);
+        }
+    }
+
+    // ---- facts ----------------------------------------------------------------------------------------------------
+
+    /** A condition that cannot be evaluated for this data (a value of the wrong kind) does not hold. */
+    private boolean holds(String when, Map<String, Object> contact, TriggerEvent event, TriggerEvent journeyEvent,
+            UUID contactId, UUID journeyId) {
+        try {
+            return when == null || Conditions.test(Conditions.compile(when), facts(contact, event, journeyEvent,
+                    contactId, journeyId));
+        } catch (IllegalArgumentException e) {
+            log.warn("A workflow condition could not be evaluated for event {} ({}); it does not hold", event.id(),
+                    e.getMessage());
+            return false;
+        }
+    }
+
+    private Conditions.Facts facts(Map<String, Object> contact, TriggerEvent event, TriggerEvent journeyEvent,
+            UUID contactId, UUID journeyId) {
+        Map<String, Object> e = eventMap(event);
+        Map<String, Object> je = journeyEvent == event ? e : eventMap(journeyEvent);
+        Set<String> codes = new HashSet<>(codes(event));
+        codes.addAll(codes(journeyEvent));
+        if (contact.get("attributes") instanceof Map<?, ?> a && a.get("codes") instanceof Collection<?> cs) {
+            cs.forEach(x -> codes.add(String.valueOf(x)));
+        }
+        return new Conditions.Facts(contact, e, je, clock.instant(), zone, Collections.unmodifiableSet(codes),
+                (step, what) -> journeyId != null && jdbc.queryForList("SELECT message_id FROM journey_step WHERE"
+                        + " journey_id = ? AND step = ? AND message_id IS NOT NULL", UUID.class, journeyId, step)
+                        .stream().anyMatch(m -> tracking.engaged(m, what)));
+    }
+
+    /** Diagnosis and result codes an event carries (data {@code codes}: a list or one). */
+    private static List<String> codes(TriggerEvent e) {
+        Object v = e == null || e.data() == null ? null : e.data().get("codes");
+        List<String> out = new ArrayList<>();
+        if (v instanceof Collection<?> c) {
+            c.forEach(x -> out.add(String.valueOf(x)));
+        } else if (v != null) {
+            out.add(String.valueOf(v));
+        }
+        return out;
+    }
+
+    @SuppressWarnings("unchecked")
+    private Map<String, Object> contactMap(Contact c) {
+        return Collections.unmodifiableMap(json.convertValue(c, Map.class));
+    }
+
+    private static Map<String, Object> eventMap(TriggerEvent e) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("type", e.type());
+        m.put("occurredAt", e.occurredAt() == null ? null : e.occurredAt().toString());
+        m.put("data", e.data() == null ? Map.of() : Collections.unmodifiableMap(e.data()));
+        return Collections.unmodifiableMap(m);
+    }
+}
