@@ -42,7 +42,9 @@ import org.springframework.transaction.support.TransactionTemplate;
  * transaction per event, which also deletes it: exactly once), then runs the journeys whose timer ({@code next_at})
  * is due. State lives in the database, so a restart - even after {@code kill -9} - carries on where it stopped:
  * a step's effect is recorded under the key (journey, step), and a send plans its message under an id derived from
- * that key, so a step run again after a crash finds its message instead of sending a second one.
+ * that key, so a step run again after a crash finds its message instead of sending a second one. The journey's
+ * place is saved when it waits or ends; steps between are repeatable (a branch decides the same, a send finds its
+ * message), so a crash in between only runs them again to the same effect.
  */
 @Component("journeys")
 public class Journeys {
@@ -70,6 +72,7 @@ public class Journeys {
     private final WorkflowProperties props;
     private final ZoneId zone;
     private final Clock clock;
+    private final java.util.concurrent.ExecutorService workers;
 
     public Journeys(JdbcTemplate jdbc, TransactionTemplate tx, FieldCipher cipher, WorkflowCatalog catalog,
             ContactStore contacts, Messages messages, Tracking tracking, ObjectMapper json,
@@ -85,6 +88,12 @@ public class Journeys {
         this.props = props;
         this.zone = ZoneId.of(mapping.timeZone());
         this.clock = clock;
+        java.util.concurrent.atomic.AtomicInteger k = new java.util.concurrent.atomic.AtomicInteger();
+        this.workers = java.util.concurrent.Executors.newFixedThreadPool(props.workers(), r -> {
+            Thread t = new Thread(r, "caravan-journey-" + k.incrementAndGet());
+            t.setDaemon(true);
+            return t;
+        });
     }
 
     /** The route's step: events first (a cancellation beats a reminder due in the same tick), then due journeys. */
@@ -110,19 +119,39 @@ public class Journeys {
         do {
             due = jdbc.queryForList("SELECT id FROM journey WHERE status = ? AND next_at <= ? ORDER BY next_at"
                     + " LIMIT " + BATCH, UUID.class, ACTIVE, Timestamp.from(clock.instant()));
+            // journeys are independent: several run at once, so their sends' durable audit waits overlap
+            List<java.util.concurrent.Future<?>> running = new ArrayList<>();
             for (UUID j : due) {
-                try {
-                    advance(j);
-                } catch (RuntimeException ex) {
-                    log.error("Journey {} failed at a step ({}); it is retried in a minute", j,
-                            ex.getClass().getSimpleName());
-                    jdbc.update("UPDATE journey SET next_at = ? WHERE id = ?",
-                            Timestamp.from(clock.instant().plusSeconds(60)), j);
-                }
-                n++;
+                running.add(workers.submit(() -> advanceOrRetryLater(j)));
             }
+            for (java.util.concurrent.Future<?> f : running) {
+                try {
+                    f.get();
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    return n;
+                } catch (java.util.concurrent.ExecutionException e) {
+                    // advanceOrRetryLater handles its own failures
+                }
+            }
+            n += due.size();
         } while (due.size() == BATCH);
         return n;
+    }
+
+    private void advanceOrRetryLater(UUID j) {
+        try {
+            advance(j);
+        } catch (RuntimeException ex) {
+            log.error("Journey {} failed at a step ({}); it is retried in a minute", j, ex.getClass().getSimpleName());
+            jdbc.update("UPDATE journey SET next_at = ? WHERE id = ?", Timestamp.from(clock.instant().plusSeconds(60)),
+                    j);
+        }
+    }
+
+    @jakarta.annotation.PreDestroy
+    void stopWorkers() {
+        workers.shutdownNow();
     }
 
     // ---- events ---------------------------------------------------------------------------------------------------
@@ -203,6 +232,7 @@ public class Journeys {
         for (int guard = 0; guard < MAX_STEPS_PER_RUN; guard++) {
             WorkflowDefinition.Step s = step(w, current);
             if (s == null) {
+                save(id, current, visited, null, now);
                 end(id, COMPLETED, "completed", now);
                 return;
             }
@@ -286,8 +316,9 @@ public class Journeys {
             }
             visited.add(s.id);
             current = next;
-            save(id, current, visited, now, now);
         }
+        // a long run of steps without a wait: keep the place and carry on at the next tick
+        save(id, current, visited, now, now);
     }
 
     /** When a wait ends: after a duration, or at a time from the data shifted by an offset, at a local time of day. */

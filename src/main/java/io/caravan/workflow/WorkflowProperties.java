@@ -14,9 +14,11 @@ import org.springframework.boot.context.properties.ConfigurationProperties;
  * @param frequencyCap  per purpose, at most this many messages to a contact per window, across workflows and
  *                      channels (e.g. marketing: 1 a day, 3 a week); a send over the cap waits until it is under
  * @param quietHours    per channel, the local hours nothing is sent (a send waits for their end)
+ * @param workers       journeys run at once (each send waits for its durable audit entries)
  */
 @ConfigurationProperties("caravan.workflow")
-public record WorkflowProperties(Path dir, Map<String, Cap> frequencyCap, Map<String, QuietHours> quietHours) {
+public record WorkflowProperties(Path dir, Map<String, Cap> frequencyCap, Map<String, QuietHours> quietHours,
+        int workers) {
 
     /** @param perDay at most this many in 24 hours (0: no limit); @param perWeek in 7 days */
     public record Cap(int perDay, int perWeek) {
@@ -39,5 +41,6 @@ public record WorkflowProperties(Path dir, Map<String, Cap> frequencyCap, Map<St
         dir = dir == null ? Path.of("config/workflows") : dir;
         frequencyCap = frequencyCap == null ? Map.of() : Map.copyOf(frequencyCap);
         quietHours = quietHours == null ? Map.of() : Map.copyOf(quietHours);
+        workers = workers <= 0 ? 16 : workers;
     }
 }
