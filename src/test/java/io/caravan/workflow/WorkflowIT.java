@@ -241,6 +241,21 @@ class WorkflowIT {
     }
 
     @Test
+    void aType2DiabetesCodeStartsTheEducationSeriesForAnAuthorizedPatient() throws Exception {
+        UUID id = patient("WF-6", "diabetes@example.org");
+        HubApi.authorize(rest, id);
+        send(Hl7Messages.adt("A08", Hl7Messages.controlId(), "WF-6", "Journey", "Jo", "diabetes@example.org",
+                hubNow()) + "DG1|1||E11.9^Type 2 diabetes mellitus without complications^I10\r");
+        Awaitility.await().atMost(Duration.ofSeconds(15)).until(() -> {
+            JsonNode j = journey(id, "diabetes-education");
+            return j != null && "a-week".equals(j.get("step").asText());
+        });
+        Awaitility.await().atMost(Duration.ofSeconds(15)).until(() -> mailTo("diabetes@example.org").size() == 1);
+        // part 1 reveals a condition (PHI) and this relay proves no TLS: it waits in the portal
+        assertThat(mailTo("diabetes@example.org").get(0).getHeader("X-Caravan-Protection")[0]).isEqualTo("portal");
+    }
+
+    @Test
     void theWorkflowsAreListedForOperatorsAndJourneysOnlyForRolesThatMayReadPhi() throws Exception {
         JsonNode all = HubApi.JSON.readTree(rest.withBasicAuth(TestHub.OPERATOR, TestHub.USER_PASSWORD)
                 .getForEntity("/api/workflows", String.class).getBody());
