@@ -5,13 +5,7 @@
 # (e.g. --rounds 5 --round-seconds 5 --warmup-seconds 15).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-mvn -q -B package -DskipTests
-cp=target/consent-bench.classpath
-mvn -q -B dependency:build-classpath -Dmdep.outputFile="$cp" -Dmdep.includeScope=runtime
-out=target/consent-bench-classes
-rm -rf "$out"; mkdir -p "$out"
-
-javac -d "$out" -cp "target/classes:$(cat "$cp")" bench/consent/io/caravan/bench/ConsentBench.java
+bench=consent main=bench/consent/io/caravan/bench/ConsentBench.java source bench/compile.sh
 
 pg_db=caravan_consent_bench source bench/pg.sh
 

@@ -4,10 +4,5 @@
 # same sends made directly. The hub runs in-process on its embedded defaults, fixed 1 GiB heap.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-mvn -q -B package -DskipTests
-cp=target/bench.classpath
-mvn -q -B dependency:build-classpath -Dmdep.outputFile="$cp" -Dmdep.includeScope=runtime
-out=target/workflow-bench-classes
-rm -rf "$out"; mkdir -p "$out"
-javac -d "$out" -cp "target/classes:$(cat "$cp")" bench/workflow/io/caravan/bench/WorkflowBench.java
+bench=workflow main=bench/workflow/io/caravan/bench/WorkflowBench.java source bench/compile.sh
 java -Xms1g -Xmx1g -XX:+UseG1GC -cp "$out:target/classes:$(cat "$cp")" io.caravan.bench.WorkflowBench "$@"

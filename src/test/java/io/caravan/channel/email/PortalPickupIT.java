@@ -199,7 +199,8 @@ class PortalPickupIT {
         answer(code, "1981-02-02");
         assertThat(byId("wrong").getText()).contains("4 attempts left");
         for (int i = 0; i < 3; i++) {
-            answer(String.valueOf((Integer.parseInt(code) + 1 + i) % 1_000_000), "1980-01-01");
+            // six digits, as the form requires (the browser refuses to submit anything else)
+            answer(String.format("%06d", (Integer.parseInt(code) + 1 + i) % 1_000_000), "1980-01-01");
         }
         answer("000000".equals(code) ? "111111" : "000000", "1980-01-01");
         assertThat(byId("locked").getText()).contains("Too many");
