@@ -59,9 +59,19 @@ public final class Conditions {
     private Conditions() {
     }
 
+    /** Expressions come from the workflow files: a fixed set, each parsed once (an Expression is thread-safe). */
+    private static final java.util.Map<String, Expression> COMPILED = new java.util.concurrent.ConcurrentHashMap<>();
+
     /** A compiled expression; compile errors are thrown with the position, never a value. */
     public static Expression compile(String source) {
-        return PARSER.parseExpression(source);
+        Expression e = COMPILED.get(source);
+        if (e == null) {
+            e = PARSER.parseExpression(source);
+            if (COMPILED.size() < 10_000) {
+                COMPILED.put(source, e);
+            }
+        }
+        return e;
     }
 
     /** Null when the expression compiles, else why not. */
