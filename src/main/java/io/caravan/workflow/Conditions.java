@@ -98,9 +98,13 @@ public final class Conditions {
                 .withInstanceMethods().withRootObject(facts).build();
         try {
             return e.getValue(ctx);
-        } catch (EvaluationException ex) {
-            // the message names the expression's position and the missing property, not the data
-            throw new IllegalArgumentException("condition failed: " + ex.getSimpleMessage());
+        } catch (org.springframework.expression.spel.SpelEvaluationException ex) {
+            // the message code and position only: SpEL's own text can quote a value (a malformed birth date)
+            throw new IllegalArgumentException("condition failed: " + ex.getMessageCode() + " at "
+                    + ex.getPosition() + " of '" + e.getExpressionString() + "'");
+        } catch (EvaluationException | java.time.DateTimeException ex) {
+            throw new IllegalArgumentException("condition failed: " + ex.getClass().getSimpleName() + " in '"
+                    + e.getExpressionString() + "'");
         }
     }
 

@@ -56,6 +56,10 @@ class ConditionsTest {
                             org.springframework.expression.ParseException.class);
         }
         assertThat(f.contact().get("email")).isEqualTo("a@b.c");
+        // a failure names the expression, never the data it met
+        Conditions.Facts odd = facts(Map.of("birthDate", "1980-13-45"), Map.of(), Set.of());
+        assertThatThrownBy(() -> test("age() > 40", odd)).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("age() > 40").hasMessageNotContaining("1980-13-45");
         assertThatThrownBy(() -> test("contact.email", f)).hasMessageContaining("true or false");
     }
 }
