@@ -269,13 +269,15 @@ public class Journeys {
                             s.send.channel != null ? s.send.channel : w.channel, w.purpose, data),
                             "workflow:" + w.id);
                     boolean blocked = OutboundMessage.BLOCKED.equals(m.status());
-                    String reason = blocked ? "blocked:" + String.join("+", m.reasons()) : "sent";
-                    record(id, w.id, s.id, reason.length() > 200 ? reason.substring(0, 200) : reason, messageId, now);
+                    String outcome = blocked ? "blocked:" + String.join("+", m.reasons()) : "sent";
+                    // the columns hold 200 characters; reasons are rule ids, a long list is cut, not refused
+                    String reason = outcome.length() > 200 ? outcome.substring(0, 200) : outcome;
+                    record(id, w.id, s.id, reason, messageId, now);
                     if (blocked) {
                         // the gate said no (no authorization, an opt-out, a revocation): nothing further goes
                         visited.add(s.id);
                         save(id, s.id, visited, null, now);
-                        end(id, EXITED, reason.length() > 200 ? reason.substring(0, 200) : reason, now);
+                        end(id, EXITED, reason, now);
                         return;
                     }
                 }

@@ -7,7 +7,9 @@ import com.icegreen.greenmail.util.GreenMail;
 import com.icegreen.greenmail.util.ServerSetup;
 import io.caravan.support.Hl7Messages;
 import io.caravan.support.HubApi;
+import io.caravan.support.Mailboxes;
 import io.caravan.support.MllpTestClient;
+import io.caravan.support.MovableClockConfig;
 import io.caravan.support.MutableClock;
 import io.caravan.support.TestHub;
 import jakarta.mail.internet.MimeMessage;
@@ -26,10 +28,8 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.springframework.beans.factory.annotation.Autowired;
 import org.springframework.boot.test.context.SpringBootTest;
-import org.springframework.boot.test.context.TestConfiguration;
 import org.springframework.boot.test.web.client.TestRestTemplate;
-import org.springframework.context.annotation.Bean;
-import org.springframework.context.annotation.Primary;
+import org.springframework.context.annotation.Import;
 import org.springframework.http.HttpStatus;
 import org.springframework.test.annotation.DirtiesContext;
 import org.springframework.test.context.DynamicPropertyRegistry;
@@ -41,6 +41,7 @@ import org.springframework.test.context.DynamicPropertySource;
  * clock moved forward instead of waiting days.
  */
 @SpringBootTest(webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT)
+@Import(MovableClockConfig.class)
 @DirtiesContext
 class WorkflowIT {
 
@@ -65,15 +66,6 @@ class WorkflowIT {
                     """.formatted(SMTP.getSmtp().getPort()));
         } catch (Exception e) {
             throw new ExceptionInInitializerError(e);
-        }
-    }
-
-    @TestConfiguration
-    static class Clocks {
-        @Bean
-        @Primary
-        MutableClock movableClock() {
-            return MutableClock.following();
         }
     }
 
@@ -143,13 +135,7 @@ class WorkflowIT {
     }
 
     List<MimeMessage> mailTo(String address) {
-        return List.of(SMTP.getReceivedMessages()).stream().filter(m -> {
-            try {
-                return m.getAllRecipients()[0].toString().equals(address);
-            } catch (jakarta.mail.MessagingException e) {
-                return false;
-            }
-        }).toList();
+        return Mailboxes.to(SMTP, address);
     }
 
     @Test

@@ -10,7 +10,6 @@ import io.caravan.consent.DecisionRequest;
 import io.caravan.consent.UnsubscribeTokens;
 import io.caravan.contact.Contact;
 import jakarta.mail.MessagingException;
-import jakarta.mail.SendFailedException;
 import jakarta.mail.Session;
 import jakarta.mail.internet.InternetAddress;
 import jakarta.mail.internet.MimeBodyPart;
@@ -265,34 +264,17 @@ public class EmailSender {
         }
     }
 
-    /** The SMTP reply code behind a failure, 0 when there was none (the connection broke). */
+    /**
+     * The SMTP reply code behind a failure, 0 when there was none (the connection broke). Jakarta Mail's getCause()
+     * is the next exception in the chain: a refused recipient nested in a SendFailedException is found too.
+     */
     static int smtpCode(Throwable e) {
         for (Throwable c = e; c != null; c = c.getCause() == c ? null : c.getCause()) {
-            if (c instanceof SMTPSendFailedException s && s.getReturnCode() > 0) {
-                return s.getReturnCode();
+            int code = c instanceof SMTPSendFailedException s ? s.getReturnCode()
+                    : c instanceof SMTPAddressFailedException a ? a.getReturnCode() : 0;
+            if (code > 0) {
+                return code;
             }
-            if (c instanceof SMTPAddressFailedException a && a.getReturnCode() > 0) {
-                return a.getReturnCode();
-            }
-            if (c instanceof SendFailedException sf) {
-                for (Exception n = sf.getNextException(); n != null; n = n instanceof MessagingException me
-                        ? me.getNextException() : null) {
-                    int inner = smtpCode0(n);
-                    if (inner > 0) {
-                        return inner;
-                    }
-                }
-            }
-        }
-        return 0;
-    }
-
-    private static int smtpCode0(Exception e) {
-        if (e instanceof SMTPAddressFailedException a) {
-            return a.getReturnCode();
-        }
-        if (e instanceof SMTPSendFailedException s) {
-            return s.getReturnCode();
         }
         return 0;
     }

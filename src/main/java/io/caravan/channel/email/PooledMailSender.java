@@ -24,7 +24,6 @@ public final class PooledMailSender extends ConfiguredMailSender {
     private record Pooled(Transport transport, long lastUsed) {
     }
 
-    private final Session session;
     private final String protocol;
     private final String host;
     private final int port;
@@ -36,7 +35,6 @@ public final class PooledMailSender extends ConfiguredMailSender {
     PooledMailSender(Session session, String protocol, String host, int port, String username, String password,
             int size) {
         super(session);
-        this.session = session;
         this.protocol = protocol;
         this.host = host;
         this.port = port;
@@ -87,7 +85,7 @@ public final class PooledMailSender extends ConfiguredMailSender {
                 }
                 closeQuietly(p.transport());
             }
-            Transport t = session.getTransport(protocol);
+            Transport t = getSession().getTransport(protocol);
             t.connect(host, port, username, password);
             return t;
         } catch (MessagingException | RuntimeException e) {

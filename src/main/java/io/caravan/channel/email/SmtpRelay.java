@@ -129,19 +129,12 @@ public final class SmtpRelay implements SmtpDelivery {
 
     /** The failure was TLS not being offered or not checking out (as opposed to the relay being unreachable). */
     static boolean isTlsFailure(Throwable e) {
+        // Jakarta Mail's getCause() is the next exception in the chain, so one walk sees every nested failure
         for (Throwable c = e; c != null; c = c.getCause() == c ? null : c.getCause()) {
-            if (c instanceof SSLException || c instanceof java.security.cert.CertificateException) {
+            if (c instanceof SSLException || c instanceof java.security.cert.CertificateException
+                    || c instanceof MessagingException && c.getMessage() != null
+                    && c.getMessage().contains("STARTTLS is required")) {
                 return true;
-            }
-            if (c instanceof MessagingException m) {
-                String msg = m.getMessage();
-                if (msg != null && msg.contains("STARTTLS is required")) {
-                    return true;
-                }
-                if (m.getNextException() != null && m.getNextException() != c.getCause()
-                        && isTlsFailure(m.getNextException())) {
-                    return true;
-                }
             }
         }
         return false;

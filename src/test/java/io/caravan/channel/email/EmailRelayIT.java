@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.icegreen.greenmail.util.GreenMail;
 import com.icegreen.greenmail.util.ServerSetup;
 import io.caravan.support.HubApi;
+import io.caravan.support.Mailboxes;
 import io.caravan.support.TestHub;
 import jakarta.mail.internet.MimeMessage;
 import java.nio.charset.StandardCharsets;
@@ -283,12 +284,6 @@ class EmailRelayIT {
     }
 
     List<MimeMessage> received(String to) {
-        return List.of(PLAIN.getReceivedMessages()).stream().filter(m -> {
-            try {
-                return m.getAllRecipients()[0].toString().equals(to);
-            } catch (jakarta.mail.MessagingException e) {
-                return false;
-            }
-        }).toList();
+        return Mailboxes.to(PLAIN, to);
     }
 }

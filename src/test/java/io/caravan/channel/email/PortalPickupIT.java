@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.caravan.support.HubApi;
+import io.caravan.support.MovableClockConfig;
 import io.caravan.support.MutableClock;
 import io.caravan.support.TestHub;
 import java.net.URI;
@@ -28,11 +29,9 @@ import org.openqa.selenium.chrome.ChromeDriverService;
 import org.openqa.selenium.chrome.ChromeOptions;
 import org.springframework.beans.factory.annotation.Autowired;
 import org.springframework.boot.test.context.SpringBootTest;
-import org.springframework.boot.test.context.TestConfiguration;
 import org.springframework.boot.test.web.client.TestRestTemplate;
 import org.springframework.boot.test.web.server.LocalServerPort;
-import org.springframework.context.annotation.Bean;
-import org.springframework.context.annotation.Primary;
+import org.springframework.context.annotation.Import;
 import org.springframework.test.annotation.DirtiesContext;
 import org.springframework.test.context.DynamicPropertyRegistry;
 import org.springframework.test.context.DynamicPropertySource;
@@ -43,6 +42,7 @@ import org.springframework.test.context.DynamicPropertySource;
  * is a disclosure in the audit trail; the code works once; wrong answers lock the pickup; an expired link is refused.
  */
 @SpringBootTest(webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT)
+@Import(MovableClockConfig.class)
 @DirtiesContext
 class PortalPickupIT {
 
@@ -51,16 +51,6 @@ class PortalPickupIT {
             "provider", "Dr Oseifrancis", "clinicPhone", "+1 217 555 0100");
     static final Pattern LINK = Pattern.compile("http://localhost:8080(/portal/[A-Za-z0-9._-]+)");
     static final Pattern CODE = Pattern.compile("one-time code is (\\d{6})");
-
-    @TestConfiguration
-    static class Clocks {
-        /** The system's time, moved forward by the test to let pickups expire. */
-        @Bean
-        @Primary
-        MutableClock laterClock() {
-            return MutableClock.following();
-        }
-    }
 
     @DynamicPropertySource
     static void hub(DynamicPropertyRegistry r) {
