@@ -15,6 +15,8 @@ public final class Actions {
     public static final String CONSENT_REVOKED = "consent.revoked";
     /** A feed changed a contact's restrictions or opt-outs (HL7 PD1, CON, Z-segments). */
     public static final String CONSENT_CHANGED = "consent.changed";
+    /** The hub changed a contact itself (a workflow's update step): which attributes and tags, never their values. */
+    public static final String CONTACT_UPDATED = "contact.updated";
     /** Entries older than the retention period were purged; the chain stays verifiable from the anchor. */
     public static final String PURGED = "audit.purged";
 

@@ -154,6 +154,69 @@ public class ContactWriter implements SmartLifecycle {
         return Math.floorMod(key.hashCode(), queues.size());
     }
 
+    /**
+     * A change the hub itself makes to a contact (a workflow's {@code update} step): the contact is read and locked,
+     * changed, sealed and written in one transaction with its audit entry, so it cannot interleave with a feed's batch
+     * (which locks the same row) and no change is lost. Follows merges to the survivor. Returns the contact as
+     * written, or empty when there is no such contact; when {@code change} says nothing changed, nothing is written.
+     */
+    public java.util.Optional<Contact> amend(UUID contactId, java.util.function.Predicate<Contact> change,
+            AuditDraft entry) {
+        awaitVisible();
+        try (Connection c = dataSource.getConnection()) {
+            c.setAutoCommit(false);
+            try {
+                UUID id = contactId;
+                for (int hop = 0; hop < 8; hop++) {
+                    try (PreparedStatement ps = c.prepareStatement(
+                            "SELECT key_id, payload, merged_into FROM contact WHERE id = ? FOR UPDATE")) {
+                        ps.setObject(1, id);
+                        try (ResultSet rs = ps.executeQuery()) {
+                            if (!rs.next()) {
+                                c.rollback();
+                                return java.util.Optional.empty();
+                            }
+                            UUID merged = rs.getObject(3, UUID.class);
+                            if (merged != null) {
+                                id = merged;
+                                continue;
+                            }
+                            ContactJson.Stored s = ContactJson.read(cipher.open(rs.getString(1), rs.getBytes(2),
+                                    id.toString()), ContactJson.Stored.class);
+                            Contact contact = s.contact();
+                            if (!change.test(contact)) {
+                                c.rollback();
+                                return java.util.Optional.of(contact);
+                            }
+                            Instant now = Instant.now();
+                            contact.updatedAt = now;
+                            try (PreparedStatement upd = c.prepareStatement("UPDATE contact SET key_id = ?,"
+                                    + " payload = ?, version = version + 1, updated_at = ? WHERE id = ?")) {
+                                upd.setString(1, cipher.activeKeyId());
+                                upd.setBytes(2, cipher.seal(ContactJson.write(new ContactJson.Stored(contact,
+                                        s.asOf())), id.toString()));
+                                upd.setTimestamp(3, Timestamp.from(now));
+                                upd.setObject(4, id);
+                                upd.executeUpdate();
+                            }
+                            audit.writeOutbox(c, List.of(entry.contact(id)));
+                            c.commit();
+                            audit.outboxWritten();
+                            return java.util.Optional.of(contact);
+                        }
+                    }
+                }
+                c.rollback();
+                return java.util.Optional.empty();
+            } catch (SQLException | RuntimeException e) {
+                c.rollback();
+                throw e;
+            }
+        } catch (SQLException e) {
+            throw new IllegalStateException("contact store unavailable (" + safe(e) + ")", e);
+        }
+    }
+
     /** The blind index under which an identifier is looked up. */
     public String identifierIndex(Identifier id) {
         return cipher.blindIndex(IDENTIFIER_DOMAIN, id.key());

@@ -1,11 +1,14 @@
 package io.caravan.workflow;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.caravan.audit.Actions;
+import io.caravan.audit.AuditDraft;
 import io.caravan.channel.Messages;
 import io.caravan.channel.OutboundMessage;
 import io.caravan.channel.email.Tracking;
 import io.caravan.contact.Contact;
 import io.caravan.contact.ContactStore;
+import io.caravan.contact.ContactWriter;
 import io.caravan.contact.TriggerEvent;
 import io.caravan.crypto.FieldCipher;
 import io.caravan.mapping.MappingProperties;
@@ -66,6 +69,7 @@ public class Journeys {
     private final FieldCipher cipher;
     private final WorkflowCatalog catalog;
     private final ContactStore contacts;
+    private final ContactWriter writer;
     private final Messages messages;
     private final Tracking tracking;
     private final ObjectMapper json;
@@ -75,13 +79,14 @@ public class Journeys {
     private final java.util.concurrent.ExecutorService workers;
 
     public Journeys(JdbcTemplate jdbc, TransactionTemplate tx, FieldCipher cipher, WorkflowCatalog catalog,
-            ContactStore contacts, Messages messages, Tracking tracking, ObjectMapper json,
+            ContactStore contacts, ContactWriter writer, Messages messages, Tracking tracking, ObjectMapper json,
             WorkflowProperties props, MappingProperties mapping, Clock clock) {
         this.jdbc = jdbc;
         this.tx = tx;
         this.cipher = cipher;
         this.catalog = catalog;
         this.contacts = contacts;
+        this.writer = writer;
         this.messages = messages;
         this.tracking = tracking;
         this.json = json;
@@ -281,6 +286,16 @@ public class Journeys {
                         return;
                     }
                 }
+                case "update" -> {
+                    if (outcome(id, s.id).isEmpty()) {
+                        // repeatable: after a crash before the record, setting the same values again changes nothing
+                        Optional<Contact> after = update(w, s, id, c.get().id, facts);
+                        if (after.isPresent()) {
+                            contact = contactMap(after.get());
+                        }
+                        record(id, w.id, s.id, "updated", null, now);
+                    }
+                }
                 case "branch" -> {
                     next = s.branch.otherwise;
                     for (WorkflowDefinition.Case k : s.branch.cases) {
@@ -321,6 +336,64 @@ public class Journeys {
         }
         // a long run of steps without a wait: keep the place and carry on at the next tick
         save(id, current, visited, now, now);
+    }
+
+    /**
+     * An update step: attributes set (from expressions) or cleared, tags added or removed - through the contact
+     * writer, with an audit entry that names what changed but not the values.
+     */
+    private Optional<Contact> update(WorkflowDefinition w, WorkflowDefinition.Step s, UUID journey, UUID contactId,
+            Conditions.Facts facts) {
+        WorkflowDefinition.Update u = s.update;
+        Map<String, Object> values = new LinkedHashMap<>();
+        u.set.forEach((k, v) -> values.put(k, attributeValue(s.id, k,
+                Conditions.evaluate(Conditions.compile(v), facts))));
+        AuditDraft entry = AuditDraft.of("workflow:" + w.id, Actions.CONTACT_UPDATED).outcome("updated")
+                .detail("journey", journey.toString()).detail("step", s.id)
+                .detail("attributes", List.copyOf(values.keySet())).detail("cleared", u.clear)
+                .detail("tagged", u.tag).detail("untagged", u.untag);
+        return writer.amend(contactId, x -> apply(u, values, x), entry);
+    }
+
+    /** Applies an update to a contact; true when it changed. Tags are the sorted list attribute {@code tags}. */
+    static boolean apply(WorkflowDefinition.Update u, Map<String, Object> values, Contact c) {
+        boolean changed = false;
+        for (Map.Entry<String, Object> e : values.entrySet()) {
+            changed |= e.getValue() == null ? c.attributes.remove(e.getKey()) != null
+                    : !java.util.Objects.equals(c.attributes.put(e.getKey(), e.getValue()), e.getValue());
+        }
+        for (String k : u.clear) {
+            changed |= c.attributes.remove(k) != null;
+        }
+        if (!u.tag.isEmpty() || !u.untag.isEmpty()) {
+            Set<String> tags = new java.util.TreeSet<>();
+            if (c.attributes.get(WorkflowCatalog.TAGS) instanceof Collection<?> t) {
+                t.forEach(x -> tags.add(String.valueOf(x)));
+            }
+            boolean tagsChanged = tags.addAll(u.tag) | tags.removeAll(u.untag);
+            if (tagsChanged) {
+                if (tags.isEmpty()) {
+                    c.attributes.remove(WorkflowCatalog.TAGS);
+                } else {
+                    c.attributes.put(WorkflowCatalog.TAGS, new ArrayList<>(tags));
+                }
+                changed = true;
+            }
+        }
+        return changed;
+    }
+
+    /** What an attribute may hold: text, a number, a truth value (times and dates as ISO text); null clears it. */
+    private static Object attributeValue(String step, String name, Object v) {
+        if (v == null || v instanceof String || v instanceof Number || v instanceof Boolean) {
+            return v;
+        }
+        if (v instanceof java.time.temporal.TemporalAccessor || v instanceof Character) {
+            return v.toString();
+        }
+        // names the step and attribute, never the value
+        throw new IllegalArgumentException("step " + step + ": the value for attribute " + name
+                + " is not a text, number, truth value or time");
     }
 
     /** When a wait ends: after a duration, or at a time from the data shifted by an offset, at a local time of day. */

@@ -36,6 +36,13 @@ public final class WorkflowCatalog {
             "appointment.rescheduled", "appointment.cancelled", "result.available");
     static final Set<String> CHANNELS = Set.of("email");
     private static final Pattern ID = Pattern.compile("[a-z0-9][a-z0-9-]*");
+    /** The attribute that holds a contact's tags (a sorted list), changed only by tag and untag. */
+    static final String TAGS = "tags";
+    private static final Pattern ATTRIBUTE = Pattern.compile("[A-Za-z][A-Za-z0-9_]{0,63}");
+    private static final Pattern TAG = Pattern.compile("[a-z0-9][a-z0-9._:-]{0,63}");
+    /** Fields of the contact record itself: feeds own them, a workflow may not change them. */
+    private static final Set<String> CONTACT_FIELDS = Set.of("id", "identifiers", "name", "birthDate", "gender",
+            "email", "phone", "language", "address", "restrictions", "attributes", "updatedAt", "codes");
     private static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory())
             .enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES);
 
@@ -202,8 +209,29 @@ public final class WorkflowCatalog {
                 }
                 target(at, s.branch.otherwise, steps, problems);
             }
-            // contact changes go through the contact writer; until the engine routes them there, refuse them here
-            case "update" -> problems.add(at + "update steps are not supported yet");
+            case "update" -> {
+                WorkflowDefinition.Update u = s.update;
+                if (u.set.isEmpty() && u.clear.isEmpty() && u.tag.isEmpty() && u.untag.isEmpty()) {
+                    problems.add(at + "update needs at least one of set, clear, tag, untag");
+                }
+                List<String> names = new ArrayList<>(u.set.keySet());
+                names.addAll(u.clear);
+                for (String n : names) {
+                    if (!ATTRIBUTE.matcher(n).matches() || TAGS.equals(n) || CONTACT_FIELDS.contains(n)) {
+                        problems.add(at + "attribute " + n + " cannot be changed by a workflow (a name of letters,"
+                                + " digits and _, not " + TAGS + " - use tag/untag - nor a field feeds own)");
+                    }
+                }
+                u.clear.stream().filter(u.set::containsKey)
+                        .forEach(n -> problems.add(at + "attribute " + n + " is both set and cleared"));
+                List<String> tags = new ArrayList<>(u.tag);
+                tags.addAll(u.untag);
+                tags.stream().filter(t -> !TAG.matcher(t).matches())
+                        .forEach(t -> problems.add(at + "tag " + t + " must be lower-case letters, digits, . _ : -"));
+                u.tag.stream().filter(u.untag::contains)
+                        .forEach(t -> problems.add(at + "tag " + t + " is both added and removed"));
+                u.set.forEach((k, v) -> expression(at + "set." + k, v, problems));
+            }
             case "goto" -> {
                 if ((s.go.step == null) == (s.go.workflow == null)) {
                     problems.add(at + "goto needs exactly one of step, workflow");

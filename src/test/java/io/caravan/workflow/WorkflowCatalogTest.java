@@ -144,4 +144,35 @@ class WorkflowCatalogTest {
                     exit: { reason: x }
                 """), "exactly one of send, wait, branch, update, goto, exit");
     }
+
+    @Test
+    void updateStepsMayChangeOnlyTheirOwnAttributesAndTags(@TempDir Path tmp) throws IOException {
+        fails(write(tmp, "upd", """
+                id: upd
+                purpose: treatment
+                trigger: { event: patient.discharged }
+                steps:
+                  - id: nothing
+                    update: {}
+                  - id: fields
+                    update: { set: { email: "'x@example.org'", codes: "'E11'", tags: "'a'" }, clear: [birthDate] }
+                  - id: both
+                    update: { set: { followUp: "'yes'" }, clear: [followUp], tag: [Bad Tag, ok], untag: [ok] }
+                  - id: expression
+                    update: { set: { when: "1 +" } }
+                """), "update needs at least one of set, clear, tag, untag", "attribute email cannot be changed",
+                "attribute codes cannot", "attribute tags cannot", "attribute birthDate cannot",
+                "attribute followUp is both set and cleared", "tag Bad Tag must be", "tag ok is both added and removed",
+                "step expression: set.when: ");
+        Path ok = write(tmp.resolve("ok"), "upd", """
+                id: upd
+                purpose: treatment
+                trigger: { event: patient.discharged }
+                steps:
+                  - id: mark
+                    update: { set: { followUpDue: "journey.occurredAt" }, clear: [surveyAnswered], tag: [follow-up] }
+                """);
+        assertThat(new WorkflowCatalog(ok, PURPOSES, PURPOSE_OF).get("upd").orElseThrow().steps.get(0).update.tag)
+                .containsExactly("follow-up");
+    }
 }

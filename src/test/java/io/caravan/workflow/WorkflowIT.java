@@ -239,6 +239,28 @@ class WorkflowIT {
         Awaitility.await().atMost(Duration.ofSeconds(15)).until(() -> mailTo("diabetes@example.org").size() == 1);
         // part 1 reveals a condition (PHI) and this relay proves no TLS: it waits in the portal
         assertThat(mailTo("diabetes@example.org").get(0).getHeader("X-Caravan-Protection")[0]).isEqualTo("portal");
+
+        // the update step tagged the contact, through the contact writer, audited without values
+        JsonNode contact = HubApi.JSON.readTree(integration().getForEntity("/api/contacts/{id}", String.class, id)
+                .getBody());
+        assertThat(contact.at("/attributes/tags").toString()).contains("diabetes-education");
+        assertThat(contact.at("/attributes/diabetesEducationFrom").asText()).isNotBlank();
+        JsonNode trail = HubApi.JSON.readTree(rest.withBasicAuth(TestHub.COMPLIANCE, TestHub.USER_PASSWORD)
+                .getForEntity("/api/audit?contact={id}&action=contact.updated", String.class, id).getBody());
+        assertThat(trail).hasSize(1);
+        assertThat(trail.get(0).get("actor").asText()).isEqualTo("workflow:diabetes-education");
+
+        clock.ahead = Duration.ofDays(7).plusMinutes(1);
+        JsonNode done = awaitJourney(id, "diabetes-education", "completed");
+        assertThat(done.get("reason").asText()).isEqualTo("completed");
+        Awaitility.await().atMost(Duration.ofSeconds(15)).until(() -> mailTo("diabetes@example.org").size() == 2);
+        // the tag keeps the series to once per patient: a later update with the same code starts nothing
+        send(Hl7Messages.adt("A08", Hl7Messages.controlId(), "WF-6", "Journey", "Jo", "diabetes@example.org",
+                hubNow()) + "DG1|1||E11.9^Type 2 diabetes mellitus without complications^I10\r");
+        Thread.sleep(1500);
+        JsonNode all = HubApi.JSON.readTree(integration().getForEntity("/api/contacts/{id}/journeys", String.class,
+                id).getBody());
+        assertThat(all.findValuesAsText("workflow")).containsOnlyOnce("diabetes-education");
     }
 
     @Test
