@@ -20,6 +20,9 @@ public final class Dkim {
         MailProviders.ensure();
     }
 
+    /** No signature: the relay signs for the domain. */
+    public static final Dkim NONE = new Dkim(null, null, null);
+
     private final String domain;
     private final String selector;
     private final RSAPrivateKey key;
@@ -35,6 +38,9 @@ public final class Dkim {
      * change what is signed (a stable Message-ID needs a message class that keeps it, see {@link StableMessage}).
      */
     public MimeMessage sign(MimeMessage message) throws MessagingException {
+        if (key == null) {
+            return message;
+        }
         DkimSigner signer = new DkimSigner(domain, selector, key);
         signer.setSigningAlgorithm(SigningAlgorithm.SHA256_WITH_RSA);
         signer.setHeaderCanonicalization(Canonicalization.RELAXED);

@@ -88,6 +88,10 @@ class EmailConfig {
     @Bean
     Dkim dkim(EmailProperties props, HubProperties hub) {
         EmailProperties.DkimKey d = props.dkim();
+        if (!d.on()) {
+            log.info("DKIM: not signed by the hub (caravan.email.dkim.enabled is false: the relay signs)");
+            return Dkim.NONE;
+        }
         Path file = d.keyFile() != null ? d.keyFile() : hub.dataDir().resolve("keys").resolve("dkim.pem");
         try {
             if (!Files.exists(file)) {

@@ -20,7 +20,8 @@ import org.springframework.validation.annotation.Validated;
  *                      default {@code <data-dir>/outbox}
  * @param relay         the id of an {@code adapters/<id>.yaml} of kind {@code smtp}; none = the outbox
  * @param dkim          the DKIM signing domain (default: the From address's), selector and PKCS#8 PEM key file
- *                      (default {@code <data-dir>/keys/dkim.pem}, generated on first start with its DNS record logged)
+ *                      (default {@code <data-dir>/keys/dkim.pem}, generated on first start with its DNS record logged);
+ *                      {@code enabled: false} when the relay signs for the domain instead
  * @param protection    per purpose, what happens when neither S/MIME nor OpenPGP is possible
  * @param portal        the pickup page
  * @param retry         temporary failures (4xx, a dropped connection): waits between attempts, then failed
@@ -33,8 +34,11 @@ public record EmailProperties(Path templatesDir, String from, String publicBaseU
         DkimKey dkim, Map<String, PurposePolicy> protection, Portal portal, Retry retry, Bounces bounces,
         Direct direct) {
 
-    /** The DKIM key. */
-    public record DkimKey(String domain, String selector, Path keyFile) {
+    /** The DKIM key; signing is on unless {@code enabled} is false. */
+    public record DkimKey(Boolean enabled, String domain, String selector, Path keyFile) {
+        public boolean on() {
+            return enabled == null || enabled;
+        }
     }
 
     /**
@@ -128,11 +132,11 @@ public record EmailProperties(Path templatesDir, String from, String publicBaseU
         publicBaseUrl = publicBaseUrl == null ? "http://localhost:8080" : publicBaseUrl.replaceAll("/+$", "");
         relay = relay == null || relay.isBlank() ? null : relay;
         if (dkim == null) {
-            dkim = new DkimKey(null, null, null);
+            dkim = new DkimKey(null, null, null, null);
         }
         if (dkim.domain() == null || dkim.selector() == null) {
             String address = fromAddress(from);
-            dkim = new DkimKey(dkim.domain() != null ? dkim.domain() : address.substring(address.indexOf('@') + 1),
+            dkim = new DkimKey(dkim.enabled(), dkim.domain() != null ? dkim.domain() : address.substring(address.indexOf('@') + 1),
                     dkim.selector() != null ? dkim.selector() : "caravan", dkim.keyFile());
         }
         protection = protection == null ? new LinkedHashMap<>() : new LinkedHashMap<>(protection);

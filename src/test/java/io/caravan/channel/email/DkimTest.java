@@ -88,4 +88,18 @@ class DkimTest {
         Files.writeString(header, eml.replace("dek-1.abc", "dek-1.xyz"));
         assertThat(verify(dir, header)).isEqualTo("fail");
     }
+
+    @Test
+    void withSigningOffTheMessageGoesAsItIsForTheRelayToSign() throws Exception {
+        MimeMessage m = new Dkim.StableMessage(Session.getInstance(new Properties()), "<msg-2@hospital.example>");
+        m.setFrom(new InternetAddress("news@hospital.example"));
+        m.setText("Hello", "UTF-8");
+        m.saveChanges();
+        MimeMessage out = Dkim.NONE.sign(m);
+        assertThat(out).isSameAs(m);
+        assertThat(out.getHeader("DKIM-Signature")).isNull();
+        java.io.ByteArrayOutputStream bytes = new java.io.ByteArrayOutputStream();
+        out.writeTo(bytes);
+        assertThat(bytes.toString(java.nio.charset.StandardCharsets.UTF_8)).doesNotContain("DKIM-Signature");
+    }
 }
