@@ -51,7 +51,7 @@ public class Messages {
     }
 
     public OutboundMessage plan(Request r, String actor) {
-        return plan(Ids.next(), r, actor, false);
+        return plan(Ids.next(), r, actor, false, null);
     }
 
     /**
@@ -59,7 +59,15 @@ public class Messages {
      * recording the step) returns the message already planned instead of a second one.
      */
     public OutboundMessage planAs(UUID id, Request r, String actor) {
-        return store.find(id).orElseGet(() -> plan(id, r, actor, false));
+        return store.find(id).orElseGet(() -> plan(id, r, actor, false, null));
+    }
+
+    /** The same, for a caller that has just read the contact (the workflow engine): it is not read again. */
+    public OutboundMessage planAs(UUID id, Request r, String actor, Contact contact) {
+        if (!contact.id.equals(r.contactId())) {
+            throw new IllegalArgumentException("the contact is not the request's");
+        }
+        return store.find(id).orElseGet(() -> plan(id, r, actor, false, contact));
     }
 
     /**
@@ -67,10 +75,10 @@ public class Messages {
      * they serve, through the same gate, protection and audit as every other.
      */
     public OutboundMessage planSystem(Request r, String actor) {
-        return plan(Ids.next(), r, actor, true);
+        return plan(Ids.next(), r, actor, true, null);
     }
 
-    private OutboundMessage plan(UUID id, Request r, String actor, boolean system) {
+    private OutboundMessage plan(UUID id, Request r, String actor, boolean system, Contact read) {
         if (r.contactId() == null || r.template() == null || r.channel() == null || r.purpose() == null) {
             throw new IllegalArgumentException("contactId, template, channel and purpose are required");
         }
@@ -85,7 +93,7 @@ public class Messages {
         if (!t.purpose().equals(r.purpose()) && !EmailTemplates.ANY_PURPOSE.equals(t.purpose())) {
             throw new IllegalArgumentException("template " + t.name() + " is for purpose " + t.purpose());
         }
-        Contact c = consents.requireContact(r.contactId());
+        Contact c = read != null ? read : consents.requireContact(r.contactId());
         Decision d = consents.decide(c, new DecisionRequest(r.purpose(), r.channel(), t.content(), false, List.of()),
                 actor, ConsentService.Stage.PLAN);
         Instant now = clock.instant();

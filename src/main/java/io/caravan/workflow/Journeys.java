@@ -183,7 +183,7 @@ public class Journeys {
                 continue;
             }
             for (WorkflowDefinition.Exit x : w.exits) {
-                if (x.event.equals(event.type()) && holds(x.when, contact, event, j.event(), c.id, j.id())) {
+                if (x.event.equals(event.type()) && holds(x.when, contact, event, j.event(), j.id())) {
                     if (x.retarget != null) {
                         jdbc.update("UPDATE journey SET step = ?, next_at = ?, event = ?, key_id = ?, visited = '',"
                                 + " updated_at = ? WHERE id = ?", x.retarget, Timestamp.from(now),
@@ -197,7 +197,7 @@ public class Journeys {
             }
         }
         for (WorkflowDefinition w : catalog.all().values()) {
-            if (w.trigger.event.contains(event.type()) && holds(w.trigger.when, contact, event, event, c.id, null)) {
+            if (w.trigger.event.contains(event.type()) && holds(w.trigger.when, contact, event, event, null)) {
                 start(w, c.id, event, now);
             }
         }
@@ -218,7 +218,47 @@ public class Journeys {
 
     // ---- steps ----------------------------------------------------------------------------------------------------
 
-    /** Runs a due journey's steps until it waits or ends; each step's effect is stored before the next runs. */
+    /**
+     * What one run of a journey decided: the step records and the journey's new place, written together in one
+     * transaction when the run stops (a wait's record and its timer are never apart). Sends and contact updates
+     * commit on their own as they happen - each is repeatable, so a crash before this commit only runs them again to
+     * the same effect.
+     */
+    private static final class Run {
+        final UUID id;
+        final String workflow;
+        final Instant now;
+        final List<Object[]> records = new ArrayList<>();
+        String step;
+        Instant nextAt;
+        String status = ACTIVE;
+        String reason;
+        Runnable then;
+
+        Run(UUID id, String workflow, Instant now) {
+            this.id = id;
+            this.workflow = workflow;
+            this.now = now;
+        }
+
+        void record(String step, String outcome, UUID messageId) {
+            records.add(new Object[] {id, step, workflow, outcome, messageId, Timestamp.from(now)});
+        }
+
+        /** Stops at a step: waiting until {@code at}, or (null) ending with the status and reason. */
+        void stop(String at, Instant next, String endStatus, String endReason) {
+            step = at;
+            nextAt = next;
+            status = endStatus;
+            reason = endReason;
+        }
+    }
+
+    /** A step already done in an earlier run: its outcome and message. */
+    private record Done(String outcome, UUID messageId) {
+    }
+
+    /** Runs a due journey's steps until it waits or ends, then stores what the run did in one transaction. */
     void advance(UUID id) {
         Journey j = load(id).orElse(null);
         if (j == null || !ACTIVE.equals(j.status())) {
@@ -226,74 +266,97 @@ public class Journeys {
         }
         Instant now = clock.instant();
         WorkflowDefinition w = catalog.get(j.workflow()).orElse(null);
-        Optional<Contact> c = contacts.findById(j.contactId());
-        if (w == null || c.isEmpty()) {
-            end(id, EXITED, w == null ? "workflow-removed" : "contact-gone", now);
-            return;
-        }
-        Map<String, Object> contact = contactMap(c.get());
+        Optional<Contact> found = contacts.findById(j.contactId());
+        Run run = new Run(id, j.workflow(), now);
         Set<String> visited = new LinkedHashSet<>(j.visited());
+        if (w == null || found.isEmpty()) {
+            run.stop(j.step(), null, EXITED, w == null ? "workflow-removed" : "contact-gone");
+        } else {
+            steps(w, j, found.get(), visited, run);
+        }
+        tx.executeWithoutResult(t -> {
+            if (!run.records.isEmpty()) {
+                jdbc.batchUpdate("INSERT INTO journey_step (journey_id, step, workflow_id, outcome, message_id, at)"
+                        + " VALUES (?, ?, ?, ?, ?, ?)", run.records);
+            }
+            jdbc.update("UPDATE journey SET step = ?, visited = ?, next_at = ?, status = ?, reason = ?,"
+                    + " updated_at = ? WHERE id = ? AND status = ?", run.step, String.join(",", visited),
+                    run.nextAt == null ? null : Timestamp.from(run.nextAt), run.status, run.reason,
+                    Timestamp.from(now), id, ACTIVE);
+            if (run.then != null) {
+                run.then.run();
+            }
+        });
+    }
+
+    private void steps(WorkflowDefinition w, Journey j, Contact found, Set<String> visited, Run run) {
+        UUID id = j.id();
+        Instant now = run.now;
+        Map<String, Done> done = done(id);
+        Contact person = found;
+        Map<String, Object> contact = contactMap(person);
         String current = j.step();
         for (int guard = 0; guard < MAX_STEPS_PER_RUN; guard++) {
             WorkflowDefinition.Step s = step(w, current);
             if (s == null) {
-                save(id, current, visited, null, now);
-                end(id, COMPLETED, "completed", now);
+                run.stop(current, null, COMPLETED, "completed");
                 return;
             }
             if (visited.contains(s.id)) {
                 // the catalog refuses cycles; a re-targeted or edited workflow must still never repeat a step
-                end(id, EXITED, "step-repeated:" + s.id, now);
+                run.stop(current, null, EXITED, "step-repeated:" + s.id);
                 return;
             }
-            Conditions.Facts facts = facts(contact, j.event(), j.event(), c.get().id, id);
+            Conditions.Facts facts = facts(contact, j.event(), j.event(), done);
             String next = following(w, s);
+            Done before = done.get(s.id);
             switch (s.kind()) {
                 case "wait" -> {
-                    Optional<String> waited = outcome(id, s.id);
-                    if (waited.isEmpty()) {
+                    if (before == null) {
                         Instant due = due(s.wait, facts, now);
-                        record(id, w.id, s.id, "waited", null, now);
+                        run.record(s.id, "waited", null);
                         if (due.isAfter(now)) {
-                            save(id, s.id, visited, due, now);
+                            run.stop(s.id, due, ACTIVE, null);
                             return;
                         }
                     }
                 }
                 case "send" -> {
-                    Instant later = postponed(w, c.get().id, now);
+                    Instant later = postponed(w, person.id, now);
                     if (later != null) {
-                        save(id, s.id, visited, later, now);
+                        run.stop(s.id, later, ACTIVE, null);
                         return;
                     }
                     UUID messageId = UUID.nameUUIDFromBytes(("journey:" + id + ":" + s.id)
                             .getBytes(StandardCharsets.UTF_8));
                     Map<String, Object> data = new LinkedHashMap<>();
                     s.send.data.forEach((k, v) -> data.put(k, Conditions.evaluate(Conditions.compile(v), facts)));
-                    OutboundMessage m = messages.planAs(messageId, new Messages.Request(c.get().id, s.send.template,
+                    OutboundMessage m = messages.planAs(messageId, new Messages.Request(person.id, s.send.template,
                             s.send.channel != null ? s.send.channel : w.channel, w.purpose, data),
-                            "workflow:" + w.id);
+                            "workflow:" + w.id, person);
                     boolean blocked = OutboundMessage.BLOCKED.equals(m.status());
                     String outcome = blocked ? "blocked:" + String.join("+", m.reasons()) : "sent";
                     // the columns hold 200 characters; reasons are rule ids, a long list is cut, not refused
                     String reason = outcome.length() > 200 ? outcome.substring(0, 200) : outcome;
-                    record(id, w.id, s.id, reason, messageId, now);
+                    if (before == null) {
+                        run.record(s.id, reason, messageId);
+                    }
                     if (blocked) {
                         // the gate said no (no authorization, an opt-out, a revocation): nothing further goes
                         visited.add(s.id);
-                        save(id, s.id, visited, null, now);
-                        end(id, EXITED, reason, now);
+                        run.stop(s.id, null, EXITED, reason);
                         return;
                     }
                 }
                 case "update" -> {
-                    if (outcome(id, s.id).isEmpty()) {
+                    if (before == null) {
                         // repeatable: after a crash before the record, setting the same values again changes nothing
-                        Optional<Contact> after = update(w, s, id, c.get().id, facts);
+                        Optional<Contact> after = update(w, s, id, person.id, facts);
                         if (after.isPresent()) {
-                            contact = contactMap(after.get());
+                            person = after.get();
+                            contact = contactMap(person);
                         }
-                        record(id, w.id, s.id, "updated", null, now);
+                        run.record(s.id, "updated", null);
                     }
                 }
                 case "branch" -> {
@@ -304,30 +367,37 @@ public class Journeys {
                             break;
                         }
                     }
-                    record(id, w.id, s.id, "branched:" + next, null, now);
+                    if (before == null) {
+                        run.record(s.id, "branched:" + next, null);
+                    }
                 }
                 case "goto" -> {
                     if (s.go.workflow != null) {
-                        record(id, w.id, s.id, "goto:" + s.go.workflow, null, now);
+                        if (before == null) {
+                            run.record(s.id, "goto:" + s.go.workflow, null);
+                        }
                         visited.add(s.id);
-                        save(id, s.id, visited, null, now);
-                        end(id, COMPLETED, "goto:" + s.go.workflow, now);
+                        run.stop(s.id, null, COMPLETED, "goto:" + s.go.workflow);
                         WorkflowDefinition target = catalog.get(s.go.workflow).orElseThrow();
-                        tx.executeWithoutResult(t -> start(target, c.get().id, j.event(), now));
+                        UUID contactId = person.id;
+                        run.then = () -> start(target, contactId, j.event(), now);
                         return;
                     }
                     next = s.go.step;
-                    record(id, w.id, s.id, "goto:" + next, null, now);
+                    if (before == null) {
+                        run.record(s.id, "goto:" + next, null);
+                    }
                 }
                 case "exit" -> {
-                    record(id, w.id, s.id, "exit:" + s.exit.reason, null, now);
+                    if (before == null) {
+                        run.record(s.id, "exit:" + s.exit.reason, null);
+                    }
                     visited.add(s.id);
-                    save(id, s.id, visited, null, now);
-                    end(id, COMPLETED, s.exit.reason, now);
+                    run.stop(s.id, null, COMPLETED, s.exit.reason);
                     return;
                 }
                 default -> {
-                    end(id, EXITED, "unsupported-step:" + s.kind(), now);
+                    run.stop(s.id, null, EXITED, "unsupported-step:" + s.kind());
                     return;
                 }
             }
@@ -335,7 +405,7 @@ public class Journeys {
             current = next;
         }
         // a long run of steps without a wait: keep the place and carry on at the next tick
-        save(id, current, visited, now, now);
+        run.stop(current, now, ACTIVE, null);
     }
 
     /**
@@ -455,23 +525,13 @@ public class Journeys {
         return i + 1 < w.steps.size() ? w.steps.get(i + 1).id : null;
     }
 
-    private Optional<String> outcome(UUID journey, String step) {
-        return jdbc.queryForList("SELECT outcome FROM journey_step WHERE journey_id = ? AND step = ?", String.class,
-                journey, step).stream().findFirst();
-    }
-
-    private void record(UUID journey, String workflow, String step, String outcome, UUID messageId, Instant at) {
-        try {
-            jdbc.update("INSERT INTO journey_step (journey_id, step, workflow_id, outcome, message_id, at)"
-                    + " VALUES (?, ?, ?, ?, ?, ?)", journey, step, workflow, outcome, messageId, Timestamp.from(at));
-        } catch (DuplicateKeyException e) {
-            // done before a crash: the first record stands
-        }
-    }
-
-    private void save(UUID id, String step, Set<String> visited, Instant nextAt, Instant now) {
-        jdbc.update("UPDATE journey SET step = ?, visited = ?, next_at = ?, updated_at = ? WHERE id = ?", step,
-                String.join(",", visited), nextAt == null ? null : Timestamp.from(nextAt), Timestamp.from(now), id);
+    /** The steps this journey has already done (a re-targeted journey's waits are cleared to wait again). */
+    private Map<String, Done> done(UUID journey) {
+        Map<String, Done> out = new java.util.HashMap<>();
+        jdbc.query("SELECT step, outcome, message_id FROM journey_step WHERE journey_id = ?", rs -> {
+            out.put(rs.getString(1), new Done(rs.getString(2), rs.getObject(3, UUID.class)));
+        }, journey);
+        return out;
     }
 
     private void end(UUID id, String status, String reason, Instant now) {
@@ -517,10 +577,10 @@ public class Journeys {
 
     /** A condition that cannot be evaluated for this data (a value of the wrong kind) does not hold. */
     private boolean holds(String when, Map<String, Object> contact, TriggerEvent event, TriggerEvent journeyEvent,
-            UUID contactId, UUID journeyId) {
+            UUID journeyId) {
         try {
             return when == null || Conditions.test(Conditions.compile(when), facts(contact, event, journeyEvent,
-                    contactId, journeyId));
+                    journeyId));
         } catch (IllegalArgumentException e) {
             log.warn("A workflow condition could not be evaluated for event {} ({}); it does not hold", event.id(),
                     e.getMessage());
@@ -529,7 +589,20 @@ public class Journeys {
     }
 
     private Conditions.Facts facts(Map<String, Object> contact, TriggerEvent event, TriggerEvent journeyEvent,
-            UUID contactId, UUID journeyId) {
+            UUID journeyId) {
+        return facts(contact, event, journeyEvent, step -> journeyId == null ? null : jdbc.queryForList(
+                "SELECT message_id FROM journey_step WHERE journey_id = ? AND step = ? AND message_id IS NOT NULL",
+                UUID.class, journeyId, step).stream().findFirst().orElse(null));
+    }
+
+    private Conditions.Facts facts(Map<String, Object> contact, TriggerEvent event, TriggerEvent journeyEvent,
+            Map<String, Done> done) {
+        return facts(contact, event, journeyEvent, step -> done.containsKey(step) ? done.get(step).messageId() : null);
+    }
+
+    /** @param messageOf the message a step of the journey sent, or null */
+    private Conditions.Facts facts(Map<String, Object> contact, TriggerEvent event, TriggerEvent journeyEvent,
+            java.util.function.Function<String, UUID> messageOf) {
         Map<String, Object> e = eventMap(event);
         Map<String, Object> je = journeyEvent == event ? e : eventMap(journeyEvent);
         Set<String> codes = new HashSet<>(codes(event));
@@ -538,9 +611,10 @@ public class Journeys {
             cs.forEach(x -> codes.add(String.valueOf(x)));
         }
         return new Conditions.Facts(contact, e, je, clock.instant(), zone, Collections.unmodifiableSet(codes),
-                (step, what) -> journeyId != null && jdbc.queryForList("SELECT message_id FROM journey_step WHERE"
-                        + " journey_id = ? AND step = ? AND message_id IS NOT NULL", UUID.class, journeyId, step)
-                        .stream().anyMatch(m -> tracking.engaged(m, what)));
+                (step, what) -> {
+                    UUID m = messageOf.apply(step);
+                    return m != null && tracking.engaged(m, what);
+                });
     }
 
     /** Diagnosis and result codes an event carries (data {@code codes}: a list or one). */
