@@ -61,21 +61,34 @@ public class MessageStore {
     }
 
     /**
-     * Deferred messages whose time has come, leased for {@code lease} so the next poll does not hand them over again
+     * Deferred messages whose time has come, and planned ones parked while the send queue was full, leased for {@code lease} so the next poll does not hand them over again
      * while they wait in the send queue.
      */
     public List<UUID> takeDue(Instant now, java.time.Duration lease) {
-        List<UUID> due = jdbc.queryForList("SELECT id FROM outbound_message WHERE status = ? AND next_attempt_at <= ?"
-                + " ORDER BY next_attempt_at LIMIT 1000", UUID.class, OutboundMessage.DEFERRED, Timestamp.from(now));
+        List<UUID> due = jdbc.queryForList("SELECT id FROM outbound_message WHERE status IN (?, ?)"
+                + " AND next_attempt_at <= ? ORDER BY next_attempt_at LIMIT " + TAKE, UUID.class,
+                OutboundMessage.DEFERRED, OutboundMessage.PLANNED, Timestamp.from(now));
         List<UUID> taken = new java.util.ArrayList<>();
         for (UUID id : due) {
-            if (jdbc.update("UPDATE outbound_message SET next_attempt_at = ? WHERE id = ? AND status = ?"
+            if (jdbc.update("UPDATE outbound_message SET next_attempt_at = ? WHERE id = ? AND status IN (?, ?)"
                     + " AND next_attempt_at <= ?", Timestamp.from(now.plus(lease)), id, OutboundMessage.DEFERRED,
-                    Timestamp.from(now)) == 1) {
+                    OutboundMessage.PLANNED, Timestamp.from(now)) == 1) {
                 taken.add(id);
             }
         }
         return taken;
+    }
+
+    /** How many {@link #takeDue} takes at most. */
+    public static final int TAKE = 1000;
+
+    /**
+     * A planned message the send queue had no room for: it waits in the store, due now, and {@link #takeDue} hands
+     * it over when there is room (a lease that could not be handed over is given back the same way).
+     */
+    public void park(UUID id, Instant now) {
+        jdbc.update("UPDATE outbound_message SET next_attempt_at = ? WHERE id = ? AND status IN (?, ?)",
+                Timestamp.from(now), id, OutboundMessage.PLANNED, OutboundMessage.DEFERRED);
     }
 
     /** A later report about a sent message (a DSN): {@code sent} becomes {@code status}. */

@@ -107,15 +107,41 @@ public class Messages {
         return m;
     }
 
-    private void handOver(UUID id) {
-        producer.sendBodyAndProperty(EMAIL_ROUTE, null, MESSAGE_ID, id);
+    /**
+     * Into the send queue; false when it stayed full for the route's offer timeout. The message is stored already,
+     * so a full queue parks it in the store instead of holding up the planner (a workflow's timers, an API call):
+     * planning runs at its own pace and sending drains at its own.
+     */
+    private boolean handOver(UUID id) {
+        try {
+            producer.sendBodyAndProperty(EMAIL_ROUTE, null, MESSAGE_ID, id);
+            return true;
+        } catch (org.apache.camel.CamelExecutionException e) {
+            // seda's "fails to insert element into queue after timeout" (or the route stopping): it waits in the store
+            store.park(id, clock.instant());
+            return false;
+        }
     }
 
-    /** Deferred messages whose wait is over go back into the send queue (the email-retry route's step). */
+    /**
+     * Deferred messages whose wait is over, and planned ones parked while the queue was full, go (back) into the send
+     * queue - until it is full again (the email-retry route's step).
+     */
     public int resumeDue() {
-        List<UUID> due = store.takeDue(clock.instant(), java.time.Duration.ofMinutes(10));
-        due.forEach(this::handOver);
-        return due.size();
+        int n = 0;
+        List<UUID> due;
+        do {
+            due = store.takeDue(clock.instant(), java.time.Duration.ofMinutes(10));
+            for (int i = 0; i < due.size(); i++) {
+                if (!handOver(due.get(i))) {
+                    // full again: the rest of the lease goes back, due now
+                    due.subList(i + 1, due.size()).forEach(id -> store.park(id, clock.instant()));
+                    return n;
+                }
+                n++;
+            }
+        } while (due.size() == MessageStore.TAKE);
+        return n;
     }
 
     /** Planned messages of an earlier run (the hub stopped before sending them) go out now. */
@@ -124,7 +150,13 @@ public class Messages {
         List<UUID> planned = store.planned();
         if (!planned.isEmpty()) {
             log.info("Sending {} messages planned before the last stop", planned.size());
-            planned.forEach(this::handOver);
+            for (int i = 0; i < planned.size(); i++) {
+                if (!handOver(planned.get(i))) {
+                    // the queue is full: the rest are parked and the email-retry route hands them over
+                    planned.subList(i + 1, planned.size()).forEach(p -> store.park(p, clock.instant()));
+                    break;
+                }
+            }
         }
     }
 }

@@ -1,0 +1,82 @@
+package io.caravan.channel;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.caravan.channel.email.Outbox;
+import io.caravan.support.HubApi;
+import io.caravan.support.TestHub;
+import java.nio.file.Files;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import org.apache.camel.CamelContext;
+import org.awaitility.Awaitility;
+import org.junit.jupiter.api.Test;
+import org.springframework.beans.factory.annotation.Autowired;
+import org.springframework.boot.test.context.SpringBootTest;
+import org.springframework.boot.test.web.client.TestRestTemplate;
+import org.springframework.test.annotation.DirtiesContext;
+import org.springframework.test.context.DynamicPropertyRegistry;
+import org.springframework.test.context.DynamicPropertySource;
+
+/**
+ * A full send queue never holds up whoever plans (a workflow's due steps, an API call) and never loses a message:
+ * what does not fit waits in the store, planned, and goes when the senders have room - each message once.
+ */
+@SpringBootTest(webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT)
+@DirtiesContext
+class SendQueueOverflowIT {
+
+    static final TestHub HUB = TestHub.named("overflow");
+
+    @DynamicPropertySource
+    static void hub(DynamicPropertyRegistry r) {
+        HUB.register(r);
+        r.add("caravan.email.send-queue", () -> "4");
+    }
+
+    @Autowired
+    TestRestTemplate rest;
+    @Autowired
+    Messages messages;
+    @Autowired
+    MessageStore store;
+    @Autowired
+    Outbox outbox;
+    @Autowired
+    CamelContext camel;
+
+    @Test
+    @org.junit.jupiter.api.Timeout(120)   // before parking, the fifth plan waited for the senders for ever
+    void whatTheQueueCannotTakeWaitsInTheStoreAndGoesOnceThereIsRoom() throws Exception {
+        List<UUID> contacts = new ArrayList<>();
+        for (int i = 0; i < 12; i++) {
+            contacts.add(HubApi.register(HUB, rest, "OVF-" + i, "Quenby", "Marisol", "ovf" + i + "@example.org", ""));
+        }
+        // the senders stop: the queue (4 places) fills and stays full
+        camel.getRouteController().stopRoute("email-send");
+        List<UUID> planned = new ArrayList<>();
+        long t0 = System.nanoTime();
+        for (UUID c : contacts) {
+            planned.add(messages.plan(new Messages.Request(c, "appointment-reminder-notice", "email", "treatment",
+                    Map.of("clinicPhone", "+1 217 555 0100")), "test").id());
+        }
+        assertThat(Duration.ofNanos(System.nanoTime() - t0)).as("planning did not wait for the senders")
+                .isLessThan(Duration.ofSeconds(5));
+        assertThat(planned).allSatisfy(id -> assertThat(store.find(id).orElseThrow().status())
+                .isEqualTo(OutboundMessage.PLANNED));
+
+        camel.getRouteController().startRoute("email-send");
+        Awaitility.await().atMost(Duration.ofSeconds(30)).until(() -> planned.stream()
+                .allMatch(id -> OutboundMessage.SENT.equals(store.find(id).orElseThrow().status())));
+        for (UUID id : planned) {
+            assertThat(outbox.dir().resolve(id + ".eml")).exists();
+        }
+        try (var files = Files.list(outbox.dir())) {
+            assertThat(files.filter(f -> f.toString().endsWith(".eml")).count()).as("each message once")
+                    .isEqualTo(planned.size());
+        }
+    }
+}
