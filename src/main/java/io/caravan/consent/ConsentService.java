@@ -34,14 +34,16 @@ public class ConsentService {
     private final AuditLog audit;
     private final DecisionEngine engine;
     private final Clock clock;
+    private final org.springframework.context.ApplicationEventPublisher events;
 
     public ConsentService(ContactStore contacts, ConsentStore store, AuditLog audit, DecisionEngine engine,
-            Clock clock) {
+            Clock clock, org.springframework.context.ApplicationEventPublisher events) {
         this.contacts = contacts;
         this.store = store;
         this.audit = audit;
         this.engine = engine;
         this.clock = clock;
+        this.events = events;
     }
 
     /** The contact (the survivor for a merged id), or 404. */
@@ -140,7 +142,9 @@ public class ConsentService {
         put(details, "evidence", f.evidence());
         ConsentRecord r = new ConsentRecord(Ids.next(), c.id, ConsentRecord.OPT_OUT, f.purpose(), f.channel(), null,
                 false, source(f.source(), "api"), actor, now, null, null, now, details);
-        return record(r, actor);
+        ConsentRecord recorded = record(r, actor);
+        events.publishEvent(new ConsentWithdrawn(c.id, r.purpose(), r.channel()));
+        return recorded;
     }
 
     /** Revokes a record of the given kind. Takes effect for every decision that starts after this returns. */
@@ -160,6 +164,10 @@ public class ConsentService {
             d.detail("reason", f.reason()).detail("evidence", f.evidence());
         }
         audit.appendAndWait(d, store.revoke(r.id(), at));
+        if (!ConsentRecord.OPT_OUT.equals(r.kind())) {
+            // an authorization or a channel consent withdrawn (revoking an opt-out gives consent back)
+            events.publishEvent(new ConsentWithdrawn(c.id, r.purpose(), r.channel()));
+        }
         return store.find(recordId).orElseThrow();
     }
 

@@ -4,6 +4,11 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.caravan.audit.Actions;
 import io.caravan.audit.AuditDraft;
 import io.caravan.channel.Messages;
+import io.caravan.consent.ConsentRecord;
+import io.caravan.consent.ConsentService;
+import io.caravan.consent.ConsentWithdrawn;
+import io.caravan.consent.Decision;
+import io.caravan.consent.DecisionRequest;
 import io.caravan.channel.OutboundMessage;
 import io.caravan.channel.email.Tracking;
 import io.caravan.contact.Contact;
@@ -71,6 +76,7 @@ public class Journeys {
     private final ContactStore contacts;
     private final ContactWriter writer;
     private final Messages messages;
+    private final ConsentService consents;
     private final Tracking tracking;
     private final ObjectMapper json;
     private final WorkflowProperties props;
@@ -79,7 +85,8 @@ public class Journeys {
     private final java.util.concurrent.ExecutorService workers;
 
     public Journeys(JdbcTemplate jdbc, TransactionTemplate tx, FieldCipher cipher, WorkflowCatalog catalog,
-            ContactStore contacts, ContactWriter writer, Messages messages, Tracking tracking, ObjectMapper json,
+            ContactStore contacts, ContactWriter writer, Messages messages,
+            ConsentService consents, Tracking tracking, ObjectMapper json,
             WorkflowProperties props, MappingProperties mapping, Clock clock) {
         this.jdbc = jdbc;
         this.tx = tx;
@@ -88,6 +95,7 @@ public class Journeys {
         this.contacts = contacts;
         this.writer = writer;
         this.messages = messages;
+        this.consents = consents;
         this.tracking = tracking;
         this.json = json;
         this.props = props;
@@ -201,6 +209,37 @@ public class Journeys {
                 start(w, c.id, event, now);
             }
         }
+    }
+
+    /**
+     * An opt-out or a revocation ends at once the contact's journeys that can no longer send anything: the gate is
+     * asked for the journey's purpose and channel with PHI-free content (the least a message can carry), and a
+     * journey blocked even so is exited with the gate's reasons - as its next send would have been. A journey that may
+     * still send carries on; the gate decides again at every send.
+     */
+    @org.springframework.context.event.EventListener
+    public void consentWithdrawn(ConsentWithdrawn e) {
+        Optional<Contact> c = contacts.findById(e.contactId());
+        if (c.isEmpty()) {
+            return;
+        }
+        Instant now = clock.instant();
+        for (Journey j : active(e.contactId())) {
+            WorkflowDefinition w = catalog.get(j.workflow()).orElse(null);
+            if (w == null || !limits(e.purpose(), w.purpose) || !limits(e.channel(), w.channel)) {
+                continue;
+            }
+            Decision d = consents.decide(c.get(), new DecisionRequest(w.purpose, w.channel, Decision.PHI_FREE, false,
+                    List.of()), "workflow:" + w.id, ConsentService.Stage.PLAN);
+            if (!d.allowed()) {
+                String reason = "blocked:" + String.join("+", d.denials());
+                end(j.id(), EXITED, reason.length() > 200 ? reason.substring(0, 200) : reason, now);
+            }
+        }
+    }
+
+    private static boolean limits(String withdrawn, String journeys) {
+        return ConsentRecord.ANY.equals(withdrawn) || withdrawn.equals(journeys);
     }
 
     /** Enters a contact into a workflow, unless it is already in it and the workflow does not allow re-entry. */
