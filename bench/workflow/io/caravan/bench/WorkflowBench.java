@@ -80,7 +80,7 @@ public final class WorkflowBench {
                 System.out.println("registration overran T: use --lead-seconds");
             }
             Map<UUID, Instant> dueAt = new java.util.HashMap<>();
-            jdbc.query("SELECT id, next_at FROM journey", rs -> {
+            jdbc.query("SELECT id, next_at FROM journey WHERE next_at IS NOT NULL", rs -> {
                 dueAt.put(rs.getObject(1, UUID.class), rs.getTimestamp(2).toInstant());
             });
             Instant last = dueAt.values().stream().max(Instant::compareTo).orElse(due);
@@ -96,8 +96,9 @@ public final class WorkflowBench {
             double sendSecs = secondsAfter(due, jdbc.queryForObject("SELECT MAX(updated_at) FROM outbound_message",
                     Timestamp.class));
             long[] late = jdbc.query("SELECT journey_id, at FROM journey_step WHERE step = 'check'",
-                    (rs, i) -> Duration.between(dueAt.get(rs.getObject(1, UUID.class)), rs.getTimestamp(2)
-                            .toInstant()).toMillis()).stream().mapToLong(Long::longValue).sorted().toArray();
+                    (rs, i) -> dueAt.containsKey(rs.getObject(1, UUID.class)) ? Duration.between(
+                            dueAt.get(rs.getObject(1, UUID.class)), rs.getTimestamp(2).toInstant()).toMillis() : null)
+                    .stream().filter(java.util.Objects::nonNull).mapToLong(Long::longValue).sorted().toArray();
             String protection = jdbc.queryForList("SELECT protection || ' ' || COUNT(*) FROM outbound_message"
                     + " GROUP BY protection", String.class).toString();
 

@@ -112,13 +112,15 @@ public class Journeys {
     /** The route's step: events first (a cancellation beats a reminder due in the same tick), then due journeys. */
     public int tick() {
         int n = 0;
-        List<UUID> events;
+        List<UUID[]> events;
         do {
-            events = jdbc.queryForList("SELECT event_id FROM workflow_inbox WHERE attempts < 5"
-                    + " ORDER BY recorded_at, event_id LIMIT " + BATCH, UUID.class);
-            for (UUID e : events) {
+            events = jdbc.query("SELECT event_id, contact_id FROM workflow_inbox WHERE attempts < 5"
+                    + " ORDER BY recorded_at, event_id LIMIT " + BATCH,
+                    (rs, i) -> new UUID[] {rs.getObject(1, UUID.class), rs.getObject(2, UUID.class)});
+            for (UUID[] row : events) {
+                UUID e = row[0];
                 try {
-                    tx.executeWithoutResult(s -> onEvent(e));
+                    tx.executeWithoutResult(s -> onEvent(e, row[1]));
                 } catch (RuntimeException ex) {
                     // a bad event must not hold up the others: it stays in the inbox (five tries), said once each
                     log.error("Workflow event {} not handled ({}); it stays in the inbox", e,
@@ -169,9 +171,15 @@ public class Journeys {
 
     // ---- events ---------------------------------------------------------------------------------------------------
 
-    private void onEvent(UUID eventId) {
-        List<Object[]> rows = jdbc.query("SELECT contact_id, key_id, payload FROM trigger_event WHERE id = ?",
-                (rs, i) -> new Object[] {rs.getObject(1, UUID.class), rs.getString(2), rs.getBytes(3)}, eventId);
+    private void onEvent(UUID eventId, UUID contactId) {
+        // by the table's key (contact, event); an event a merge moved to the survivor since is found by its id alone
+        List<Object[]> rows = jdbc.query("SELECT contact_id, key_id, payload FROM trigger_event WHERE contact_id = ?"
+                + " AND id = ?", (rs, i) -> new Object[] {rs.getObject(1, UUID.class), rs.getString(2),
+                        rs.getBytes(3)}, contactId, eventId);
+        if (rows.isEmpty()) {
+            rows = jdbc.query("SELECT contact_id, key_id, payload FROM trigger_event WHERE id = ?",
+                    (rs, i) -> new Object[] {rs.getObject(1, UUID.class), rs.getString(2), rs.getBytes(3)}, eventId);
+        }
         jdbc.update("DELETE FROM workflow_inbox WHERE event_id = ?", eventId);
         if (rows.isEmpty()) {
             return;
