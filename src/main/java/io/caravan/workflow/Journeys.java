@@ -240,10 +240,15 @@ public class Journeys {
             Decision d = consents.decide(c.get(), new DecisionRequest(w.purpose, w.channel, Decision.PHI_FREE, false,
                     List.of()), "workflow:" + w.id, ConsentService.Stage.PLAN);
             if (!d.allowed()) {
-                String reason = "blocked:" + String.join("+", d.denials());
-                end(j.id(), EXITED, reason.length() > 200 ? reason.substring(0, 200) : reason, now);
+                end(j.id(), EXITED, blocked(d.denials()), now);
             }
         }
+    }
+
+    /** The reason a journey the gate blocked ends with; the columns hold 200 characters: a long list is cut. */
+    private static String blocked(List<String> reasons) {
+        String r = "blocked:" + String.join("+", reasons);
+        return r.length() > 200 ? r.substring(0, 200) : r;
     }
 
     private static boolean limits(String withdrawn, String journeys) {
@@ -382,9 +387,7 @@ public class Journeys {
                             s.send.channel != null ? s.send.channel : w.channel, w.purpose, data),
                             "workflow:" + w.id, person);
                     boolean blocked = OutboundMessage.BLOCKED.equals(m.status());
-                    String outcome = blocked ? "blocked:" + String.join("+", m.reasons()) : "sent";
-                    // the columns hold 200 characters; reasons are rule ids, a long list is cut, not refused
-                    String reason = outcome.length() > 200 ? outcome.substring(0, 200) : outcome;
+                    String reason = blocked ? blocked(m.reasons()) : "sent";
                     if (before == null) {
                         run.record(s.id, reason, messageId);
                     }
