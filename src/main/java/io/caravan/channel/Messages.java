@@ -56,18 +56,19 @@ public class Messages {
 
     /**
      * Plans under a given id - a workflow step's idempotency key: asking again (after a crash between planning and
-     * recording the step) returns the message already planned instead of a second one.
+     * recording the step) returns the message already planned instead of a second one. The caller has just read the
+     * contact (the workflow engine): it is not read again. The insert finds the earlier message by its key - no look-up
+     * first for the common case; a run again after a crash leaves one more decision entry, which is what happened.
      */
-    public OutboundMessage planAs(UUID id, Request r, String actor) {
-        return store.find(id).orElseGet(() -> plan(id, r, actor, false, null));
-    }
-
-    /** The same, for a caller that has just read the contact (the workflow engine): it is not read again. */
     public OutboundMessage planAs(UUID id, Request r, String actor, Contact contact) {
         if (!contact.id.equals(r.contactId())) {
             throw new IllegalArgumentException("the contact is not the request's");
         }
-        return store.find(id).orElseGet(() -> plan(id, r, actor, false, contact));
+        try {
+            return plan(id, r, actor, false, contact);
+        } catch (org.springframework.dao.DuplicateKeyException e) {
+            return store.find(id).orElseThrow();
+        }
     }
 
     /**

@@ -56,6 +56,9 @@ public final class Conditions {
         }
     };
 
+    /** One accessor for every evaluation: it caches the reflective look-ups a new one would repeat each time. */
+    private static final DataBindingPropertyAccessor FACTS = DataBindingPropertyAccessor.forReadOnlyAccess();
+
     private Conditions() {
     }
 
@@ -93,8 +96,7 @@ public final class Conditions {
     }
 
     public static Object evaluate(Expression e, Facts facts) {
-        SimpleEvaluationContext ctx = SimpleEvaluationContext
-                .forPropertyAccessors(MISSING_IS_NULL, DataBindingPropertyAccessor.forReadOnlyAccess())
+        SimpleEvaluationContext ctx = SimpleEvaluationContext.forPropertyAccessors(MISSING_IS_NULL, FACTS)
                 .withInstanceMethods().withRootObject(facts).build();
         try {
             return e.getValue(ctx);
