@@ -63,6 +63,7 @@ public class Journeys {
     static final String EXITED = "exited";
     private static final int BATCH = 500;
     private static final int MAX_STEPS_PER_RUN = 64;
+    private static final long TICK_NANOS = java.util.concurrent.TimeUnit.SECONDS.toNanos(30);
 
     /** A journey as stored. */
     record Journey(UUID id, String workflow, UUID contactId, String status, String step, TriggerEvent event,
@@ -109,8 +110,24 @@ public class Journeys {
         });
     }
 
-    /** The route's step: events first (a cancellation beats a reminder due in the same tick), then due journeys. */
+    /**
+     * The route's step. Rounds of: the trigger events waiting (a cancellation beats a reminder due in the same
+     * round), then one batch of due journeys - again at once while there was work (up to 30 seconds, then the next
+     * tick), so a journey falling due while a batch runs waits for that batch, not for the next tick.
+     */
     public int tick() {
+        long until = System.nanoTime() + TICK_NANOS;
+        int n = 0;
+        int round;
+        do {
+            round = events();
+            round += due();
+            n += round;
+        } while (round > 0 && System.nanoTime() < until && !Thread.currentThread().isInterrupted());
+        return n;
+    }
+
+    private int events() {
         int n = 0;
         List<UUID[]> events;
         do {
@@ -130,28 +147,28 @@ public class Journeys {
                 n++;
             }
         } while (events.size() == BATCH && n < 10 * BATCH);
-        List<UUID> due;
-        do {
-            due = jdbc.queryForList("SELECT id FROM journey WHERE status = ? AND next_at <= ? ORDER BY next_at"
-                    + " LIMIT " + BATCH, UUID.class, ACTIVE, Timestamp.from(clock.instant()));
-            // journeys are independent: several run at once, so their sends' durable audit waits overlap
-            List<java.util.concurrent.Future<?>> running = new ArrayList<>();
-            for (UUID j : due) {
-                running.add(workers.submit(() -> advanceOrRetryLater(j)));
-            }
-            for (java.util.concurrent.Future<?> f : running) {
-                try {
-                    f.get();
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                    return n;
-                } catch (java.util.concurrent.ExecutionException e) {
-                    // advanceOrRetryLater handles its own failures
-                }
-            }
-            n += due.size();
-        } while (due.size() == BATCH);
         return n;
+    }
+
+    private int due() {
+        List<UUID> due = jdbc.queryForList("SELECT id FROM journey WHERE status = ? AND next_at <= ? ORDER BY next_at"
+                + " LIMIT " + BATCH, UUID.class, ACTIVE, Timestamp.from(clock.instant()));
+        // journeys are independent: several run at once, so their sends' durable audit waits overlap
+        List<java.util.concurrent.Future<?>> running = new ArrayList<>();
+        for (UUID j : due) {
+            running.add(workers.submit(() -> advanceOrRetryLater(j)));
+        }
+        for (java.util.concurrent.Future<?> f : running) {
+            try {
+                f.get();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                break;
+            } catch (java.util.concurrent.ExecutionException e) {
+                // advanceOrRetryLater handles its own failures
+            }
+        }
+        return due.size();
     }
 
     private void advanceOrRetryLater(UUID j) {
