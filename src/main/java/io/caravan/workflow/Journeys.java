@@ -314,7 +314,7 @@ public class Journeys {
             records.add(new Object[] {id, step, workflow, outcome, messageId, Timestamp.from(now)});
         }
 
-        /** Stops at a step: waiting until {@code at}, or (null) ending with the status and reason. */
+        /** Stops at step {@code at}: active and waiting until {@code next}, or ended with the status and reason. */
         void stop(String at, Instant next, String endStatus, String endReason) {
             step = at;
             nextAt = next;
