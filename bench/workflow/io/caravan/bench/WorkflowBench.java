@@ -34,8 +34,14 @@ public final class WorkflowBench {
     public static void main(String[] args) throws Exception {
         Map<String, String> a = new LinkedHashMap<>(Map.of("--contacts", "20000", "--lead-seconds", "0", "--rate",
                 "0"));
-        for (int i = 0; i + 1 < args.length; i += 2) {
-            a.put(args[i], args[i + 1]);
+        // --caravan.* and --spring.* settings go to the hub as they are (e.g. --caravan.workflow.workers=32)
+        List<String> hubArgs = new ArrayList<>();
+        for (int i = 0; i < args.length; i++) {
+            if (args[i].startsWith("--caravan.") || args[i].startsWith("--spring.")) {
+                hubArgs.add(args[i]);
+            } else if (i + 1 < args.length) {
+                a.put(args[i], args[++i]);
+            }
         }
         int n = Integer.parseInt(a.get("--contacts"));
         // 0: every timer falls due at T; otherwise timers fall due at this many per second from T
@@ -58,12 +64,17 @@ public final class WorkflowBench {
         try (ServerSocket s = new ServerSocket(0)) {
             mllp = s.getLocalPort();
         }
-        ConfigurableApplicationContext ctx = org.springframework.boot.SpringApplication.run(CaravanApplication.class,
-                "--caravan.data-dir=" + data, "--server.port=0", "--caravan.mllp.host=127.0.0.1",
-                "--caravan.mllp.port=" + mllp, "--caravan.workflow.dir=" + workflows, "--logging.level.root=WARN",
+        List<String> run = new ArrayList<>(List.of("--caravan.data-dir=" + data, "--server.port=0",
+                "--caravan.mllp.host=127.0.0.1", "--caravan.mllp.port=" + mllp, "--caravan.workflow.dir=" + workflows, "--logging.level.root=WARN",
                 "--logging.level.io.caravan=WARN",
                 // no per-message cryptography: PHI-free notices, no DKIM signature (the relay would sign)
-                "--caravan.email.dkim.enabled=false");
+                "--caravan.email.dkim.enabled=false"));
+        run.addAll(hubArgs);
+        if (!hubArgs.isEmpty()) {
+            System.out.println("hub settings: " + hubArgs);
+        }
+        ConfigurableApplicationContext ctx = org.springframework.boot.SpringApplication.run(CaravanApplication.class,
+                run.toArray(String[]::new));
         try {
             JdbcTemplate jdbc = ctx.getBean(JdbcTemplate.class);
             long t0 = System.nanoTime();
