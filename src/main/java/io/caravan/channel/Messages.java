@@ -29,6 +29,7 @@ public class Messages {
 
     private static final Logger log = LoggerFactory.getLogger(Messages.class);
     public static final String MESSAGE_ID = "CaravanMessageId";
+    static final String PARKED = "CaravanParked";
     static final String EMAIL_ROUTE = "direct:email-outbound";
 
     /** What a caller asks for. */
@@ -114,14 +115,19 @@ public class Messages {
      * planning runs at its own pace and sending drains at its own.
      */
     private boolean handOver(UUID id) {
-        try {
-            producer.sendBodyAndProperty(EMAIL_ROUTE, null, MESSAGE_ID, id);
-            return true;
-        } catch (org.apache.camel.CamelExecutionException e) {
-            // seda's "fails to insert element into queue after timeout" (or the route stopping): it waits in the store
+        org.apache.camel.Exchange ex = producer.send(EMAIL_ROUTE, e -> e.setProperty(MESSAGE_ID, id));
+        if (ex.getException() != null) {
+            // the route is stopping or gone: the message waits in the store all the same
             store.park(id, clock.instant());
             return false;
         }
+        return !Boolean.TRUE.equals(ex.getProperty(PARKED));
+    }
+
+    /** The email-plan route's catch: the send queue stayed full, the message waits in the store, due now. */
+    public void parked(org.apache.camel.Exchange ex) {
+        store.park(ex.getProperty(MESSAGE_ID, UUID.class), clock.instant());
+        ex.setProperty(PARKED, true);
     }
 
     /**

@@ -41,6 +41,6 @@ public record WorkflowProperties(Path dir, Map<String, Cap> frequencyCap, Map<St
         dir = dir == null ? Path.of("config/workflows") : dir;
         frequencyCap = frequencyCap == null ? Map.of() : Map.copyOf(frequencyCap);
         quietHours = quietHours == null ? Map.of() : Map.copyOf(quietHours);
-        workers = workers <= 0 ? 16 : workers;
+        workers = workers <= 0 ? 48 : workers;
     }
 }
