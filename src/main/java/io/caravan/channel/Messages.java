@@ -139,16 +139,24 @@ public class Messages {
         List<UUID> due;
         do {
             due = store.takeDue(clock.instant(), java.time.Duration.ofMinutes(10));
-            for (int i = 0; i < due.size(); i++) {
-                if (!handOver(due.get(i))) {
-                    // full again: the rest of the lease goes back, due now
-                    due.subList(i + 1, due.size()).forEach(id -> store.park(id, clock.instant()));
-                    return n;
-                }
-                n++;
+            int went = handOverAll(due);
+            n += went;
+            if (went < due.size()) {
+                return n;
             }
         } while (due.size() == MessageStore.TAKE);
         return n;
+    }
+
+    /** Hands messages over in order until the queue is full; the rest wait in the store, due now. How many went. */
+    private int handOverAll(List<UUID> ids) {
+        for (int i = 0; i < ids.size(); i++) {
+            if (!handOver(ids.get(i))) {
+                ids.subList(i + 1, ids.size()).forEach(id -> store.park(id, clock.instant()));
+                return i;
+            }
+        }
+        return ids.size();
     }
 
     /** Planned messages of an earlier run (the hub stopped before sending them) go out now. */
@@ -157,13 +165,8 @@ public class Messages {
         List<UUID> planned = store.planned();
         if (!planned.isEmpty()) {
             log.info("Sending {} messages planned before the last stop", planned.size());
-            for (int i = 0; i < planned.size(); i++) {
-                if (!handOver(planned.get(i))) {
-                    // the queue is full: the rest are parked and the email-retry route hands them over
-                    planned.subList(i + 1, planned.size()).forEach(p -> store.park(p, clock.instant()));
-                    break;
-                }
-            }
+            // what the queue cannot take now, the email-retry route hands over
+            handOverAll(planned);
         }
     }
 }
