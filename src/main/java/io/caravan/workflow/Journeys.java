@@ -39,7 +39,6 @@ import java.util.Set;
 import java.util.UUID;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-import org.springframework.dao.DuplicateKeyException;
 import org.springframework.jdbc.core.JdbcTemplate;
 import org.springframework.stereotype.Component;
 import org.springframework.transaction.support.TransactionTemplate;
@@ -325,10 +324,6 @@ public class Journeys {
         }
     }
 
-    /** A step already done in an earlier run: its outcome and message. */
-    private record Done(String outcome, UUID messageId) {
-    }
-
     /** Runs a due journey's steps until it waits or ends, then stores what the run did in one transaction. */
     void advance(UUID id) {
         Journey j = load(id).orElse(null);
@@ -363,7 +358,7 @@ public class Journeys {
     private void steps(WorkflowDefinition w, Journey j, Contact found, Set<String> visited, Run run) {
         UUID id = j.id();
         Instant now = run.now;
-        Map<String, Done> done = done(id);
+        Map<String, UUID> done = done(id);
         Contact person = found;
         Map<String, Object> contact = contactMap(person);
         String current = j.step();
@@ -380,10 +375,10 @@ public class Journeys {
             }
             Conditions.Facts facts = facts(contact, j.event(), j.event(), done);
             String next = following(w, s);
-            Done before = done.get(s.id);
+            boolean doneBefore = done.containsKey(s.id);
             switch (s.kind()) {
                 case "wait" -> {
-                    if (before == null) {
+                    if (!doneBefore) {
                         Instant due = due(s.wait, facts, now);
                         run.record(s.id, "waited", null);
                         if (due.isAfter(now)) {
@@ -407,7 +402,7 @@ public class Journeys {
                             "workflow:" + w.id, person);
                     boolean blocked = OutboundMessage.BLOCKED.equals(m.status());
                     String reason = blocked ? blocked(m.reasons()) : "sent";
-                    if (before == null) {
+                    if (!doneBefore) {
                         run.record(s.id, reason, messageId);
                     }
                     if (blocked) {
@@ -418,7 +413,7 @@ public class Journeys {
                     }
                 }
                 case "update" -> {
-                    if (before == null) {
+                    if (!doneBefore) {
                         // repeatable: after a crash before the record, setting the same values again changes nothing
                         Optional<Contact> after = update(w, s, id, person.id, facts);
                         if (after.isPresent()) {
@@ -436,13 +431,13 @@ public class Journeys {
                             break;
                         }
                     }
-                    if (before == null) {
+                    if (!doneBefore) {
                         run.record(s.id, "branched:" + next, null);
                     }
                 }
                 case "goto" -> {
                     if (s.go.workflow != null) {
-                        if (before == null) {
+                        if (!doneBefore) {
                             run.record(s.id, "goto:" + s.go.workflow, null);
                         }
                         visited.add(s.id);
@@ -453,12 +448,12 @@ public class Journeys {
                         return;
                     }
                     next = s.go.step;
-                    if (before == null) {
+                    if (!doneBefore) {
                         run.record(s.id, "goto:" + next, null);
                     }
                 }
                 case "exit" -> {
-                    if (before == null) {
+                    if (!doneBefore) {
                         run.record(s.id, "exit:" + s.exit.reason, null);
                     }
                     visited.add(s.id);
@@ -594,11 +589,14 @@ public class Journeys {
         return i + 1 < w.steps.size() ? w.steps.get(i + 1).id : null;
     }
 
-    /** The steps this journey has already done (a re-targeted journey's waits are cleared to wait again). */
-    private Map<String, Done> done(UUID journey) {
-        Map<String, Done> out = new java.util.HashMap<>();
-        jdbc.query("SELECT step, outcome, message_id FROM journey_step WHERE journey_id = ?", rs -> {
-            out.put(rs.getString(1), new Done(rs.getString(2), rs.getObject(3, UUID.class)));
+    /**
+     * The steps this journey has already done, each with the message it sent (null for other steps); a re-targeted
+     * journey's waits are cleared to wait again.
+     */
+    private Map<String, UUID> done(UUID journey) {
+        Map<String, UUID> out = new java.util.HashMap<>();
+        jdbc.query("SELECT step, message_id FROM journey_step WHERE journey_id = ?", rs -> {
+            out.put(rs.getString(1), rs.getObject(2, UUID.class));
         }, journey);
         return out;
     }
@@ -672,8 +670,8 @@ public class Journeys {
     }
 
     private Conditions.Facts facts(Map<String, Object> contact, TriggerEvent event, TriggerEvent journeyEvent,
-            Map<String, Done> done) {
-        return facts(contact, event, journeyEvent, step -> done.containsKey(step) ? done.get(step).messageId() : null);
+            Map<String, UUID> done) {
+        return facts(contact, event, journeyEvent, done::get);
     }
 
     /** @param messageOf the message a step of the journey sent, or null */
