@@ -5,7 +5,6 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
-import org.springframework.http.HttpMethod;
 import org.springframework.security.config.Customizer;
 import org.springframework.security.config.annotation.web.builders.HttpSecurity;
 import org.springframework.security.config.http.SessionCreationPolicy;
@@ -28,43 +27,18 @@ class SecurityConfig {
 
     @Bean
     SecurityFilterChain api(HttpSecurity http) throws Exception {
-        // Who may do what (README "Roles"): PHI is read by integration (to check a feed) and compliance; consent
-        // records, decisions, disclosures and the audit trail belong to compliance; operators see the console and the
-        // metrics, which carry no PHI. admin holds every role.
-        http.authorizeHttpRequests(a -> a
-                        .requestMatchers("/actuator/health", "/actuator/health/liveness", "/actuator/health/readiness")
-                        .permitAll()
-                        .requestMatchers("/error").permitAll()
-                        // RFC 8058 one-click unsubscribe: the opaque token is the credential
-                        .requestMatchers("/unsubscribe/*").permitAll()
-                        // engagement pixel and click redirects: opaque sealed tokens, nothing to read
-                        .requestMatchers("/t/o/*", "/t/c/*").permitAll()
-                        // portal pickup: the reader proves who they are with a code and a second factor
-                        .requestMatchers("/portal/*", "/portal/*/code").permitAll()
-                        .requestMatchers(HttpMethod.GET, "/api/contacts", "/api/contacts/*")
-                        .hasAnyRole("INTEGRATION", "COMPLIANCE")
-                        .requestMatchers(HttpMethod.GET, "/api/contacts/*/events").hasRole("INTEGRATION")
-                        .requestMatchers("/api/contacts/*/authorizations/**", "/api/contacts/*/consents/**",
-                                "/api/contacts/*/opt-outs/**", "/api/contacts/*/consent-records",
-                                "/api/contacts/*/decision", "/api/contacts/*/disclosures", "/api/contacts/*/keys/**",
-                                "/api/contacts/*/smime-certificate", "/api/contacts/*/pgp-key", "/api/audit/**",
-                                "/api/audit")
-                        .hasRole("COMPLIANCE")
-                        .requestMatchers(HttpMethod.POST, "/api/messages").hasRole("INTEGRATION")
-                        // workflow definitions are configuration, no PHI
-                        .requestMatchers(HttpMethod.GET, "/api/workflows", "/api/workflows/*",
-                                "/api/workflows/*/report")
-                        .hasAnyRole("INTEGRATION", "COMPLIANCE", "OPERATOR")
-                        // which journeys a patient is in says something about their health: PHI, audited
-                        .requestMatchers(HttpMethod.GET, "/api/contacts/*/journeys")
-                        .hasAnyRole("INTEGRATION", "COMPLIANCE")
-                        .requestMatchers(HttpMethod.GET, "/api/messages/*", "/api/contacts/*/messages")
-                        .hasAnyRole("INTEGRATION", "COMPLIANCE")
-                        .requestMatchers("/api/**").hasRole("ADMIN")
-                        .requestMatchers("/actuator/prometheus", "/hawtio/**", "/actuator/hawtio/**",
-                                "/actuator/jolokia/**")
-                        .hasAnyRole("OPERATOR", "INTEGRATION")
-                        .anyRequest().hasRole("ADMIN"))
+        // Who may do what (README "Roles"): one table, which the API description reads too
+        http.authorizeHttpRequests(a -> {
+            for (AccessRules.Rule r : AccessRules.RULES) {
+                String[] patterns = r.patterns().toArray(String[]::new);
+                var matched = r.method() == null ? a.requestMatchers(patterns) : a.requestMatchers(r.method(), patterns);
+                switch (r.kind()) {
+                    case PUBLIC -> matched.permitAll();
+                    case AUTHENTICATED -> matched.authenticated();
+                    case ROLES -> matched.hasAnyRole(r.roles().toArray(String[]::new));
+                }
+            }
+        })
                 .httpBasic(Customizer.withDefaults())
                 .sessionManagement(s -> s.sessionCreationPolicy(SessionCreationPolicy.STATELESS))
                 .csrf(c -> c.disable())
