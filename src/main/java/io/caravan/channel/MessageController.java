@@ -1,5 +1,6 @@
 package io.caravan.channel;
 
+import io.caravan.audit.PhiReads;
 import io.caravan.channel.email.Tracking;
 import io.caravan.consent.ConsentService;
 import io.caravan.system.Problems.NotFound;
@@ -22,12 +23,15 @@ class MessageController {
     private final MessageStore store;
     private final ConsentService consents;
     private final Tracking tracking;
+    private final PhiReads reads;
 
-    MessageController(Messages messages, MessageStore store, ConsentService consents, Tracking tracking) {
+    MessageController(Messages messages, MessageStore store, ConsentService consents, Tracking tracking,
+            PhiReads reads) {
         this.messages = messages;
         this.store = store;
         this.consents = consents;
         this.tracking = tracking;
+        this.reads = reads;
     }
 
     /** A sent (or delivered) message moves on to opened, then clicked, when a person (not a machine) did so. */
@@ -47,13 +51,18 @@ class MessageController {
         return ResponseEntity.accepted().location(URI.create("/api/messages/" + m.id())).body(m);
     }
 
+    // A template's name can say what the patient is treated for (diabetes-education): reading one is a PHI read.
     @GetMapping("/api/messages/{id}")
-    OutboundMessage status(@PathVariable UUID id) {
-        return withEngagement(store.find(id).orElseThrow(() -> new NotFound("no message with this id")));
+    OutboundMessage status(@PathVariable UUID id, Principal who) {
+        OutboundMessage m = store.find(id).orElseThrow(() -> new NotFound("no message with this id"));
+        reads.record(who.getName(), m.contactId(), "message", "id");
+        return withEngagement(m);
     }
 
     @GetMapping("/api/contacts/{id}/messages")
-    List<OutboundMessage> forContact(@PathVariable UUID id) {
-        return store.forContact(consents.requireContact(id).id).stream().map(this::withEngagement).toList();
+    List<OutboundMessage> forContact(@PathVariable UUID id, Principal who) {
+        UUID contact = consents.requireContact(id).id;
+        reads.record(who.getName(), contact, "messages", "id");
+        return store.forContact(contact).stream().map(this::withEngagement).toList();
     }
 }

@@ -56,9 +56,15 @@ public class ReadOnlyJolokiaRestrictor implements Restrictor {
         return true; // the HTTP layer authenticates every caller
     }
 
+    /**
+     * Jolokia echoed any {@code Origin} back with {@code Access-Control-Allow-Credentials: true} when this said yes to
+     * the CORS question ({@code false}): it now never grants CORS. The strict check ({@code true}) is asked of every
+     * request, the console's own included, and stays yes: cross-origin requests are refused before Jolokia by the
+     * hub's same-origin policy ({@code SecurityConfig}), which knows the hub's own origin and this method does not.
+     */
     @Override
     public boolean isOriginAllowed(String origin, boolean onlyWhenStrictCheckingIsEnabled) {
-        return true;
+        return onlyWhenStrictCheckingIsEnabled;
     }
 
     @Override

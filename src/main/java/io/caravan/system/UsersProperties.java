@@ -20,6 +20,17 @@ import org.springframework.validation.annotation.Validated;
 public record UsersProperties(List<User> users) {
 
     public static final Set<String> ROLES = Set.of("integration", "operator", "compliance", "admin");
+    /**
+     * Spring's encoders that are salted and deliberately slow; {@code {noop}}, {@code {MD5}}, {@code {SHA-256}} and
+     * the like are refused at start.
+     */
+    static final Set<String> SLOW_ENCODERS = Set.of("{bcrypt}", "{argon2}", "{argon2@SpringSecurity_v5_8}",
+            "{scrypt}", "{scrypt@SpringSecurity_v5_8}", "{pbkdf2}", "{pbkdf2@SpringSecurity_v5_8}");
+
+    static String encoder(String hash) {
+        int end = hash.indexOf('}');
+        return end < 0 ? hash : hash.substring(0, end + 1);
+    }
 
     public UsersProperties {
         users = users == null ? List.of() : List.copyOf(users);
@@ -38,6 +49,13 @@ public record UsersProperties(List<User> users) {
             if (u.passwordHash() != null && !u.passwordHash().startsWith("{")) {
                 throw new IllegalArgumentException("caravan.security.users " + u.name()
                         + ": password-hash must name its encoder, e.g. {bcrypt}$2a$10$...");
+            }
+            if (u.passwordHash() != null && !SLOW_ENCODERS.contains(encoder(u.passwordHash()))) {
+                // the id only: what follows it is the password itself with {noop}
+                throw new IllegalArgumentException("caravan.security.users " + u.name() + ": password-hash "
+                        + encoder(u.passwordHash()) + " keeps the password in clear or as a fast digest anyone with "
+                        + "the file can reverse; give a {bcrypt} hash (htpasswd -bnBC 10 \"\" PASSWORD | tr -d ':'), "
+                        + "or {argon2}, {scrypt}, {pbkdf2}, or password-env");
             }
         }
     }

@@ -34,4 +34,21 @@ class UsersPropertiesTest {
         assertThatThrownBy(() -> new UsersProperties(List.of(user("eve", List.of("operator"), "{bcrypt}x", "PW"))))
                 .hasMessageContaining("exactly one");
     }
+
+    /** Issue 15 item 10: {@code {noop}} (and fast unsalted digests) kept the password in clear in configuration. */
+    @Test
+    void aClearTextOrFastHashIsRefusedAtStart() {
+        for (String hash : new String[] {"{noop}secret", "{MD5}5ebe2294ecd0e0f08eab7690d2a6ee69",
+                "{SHA-256}2bb80d537b1da3e38bd30361aa855686bde0eacd7162fef6a25fe97bf527a25b", "{sha256}abc",
+                "{ldap}{SSHA}abc", "{MD4}abc", "{SHA-1}abc"}) {
+            assertThatThrownBy(() -> new UsersProperties(List.of(user("eve", List.of("operator"), hash, null))))
+                    .as(hash).isInstanceOf(IllegalArgumentException.class)
+                    .hasMessageContaining("eve").hasMessageContaining("{bcrypt}")
+                    .hasMessageNotContaining(hash.substring(hash.indexOf('}') + 1));
+        }
+        for (String hash : new String[] {"{bcrypt}$2a$10$x", "{argon2@SpringSecurity_v5_8}x", "{pbkdf2}x",
+                "{scrypt}x"}) {
+            assertThat(new UsersProperties(List.of(user("eve", List.of("operator"), hash, null))).users()).hasSize(1);
+        }
+    }
 }

@@ -130,6 +130,7 @@ public record EmailProperties(Path templatesDir, String from, String publicBaseU
         templatesDir = templatesDir == null ? Path.of("config/templates/email") : templatesDir;
         from = from == null ? "Caravan <no-reply@caravan.localhost>" : from;
         publicBaseUrl = publicBaseUrl == null ? "http://localhost:8080" : publicBaseUrl.replaceAll("/+$", "");
+        requireHttpsUnlessLoopback(publicBaseUrl);
         relay = relay == null || relay.isBlank() ? null : relay;
         if (dkim == null) {
             dkim = new DkimKey(null, null, null, null);
@@ -149,6 +150,27 @@ public record EmailProperties(Path templatesDir, String from, String publicBaseU
     /** The policy for a purpose; purposes not configured get the defaults (portal, no TLS exclusivity, GCM). */
     public PurposePolicy policy(String purpose) {
         return protection.getOrDefault(purpose, new PurposePolicy(null, false, false));
+    }
+
+    /**
+     * Portal pages carry PHI and ask for a code and a birth date: plain http is only for a hub reached on this machine
+     * (tests, a trial run); any other host needs https (TLS ends at the hub or at a proxy in front of it).
+     */
+    static void requireHttpsUnlessLoopback(String url) {
+        java.net.URI uri;
+        try {
+            uri = new java.net.URI(url);
+        } catch (java.net.URISyntaxException e) {
+            uri = null;
+        }
+        String scheme = uri == null || uri.getScheme() == null ? "" : uri.getScheme().toLowerCase(java.util.Locale.ROOT);
+        String host = uri == null || uri.getHost() == null ? "" : uri.getHost().toLowerCase(java.util.Locale.ROOT);
+        boolean loopback = host.equals("localhost") || host.equals("[::1]") || host.equals("::1")
+                || host.matches("127\\.\\d{1,3}\\.\\d{1,3}\\.\\d{1,3}");
+        if (host.isEmpty() || !(scheme.equals("https") || scheme.equals("http") && loopback)) {
+            throw new IllegalArgumentException("caravan.email.public-base-url must be an https:// URL (portal pages, "
+                    + "codes and birth dates travel over it); http:// only for localhost or 127.0.0.1");
+        }
     }
 
     static String fromAddress(String from) {
