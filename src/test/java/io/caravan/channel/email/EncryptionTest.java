@@ -100,11 +100,11 @@ class EncryptionTest {
         RecipientKeys keys = new RecipientKeys(null, null, null, java.time.Clock.systemUTC());
         RecipientKeys nextWeek = new RecipientKeys(null, null, null,
                 java.time.Clock.offset(java.time.Clock.systemUTC(), java.time.Duration.ofDays(7)));
-        assertThatThrownBy(() -> nextWeek.putSmime(null, Files.readAllBytes(shortLived), "t"))
+        assertThatThrownBy(() -> nextWeek.putSmime(null, "old@example.org", Files.readAllBytes(shortLived), "t"))
                 .as("expired by then").hasMessageContaining("not valid now");
-        assertThatThrownBy(() -> keys.putSmime(null, Files.readAllBytes(signOnly), "t"))
+        assertThatThrownBy(() -> keys.putSmime(null, "sig@example.org", Files.readAllBytes(signOnly), "t"))
                 .hasMessageContaining("key encipherment");
-        assertThatThrownBy(() -> keys.putSmime(null, "-----BEGIN CERTIFICATE-----\nnope\n".getBytes(), "t"))
+        assertThatThrownBy(() -> keys.putSmime(null, "x@example.org", "-----BEGIN CERTIFICATE-----\nnope\n".getBytes(), "t"))
                 .hasMessageContaining("not an X.509 certificate");
         assertThatThrownBy(() -> keys.putPgp(null, "hello".getBytes(), "t"))
                 .hasMessageContaining("not an OpenPGP public key");
