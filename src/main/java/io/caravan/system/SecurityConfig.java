@@ -47,7 +47,8 @@ class SecurityConfig {
                         .requestMatchers("/api/contacts/*/authorizations/**", "/api/contacts/*/consents/**",
                                 "/api/contacts/*/opt-outs/**", "/api/contacts/*/consent-records",
                                 "/api/contacts/*/decision", "/api/contacts/*/disclosures", "/api/contacts/*/keys/**",
-                                "/api/contacts/*/smime-certificate", "/api/contacts/*/pgp-key", "/api/audit/**",
+                                "/api/contacts/*/smime-certificate", "/api/contacts/*/pgp-key",
+                                "/api/contacts/*/email-suppression", "/api/audit/**",
                                 "/api/audit")
                         .hasRole("COMPLIANCE")
                         .requestMatchers(HttpMethod.POST, "/api/messages").hasRole("INTEGRATION")
