@@ -249,16 +249,16 @@ public class EmailSender {
         }
         switch (f.kind()) {
             case RECIPIENT -> {
-                log.warn("Message {} bounced: the recipient's mailbox was refused (SMTP {} {})", p.messageId(),
-                        f.code(), f.enhanced());
+                log.warn("Message {} bounced: the recipient's mailbox was refused ({})", p.messageId(),
+                        f.reason());
                 suppressions.suppress(p.address(), f.reason(), p.messageId(), p.contactId(), ACTOR);
                 store.finish(p.messageId(), OutboundMessage.BOUNCED, p.protection(), List.of(f.reason()),
                         clock.instant());
             }
             case MESSAGE -> {
                 // refused for good, but not because of the address: the address stays usable
-                log.warn("Message {} refused for good (SMTP {} {} at {}); the address is not suppressed",
-                        p.messageId(), f.code(), f.enhanced(), f.stage());
+                log.warn("Message {} refused for good ({} at {}); the address is not suppressed",
+                        p.messageId(), f.reason(), f.stage());
                 store.finish(p.messageId(), OutboundMessage.BOUNCED, p.protection(), List.of(f.reason()),
                         clock.instant());
             }
@@ -266,8 +266,8 @@ public class EmailSender {
                 // the relay refuses the hub itself: every message would fail alike, so the operator must hear of it;
                 // the message waits (nothing accepted is lost) and no patient's address is blamed
                 metrics.relayRefused(f.stage(), f.code());
-                log.error("The SMTP server refused the hub itself (SMTP {} {} at {}): check the relay's TLS,"
-                        + " credentials and relaying rules; message {} deferred", f.code(), f.enhanced(), f.stage(),
+                log.error("The SMTP server refused the hub itself ({} at {}): check the relay's TLS,"
+                        + " credentials and relaying rules; message {} deferred", f.reason(), f.stage(),
                         p.messageId());
                 deferOrFail(p.messageId(), List.of(f.reason(), "relay-refused"), true);
             }

@@ -47,6 +47,7 @@ public class RecipientKeys {
     public static final String SMIME = "smime";
     public static final String PGP = "pgp";
     static final int MIN_RSA_BITS = 2048;
+    static final int MIN_EC_BITS = 256;
     static final String EMAIL_PROTECTION = "1.3.6.1.5.5.7.3.4";
     static final String ANY_EXTENDED_KEY_USAGE = "2.5.29.37.0";
 
@@ -70,8 +71,8 @@ public class RecipientKeys {
 
     /**
      * Validates and files an S/MIME certificate (PEM or DER) for the contact's address; returns what was filed. The
-     * certificate must be valid now, an RSA certificate of at least 2048 bits (key transport; EC recipients
-     * are not supported), allow key encipherment and email protection where it restricts usage, and name the
+     * certificate must be valid now, RSA of at least 2048 bits (key transport) or EC of at least 256 bits (key
+     * agreement), allow key encipherment (RSA) or key agreement (EC) and email protection where it restricts usage, and name the
      * contact's address (rfc822Name in the subject alternative names, or emailAddress in the subject): a certificate
      * for another address would encrypt the patient's mail to someone else.
      */
@@ -83,16 +84,26 @@ public class RecipientKeys {
         }
         boolean[] usage = cert.getKeyUsage();
         String alg = cert.getPublicKey().getAlgorithm();
-        if (!"RSA".equals(alg)) {
-            throw new IllegalArgumentException("only RSA recipient certificates are supported (key transport)");
-        }
-        int bits = ((java.security.interfaces.RSAPublicKey) cert.getPublicKey()).getModulus().bitLength();
-        if (bits < MIN_RSA_BITS) {
-            throw new IllegalArgumentException("the certificate's RSA key has " + bits + " bits; at least "
-                    + MIN_RSA_BITS + " are required");
-        }
-        if (usage != null && !usage[2]) {
-            throw new IllegalArgumentException("the certificate's key usage does not allow key encipherment");
+        if (cert.getPublicKey() instanceof java.security.interfaces.RSAPublicKey rsa) {
+            int bits = rsa.getModulus().bitLength();
+            if (bits < MIN_RSA_BITS) {
+                throw new IllegalArgumentException("the certificate's RSA key has " + bits + " bits; at least "
+                        + MIN_RSA_BITS + " are required");
+            }
+            if (usage != null && !usage[2]) {
+                throw new IllegalArgumentException("the certificate's key usage does not allow key encipherment");
+            }
+        } else if (cert.getPublicKey() instanceof java.security.interfaces.ECPublicKey ec) {
+            int bits = ec.getParams().getOrder().bitLength();
+            if (bits < MIN_EC_BITS) {
+                throw new IllegalArgumentException("the certificate's EC key has " + bits + " bits; at least "
+                        + MIN_EC_BITS + " are required");
+            }
+            if (usage != null && !usage[4]) {
+                throw new IllegalArgumentException("the certificate's key usage does not allow key agreement");
+            }
+        } else {
+            throw new IllegalArgumentException("only RSA and EC recipient certificates are supported, not " + alg);
         }
         List<String> eku;
         try {
