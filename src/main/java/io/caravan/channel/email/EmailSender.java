@@ -118,6 +118,12 @@ public class EmailSender {
         } catch (MessagingException e) {
             // the server could not be reached to learn what it offers (or no server satisfies the recipient domain's
             // MTA-STS policy): as any connection failure, try again later
+            SmtpFailure f = SmtpFailure.of(e);
+            if (f.kind() == SmtpFailure.Kind.RELAY) {
+                // refused while the hub checked its TLS (AUTH, say): the operator's to fix, as in failed()
+                relayRefused(id, f);
+                return;
+            }
             deferOrFail(id, List.of(e.getMessage() != null && e.getMessage().startsWith("mta-sts")
                     ? "mta-sts-unsatisfied" : "connection"), true);
         } catch (java.io.IOException | RuntimeException e) {
@@ -262,15 +268,7 @@ public class EmailSender {
                 store.finish(p.messageId(), OutboundMessage.BOUNCED, p.protection(), List.of(f.reason()),
                         clock.instant());
             }
-            case RELAY -> {
-                // the relay refuses the hub itself: every message would fail alike, so the operator must hear of it;
-                // the message waits (nothing accepted is lost) and no patient's address is blamed
-                metrics.relayRefused(f.stage(), f.code());
-                log.error("The SMTP server refused the hub itself ({} at {}): check the relay's TLS,"
-                        + " credentials and relaying rules; message {} deferred", f.reason(), f.stage(),
-                        p.messageId());
-                deferOrFail(p.messageId(), List.of(f.reason(), "relay-refused"), true);
-            }
+            case RELAY -> relayRefused(p.messageId(), f);
             default -> {
                 String reason = f.code() > 0 ? f.reason() : e instanceof MessagingException ? "connection"
                         : "error:" + (e == null ? "unknown" : e.getClass().getSimpleName());
@@ -278,6 +276,17 @@ public class EmailSender {
                 deferOrFail(p.messageId(), List.of(reason), true);
             }
         }
+    }
+
+    /**
+     * The relay refuses the hub itself: every message would fail alike, so the operator must hear of it; the message
+     * waits (nothing accepted is lost) and no patient's address is blamed.
+     */
+    private void relayRefused(UUID id, SmtpFailure f) {
+        metrics.relayRefused(f.stage(), f.code());
+        log.error("The SMTP server refused the hub itself ({} at {}): check the relay's TLS, credentials and"
+                + " relaying rules; message {} deferred", f.reason(), f.stage(), id);
+        deferOrFail(id, List.of(f.reason(), "relay-refused"), true);
     }
 
     private void deferOrFail(UUID id, List<String> reasons, boolean counts) {

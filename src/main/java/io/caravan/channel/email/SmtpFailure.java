@@ -17,7 +17,7 @@ import org.eclipse.angus.mail.smtp.SMTPSendFailedException;
  * @param kind     what the hub does about it
  * @param code     the reply code, 0 when there was none (the connection broke)
  * @param enhanced the enhanced status code ({@code 5.1.1}), or null
- * @param stage    {@code connect}, {@code mail}, {@code rcpt}, {@code data} or {@code unknown}
+ * @param stage    {@code connect}, {@code tls}, {@code mail}, {@code rcpt}, {@code data} or {@code unknown}
  */
 record SmtpFailure(Kind kind, int code, String enhanced, String stage) {
 
@@ -102,6 +102,7 @@ record SmtpFailure(Kind kind, int code, String enhanced, String stage) {
 
     /** The reason recorded on the message: codes only, never the server's text. */
     String reason() {
-        return code == 0 ? "connection" : "smtp:" + code + (enhanced == null ? "" : ":" + enhanced);
+        return code == 0 ? ("tls".equals(stage) ? "relay-tls-unverified" : "connection")
+                : "smtp:" + code + (enhanced == null ? "" : ":" + enhanced);
     }
 }

@@ -43,6 +43,8 @@ class SmtpFailureTest {
                 .kind()).isEqualTo(SmtpFailure.Kind.RELAY);
         assertThat(SmtpFailure.of(new AuthenticationFailedException("535 5.7.8 bad credentials")).kind())
                 .isEqualTo(SmtpFailure.Kind.RELAY);
+        assertThat(new SmtpFailure(SmtpFailure.Kind.RELAY, 0, null, "tls").reason())
+                .as("a relay with credentials whose TLS did not verify").isEqualTo("relay-tls-unverified");
 
         assertThat(rcpt("552 5.2.2 mailbox full").kind()).as("refused for now or for this message, not the address")
                 .isEqualTo(SmtpFailure.Kind.MESSAGE);
