@@ -53,9 +53,9 @@ public class Suppressions {
         Instant now = clock.instant();
         audit.appendAndWait(AuditDraft.of(actor, SUPPRESSED).contact(contactId).channel("email").outcome(reason)
                 .detail("messageId", messageId == null ? null : messageId.toString()), c -> {
-                    // MERGE: two refusals of one address at once must not fail the second's audit transaction
+                    // NOT EXISTS: a second refusal of the address at once must not fail its audit transaction
                     try (PreparedStatement ps = c.prepareStatement("INSERT INTO email_suppression (address_mac,"
-                            + " reason, message_id, at) SELECT ?, ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM"
+                            + " reason, message_id, at) SELECT ?, ?, CAST(? AS UUID), ? WHERE NOT EXISTS (SELECT 1 FROM"
                             + " email_suppression WHERE address_mac = ?)")) {
                         ps.setString(1, key);
                         ps.setString(2, reason);
