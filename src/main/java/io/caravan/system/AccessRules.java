@@ -48,7 +48,7 @@ public final class AccessRules {
             roles(null, "consent records, decisions, disclosures, keys and the audit trail", Set.of("COMPLIANCE"),
                     "/api/contacts/*/authorizations/**", "/api/contacts/*/consents/**", "/api/contacts/*/opt-outs/**",
                     "/api/contacts/*/consent-records", "/api/contacts/*/decision", "/api/contacts/*/disclosures",
-                    "/api/contacts/*/keys/**", "/api/contacts/*/smime-certificate", "/api/contacts/*/pgp-key",
+                    "/api/contacts/*/keys/**", "/api/contacts/*/smime-certificate", "/api/contacts/*/pgp-key", "/api/contacts/*/email-suppression",
                     "/api/audit/**", "/api/audit"),
             roles(HttpMethod.POST, "planning a message", Set.of("INTEGRATION"), "/api/messages"),
             roles(HttpMethod.GET, "workflow definitions are configuration, no PHI",

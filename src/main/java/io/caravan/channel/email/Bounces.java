@@ -4,10 +4,13 @@ import io.caravan.audit.AuditDraft;
 import io.caravan.audit.AuditLog;
 import io.caravan.channel.MessageStore;
 import io.caravan.channel.OutboundMessage;
+import io.caravan.contact.ContactStore;
 import jakarta.mail.BodyPart;
 import jakarta.mail.Message;
 import jakarta.mail.MessagingException;
 import jakarta.mail.Multipart;
+import jakarta.mail.internet.InternetHeaders;
+import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -28,16 +31,21 @@ import org.springframework.stereotype.Component;
 
 /**
  * Delivery status notifications (RFC 3464 {@code multipart/report; report-type=delivery-status}) from the bounce
- * mailbox, polled by the {@code email-bounces} route: {@code failed} with a 5.x.x status bounces the message and
- * suppresses the address; {@code delivered} marks it delivered; {@code delayed} changes nothing. The message is found
- * by its stable Message-ID ({@code <id@caravan>}) in the returned headers. Anything else in the mailbox is ignored.
- * Nothing from the report (addresses, text) is logged.
+ * mailbox, polled by the {@code email-bounces} route. Anyone can mail the bounce address, so a report counts only
+ * when it is about a message this hub sent - found by that message's own Message-ID ({@code <id@caravan>}, a random
+ * UUID) in the returned headers' {@code Message-ID} field, else the report's {@code Original-Envelope-Id}, else the
+ * report's own {@code In-Reply-To} / {@code References} - and only for that message's recipient: a recipient block
+ * naming another address is ignored. For the recipient, {@code failed} with a 5.1.x mailbox status bounces the
+ * message and suppresses the address; another 5.x.x bounces the message alone; {@code delivered} marks it
+ * delivered; {@code delayed} changes nothing. Nothing from the report (addresses, text) is logged.
  */
 @Component("emailBounces")
 public class Bounces {
 
     private static final Logger log = LoggerFactory.getLogger(Bounces.class);
-    private static final Pattern OUR_ID = Pattern.compile("<([0-9a-fA-F-]{36})@caravan>");
+    static final String ACTOR = "route:email-bounces";
+    private static final Pattern OUR_ID = Pattern.compile("^<([0-9a-fA-F-]{36})@caravan>$");
+    private static final Pattern ANY_OF_OURS = Pattern.compile("<([0-9a-fA-F-]{36})@caravan>");
     private static final Pattern FIELD = Pattern.compile("(?im)^([A-Za-z-]+):[ \\t]*(.*)$");
 
     /** One recipient's part of a report. */
@@ -50,12 +58,15 @@ public class Bounces {
 
     private final MessageStore store;
     private final Suppressions suppressions;
+    private final ContactStore contacts;
     private final AuditLog audit;
     private final Clock clock;
 
-    public Bounces(MessageStore store, Suppressions suppressions, AuditLog audit, Clock clock) {
+    public Bounces(MessageStore store, Suppressions suppressions, ContactStore contacts, AuditLog audit,
+            Clock clock) {
         this.store = store;
         this.suppressions = suppressions;
+        this.contacts = contacts;
         this.audit = audit;
         this.clock = clock;
     }
@@ -76,23 +87,45 @@ public class Bounces {
     }
 
     void apply(Report r) {
+        Optional<OutboundMessage> sent = store.find(r.messageId()).filter(m -> "email".equals(m.channel()));
+        if (sent.isEmpty()) {
+            log.warn("Bounce mailbox: a delivery report about a message this hub did not send was ignored");
+            return;
+        }
+        // the address the message went to is the contact's; a report naming any other address proves nothing
+        String address = contacts.findById(sent.get().contactId()).map(c -> c.email).orElse(null);
         for (Recipient rc : r.recipients()) {
+            if (address == null || rc.address() == null || !same(address, rc.address())) {
+                log.warn("Bounce mailbox: a delivery report about message {} names a recipient it was not sent to;"
+                        + " ignored", r.messageId());
+                continue;
+            }
             String action = rc.action().toLowerCase(Locale.ROOT);
             if ("failed".equals(action) && rc.status().startsWith("5")) {
-                if (rc.address() != null) {
-                    suppressions.suppress(rc.address(), "dsn:" + rc.status(), r.messageId());
+                String reason = "dsn:" + rc.status();
+                boolean mailbox = mailboxRefused(rc.status());
+                if (store.report(r.messageId(), OutboundMessage.BOUNCED, reason, clock.instant())) {
+                    audit.appendAndWait(AuditDraft.of(ACTOR, "email.bounced").contact(sent.get().contactId())
+                            .channel("email").outcome(reason).detail("messageId", r.messageId().toString()));
                 }
-                if (store.report(r.messageId(), OutboundMessage.BOUNCED, "dsn:" + rc.status(), clock.instant())) {
-                    audit.appendAndWait(AuditDraft.of("route:email-bounces", "email.bounced")
-                            .contact(store.find(r.messageId()).map(OutboundMessage::contactId).orElse(null))
-                            .channel("email").outcome("dsn:" + rc.status())
-                            .detail("messageId", r.messageId().toString()));
+                if (mailbox) {
+                    suppressions.suppress(address, reason, r.messageId(), sent.get().contactId(), ACTOR);
                 }
-                log.info("Message {} bounced (DSN {}); the address is suppressed", r.messageId(), rc.status());
+                log.info("Message {} bounced (DSN {}){}", r.messageId(), rc.status(),
+                        mailbox ? "; the address is suppressed" : "");
             } else if ("delivered".equals(action)) {
                 store.report(r.messageId(), OutboundMessage.DELIVERED, null, clock.instant());
             }
         }
+    }
+
+    /** RFC 3463 5.1.x is about the recipient's address, except 5.1.7 and 5.1.8 (the sender's). */
+    static boolean mailboxRefused(String status) {
+        return status.startsWith("5.1.") && !status.equals("5.1.7") && !status.equals("5.1.8");
+    }
+
+    private static boolean same(String a, String b) {
+        return a.trim().equalsIgnoreCase(b.trim());
     }
 
     /** A delivery status report about one of our messages, or empty. */
@@ -102,7 +135,7 @@ public class Bounces {
         }
         Multipart mp = (Multipart) m.getContent();
         String status = null;
-        UUID about = null;
+        UUID returned = null;
         for (int i = 0; i < mp.getCount(); i++) {
             BodyPart p = mp.getBodyPart(i);
             String raw = raw(p);
@@ -110,18 +143,40 @@ public class Bounces {
                 status = raw;
             } else if (p.isMimeType("text/rfc822-headers") || p.isMimeType("message/rfc822")
                     || p.isMimeType("message/rfc822-headers")) {
-                Matcher id = OUR_ID.matcher(raw);
-                if (id.find()) {
-                    about = UUID.fromString(id.group(1));
+                // the returned message's own Message-ID field, not any id quoted somewhere in its headers
+                String[] ids = new InternetHeaders(new ByteArrayInputStream(raw.getBytes(StandardCharsets.ISO_8859_1)))
+                        .getHeader("Message-ID");
+                if (ids != null && ids.length == 1) {
+                    returned = ours(ids[0]);
                 }
             }
         }
-        if (status == null || about == null) {
+        if (status == null) {
+            return Optional.empty();
+        }
+        String[] blocks = status.replace("\r\n", "\n").split("\n\\s*\n");
+        UUID about = returned;
+        if (about == null) {
+            about = ours(field(blocks[0], "original-envelope-id"));
+        }
+        if (about == null) {
+            about = ours(m.getHeader("In-Reply-To"));
+        }
+        if (about == null) {
+            String[] refs = m.getHeader("References");
+            if (refs != null) {
+                Matcher any = ANY_OF_OURS.matcher(String.join(" ", refs));
+                if (any.find()) {
+                    about = UUID.fromString(any.group(1));
+                }
+            }
+        }
+        if (about == null) {
             return Optional.empty();
         }
         // per-message fields, then one block per recipient, separated by blank lines
         List<Recipient> recipients = new ArrayList<>();
-        for (String block : status.replace("\r\n", "\n").split("\n\\s*\n")) {
+        for (String block : blocks) {
             String address = null;
             String action = null;
             String code = null;
@@ -146,6 +201,29 @@ public class Bounces {
             }
         }
         return recipients.isEmpty() ? Optional.empty() : Optional.of(new Report(about, recipients));
+    }
+
+    private static String field(String block, String name) {
+        Matcher f = FIELD.matcher(block);
+        while (f.find()) {
+            if (f.group(1).equalsIgnoreCase(name)) {
+                return f.group(2).trim();
+            }
+        }
+        return null;
+    }
+
+    /** Our UUID when the value is exactly one of our Message-IDs. */
+    private static UUID ours(String value) {
+        if (value == null) {
+            return null;
+        }
+        Matcher id = OUR_ID.matcher(value.trim());
+        return id.matches() ? UUID.fromString(id.group(1)) : null;
+    }
+
+    private static UUID ours(String[] values) {
+        return values == null || values.length != 1 ? null : ours(values[0]);
     }
 
     private static String raw(BodyPart p) throws MessagingException, IOException {

@@ -28,8 +28,6 @@ import java.util.Properties;
 import java.util.UUID;
 import org.apache.camel.Exchange;
 import org.bouncycastle.openpgp.PGPPublicKey;
-import org.eclipse.angus.mail.smtp.SMTPAddressFailedException;
-import org.eclipse.angus.mail.smtp.SMTPSendFailedException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.beans.factory.ObjectProvider;
@@ -44,9 +42,11 @@ import org.springframework.stereotype.Component;
  * the message kept in the hub); the message is built, encrypted and DKIM-signed, and the route is told where it goes
  * ({@value #DELIVERY}: outbox, verified or opportunistic relay connection, or none).</li>
  * <li>{@link #delivered}: the disclosure goes into the audit trail and the status to {@code sent}.</li>
- * <li>{@link #failed}: a 5xx bounces the message and suppresses the address; a 4xx or a broken connection defers it
- * with backoff (the same Message-ID on every attempt); a relay whose TLS stopped checking out is asked again and the
- * protection chosen anew.</li>
+ * <li>{@link #failed}: a 5xx refusing the recipient's mailbox at RCPT TO bounces the message and suppresses the
+ * address; another permanent refusal of the message bounces it alone; a refusal of the hub itself (TLS, AUTH,
+ * relaying, sender) defers it and raises an operator error; a 4xx or a broken connection defers it with backoff (the
+ * same Message-ID on every attempt); a relay whose TLS stopped checking out is asked again and the protection chosen
+ * anew.</li>
  * </ol>
  */
 @Component("emailSender")
@@ -79,14 +79,15 @@ public class EmailSender {
     private final Tracking tracking;
     private final Portal portal;
     private final Suppressions suppressions;
+    private final EmailMetrics metrics;
     private final SmtpDelivery relay;
     private final Clock clock;
     private final Session session = Session.getInstance(new Properties());
 
     public EmailSender(MessageStore store, ConsentService consents, EmailTemplates templates, RecipientKeys keys,
             UnsubscribeTokens unsubscribe, Disclosures disclosures, EmailProperties props, Dkim dkim,
-            Tracking tracking, Portal portal, Suppressions suppressions, ObjectProvider<SmtpDelivery> relay,
-            Clock clock) {
+            Tracking tracking, Portal portal, Suppressions suppressions, EmailMetrics metrics,
+            ObjectProvider<SmtpDelivery> relay, Clock clock) {
         this.store = store;
         this.consents = consents;
         this.templates = templates;
@@ -98,6 +99,7 @@ public class EmailSender {
         this.tracking = tracking;
         this.portal = portal;
         this.suppressions = suppressions;
+        this.metrics = metrics;
         this.relay = relay.getIfAvailable();
         this.clock = clock;
     }
@@ -116,8 +118,14 @@ public class EmailSender {
         } catch (MessagingException e) {
             // the server could not be reached to learn what it offers (or no server satisfies the recipient domain's
             // MTA-STS policy): as any connection failure, try again later
-            deferOrFail(id, e.getMessage() != null && e.getMessage().startsWith("mta-sts") ? "mta-sts-unsatisfied"
-                    : "connection", true);
+            SmtpFailure f = SmtpFailure.of(e);
+            if (f.kind() == SmtpFailure.Kind.RELAY) {
+                // refused while the hub checked its TLS (AUTH, say): the operator's to fix, as in failed()
+                relayRefused(id, f);
+                return;
+            }
+            deferOrFail(id, List.of(e.getMessage() != null && e.getMessage().startsWith("mta-sts")
+                    ? "mta-sts-unsatisfied" : "connection"), true);
         } catch (java.io.IOException | RuntimeException e) {
             log.error("Preparing message {} failed ({})", id, e.getClass().getSimpleName());
             store.finish(id, OutboundMessage.FAILED, null, List.of("error:" + e.getClass().getSimpleName()),
@@ -143,7 +151,7 @@ public class EmailSender {
             block(m, List.of("address-suppressed"));
             return;
         }
-        Optional<X509Certificate> cert = keys.smimeFor(c.id);
+        Optional<X509Certificate> cert = keys.smimeFor(c.id, c.email);
         Optional<PGPPublicKey> pgp = cert.isPresent() ? Optional.empty() : keys.pgpFor(c.id);
         boolean relayTls = false;
         if (relay != null && cert.isEmpty() && pgp.isEmpty()) {
@@ -232,7 +240,6 @@ public class EmailSender {
         if (p == null) {
             return;
         }
-        int code = smtpCode(e);
         if (p.wire() == Protection.Wire.VERIFIED && relay != null && SmtpRelay.isTlsFailure(e)) {
             // the relay stopped proving TLS between the check and the send: check again and choose anew, now
             relay.forget();
@@ -240,43 +247,59 @@ public class EmailSender {
             store.defer(p.messageId(), List.of("tls-unverified"), false, clock.instant(), clock.instant());
             return;
         }
-        if (code >= 500) {
-            log.warn("Message {} bounced: SMTP {}", p.messageId(), code);
-            suppressions.suppress(p.address(), "smtp:" + code, p.messageId());
-            store.finish(p.messageId(), OutboundMessage.BOUNCED, p.protection(), List.of("smtp:" + code),
-                    clock.instant());
-            return;
+        SmtpFailure f = SmtpFailure.of(e);
+        if (p.wire() == Protection.Wire.OPPORTUNISTIC && relay != null && relay.credentialsNeedVerifiedTls()
+                && SmtpRelay.isTlsFailure(e)) {
+            // a relay that takes credentials gets them only over verified TLS, so its unverified TLS is its fault
+            f = new SmtpFailure(SmtpFailure.Kind.RELAY, 0, null, "tls");
         }
-        String reason = code > 0 ? "smtp:" + code : e instanceof MessagingException ? "connection"
-                : "error:" + (e == null ? "unknown" : e.getClass().getSimpleName());
-        log.warn("Message {} deferred: {}", p.messageId(), reason);
-        deferOrFail(p.messageId(), reason, true);
-    }
-
-    private void deferOrFail(UUID id, String reason, boolean counts) {
-        int attempts = store.attempts(id);
-        List<Duration> backoff = props.retry().backoff();
-        Instant now = clock.instant();
-        if (attempts >= backoff.size()) {
-            store.finish(id, OutboundMessage.FAILED, null, List.of(reason, "retries-exhausted"), now);
-        } else {
-            store.defer(id, List.of(reason), counts, now.plus(backoff.get(attempts)), now);
+        switch (f.kind()) {
+            case RECIPIENT -> {
+                log.warn("Message {} bounced: the recipient's mailbox was refused ({})", p.messageId(),
+                        f.reason());
+                suppressions.suppress(p.address(), f.reason(), p.messageId(), p.contactId(), ACTOR);
+                store.finish(p.messageId(), OutboundMessage.BOUNCED, p.protection(), List.of(f.reason()),
+                        clock.instant());
+            }
+            case MESSAGE -> {
+                // refused for good, but not because of the address: the address stays usable
+                log.warn("Message {} refused for good ({} at {}); the address is not suppressed",
+                        p.messageId(), f.reason(), f.stage());
+                store.finish(p.messageId(), OutboundMessage.BOUNCED, p.protection(), List.of(f.reason()),
+                        clock.instant());
+            }
+            case RELAY -> relayRefused(p.messageId(), f);
+            default -> {
+                String reason = f.code() > 0 ? f.reason() : e instanceof MessagingException ? "connection"
+                        : "error:" + (e == null ? "unknown" : e.getClass().getSimpleName());
+                log.warn("Message {} deferred: {}", p.messageId(), reason);
+                deferOrFail(p.messageId(), List.of(reason), true);
+            }
         }
     }
 
     /**
-     * The SMTP reply code behind a failure, 0 when there was none (the connection broke). Jakarta Mail's getCause()
-     * is the next exception in the chain: a refused recipient nested in a SendFailedException is found too.
+     * The relay refuses the hub itself: every message would fail alike, so the operator must hear of it; the message
+     * waits (nothing accepted is lost) and no patient's address is blamed.
      */
-    static int smtpCode(Throwable e) {
-        for (Throwable c = e; c != null; c = c.getCause() == c ? null : c.getCause()) {
-            int code = c instanceof SMTPSendFailedException s ? s.getReturnCode()
-                    : c instanceof SMTPAddressFailedException a ? a.getReturnCode() : 0;
-            if (code > 0) {
-                return code;
-            }
+    private void relayRefused(UUID id, SmtpFailure f) {
+        metrics.relayRefused(f.stage(), f.code());
+        log.error("The SMTP server refused the hub itself ({} at {}): check the relay's TLS, credentials and"
+                + " relaying rules; message {} deferred", f.reason(), f.stage(), id);
+        deferOrFail(id, List.of(f.reason(), "relay-refused"), true);
+    }
+
+    private void deferOrFail(UUID id, List<String> reasons, boolean counts) {
+        int attempts = store.attempts(id);
+        List<Duration> backoff = props.retry().backoff();
+        Instant now = clock.instant();
+        if (attempts >= backoff.size()) {
+            List<String> all = new ArrayList<>(reasons);
+            all.add("retries-exhausted");
+            store.finish(id, OutboundMessage.FAILED, null, all, now);
+        } else {
+            store.defer(id, reasons, counts, now.plus(backoff.get(attempts)), now);
         }
-        return 0;
     }
 
     private static List<String> limits(Decision d) {

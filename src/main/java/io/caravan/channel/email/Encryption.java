@@ -10,14 +10,19 @@ import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.security.GeneralSecurityException;
+import java.security.KeyPair;
+import java.security.KeyPairGenerator;
 import java.security.SecureRandom;
 import java.security.Security;
 import java.security.cert.X509Certificate;
+import java.security.interfaces.ECPublicKey;
 import java.util.Date;
 import org.bouncycastle.bcpg.ArmoredOutputStream;
 import org.bouncycastle.bcpg.SymmetricKeyAlgorithmTags;
 import org.bouncycastle.cms.CMSAlgorithm;
 import org.bouncycastle.cms.CMSException;
+import org.bouncycastle.cms.RecipientInfoGenerator;
+import org.bouncycastle.cms.jcajce.JceKeyAgreeRecipientInfoGenerator;
 import org.bouncycastle.cms.jcajce.JceCMSContentEncryptorBuilder;
 import org.bouncycastle.cms.jcajce.JceKeyTransRecipientInfoGenerator;
 import org.bouncycastle.jce.provider.BouncyCastleProvider;
@@ -55,8 +60,8 @@ public final class Encryption {
     public static MimeBodyPart smime(MimeBodyPart content, X509Certificate recipient, boolean gcm)
             throws MessagingException {
         try {
-            JceKeyTransRecipientInfoGenerator info = new JceKeyTransRecipientInfoGenerator(recipient)
-                    .setProvider(BouncyCastleProvider.PROVIDER_NAME);
+            RecipientInfoGenerator info = recipient.getPublicKey() instanceof ECPublicKey ec ? ecdh(recipient, ec)
+                    : new JceKeyTransRecipientInfoGenerator(recipient).setProvider(BouncyCastleProvider.PROVIDER_NAME);
             if (gcm) {
                 SMIMEAuthEnvelopedGenerator gen = new SMIMEAuthEnvelopedGenerator();
                 gen.addRecipientInfoGenerator(info);
@@ -70,6 +75,20 @@ public final class Encryption {
         } catch (GeneralSecurityException | CMSException | SMIMEException e) {
             throw new MessagingException("S/MIME encryption failed", e);
         }
+    }
+
+    /**
+     * An EC recipient: ephemeral-static ECDH (RFC 5753) with a fresh key on the recipient's curve for every message,
+     * the content key wrapped with AES-256 - what {@code openssl cms} and mail clients read for EC certificates.
+     */
+    private static RecipientInfoGenerator ecdh(X509Certificate recipient, ECPublicKey ec)
+            throws GeneralSecurityException, CMSException {
+        KeyPairGenerator g = KeyPairGenerator.getInstance("EC", BouncyCastleProvider.PROVIDER_NAME);
+        g.initialize(ec.getParams(), RANDOM);
+        KeyPair ephemeral = g.generateKeyPair();
+        return new JceKeyAgreeRecipientInfoGenerator(CMSAlgorithm.ECDH_SHA256KDF, ephemeral.getPrivate(),
+                ephemeral.getPublic(), CMSAlgorithm.AES256_WRAP).addRecipient(recipient)
+                .setProvider(BouncyCastleProvider.PROVIDER_NAME);
     }
 
     /**

@@ -29,7 +29,8 @@ class KeyController {
 
     @PutMapping(path = "/api/contacts/{id}/smime-certificate")
     RecipientKeys.KeyOnFile smime(@PathVariable UUID id, @RequestBody byte[] pem, Principal who) {
-        return keys.putSmime(consents.requireContact(id).id, pem, who.getName());
+        io.caravan.contact.Contact c = consents.requireContact(id);
+        return keys.putSmime(c.id, c.email, pem, who.getName());
     }
 
     @PutMapping(path = "/api/contacts/{id}/pgp-key")

@@ -24,7 +24,7 @@ import javax.net.ssl.SSLSocket;
  * {@code v=STSv1; id=...} serves its policy at {@code https://mta-sts.<domain>/.well-known/mta-sts.txt} (fetched over
  * verified HTTPS, never followed through redirects). In {@code enforce} mode only MX hosts matching its {@code mx}
  * patterns may be used, and only over verified TLS; {@code testing} and {@code none} change nothing. Policies are
- * cached for their {@code max_age} (at most a day here) and refetched when the TXT record's id changes.
+ * cached for their {@code max_age} and fetched again only when the TXT record's id changes.
  */
 final class MtaSts {
 
@@ -52,7 +52,11 @@ final class MtaSts {
         }
     }
 
-    private record Cached(Optional<Policy> policy, Instant until) {
+    /**
+     * What is known of a domain: its policy (empty: none published) until {@code expires}, and when the TXT record
+     * is to be looked at again.
+     */
+    private record Cached(Optional<Policy> policy, Instant expires, Instant checkTxt) {
     }
 
     private static final Duration TXT_TTL = Duration.ofMinutes(5);
@@ -72,33 +76,49 @@ final class MtaSts {
     }
 
     /**
-     * The domain's policy, or empty when it publishes none. A published policy that cannot be fetched counts as none
-     * (RFC 8461 5: senders fall back to their usual behaviour), unless a valid one is still cached.
+     * The domain's policy, or empty when it publishes none. RFC 8461 5.1: a fetched policy is kept until its
+     * {@code max_age} runs out whatever DNS says meanwhile - a TXT record that disappears or a resolver that fails
+     * (what an attacker who wants clear-text delivery would arrange) changes nothing; a changed TXT {@code id} makes
+     * the policy be fetched again, and a failed fetch keeps the cached one. A published policy that cannot be fetched
+     * with nothing cached counts as none (RFC 8461 5: senders fall back to their usual behaviour).
      */
     Optional<Policy> policy(String domain) {
         String d = domain.toLowerCase(Locale.ROOT);
         Instant now = clock.instant();
         Cached c = cache.get(d);
-        if (c != null && now.isBefore(c.until())) {
+        boolean live = c != null && c.policy().isPresent() && now.isBefore(c.expires());
+        if (c != null && now.isBefore(c.checkTxt()) && (live || c.policy().isEmpty())) {
             return c.policy();
         }
         Optional<String> id = txtId(d);
-        if (id.isEmpty()) {
-            cache.put(d, new Cached(Optional.empty(), now.plus(TXT_TTL)));
-            return Optional.empty();
-        }
-        if (c != null && c.policy().isPresent() && c.policy().get().id().equals(id.get())) {
-            // same id: the cached policy stands; check the TXT record again a little later
-            cache.put(d, new Cached(c.policy(), now.plus(TXT_TTL)));
+        if (live) {
+            Policy held = c.policy().get();
+            if (id.isEmpty() || id.get().equals(held.id())) {
+                // no record, no answer or the same id: the cached policy stands until it expires
+                cache.put(d, new Cached(c.policy(), c.expires(), now.plus(TXT_TTL)));
+                return c.policy();
+            }
+            Optional<Policy> fresh = fetchAndCache(d, id.get(), now);
+            if (fresh.isPresent()) {
+                return fresh;
+            }
+            cache.put(d, new Cached(c.policy(), c.expires(), now.plus(TXT_TTL)));
             return c.policy();
         }
+        if (id.isEmpty()) {
+            cache.put(d, new Cached(Optional.empty(), now.plus(TXT_TTL), now.plus(TXT_TTL)));
+            return Optional.empty();
+        }
+        return fetchAndCache(d, id.get(), now);
+    }
+
+    private Optional<Policy> fetchAndCache(String domain, String id, Instant now) {
         try {
-            Policy p = parse(fetch(d), id.get());
-            Duration keep = p.maxAge().compareTo(Duration.ofDays(1)) > 0 ? Duration.ofDays(1) : p.maxAge();
-            cache.put(d, new Cached(Optional.of(p), now.plus(keep.compareTo(TXT_TTL) < 0 ? TXT_TTL : keep)));
+            Policy p = parse(fetch(domain), id);
+            cache.put(domain, new Cached(Optional.of(p), now.plus(p.maxAge()), now.plus(TXT_TTL)));
             return Optional.of(p);
         } catch (IOException | IllegalArgumentException e) {
-            return c == null ? Optional.empty() : c.policy();
+            return Optional.empty();
         }
     }
 

@@ -26,10 +26,12 @@ import java.util.List;
 import java.util.Optional;
 import java.util.UUID;
 import org.bouncycastle.bcpg.sig.KeyFlags;
+import org.bouncycastle.openpgp.PGPException;
 import org.bouncycastle.openpgp.PGPPublicKey;
 import org.bouncycastle.openpgp.PGPPublicKeyRing;
 import org.bouncycastle.openpgp.PGPSignature;
 import org.bouncycastle.openpgp.PGPUtil;
+import org.bouncycastle.openpgp.operator.bc.BcPGPContentVerifierBuilderProvider;
 import org.bouncycastle.openpgp.operator.jcajce.JcaKeyFingerprintCalculator;
 import org.springframework.jdbc.core.JdbcTemplate;
 import org.springframework.stereotype.Repository;
@@ -44,6 +46,10 @@ public class RecipientKeys {
 
     public static final String SMIME = "smime";
     public static final String PGP = "pgp";
+    static final int MIN_RSA_BITS = 2048;
+    static final int MIN_EC_BITS = 256;
+    static final String EMAIL_PROTECTION = "1.3.6.1.5.5.7.3.4";
+    static final String ANY_EXTENDED_KEY_USAGE = "2.5.29.37.0";
 
     private final JdbcTemplate jdbc;
     private final FieldCipher cipher;
@@ -63,8 +69,14 @@ public class RecipientKeys {
             Instant notAfter, String uploadedBy, Instant uploadedAt, Instant expiredAt) {
     }
 
-    /** Validates and files an S/MIME certificate (PEM or DER); returns what was filed. */
-    public KeyOnFile putSmime(UUID contactId, byte[] pemOrDer, String actor) {
+    /**
+     * Validates and files an S/MIME certificate (PEM or DER) for the contact's address; returns what was filed. The
+     * certificate must be valid now, RSA of at least 2048 bits (key transport) or EC of at least 256 bits (key
+     * agreement), allow key encipherment (RSA) or key agreement (EC) and email protection where it restricts usage, and name the
+     * contact's address (rfc822Name in the subject alternative names, or emailAddress in the subject): a certificate
+     * for another address would encrypt the patient's mail to someone else.
+     */
+    public KeyOnFile putSmime(UUID contactId, String email, byte[] pemOrDer, String actor) {
         X509Certificate cert = parseCertificate(pemOrDer);
         Instant now = clock.instant();
         if (now.isBefore(cert.getNotBefore().toInstant()) || now.isAfter(cert.getNotAfter().toInstant())) {
@@ -72,25 +84,62 @@ public class RecipientKeys {
         }
         boolean[] usage = cert.getKeyUsage();
         String alg = cert.getPublicKey().getAlgorithm();
-        if (!"RSA".equals(alg)) {
-            throw new IllegalArgumentException("only RSA recipient certificates are supported (key transport)");
+        if (cert.getPublicKey() instanceof java.security.interfaces.RSAPublicKey rsa) {
+            int bits = rsa.getModulus().bitLength();
+            if (bits < MIN_RSA_BITS) {
+                throw new IllegalArgumentException("the certificate's RSA key has " + bits + " bits; at least "
+                        + MIN_RSA_BITS + " are required");
+            }
+            if (usage != null && !usage[2]) {
+                throw new IllegalArgumentException("the certificate's key usage does not allow key encipherment");
+            }
+        } else if (cert.getPublicKey() instanceof java.security.interfaces.ECPublicKey ec) {
+            int bits = ec.getParams().getOrder().bitLength();
+            if (bits < MIN_EC_BITS) {
+                throw new IllegalArgumentException("the certificate's EC key has " + bits + " bits; at least "
+                        + MIN_EC_BITS + " are required");
+            }
+            if (usage != null && !usage[4]) {
+                throw new IllegalArgumentException("the certificate's key usage does not allow key agreement");
+            }
+        } else {
+            throw new IllegalArgumentException("only RSA and EC recipient certificates are supported, not " + alg);
         }
-        if (usage != null && !usage[2]) {
-            throw new IllegalArgumentException("the certificate's key usage does not allow key encipherment");
+        List<String> eku;
+        try {
+            eku = cert.getExtendedKeyUsage();
+        } catch (java.security.cert.CertificateParsingException e) {
+            throw new IllegalArgumentException("the certificate's extended key usage cannot be read");
+        }
+        if (eku != null && !eku.contains(EMAIL_PROTECTION) && !eku.contains(ANY_EXTENDED_KEY_USAGE)) {
+            throw new IllegalArgumentException("the certificate's extended key usage does not allow email protection");
+        }
+        if (email == null || email.isBlank()) {
+            throw new IllegalArgumentException("the contact has no email address for the certificate to match");
+        }
+        List<String> named = addresses(cert);
+        if (named.isEmpty()) {
+            throw new IllegalArgumentException("the certificate names no email address (rfc822Name or emailAddress)");
+        }
+        if (!covers(cert, email)) {
+            throw new IllegalArgumentException("the certificate is for another email address than the contact's");
         }
         byte[] der = encoded(cert);
         return file(contactId, SMIME, HexFormat.of().formatHex(sha256(der)), cert.getNotBefore().toInstant(),
                 cert.getNotAfter().toInstant(), der, actor);
     }
 
-    /** Validates and files an OpenPGP public key (ASCII armour); it must have a usable encryption key. */
+    /**
+     * Validates and files an OpenPGP public key (ASCII armour): the self-signature, the subkey binding signatures and
+     * revocations are verified, and a valid encryption (sub)key must remain.
+     */
     public KeyOnFile putPgp(UUID contactId, byte[] armour, String actor) {
         PGPPublicKeyRing ring = parseRing(armour);
         Instant now = clock.instant();
-        PGPPublicKey key = encryptionKey(ring, now).orElseThrow(() -> new IllegalArgumentException(
-                "the key has no valid encryption (sub)key: revoked, expired, or no encryption key flags"));
+        PGPPublicKey key = verifiedEncryptionKey(ring, now);
         Instant created = key.getCreationTime().toInstant();
-        Instant expires = key.getValidSeconds() > 0 ? created.plusSeconds(key.getValidSeconds()) : null;
+        long valid = validSeconds(ring.getPublicKey(), key);
+        Instant expires = valid > 0 ? created.plusSeconds(valid) : null;
         byte[] encoded;
         try {
             encoded = ring.getEncoded();
@@ -157,9 +206,18 @@ public class RecipientKeys {
 
     /** The newest S/MIME certificate of a contact that is valid now, if any. */
     public Optional<X509Certificate> smimeFor(UUID contactId) {
+        return smimeFor(contactId, null);
+    }
+
+    /**
+     * The newest S/MIME certificate of a contact that is valid now and, when {@code email} is given, names that
+     * address (a certificate filed for an address the contact no longer has is not used for the new one).
+     */
+    public Optional<X509Certificate> smimeFor(UUID contactId, String email) {
         Instant now = clock.instant();
         return usable(contactId, SMIME, now).stream().map(RecipientKeys::parseCertificate)
                 .filter(c -> !now.isBefore(c.getNotBefore().toInstant()) && !now.isAfter(c.getNotAfter().toInstant()))
+                .filter(c -> email == null || covers(c, email))
                 .findFirst();
     }
 
@@ -201,48 +259,172 @@ public class RecipientKeys {
         }
     }
 
-    /**
-     * The key to encrypt to: a non-revoked, unexpired (sub)key whose binding (or, for the primary, self) signature
-     * flags it for encryption. {@link PGPPublicKey#isEncryptionKey()} alone is true for RSA signing keys too.
-     */
+    /** The key to encrypt to, or empty (see {@link #verifiedEncryptionKey}). */
     static Optional<PGPPublicKey> encryptionKey(PGPPublicKeyRing ring, Instant now) {
-        PGPPublicKey primary = ring.getPublicKey();
-        if (primary.hasRevocation() || expired(primary, now)) {
+        try {
+            return Optional.of(verifiedEncryptionKey(ring, now));
+        } catch (IllegalArgumentException e) {
             return Optional.empty();
         }
+    }
+
+    /**
+     * The key to encrypt to: the newest (sub)key that the primary key itself bound to it (a binding signature that
+     * verifies), flagged for encryption by that signature, neither revoked (by a revocation signature that verifies)
+     * nor expired. Signatures are verified because anyone can append packets to a public key: a subkey of the
+     * attacker's with its own binding, or a stripped one. {@link PGPPublicKey#isEncryptionKey()} alone is true for RSA
+     * signing keys too. Refusals name what failed.
+     */
+    static PGPPublicKey verifiedEncryptionKey(PGPPublicKeyRing ring, Instant now) {
+        PGPPublicKey primary = ring.getPublicKey();
+        if (revoked(primary, primary)) {
+            throw new IllegalArgumentException("the key is revoked");
+        }
+        PGPSignature self = newestSelfCertification(primary);
+        if (self == null) {
+            throw new IllegalArgumentException("the key has no valid self-signature on a user ID");
+        }
+        if (expired(primary, keyExpiry(self), now)) {
+            throw new IllegalArgumentException("the key has expired");
+        }
         PGPPublicKey best = null;
+        String refused = null;
         for (Iterator<PGPPublicKey> it = ring.getPublicKeys(); it.hasNext(); ) {
             PGPPublicKey k = it.next();
-            if (!k.isEncryptionKey() || k.hasRevocation() || expired(k, now)) {
+            PGPSignature binding = k.isMasterKey() ? self : newestBinding(primary, k);
+            if (binding == null) {
+                refused = k.getSignaturesOfType(PGPSignature.SUBKEY_BINDING).hasNext()
+                        ? "a subkey's binding signature does not verify (forged or damaged)"
+                        : "a subkey has no binding signature";
                 continue;
             }
-            int flags = flags(k);
-            if ((flags & (KeyFlags.ENCRYPT_COMMS | KeyFlags.ENCRYPT_STORAGE)) == 0) {
+            int flags = binding.getHashedSubPackets() == null ? 0 : binding.getHashedSubPackets().getKeyFlags();
+            if (!k.isEncryptionKey() || (flags & (KeyFlags.ENCRYPT_COMMS | KeyFlags.ENCRYPT_STORAGE)) == 0) {
+                continue;
+            }
+            if (!k.isMasterKey() && revoked(primary, k)) {
+                refused = "the encryption subkey is revoked";
+                continue;
+            }
+            if (expired(k, keyExpiry(binding), now)) {
+                refused = "the encryption subkey has expired";
                 continue;
             }
             if (best == null || k.getCreationTime().after(best.getCreationTime())) {
                 best = k;
             }
         }
-        return Optional.ofNullable(best);
+        if (best == null) {
+            throw new IllegalArgumentException(refused != null ? "the key has no usable encryption subkey: " + refused
+                    : "the key has no encryption (sub)key (no encryption key flags)");
+        }
+        return best;
     }
 
-    private static int flags(PGPPublicKey k) {
-        int flags = 0;
-        Iterator<PGPSignature> sigs = k.isMasterKey() ? k.getSignatures()
-                : k.getSignaturesOfType(PGPSignature.SUBKEY_BINDING);
-        while (sigs.hasNext()) {
-            PGPSignature s = sigs.next();
-            if (s.getHashedSubPackets() != null) {
-                flags |= s.getHashedSubPackets().getKeyFlags();
+    /** Seconds from creation to expiry of {@code k} by its verified self- or binding signature, 0 = never. */
+    private static long validSeconds(PGPPublicKey primary, PGPPublicKey k) {
+        PGPSignature s = k.isMasterKey() ? newestSelfCertification(primary) : newestBinding(primary, k);
+        return s == null ? 0 : keyExpiry(s);
+    }
+
+    private static long keyExpiry(PGPSignature s) {
+        return s.getHashedSubPackets() == null ? 0 : s.getHashedSubPackets().getKeyExpirationTime();
+    }
+
+    /** The newest user-ID certification by the primary key itself that verifies. */
+    private static PGPSignature newestSelfCertification(PGPPublicKey primary) {
+        PGPSignature newest = null;
+        for (Iterator<String> ids = primary.getUserIDs(); ids.hasNext(); ) {
+            String id = ids.next();
+            for (Iterator<PGPSignature> sigs = primary.getSignaturesForID(id); sigs != null && sigs.hasNext(); ) {
+                PGPSignature s = sigs.next();
+                if (s.isCertification() && s.getKeyID() == primary.getKeyID() && verifies(s, primary,
+                        x -> x.verifyCertification(id, primary))
+                        && (newest == null || s.getCreationTime().after(newest.getCreationTime()))) {
+                    newest = s;
+                }
             }
         }
-        return flags;
+        return newest;
     }
 
-    private static boolean expired(PGPPublicKey k, Instant now) {
-        long valid = k.getValidSeconds();
-        return valid > 0 && k.getCreationTime().toInstant().plusSeconds(valid).isBefore(now);
+    /** The newest subkey binding signature made by the primary key that verifies. */
+    private static PGPSignature newestBinding(PGPPublicKey primary, PGPPublicKey sub) {
+        PGPSignature newest = null;
+        for (Iterator<PGPSignature> sigs = sub.getSignaturesOfType(PGPSignature.SUBKEY_BINDING); sigs.hasNext(); ) {
+            PGPSignature s = sigs.next();
+            if (s.getKeyID() == primary.getKeyID() && verifies(s, primary, x -> x.verifyCertification(primary, sub))
+                    && (newest == null || s.getCreationTime().after(newest.getCreationTime()))) {
+                newest = s;
+            }
+        }
+        return newest;
+    }
+
+    /** A key or subkey revocation made by the primary key that verifies (one appended by anyone else is ignored). */
+    private static boolean revoked(PGPPublicKey primary, PGPPublicKey k) {
+        int type = k.isMasterKey() ? PGPSignature.KEY_REVOCATION : PGPSignature.SUBKEY_REVOCATION;
+        for (Iterator<PGPSignature> sigs = k.getSignaturesOfType(type); sigs.hasNext(); ) {
+            PGPSignature s = sigs.next();
+            if (s.getKeyID() == primary.getKeyID() && verifies(s, primary, x -> k.isMasterKey()
+                    ? x.verifyCertification(k) : x.verifyCertification(primary, k))) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private interface Check {
+        boolean verify(PGPSignature s) throws PGPException;
+    }
+
+    private static boolean verifies(PGPSignature s, PGPPublicKey signer, Check check) {
+        try {
+            s.init(new BcPGPContentVerifierBuilderProvider(), signer);
+            return check.verify(s);
+        } catch (PGPException | RuntimeException e) {
+            return false;
+        }
+    }
+
+    private static boolean expired(PGPPublicKey k, long validSeconds, Instant now) {
+        return validSeconds > 0 && k.getCreationTime().toInstant().plusSeconds(validSeconds).isBefore(now);
+    }
+
+    // ---- S/MIME addresses -----------------------------------------------------------------------------------------
+
+    /** Whether the certificate names the address (case-insensitively, as mail systems compare in practice). */
+    static boolean covers(X509Certificate cert, String email) {
+        String wanted = email.trim().toLowerCase(java.util.Locale.ROOT);
+        return addresses(cert).stream().anyMatch(a -> a.trim().toLowerCase(java.util.Locale.ROOT).equals(wanted));
+    }
+
+    /** rfc822Name subject alternative names, and emailAddress attributes of the subject. */
+    static List<String> addresses(X509Certificate cert) {
+        List<String> out = new java.util.ArrayList<>();
+        try {
+            java.util.Collection<List<?>> sans = cert.getSubjectAlternativeNames();
+            if (sans != null) {
+                for (List<?> san : sans) {
+                    if (Integer.valueOf(1).equals(san.get(0)) && san.get(1) instanceof String a) {
+                        out.add(a);
+                    }
+                }
+            }
+        } catch (java.security.cert.CertificateParsingException e) {
+            throw new IllegalArgumentException("the certificate's subject alternative names cannot be read");
+        }
+        org.bouncycastle.asn1.x500.X500Name subject = org.bouncycastle.asn1.x500.X500Name.getInstance(
+                cert.getSubjectX500Principal().getEncoded());
+        for (org.bouncycastle.asn1.x500.RDN rdn : subject.getRDNs(org.bouncycastle.asn1.pkcs.PKCSObjectIdentifiers
+                .pkcs_9_at_emailAddress)) {
+            for (org.bouncycastle.asn1.x500.AttributeTypeAndValue v : rdn.getTypesAndValues()) {
+                if (v.getValue() instanceof org.bouncycastle.asn1.ASN1String a) {
+                    out.add(a.getString());
+                }
+            }
+        }
+        return out;
     }
 
     private static byte[] encoded(X509Certificate cert) {

@@ -27,6 +27,14 @@ public interface SmtpDelivery {
     /** A verified connection protects the message all the way to the recipient's server. */
     boolean onwardTlsGuaranteed();
 
+    /**
+     * The server takes credentials, so even the opportunistic connection must verify TLS before AUTH: a failure to
+     * verify is then the server's, not the content's.
+     */
+    default boolean credentialsNeedVerifiedTls() {
+        return false;
+    }
+
     JavaMailSender verified();
 
     JavaMailSender opportunistic();

@@ -35,7 +35,9 @@ import org.slf4j.LoggerFactory;
  * store plus the adapter's CAs, and the host name checked. Never falls back: no TLS or a bad certificate is a failed
  * connection. Only this one carries PHI in clear-text MIME, and only when the relay guarantees onward TLS.</li>
  * <li><b>opportunistic</b> - TLS when offered, any certificate: for PHI-free content (portal notices, PHI-free
- * variants) and for content that is already S/MIME or OpenPGP encrypted.</li>
+ * variants) and for content that is already S/MIME or OpenPGP encrypted. When the relay takes credentials this one
+ * verifies TLS too: the password never goes over a connection whose server has not proved who it is (an unverified
+ * STARTTLS is as good as clear text to whoever answers in the relay's place).</li>
  * </ul>
  *
  * Whether the verified connection can be made is checked when a message needs it and remembered for a minute, so the
@@ -48,16 +50,18 @@ public final class SmtpRelay implements SmtpDelivery {
 
     private final String id;
     private final boolean onwardGuaranteed;
+    private final boolean authenticates;
     private final PooledMailSender verified;
     private final PooledMailSender opportunistic;
     private final Clock clock;
     private volatile Tls known;
     private volatile Instant knownUntil = Instant.MIN;
 
-    SmtpRelay(String id, boolean onwardGuaranteed, PooledMailSender verified, PooledMailSender opportunistic,
-            Clock clock) {
+    SmtpRelay(String id, boolean onwardGuaranteed, boolean authenticates, PooledMailSender verified,
+            PooledMailSender opportunistic, Clock clock) {
         this.id = id;
         this.onwardGuaranteed = onwardGuaranteed;
+        this.authenticates = authenticates;
         this.verified = verified;
         this.opportunistic = opportunistic;
         this.clock = clock;
@@ -70,6 +74,11 @@ public final class SmtpRelay implements SmtpDelivery {
     @Override
     public boolean onwardTlsGuaranteed() {
         return onwardGuaranteed;
+    }
+
+    @Override
+    public boolean credentialsNeedVerifiedTls() {
+        return authenticates;
     }
 
     @Override
@@ -156,9 +165,15 @@ public final class SmtpRelay implements SmtpDelivery {
 
     /** Builds the two pools from the adapter; the trust store is read once here. */
     static SmtpRelay from(AdapterProfile a, String envelopeFrom, Clock clock) {
+        return from(a, envelopeFrom, clock, System::getenv);
+    }
+
+    /** As above, the credentials' environment variables read through {@code env}. */
+    static SmtpRelay from(AdapterProfile a, String envelopeFrom, Clock clock,
+            java.util.function.UnaryOperator<String> env) {
         AdapterProfile.Smtp s = a.smtp;
-        String user = s.usernameEnv == null ? null : System.getenv(s.usernameEnv);
-        String password = s.passwordEnv == null ? null : System.getenv(s.passwordEnv);
+        String user = s.usernameEnv == null ? null : env.apply(s.usernameEnv);
+        String password = s.passwordEnv == null ? null : env.apply(s.passwordEnv);
         if (s.usernameEnv != null && (user == null || password == null)) {
             throw new IllegalStateException("SMTP relay " + a.id + ": set the environment variables "
                     + s.usernameEnv + " and " + s.passwordEnv);
@@ -172,9 +187,10 @@ public final class SmtpRelay implements SmtpDelivery {
             any.init(null, new TrustManager[] {new AnyCertificate()}, new SecureRandom());
             Session verifiedSession = Session.getInstance(properties(protocol, s, envelopeFrom, user != null,
                     strict, true));
-            Session openSession = Session.getInstance(properties(protocol, s, envelopeFrom, user != null, any,
-                    false));
-            return new SmtpRelay(a.id, "guaranteed".equals(s.onwardTls),
+            // credentials go over verified TLS only, whatever the content
+            Session openSession = user != null ? verifiedSession
+                    : Session.getInstance(properties(protocol, s, envelopeFrom, false, any, false));
+            return new SmtpRelay(a.id, "guaranteed".equals(s.onwardTls), user != null,
                     new PooledMailSender(verifiedSession, protocol, s.host, s.port, user, password, s.connections),
                     new PooledMailSender(openSession, protocol, s.host, s.port, user, password, s.connections),
                     clock);

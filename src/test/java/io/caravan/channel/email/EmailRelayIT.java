@@ -17,6 +17,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.UUID;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.awaitility.Awaitility;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeEach;
@@ -25,6 +26,9 @@ import org.junit.jupiter.api.io.TempDir;
 import org.springframework.beans.factory.annotation.Autowired;
 import org.springframework.boot.test.context.SpringBootTest;
 import org.springframework.boot.test.web.client.TestRestTemplate;
+import org.springframework.http.HttpMethod;
+import org.springframework.http.HttpStatus;
+import org.springframework.http.ResponseEntity;
 import org.springframework.test.annotation.DirtiesContext;
 import org.springframework.test.context.DynamicPropertyRegistry;
 import org.springframework.test.context.DynamicPropertySource;
@@ -206,10 +210,11 @@ class EmailRelayIT {
     }
 
     @Test
-    void a4xxDefersWithBackoffAndA5xxBouncesAndSuppressesTheAddress() throws Exception {
+    void a4xxDefersWithBackoffAndA5xxRefusingTheMailboxBouncesAndSuppressesTheAddress() throws Exception {
         relayIs(TRUSTED.port());
-        TRUSTED.verdict = r -> r.to().equals("busy@example.org") && TRUSTED.tries.get(r.to()) == 1 ? 451
-                : r.to().equals("gone@example.org") ? 550 : 0;
+        TRUSTED.verdict = r -> r.to().equals("busy@example.org") && TRUSTED.tries.get(r.to()) == 1 ? 451 : 0;
+        TRUSTED.rcptTo = t -> t.equals("gone@example.org")
+                ? "550 5.1.1 <gone@example.org>: Recipient address rejected: User unknown" : null;
         try {
             UUID busy = patient("RELAY-5", "busy@example.org");
             JsonNode deferred = api.settled(api.send(TestHub.INTEGRATION, busy, "appointment-reminder", "treatment",
@@ -229,7 +234,152 @@ class EmailRelayIT {
             assertThat(TRUSTED.tries.get("gone@example.org")).as("nothing more was offered to the relay").isEqualTo(1);
         } finally {
             TRUSTED.verdict = r -> 0;
+            TRUSTED.rcptTo = t -> null;
         }
+    }
+
+    @Test
+    void relayWideRefusalsDeferTheMessageRaiseAnOperatorErrorAndNeverSuppressTheRecipient() throws Exception {
+        relayIs(TRUSTED.port());
+        // each refusal once, the way a relay answers while its configuration is wrong, then accepts
+        AtomicInteger mailFromRefusals = new AtomicInteger(1);
+        TRUSTED.mailFrom = f -> mailFromRefusals.getAndDecrement() > 0
+                ? "530 5.7.0 Must issue a STARTTLS command first" : null;
+        Map<String, String> rcptRefusals = new java.util.concurrent.ConcurrentHashMap<>(Map.of(
+                "wide.two@example.org", "554 5.7.1 <wide.two@example.org>: Relay access denied",
+                "wide.three@example.org", "550 relaying denied"));
+        TRUSTED.rcptTo = t -> rcptRefusals.remove(t);
+        try {
+            for (String address : List.of("wide.one@example.org", "wide.two@example.org", "wide.three@example.org")) {
+                UUID id = patient("RELAY-W-" + address.substring(5, 8), address);
+                JsonNode first = api.settled(api.send(TestHub.INTEGRATION, id, "appointment-reminder", "treatment",
+                        VISIT), Set.of("planned"));
+                assertThat(first.get("status").asText()).as(address + " " + first).isEqualTo("deferred");
+                assertThat(first.get("reasons").toString()).contains("relay-refused");
+                JsonNode later = api.until(first.get("id").asText(), Set.of("deferred", "planned"));
+                assertThat(later.get("status").asText()).as(later.toString()).isEqualTo("sent");
+                JsonNode next = api.sendAndSettle(id, "appointment-reminder", "treatment", VISIT);
+                assertThat(next.get("status").asText()).as("not suppressed: " + next).isEqualTo("sent");
+            }
+            String metrics = rest.withBasicAuth(TestHub.OPERATOR, TestHub.USER_PASSWORD)
+                    .getForObject("/actuator/prometheus", String.class);
+            assertThat(metrics).containsPattern("caravan_email_relay_refusals_total\\{[^}]*code=\"530\"[^}]*stage=\"mail\"")
+                    .containsPattern("caravan_email_relay_refusals_total\\{[^}]*code=\"554\"[^}]*stage=\"rcpt\"")
+                    .doesNotContain("wide.");
+        } finally {
+            TRUSTED.mailFrom = f -> null;
+            TRUSTED.rcptTo = t -> null;
+        }
+    }
+
+    @Test
+    void aComplianceOfficerLiftsASuppressionAuditedAndTheAddressGetsMailAgain() throws Exception {
+        relayIs(TRUSTED.port());
+        AtomicInteger refusals = new AtomicInteger(1);
+        TRUSTED.rcptTo = t -> t.equals("lifted@example.org") && refusals.getAndDecrement() > 0
+                ? "550 5.1.1 mailbox unavailable" : null;
+        try {
+            UUID id = patient("RELAY-L", "lifted@example.org");
+            assertThat(api.sendAndSettle(id, "appointment-reminder", "treatment", VISIT).get("status").asText())
+                    .isEqualTo("bounced");
+            assertThat(api.sendAndSettle(id, "appointment-reminder", "treatment", VISIT).get("reasons").toString())
+                    .contains("address-suppressed");
+            String path = "/api/contacts/{id}/email-suppression";
+            for (String user : List.of(TestHub.OPERATOR, TestHub.INTEGRATION)) {
+                assertThat(api.as(user).exchange(path, HttpMethod.DELETE, null, String.class, id).getStatusCode())
+                        .as(user).isEqualTo(HttpStatus.FORBIDDEN);
+            }
+            ResponseEntity<String> lifted = api.as(TestHub.COMPLIANCE).exchange(path, HttpMethod.DELETE, null,
+                    String.class, id);
+            assertThat(lifted.getStatusCode()).as(lifted.getBody()).isEqualTo(HttpStatus.OK);
+            assertThat(lifted.getBody()).contains("smtp:550").doesNotContain("lifted@");
+            JsonNode again = api.sendAndSettle(id, "appointment-reminder", "treatment", VISIT);
+            assertThat(again.get("status").asText()).as(again.toString()).isEqualTo("sent");
+
+            ResponseEntity<String> none = api.as(TestHub.COMPLIANCE).exchange(path, HttpMethod.DELETE, null,
+                    String.class, id);
+            assertThat(none.getStatusCode()).isEqualTo(HttpStatus.NOT_FOUND);
+            assertThat(none.getHeaders().getContentType().toString()).startsWith("application/problem+json");
+            assertThat(api.as(TestHub.COMPLIANCE).exchange(path, HttpMethod.DELETE, null, String.class,
+                    UUID.randomUUID()).getStatusCode()).isEqualTo(HttpStatus.NOT_FOUND);
+
+            JsonNode trail = HubApi.JSON.readTree(api.as(TestHub.COMPLIANCE).getForObject(
+                    "/api/audit?contact={id}&action=email.", String.class, id));
+            List<JsonNode> entries = new java.util.ArrayList<>();
+            trail.forEach(e -> {
+                if (e.get("action").asText().startsWith("email.suppress")) {
+                    entries.add(e);
+                }
+            });
+            assertThat(entries).extracting(e -> e.get("action").asText())
+                    .containsExactly("email.suppressed", "email.suppression.lifted");
+            assertThat(entries.get(1).get("actor").asText()).isEqualTo(TestHub.COMPLIANCE);
+            assertThat(trail.toString()).doesNotContain("lifted@");
+        } finally {
+            TRUSTED.rcptTo = t -> null;
+        }
+    }
+
+    @Test
+    void aDeliveryReportSuppressesOnlyTheRecipientOfAMessageTheHubSent() throws Exception {
+        relayIs(TRUSTED.port());
+        UUID victim = patient("RELAY-V", "victim@example.org");
+        UUID mallory = patient("RELAY-M", "mallory@example.org");
+        JsonNode toVictim = api.sendAndSettle(victim, "appointment-reminder", "treatment", VISIT);
+        JsonNode toMallory = api.sendAndSettle(mallory, "appointment-reminder", "treatment", VISIT);
+        assertThat(toVictim.get("status").asText()).isEqualTo("sent");
+        assertThat(toMallory.get("status").asText()).isEqualTo("sent");
+        String bounces = "bounces@caravan.localhost";
+        // forged: an id of our form the hub never used, naming the victim
+        deliverRaw(bounces, dsn("victim@example.org", "Message-ID: <" + UUID.randomUUID() + "@caravan>"));
+        // misattributed: a message the hub did send, to someone else, naming the victim
+        deliverRaw(bounces, dsn("victim@example.org", "Message-ID: <" + toMallory.get("id").asText() + "@caravan>"));
+        // the victim's message id only quoted (References) in the headers of a message that is not ours
+        deliverRaw(bounces, dsn("victim@example.org", "Message-ID: <x1@mallory.example>\r\nReferences: <"
+                + toVictim.get("id").asText() + "@caravan>"));
+        // and a genuine report last: once it took effect the mailbox has been read past the others
+        deliverRaw(bounces, dsn("mallory@example.org", "Message-ID: <" + toMallory.get("id").asText() + "@caravan>"));
+        JsonNode bounced = api.until(toMallory.get("id").asText(), Set.of("sent"));
+        assertThat(bounced.get("status").asText()).isEqualTo("bounced");
+
+        assertThat(api.message(toVictim.get("id").asText()).get("status").asText()).isEqualTo("sent");
+        JsonNode next = api.sendAndSettle(victim, "appointment-reminder", "treatment", VISIT);
+        assertThat(next.get("status").asText()).as("the victim is not suppressed: " + next).isEqualTo("sent");
+        assertThat(api.sendAndSettle(mallory, "appointment-reminder", "treatment", VISIT).get("reasons").toString())
+                .as("the genuine report's recipient is").contains("address-suppressed");
+    }
+
+    /** A failed-delivery report (RFC 3464) about {@code finalRecipient}, returning the given headers. */
+    static String dsn(String finalRecipient, String returnedHeaders) {
+        return """
+                From: MAILER-DAEMON@mx.example.org
+                To: bounces@caravan.localhost
+                Subject: Undelivered Mail Returned to Sender
+                MIME-Version: 1.0
+                Content-Type: multipart/report; report-type=delivery-status; boundary="b1"
+
+                --b1
+                Content-Type: text/plain
+
+                Your message could not be delivered.
+                --b1
+                Content-Type: message/delivery-status
+
+                Reporting-MTA: dns; mx.example.org
+
+                Final-Recipient: rfc822; %s
+                Action: failed
+                Status: 5.1.1
+                Diagnostic-Code: smtp; 550 5.1.1 user unknown
+
+                --b1
+                Content-Type: text/rfc822-headers
+
+                %s
+                Subject: A reminder from your care team
+
+                --b1--
+                """.formatted(finalRecipient, returnedHeaders).replace("\r\n", "\n").replace("\n", "\r\n");
     }
 
     @Test

@@ -66,6 +66,29 @@ class EncryptionTest {
     }
 
     @Test
+    void smimeToAnEcCertificateIsDecryptedByOpensslCmsAndSmallCurvesAreRefused(@TempDir Path dir) throws Exception {
+        RecipientTools.run(dir, List.of("openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                "ec_paramgen_curve:P-256", "-nodes", "-keyout", "ec.key", "-out", "ec.pem", "-subj",
+                "/CN=pat@example.org", "-addext", "subjectAltName=email:pat@example.org", "-addext",
+                "keyUsage=keyAgreement", "-days", "30"), null);
+        byte[] pem = Files.readAllBytes(dir.resolve("ec.pem"));
+        RecipientKeys keys = new RecipientKeys(null, null, null, java.time.Clock.systemUTC());
+        // accepted up to the point of filing (no store here): every check passed
+        assertThatThrownBy(() -> keys.putSmime(null, "pat@example.org", pem, "t"))
+                .isNotInstanceOf(IllegalArgumentException.class);
+        MimeBodyPart enc = Encryption.smime(body(), RecipientKeys.parseCertificate(pem), true);
+        Path f = message(dir, "ec.eml", enc, null);
+        assertThat(RecipientTools.run(dir, List.of("openssl", "cms", "-decrypt", "-in", f.toString(), "-recip",
+                "ec.pem", "-inkey", "ec.key"), null)).contains(SECRET);
+
+        RecipientTools.run(dir, List.of("openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                "ec_paramgen_curve:P-224", "-nodes", "-keyout", "small.key", "-out", "small.pem", "-subj",
+                "/CN=pat@example.org", "-addext", "subjectAltName=email:pat@example.org", "-days", "30"), null);
+        assertThatThrownBy(() -> keys.putSmime(null, "pat@example.org", Files.readAllBytes(dir.resolve("small.pem")),
+                "t")).isInstanceOf(IllegalArgumentException.class);
+    }
+
+    @Test
     void smimeAesCbcForOldClientsIsDecryptedByOpensslSmime(@TempDir Path dir) throws Exception {
         Path cert = RecipientTools.certificate(dir, "pat", "pat@example.org", 30, "keyEncipherment");
         MimeBodyPart enc = Encryption.smime(body(), RecipientKeys.parseCertificate(Files.readAllBytes(cert)), false);
@@ -100,11 +123,11 @@ class EncryptionTest {
         RecipientKeys keys = new RecipientKeys(null, null, null, java.time.Clock.systemUTC());
         RecipientKeys nextWeek = new RecipientKeys(null, null, null,
                 java.time.Clock.offset(java.time.Clock.systemUTC(), java.time.Duration.ofDays(7)));
-        assertThatThrownBy(() -> nextWeek.putSmime(null, Files.readAllBytes(shortLived), "t"))
+        assertThatThrownBy(() -> nextWeek.putSmime(null, "old@example.org", Files.readAllBytes(shortLived), "t"))
                 .as("expired by then").hasMessageContaining("not valid now");
-        assertThatThrownBy(() -> keys.putSmime(null, Files.readAllBytes(signOnly), "t"))
+        assertThatThrownBy(() -> keys.putSmime(null, "sig@example.org", Files.readAllBytes(signOnly), "t"))
                 .hasMessageContaining("key encipherment");
-        assertThatThrownBy(() -> keys.putSmime(null, "-----BEGIN CERTIFICATE-----\nnope\n".getBytes(), "t"))
+        assertThatThrownBy(() -> keys.putSmime(null, "x@example.org", "-----BEGIN CERTIFICATE-----\nnope\n".getBytes(), "t"))
                 .hasMessageContaining("not an X.509 certificate");
         assertThatThrownBy(() -> keys.putPgp(null, "hello".getBytes(), "t"))
                 .hasMessageContaining("not an OpenPGP public key");

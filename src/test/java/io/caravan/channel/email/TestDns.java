@@ -50,6 +50,19 @@ final class TestDns implements AutoCloseable {
         add(new TXTRecord(name(host), DClass.IN, 60, text));
     }
 
+    /** Every record of a name goes: the name no longer exists. */
+    void remove(String host) throws Exception {
+        String prefix = name(host).toString().toLowerCase(java.util.Locale.ROOT) + "/";
+        records.keySet().removeIf(k -> k.startsWith(prefix));
+    }
+
+    /** While true every question gets SERVFAIL, as from a broken or attacked resolver. */
+    void failing(boolean on) {
+        failing = on;
+    }
+
+    private volatile boolean failing;
+
     private void add(Record r) {
         records.merge(key(r.getName(), r.getType()), List.of(r), (x, y) -> {
             List<Record> all = new java.util.ArrayList<>(x);
@@ -81,7 +94,9 @@ final class TestDns implements AutoCloseable {
                 List<Record> answers = records.get(key(question.getName(), question.getType()));
                 boolean nameExists = records.keySet().stream().anyMatch(k -> k.startsWith(
                         question.getName().toString().toLowerCase(java.util.Locale.ROOT) + "/"));
-                if (answers != null) {
+                if (failing) {
+                    a.getHeader().setRcode(Rcode.SERVFAIL);
+                } else if (answers != null) {
                     answers.forEach(r -> a.addRecord(r, Section.ANSWER));
                 } else if (!nameExists && question.getType() != Type.TXT) {
                     a.getHeader().setRcode(Rcode.NXDOMAIN);

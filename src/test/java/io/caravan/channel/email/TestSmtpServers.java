@@ -73,30 +73,88 @@ final class TestSmtpServers {
         return c;
     }
 
-    /** A STARTTLS-only server; {@code verdict} may refuse a recipient with an SMTP code (0 = accept). */
+    /**
+     * A STARTTLS-only server. {@code mailFrom} and {@code rcptTo} may answer MAIL FROM / RCPT TO with a whole reply
+     * ({@code "550 5.1.1 user unknown"}; null = accept); {@code verdict} may refuse a recipient at the end of DATA with
+     * an SMTP code (0 = accept). With {@code auth} it offers AUTH after STARTTLS and records every login it is sent.
+     */
     static final class StartTls implements AutoCloseable {
         final List<Received> received = new CopyOnWriteArrayList<>();
         final Map<String, Integer> tries = new ConcurrentHashMap<>();
+        final List<String> logins = new CopyOnWriteArrayList<>();
         volatile Function<Received, Integer> verdict = r -> 0;
+        volatile Function<String, String> mailFrom = f -> null;
+        volatile Function<String, String> rcptTo = t -> null;
         private final SMTPServer server;
 
         StartTls(SSLContext tls) {
-            this(tls, java.net.InetAddress.getLoopbackAddress(), 0);
+            this(tls, java.net.InetAddress.getLoopbackAddress(), 0, false);
         }
 
         StartTls(SSLContext tls, java.net.InetAddress address, int port) {
-            server = SMTPServer.port(port).bindAddress(address).hostName("localhost")
-                    .requireTLS().startTlsSocketFactory(tls).messageHandler((ctx, from, to, data) -> {
-                        Received r = new Received(from, to, data);
-                        tries.merge(to, 1, Integer::sum);
-                        int code = verdict.apply(r);
-                        if (code > 0) {
-                            throw new RejectException(code, code >= 500 ? "5.1.1 mailbox unavailable"
-                                    : "4.3.0 try again later");
-                        }
-                        received.add(r);
-                    }).build();
+            this(tls, address, port, false);
+        }
+
+        StartTls(SSLContext tls, boolean auth) {
+            this(tls, java.net.InetAddress.getLoopbackAddress(), 0, auth);
+        }
+
+        StartTls(SSLContext tls, java.net.InetAddress address, int port, boolean auth) {
+            SMTPServer.Builder b = SMTPServer.port(port).bindAddress(address).hostName("localhost")
+                    .requireTLS().startTlsSocketFactory(tls).messageHandlerFactory(ctx -> new Handler());
+            if (auth) {
+                b.authenticationHandlerFactory(new org.subethamail.smtp.auth.EasyAuthenticationHandlerFactory(
+                        (user, password, ctx) -> logins.add(user)));
+            }
+            server = b.build();
             server.start();
+        }
+
+        private static RejectException reply(String r) {
+            return new RejectException(Integer.parseInt(r.substring(0, 3)), r.substring(4));
+        }
+
+        private final class Handler implements org.subethamail.smtp.MessageHandler {
+            private String from;
+            private final List<String> to = new java.util.ArrayList<>();
+
+            @Override
+            public void from(String f) throws RejectException {
+                String r = mailFrom.apply(f);
+                if (r != null) {
+                    throw reply(r);
+                }
+                from = f;
+            }
+
+            @Override
+            public void recipient(String t) throws RejectException {
+                tries.merge(t, 1, Integer::sum);
+                String r = rcptTo.apply(t);
+                if (r != null) {
+                    throw reply(r);
+                }
+                to.add(t);
+            }
+
+            @Override
+            public String data(java.io.InputStream in) throws java.io.IOException, RejectException {
+                byte[] data = in.readAllBytes();
+                for (String t : to) {
+                    Received r = new Received(from, t, data);
+                    int code = verdict.apply(r);
+                    if (code > 0) {
+                        throw new RejectException(code, code >= 500 ? "5.1.1 mailbox unavailable"
+                                : "4.3.0 try again later");
+                    }
+                    received.add(r);
+                }
+                return null;
+            }
+
+            @Override
+            public void done() {
+            }
         }
 
         int port() {
