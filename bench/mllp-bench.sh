@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 # the hub (its fat jar, and its plain classes for bench/), then the load generator's jar
 mvn -q -B verify -DskipTests
 mvn -q -B -f bench package
-jar=$(ls target/caravan-*.jar | grep -v -- '-plain\.jar$' | head -1)
+jar=$(ls target/caravan-*.jar | head -1)
 
 # A durable PostgreSQL of our own (fsync and synchronous_commit on, as in production), on a free port.
 source bench/pg.sh
