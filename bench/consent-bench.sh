@@ -5,9 +5,11 @@
 # (e.g. --rounds 5 --round-seconds 5 --warmup-seconds 15).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bench=consent main=bench/consent/io/caravan/bench/ConsentBench.java source bench/compile.sh
+# the hub (and its plain classes for bench/), then bench/ with the hub's runtime classpath
+mvn -q -B verify -DskipTests
+mvn -q -B -f bench package
 
 pg_db=caravan_consent_bench source bench/pg.sh
 
-java -Xms1g -Xmx1g -XX:+UseG1GC -cp "$out:target/classes:$(cat "$cp")" io.caravan.bench.ConsentBench \
+java -Xms1g -Xmx1g -XX:+UseG1GC -cp "bench/target/classes:$(cat bench/target/hub.classpath)" io.caravan.bench.ConsentBench \
   --policies config/policies --pg-url "$pg_url" "$@"

@@ -5,5 +5,7 @@
 # files). Extra arguments go to the benchmark (e.g. --rounds 5 --messages 2000 --planners 4).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bench=email main=bench/email/io/caravan/bench/EmailBench.java source bench/compile.sh
-java -Xms1g -Xmx1g -XX:+UseG1GC -cp "$out:target/classes:$(cat "$cp")" io.caravan.bench.EmailBench "$@"
+# the hub (and its plain classes for bench/), then bench/ with the hub's runtime classpath
+mvn -q -B verify -DskipTests
+mvn -q -B -f bench package
+java -Xms1g -Xmx1g -XX:+UseG1GC -cp "bench/target/classes:$(cat bench/target/hub.classpath)" io.caravan.bench.EmailBench "$@"

@@ -3,9 +3,10 @@
 # Extra arguments go to the load generator (e.g. --rounds 5 --round-seconds 10 --senders 8,1).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-jar=$(ls target/caravan-*.jar 2>/dev/null | head -1 || true)
-[ -n "$jar" ] || { mvn -q -B package -DskipTests; jar=$(ls target/caravan-*.jar | head -1); }
-mvn -q -B -f bench/pom.xml package
+# the hub (its fat jar, and its plain classes for bench/), then the load generator's jar
+mvn -q -B verify -DskipTests
+mvn -q -B -f bench package
+jar=$(ls target/caravan-*.jar | head -1)
 
 # A durable PostgreSQL of our own (fsync and synchronous_commit on, as in production), on a free port.
 source bench/pg.sh

@@ -4,5 +4,7 @@
 # same sends made directly. The hub runs in-process on its embedded defaults, fixed 1 GiB heap.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bench=workflow main=bench/workflow/io/caravan/bench/WorkflowBench.java source bench/compile.sh
-java -Xms1g -Xmx1g -XX:+UseG1GC -cp "$out:target/classes:$(cat "$cp")" io.caravan.bench.WorkflowBench "$@"
+# the hub (and its plain classes for bench/), then bench/ with the hub's runtime classpath
+mvn -q -B verify -DskipTests
+mvn -q -B -f bench package
+java -Xms1g -Xmx1g -XX:+UseG1GC -cp "bench/target/classes:$(cat bench/target/hub.classpath)" io.caravan.bench.WorkflowBench "$@"
