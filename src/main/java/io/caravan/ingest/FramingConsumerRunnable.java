@@ -168,6 +168,14 @@ final class FramingConsumerRunnable extends TcpSocketConsumerRunnable {
     private void serve(byte[] payload, X500Principal clientSubject) throws IOException {
         processing = true;
         try {
+            if (payload.length < 4) {
+                // camel-mllp 4.17 reads the field separator at byte 3 of the received message when it sends the
+                // ACK: a shorter frame throws there and resets the connection, losing the frames behind it
+                metrics.received("default");
+                metrics.answered("default", IngestMetrics.Outcome.REJECTED, 0);
+                answer(Acks.build(null, "AR", "100", "message does not start with an MSH segment", "MSH^1"));
+                return;
+            }
             if (senders.active()) {
                 Msh msh = Msh.read(new String(payload, charset));
                 MllpSenders.Refusal refusal = senders.check(msh, socket.getInetAddress(), clientSubject);
@@ -188,7 +196,11 @@ final class FramingConsumerRunnable extends TcpSocketConsumerRunnable {
         metrics.senderRefused(refusal.adapter() == null ? "unknown" : refusal.adapter());
         log.warn("Refused an MLLP message from {} (adapter {}): {}", peer(),
                 refusal.adapter() == null ? "none" : refusal.adapter(), refusal.reason());
-        String ack = Acks.build(msh, "AR", "207", refusal.reason(), "MSH^1^3");
+        answer(Acks.build(msh, "AR", "207", refusal.reason(), "MSH^1^3"));
+    }
+
+    /** Writes an ACK the hub answers itself, without the route. */
+    private void answer(String ack) throws IOException {
         ByteArrayOutputStream out = new ByteArrayOutputStream(ack.length() + 3);
         out.write(MllpFrames.VT);
         out.writeBytes(ack.getBytes(charset));
