@@ -23,8 +23,8 @@ import org.springframework.validation.annotation.Validated;
  * @param acceptedProcessingIds MSH-11 values accepted (P production; add T for a training feed)
  * @param charset             character set of the feed when MSH-18 does not say
  * @param tls                 MLLP over TLS
- * @param maxConnectionsPerSource connections one address may hold; beyond it, that address's own stalest connection
- *                            gives way, so one host cannot take every slot
+ * @param maxConnectionsPerSource connections one address may hold (default: max-connections); beyond it, that
+ *                            address's own stalest connection gives way, so one host cannot take every slot
  * @param memoryBudget        bytes all connections together may hold for frames; a frame that needs more is refused
  *                            (connection closed, no ACK: the sender resends)
  * @param requireKnownSender  refuse (AR) messages whose MSH-3/MSH-4 match no adapter, and connections from addresses
@@ -61,8 +61,8 @@ public record MllpProperties(
         acceptedProcessingIds = acceptedProcessingIds == null ? List.of("P") : acceptedProcessingIds;
         charset = charset == null ? "UTF-8" : charset;
         tls = tls == null ? new Tls(false, null, null, null, false) : tls;
-        maxConnectionsPerSource = maxConnectionsPerSource == 0 ? Math.max(1, maxConnections / 4)
-                : maxConnectionsPerSource;
+        // off by default: an interface engine may open many connections from one address
+        maxConnectionsPerSource = maxConnectionsPerSource == 0 ? maxConnections : maxConnectionsPerSource;
         memoryBudget = memoryBudget == null ? org.springframework.util.unit.DataSize.ofMegabytes(64) : memoryBudget;
     }
 

@@ -44,7 +44,6 @@ class MllpListenerLimitsIT {
     static void hub(DynamicPropertyRegistry r) {
         TestHub.named("limits").register(r); // frame timeout 2 s, idle timeout 3 s
         r.add("caravan.mllp.max-connections", () -> MAX_CONNECTIONS);
-        r.add("caravan.mllp.max-connections-per-source", () -> MAX_CONNECTIONS / 2);
         r.add("caravan.mllp.max-frame-bytes", () -> 2 * 1024 * 1024);
         r.add("caravan.mllp.memory-budget", () -> "3MB");
     }
