@@ -227,4 +227,30 @@ class MllpSendersIT {
         assertThat(stored("MRN-NONE" + ctl)).isZero();
         assertThat(stored("MRN-OK" + ctl)).isEqualTo(1);
     }
+
+    @Test
+    void aTlsHandshakeTrickledByteByByteIsCutAtTheFrameTimeout() throws Exception {
+        try (java.net.Socket s = new java.net.Socket("127.0.0.1", TestHub.named("senders").mllpPort)) {
+            // a TLS handshake record announcing 16 KiB, then one byte every 300 ms: each read gets something
+            s.getOutputStream().write(new byte[] {0x16, 0x03, 0x01, 0x40, 0x00});
+            s.setSoTimeout(300);
+            long start = System.currentTimeMillis();
+            boolean closed = false;
+            while (!closed && System.currentTimeMillis() - start < 10_000) {
+                try {
+                    closed = s.getInputStream().read() < 0;
+                } catch (java.net.SocketTimeoutException open) {
+                    try {
+                        s.getOutputStream().write(0x01);
+                    } catch (java.io.IOException gone) {
+                        closed = true;
+                    }
+                } catch (java.io.IOException reset) {
+                    closed = true;
+                }
+            }
+            assertThat(closed).isTrue();
+            assertThat(System.currentTimeMillis() - start).isLessThan(3_500); // frame timeout 2 s
+        }
+    }
 }
