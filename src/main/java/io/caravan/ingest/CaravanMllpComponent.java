@@ -162,7 +162,8 @@ public class CaravanMllpComponent extends MllpComponent {
                     .filter(FramingConsumerRunnable::evictable)
                     .min(Comparator.comparing((FramingConsumerRunnable c) -> c.lastFrameAt() != 0)
                             .thenComparing(c -> -perSource.getOrDefault(c.source(), 0L))
-                            .thenComparingLong(c -> c.lastFrameAt() != 0 ? c.lastFrameAt() : c.openedAt()))
+                            .thenComparingLong(c -> c.lastFrameAt() != 0 ? c.lastFrameAt() : c.openedAt())
+                            .thenComparingLong(FramingConsumerRunnable::sequence))
                     .orElse(null);
             if (victim == null) {
                 return false;

@@ -46,7 +46,10 @@ final class FramingConsumerRunnable extends TcpSocketConsumerRunnable {
     private final ScheduledExecutorService watchdog;
     private final Runnable onEnd;
     private final Charset charset;
+    private static final java.util.concurrent.atomic.AtomicLong ACCEPTED = new java.util.concurrent.atomic.AtomicLong();
     private final long openedAt = System.currentTimeMillis();
+    /** Accept order: tells apart connections opened in the same millisecond. */
+    private final long sequence = ACCEPTED.incrementAndGet();
     private volatile long lastFrameAt;
     private volatile boolean processing;
     private volatile boolean active = true;
@@ -225,6 +228,10 @@ final class FramingConsumerRunnable extends TcpSocketConsumerRunnable {
 
     long openedAt() {
         return openedAt;
+    }
+
+    long sequence() {
+        return sequence;
     }
 
     /** May be closed to make room: not in the middle of serving a message and not already being closed. */

@@ -39,11 +39,13 @@ import org.springframework.test.context.DynamicPropertySource;
 class MllpListenerLimitsIT {
 
     static final int MAX_CONNECTIONS = 8;
+    static final int PER_SOURCE = 6;
 
     @DynamicPropertySource
     static void hub(DynamicPropertyRegistry r) {
         TestHub.named("limits").register(r); // frame timeout 2 s, idle timeout 3 s
         r.add("caravan.mllp.max-connections", () -> MAX_CONNECTIONS);
+        r.add("caravan.mllp.max-connections-per-source", () -> PER_SOURCE);
         r.add("caravan.mllp.max-frame-bytes", () -> 2 * 1024 * 1024);
         r.add("caravan.mllp.memory-budget", () -> "3MB");
     }
@@ -128,6 +130,35 @@ class MllpListenerLimitsIT {
             stop.set(true);
             for (Thread t : loris) {
                 t.join(15_000);
+            }
+        }
+    }
+
+    @Test
+    void oneAddressBeyondItsShareLosesItsOwnOldestConnectionNotAnotherAddresssSlot() throws Exception {
+        List<Socket> held = new ArrayList<>();
+        Counter evicted = registry.find("caravan.mllp.connections").tag("event", "evicted").counter();
+        double before = evicted == null ? 0 : evicted.count();
+        try {
+            for (int i = 0; i < PER_SOURCE; i++) {
+                held.add(new Socket(InetAddress.getLoopbackAddress(), port(), InetAddress.getByName("127.0.0.4"), 0));
+            }
+            await().atMost(Duration.ofSeconds(5)).until(() -> liveConnections() >= PER_SOURCE);
+            String ctl = Hl7Messages.controlId();
+            try (MllpTestClient c = new MllpTestClient(port(), "127.0.0.4")) {
+                assertThat(msa1(c.exchange(Hl7Messages.a04(ctl, "MRN-S" + ctl, "Share", "One", "s@example.org"),
+                        5_000))).isEqualTo("AA");
+            }
+            // the address's oldest silent connection made room (well before the 3 s idle timeout); newer ones stay
+            held.get(0).setSoTimeout(1_000);
+            assertThat(readsEnd(held.get(0))).isTrue();
+            held.get(PER_SOURCE - 1).setSoTimeout(200);
+            assertThat(readsEnd(held.get(PER_SOURCE - 1))).isFalse();
+            assertThat(registry.find("caravan.mllp.connections").tag("event", "evicted").counter().count())
+                    .isEqualTo(before + 1);
+        } finally {
+            for (Socket s : held) {
+                s.close();
             }
         }
     }
