@@ -1,7 +1,12 @@
 package io.caravan.ingest;
 
 import java.net.Socket;
+import java.util.Comparator;
 import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.SynchronousQueue;
 import java.util.concurrent.ThreadPoolExecutor;
@@ -20,10 +25,11 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * camel-mllp 4.17.0 with three fixes, registered as the {@code mllp} component so route URIs stay standard:
+ * camel-mllp 4.17.0 with these fixes, registered as the {@code mllp} component so route URIs stay standard:
  * pipelined frames are all processed ({@link FramingConsumerRunnable}); connections are served by one bounded pool
- * (the stock consumer validates each new connection on an unbounded pool and logs what it reads); and errors are
- * logged without payloads. Tied to 4.17.0 internals: drop it when 4.18.5+ can be used.
+ * (the stock consumer validates each new connection on an unbounded pool and logs what it reads) in which a stalled
+ * connection gives way to a new one; frames share one memory budget; senders are checked against their adapters
+ * ({@link MllpSenders}); and errors are logged without payloads. Tied to 4.17.0 internals: drop it when 4.18.5+ can be used.
  */
 public class CaravanMllpComponent extends MllpComponent {
 
@@ -32,11 +38,17 @@ public class CaravanMllpComponent extends MllpComponent {
     private final MllpProperties props;
     private final IngestMetrics metrics;
     private final SSLContextParameters tls;
+    private final MllpMemoryBudget budget;
+    private final MllpSenders senders;
 
-    public CaravanMllpComponent(MllpProperties props, IngestMetrics metrics, SSLContextParameters tls) {
+    public CaravanMllpComponent(MllpProperties props, IngestMetrics metrics, SSLContextParameters tls,
+            MllpSenders senders) {
         this.props = props;
         this.metrics = metrics;
         this.tls = tls;
+        this.senders = senders;
+        this.budget = new MllpMemoryBudget(props.memoryBudget().toBytes());
+        metrics.memoryBudget(budget);
         setLogPhi(false);
         setLogPhiMaxBytes(0);
     }
@@ -68,16 +80,24 @@ public class CaravanMllpComponent extends MllpComponent {
     }
 
     final class FramingConsumer extends MllpTcpServerConsumer {
-        private final ThreadPoolExecutor connections = new ThreadPoolExecutor(0, props.maxConnections(), 30,
+        // twice the limit: a connection closed to make room still holds its thread for a moment
+        private final ThreadPoolExecutor connections = new ThreadPoolExecutor(0, 2 * props.maxConnections(), 30,
                 TimeUnit.SECONDS, new SynchronousQueue<>(), r -> {
                     Thread t = new Thread(r, "mllp-connection");
                     t.setDaemon(true);
                     return t;
                 });
+        private final ScheduledExecutorService watchdog = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "mllp-handshake-watchdog");
+            t.setDaemon(true);
+            return t;
+        });
+        private final Set<FramingConsumerRunnable> live = ConcurrentHashMap.newKeySet();
 
         FramingConsumer(MllpEndpoint endpoint, Processor processor) {
             super(endpoint, processor);
             setExceptionHandler(new PhiSafeExceptionHandler());
+            metrics.openConnections(live);
         }
 
         @Override
@@ -87,29 +107,86 @@ public class CaravanMllpComponent extends MllpComponent {
 
         @Override
         public void startConsumer(Socket socket, MllpSocketBuffer ignored) {
-            FramingConsumerRunnable r;
+            if (!senders.mayConnect(socket.getInetAddress())) {
+                metrics.connectionDropped("unknown-source");
+                log.warn("Refused an MLLP connection from {}: no adapter allows this address",
+                        socket.getInetAddress().getHostAddress());
+                closeQuietly(socket);
+                return;
+            }
+            java.net.InetAddress source = socket.getInetAddress();
+            boolean room = true;
+            if (live.stream().filter(c -> c.source().equals(source)).count() >= props.maxConnectionsPerSource()) {
+                room = makeRoom(source);
+            } else if (live.size() >= props.maxConnections()) {
+                room = makeRoom(null);
+            }
+            if (!room) {
+                refuse(socket);
+                return;
+            }
+            FramingConsumerRunnable[] self = new FramingConsumerRunnable[1];
             try {
-                r = new FramingConsumerRunnable(this, socket, props, metrics);
+                self[0] = new FramingConsumerRunnable(this, socket, props, metrics, budget, senders, watchdog,
+                        () -> live.remove(self[0]));
             } catch (RuntimeException e) {
                 closeQuietly(socket);
                 return;
             }
+            FramingConsumerRunnable r = self[0];
+            live.add(r);
             getConsumerRunnables().put(r, System.currentTimeMillis());
             try {
                 connections.execute(r);
                 metrics.connectionOpened();
             } catch (RejectedExecutionException full) {
+                live.remove(r);
                 getConsumerRunnables().remove(r);
-                metrics.connectionDropped("max-connections");
-                log.warn("Refused an MLLP connection: {} connections already open", props.maxConnections());
-                closeQuietly(socket);
+                refuse(socket);
             }
+        }
+
+        /**
+         * All slots (or all of one source's) are taken: closes the connection least likely to be a working feed so
+         * that stalled or trickling connections cannot lock senders out - one that never completed a frame before
+         * one that did, one from the source holding most connections first, the oldest first. A connection serving
+         * a message is never chosen.
+         *
+         * @param source only among this source's connections; null: among all
+         */
+        private boolean makeRoom(java.net.InetAddress source) {
+            Map<java.net.InetAddress, Long> perSource = live.stream().collect(java.util.stream.Collectors.groupingBy(
+                    FramingConsumerRunnable::source, java.util.stream.Collectors.counting()));
+            FramingConsumerRunnable victim = live.stream()
+                    .filter(c -> source == null || c.source().equals(source))
+                    .filter(FramingConsumerRunnable::evictable)
+                    .min(Comparator.comparing((FramingConsumerRunnable c) -> c.lastFrameAt() != 0)
+                            .thenComparing(c -> -perSource.getOrDefault(c.source(), 0L))
+                            .thenComparingLong(c -> c.lastFrameAt() != 0 ? c.lastFrameAt() : c.openedAt())
+                            .thenComparingLong(FramingConsumerRunnable::sequence))
+                    .orElse(null);
+            if (victim == null) {
+                return false;
+            }
+            live.remove(victim);
+            victim.evict();
+            metrics.connectionDropped("evicted");
+            log.debug("Closed a stalled or idle MLLP connection from {} to make room", victim.source().getHostAddress());
+            return true;
+        }
+
+        private void refuse(Socket socket) {
+            metrics.connectionDropped("max-connections");
+            log.warn("Refused an MLLP connection from {}: connection limit reached and every connection is "
+                    + "serving a message", socket.getInetAddress().getHostAddress());
+            closeQuietly(socket);
         }
 
         @Override
         protected void doShutdown() throws Exception {
             super.doShutdown();
             connections.shutdownNow();
+            watchdog.shutdownNow();
         }
 
         private void closeQuietly(Socket s) {

@@ -50,6 +50,25 @@ public class IngestMetrics {
         counter("caravan.mllp.connections", "event", reason).increment();
     }
 
+    /** A message refused because its connection does not fit the adapter it names; label: adapter id or unknown. */
+    void senderRefused(String adapter) {
+        counter("caravan.mllp.senders.refused", "adapter", adapter).increment();
+    }
+
+    /** Bytes the listener holds for frames across connections, against caravan.mllp.memory-budget. */
+    void memoryBudget(MllpMemoryBudget budget) {
+        io.micrometer.core.instrument.Gauge.builder("caravan.mllp.memory.used", budget, MllpMemoryBudget::used)
+                .baseUnit("bytes").register(registry);
+        io.micrometer.core.instrument.Gauge.builder("caravan.mllp.memory.budget", budget, MllpMemoryBudget::limit)
+                .baseUnit("bytes").register(registry);
+    }
+
+    /** Connections being served now (against caravan.mllp.max-connections). */
+    void openConnections(java.util.Collection<?> live) {
+        io.micrometer.core.instrument.Gauge.builder("caravan.mllp.connections.open", live, java.util.Collection::size)
+                .register(registry);
+    }
+
     void truncatedFrames(long n) {
         counter("caravan.mllp.frames.truncated").increment(n);
     }

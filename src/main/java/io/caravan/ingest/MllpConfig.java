@@ -15,8 +15,12 @@ import org.springframework.context.annotation.Configuration;
 class MllpConfig {
 
     @Bean("mllp")
-    CaravanMllpComponent mllp(MllpProperties props, IngestMetrics metrics) {
-        return new CaravanMllpComponent(props, metrics, tls(props.tls()));
+    CaravanMllpComponent mllp(MllpProperties props, IngestMetrics metrics, MllpSenders senders) {
+        if (props.memoryBudget().toBytes() < props.maxFrameBytes() + 65536L) {
+            throw new IllegalStateException("caravan.mllp.memory-budget must hold at least one frame of "
+                    + "caravan.mllp.max-frame-bytes plus 64 KiB");
+        }
+        return new CaravanMllpComponent(props, metrics, tls(props.tls()), senders);
     }
 
     private static SSLContextParameters tls(MllpProperties.Tls tls) {

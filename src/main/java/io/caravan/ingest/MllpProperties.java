@@ -13,15 +13,22 @@ import org.springframework.validation.annotation.Validated;
  *
  * @param host                bind address
  * @param port                TCP port (BRIEF: 2575)
- * @param maxConnections      concurrent connections served; one thread each, further connections are refused
+ * @param maxConnections      concurrent connections served, one thread each; when all are taken a new connection
+ *                            replaces the one that has gone longest without completing a frame (a stalled one first)
  * @param maxFrameBytes       largest message accepted; a larger frame closes the connection
  * @param idleTimeout         a connection silent this long is closed
- * @param frameTimeout        a frame that stops arriving for this long is dropped and the connection closed
+ * @param frameTimeout        a frame not complete this long after its first byte is dropped and the connection closed
  * @param ackTimeout          longest wait for the store before answering AE
  * @param acceptedVersions    MSH-12 versions understood (parsed into the 2.5.1 model); others are answered AR
  * @param acceptedProcessingIds MSH-11 values accepted (P production; add T for a training feed)
  * @param charset             character set of the feed when MSH-18 does not say
  * @param tls                 MLLP over TLS
+ * @param maxConnectionsPerSource connections one address may hold (default: max-connections); beyond it, that
+ *                            address's own stalest connection gives way, so one host cannot take every slot
+ * @param memoryBudget        bytes all connections together may hold for frames; a frame that needs more is refused
+ *                            (connection closed, no ACK: the sender resends)
+ * @param requireKnownSender  refuse (AR) messages whose MSH-3/MSH-4 match no adapter, and connections from addresses
+ *                            no adapter allows when every MLLP adapter lists its sources
  */
 @Validated
 @ConfigurationProperties("caravan.mllp")
@@ -36,7 +43,10 @@ public record MllpProperties(
         @NotEmpty List<String> acceptedVersions,
         @NotEmpty List<String> acceptedProcessingIds,
         String charset,
-        Tls tls) {
+        Tls tls,
+        org.springframework.util.unit.DataSize memoryBudget,
+        boolean requireKnownSender,
+        @Min(0) int maxConnectionsPerSource) {
 
     public MllpProperties {
         host = host == null ? "0.0.0.0" : host;
@@ -51,6 +61,9 @@ public record MllpProperties(
         acceptedProcessingIds = acceptedProcessingIds == null ? List.of("P") : acceptedProcessingIds;
         charset = charset == null ? "UTF-8" : charset;
         tls = tls == null ? new Tls(false, null, null, null, false) : tls;
+        // off by default: an interface engine may open many connections from one address
+        maxConnectionsPerSource = maxConnectionsPerSource == 0 ? maxConnections : maxConnectionsPerSource;
+        memoryBudget = memoryBudget == null ? org.springframework.util.unit.DataSize.ofMegabytes(64) : memoryBudget;
     }
 
     /**

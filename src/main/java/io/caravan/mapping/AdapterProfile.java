@@ -29,6 +29,21 @@ public final class AdapterProfile {
     /** For {@code kind: smtp}: the relay's connection. */
     public Smtp smtp;
 
+    // --- MLLP sender checks (io.caravan.ingest.MllpSenders) ---
+    /** For {@code kind: hl7v2-mllp}: where the feed connects from and which client certificate it shows. */
+    public Mllp mllp;
+
+    /**
+     * What a connection must be for a message that claims (by MSH-3/MSH-4) to come from this feed. Anyone on the
+     * network can type another system's name into MSH-3; the address and the certificate are harder to fake.
+     */
+    public static final class Mllp {
+        /** Addresses or CIDR blocks ({@code 10.20.0.0/16}, {@code 192.0.2.7}) the feed connects from; empty: any. */
+        public java.util.List<String> allowedSources = java.util.List.of();
+        /** Subject DNs of the client certificates the feed presents over TLS ({@code CN=epic,O=Example}); empty: any. */
+        public java.util.List<String> clientCertificateSubjects = java.util.List.of();
+    }
+
     /**
      * An SMTP relay. Credentials come from environment variables, never the file.
      *

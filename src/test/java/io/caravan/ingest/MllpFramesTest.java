@@ -3,7 +3,11 @@ package io.caravan.ingest;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
+
 import java.io.ByteArrayOutputStream;
+import java.time.Duration;
+import java.util.Arrays;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
@@ -113,5 +117,73 @@ class MllpFramesTest {
         }
         assertThat(got).hasSize(2000);
         assertThat(got.get(1999)).isEqualTo("M1999");
+    }
+
+    @Test
+    void aLargeFrameInManySmallWritesIsReassembledInLinearTime() throws Exception {
+        // 4 MiB in 1 KiB writes: rescanning the open frame on every read examines ~8 billion bytes (seconds);
+        // resuming the scan examines each byte once (milliseconds)
+        int size = 4 << 20;
+        byte[] all = new byte[size + 3];
+        Arrays.fill(all, (byte) 'x');
+        all[0] = 0x0b;
+        all[size + 1] = 0x1c;
+        all[size + 2] = 0x0d;
+        MllpFrames f = new MllpFrames(8 << 20);
+        List<byte[]> got = new ArrayList<>();
+        assertTimeoutPreemptively(Duration.ofSeconds(2), () -> {
+            for (int off = 0; off < all.length; off += 1024) {
+                f.append(all, off, Math.min(1024, all.length - off));
+                byte[] p;
+                while ((p = f.next()) != null) {
+                    got.add(p);
+                }
+            }
+        });
+        assertThat(got).hasSize(1);
+        assertThat(got.get(0)).hasSize(size);
+        assertThat(f.scannedBytes()).isLessThanOrEqualTo(all.length);
+    }
+
+    @Test
+    void framesBeyondTheSharedMemoryBudgetAreRefusedAndTheBudgetIsGivenBack() throws Exception {
+        MllpMemoryBudget budget = new MllpMemoryBudget(1 << 20);
+        byte[] big = new byte[600 * 1024];
+        big[0] = 0x0b;
+        MllpFrames first = new MllpFrames(8 << 20, budget);
+        first.append(big, 0, big.length);
+        assertThat(first.next()).isNull();
+        MllpFrames second = new MllpFrames(8 << 20, budget);
+        // the first connection's open frame holds most of the budget: the second cannot grow as large
+        assertThatThrownBy(() -> second.append(big, 0, big.length))
+                .isInstanceOf(MllpFrames.MemoryBudgetExceededException.class)
+                .hasMessageNotContaining("x");
+        second.close();
+        first.close();
+        assertThat(budget.used()).isZero();
+        // once given back, the same frame fits again and a small one is served alongside
+        MllpFrames third = new MllpFrames(8 << 20, budget);
+        byte[] whole = frame("MSH|^~\\&|A");
+        third.append(big, 0, big.length);
+        MllpFrames fourth = new MllpFrames(8 << 20, budget);
+        fourth.append(whole, 0, whole.length);
+        assertThat(drain(fourth)).containsExactly("MSH|^~\\&|A");
+    }
+
+    @Test
+    void aDrainedBufferShrinksAndReturnsItsReservation() throws Exception {
+        MllpMemoryBudget budget = new MllpMemoryBudget(64 << 20);
+        MllpFrames f = new MllpFrames(8 << 20, budget);
+        StringBuilder sb = new StringBuilder();
+        sb.append("x".repeat(1 << 20));
+        byte[] all = frame(sb.toString());
+        f.append(all, 0, all.length);
+        assertThat(drain(f)).hasSize(1);
+        assertThat(budget.used()).isGreaterThan(1 << 20);
+        f.append(frame("A"), 0, 4);
+        assertThat(drain(f)).containsExactly("A");
+        assertThat(budget.used()).isLessThanOrEqualTo(65536);
+        f.close();
+        assertThat(budget.used()).isZero();
     }
 }

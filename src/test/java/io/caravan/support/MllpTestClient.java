@@ -15,7 +15,18 @@ public final class MllpTestClient implements AutoCloseable {
     private final ByteArrayOutputStream pending = new ByteArrayOutputStream();
 
     public MllpTestClient(int port) throws IOException {
-        socket = new Socket("127.0.0.1", port);
+        this(new Socket("127.0.0.1", port));
+    }
+
+    /** Connects from {@code localAddress}, e.g. 127.0.0.2 to play another host over loopback. */
+    public MllpTestClient(int port, String localAddress) throws IOException {
+        this(new Socket(java.net.InetAddress.getLoopbackAddress(), port,
+                java.net.InetAddress.getByName(localAddress), 0));
+    }
+
+    /** Over an already connected socket (a TLS one, say). */
+    public MllpTestClient(Socket connected) throws IOException {
+        socket = connected;
         socket.setTcpNoDelay(true);
         in = socket.getInputStream();
     }
