@@ -611,6 +611,16 @@ public class ContactWriter implements SmartLifecycle {
                 ps.executeBatch();
             }
         }
+        if (!events.isEmpty() && !mergedEvents.isEmpty()) {
+            // an event of a record merged later in this same batch belongs to the survivor, like its stored events
+            for (Object[] row : events) {
+                UUID to = (UUID) row[1];
+                for (int hop = 0; hop < 16 && mergedEvents.containsKey(to); hop++) {
+                    to = mergedEvents.get(to);
+                }
+                row[1] = to;
+            }
+        }
         if (!events.isEmpty()) {
             try (PreparedStatement ps = c.prepareStatement(
                     "INSERT INTO trigger_event (id, contact_id, type, inbound_id, key_id, payload, recorded_at)"

@@ -39,9 +39,29 @@ class IdentityIT {
     /** PD1-12 protection indicator = Y. */
     static final String PROTECTED = "PD1" + "|".repeat(12) + "Y\r";
 
+    /**
+     * A feed configured to link on SSNs, as every feed did before the identity rule: it recreates the wrongly linked
+     * contacts that a split repairs.
+     */
+    static final String LEGACY_ADAPTER = """
+            id: legacy-ssn-linking
+            name: Legacy feed linking on SSNs (test)
+            kind: hl7v2-mllp
+            match:
+              sendingApplication: LEGACY
+            baa:
+              status: not-applicable
+            identity:
+              linkingTypes: [MR, SS]
+              placeholders: []
+            """;
+
     @DynamicPropertySource
-    static void hub(DynamicPropertyRegistry r) {
+    static void hub(DynamicPropertyRegistry r) throws Exception {
         HUB.register(r);
+        java.nio.file.Path adapters = java.nio.file.Files.createDirectories(HUB.dataDir.resolve("test-adapters"));
+        java.nio.file.Files.writeString(adapters.resolve("legacy-ssn-linking.yaml"), LEGACY_ADAPTER);
+        r.add("caravan.mapping.adapters-dir", adapters::toString);
     }
 
     @Autowired
@@ -50,6 +70,8 @@ class IdentityIT {
     JdbcTemplate jdbc;
     @Autowired
     Disclosures disclosures;
+    @Autowired
+    ContactWriter writer;
 
     TestRestTemplate compliance() {
         return rest.withBasicAuth(TestHub.COMPLIANCE, TestHub.USER_PASSWORD);
@@ -210,6 +232,64 @@ class IdentityIT {
         accepted(Hl7Messages.adt("A08", Hl7Messages.controlId(), "ORD1", "Order", "Otto", "otto@example.org",
                 now) + "PD1" + "|".repeat(12) + "N\r");
         assertThat(contact("ORD1").get("restrictions").toString()).doesNotContain("protection-indicator");
+    }
+
+    @Test
+    void aContactLinkedWronglyBeforeIsSplitBackIntoItsPatientsAndTheSplitIsAudited() throws Exception {
+        String annControl = Hl7Messages.controlId();
+        String bobControl = Hl7Messages.controlId();
+        accepted(Hl7Messages.a04(annControl, "SPL-A", "Alpha", "Ann", "ann.split@example.org")
+                .replace("SPL-A^^^MERCY^MR|", "SPL-A^^^MERCY^MR~078-05-1120^^^USSSA^SS|")
+                .replace("|REGADT|", "|LEGACY|"));
+        accepted(Hl7Messages.adt("A04", bobControl, "SPL-B", "Beta", "Bob", "bob.split@example.org",
+                OffsetDateTime.parse("2026-03-02T09:00:00-05:00"))
+                .replace("SPL-B^^^MERCY^MR|", "SPL-B^^^MERCY^MR~078-05-1120^^^USSSA^SS|")
+                .replace("|REGADT|", "|LEGACY|"));
+        // what the old rule left: Bob's registration on Ann's contact, and his MRN resolving to it
+        JsonNode joined = contact("SPL-A");
+        UUID id = UUID.fromString(joined.get("id").asText());
+        assertThat(joined.get("email").asText()).isEqualTo("bob.split@example.org");
+        Identifier bobMrn = new Identifier("MERCY", "SPL-B", "MR");
+        jdbc.update("INSERT INTO contact_identifier (blind_index, contact_id) VALUES (?, ?)",
+                java.util.HexFormat.of().parseHex(writer.identifierIndex(bobMrn)), id);
+        writer.amend(id, c -> c.identifiers.add(bobMrn),
+                io.caravan.audit.AuditDraft.of("test", "contact.updated").outcome("legacy-link"));
+        assertThat(contact("SPL-B").get("id").asText()).isEqualTo(id.toString());
+
+        ResponseEntity<String> denied = HubApi.post(rest.withBasicAuth(TestHub.OPERATOR, TestHub.USER_PASSWORD),
+                "/api/contacts/{id}/split", body("reason", "wrong link"), id);
+        assertThat(denied.getStatusCode()).isEqualTo(HttpStatus.FORBIDDEN);
+        ResponseEntity<String> noReason = HubApi.post(compliance(), "/api/contacts/{id}/split", body(), id);
+        assertThat(noReason.getStatusCode()).isEqualTo(HttpStatus.BAD_REQUEST);
+        ResponseEntity<String> done = HubApi.post(compliance(), "/api/contacts/{id}/split",
+                body("reason", "two patients linked by a shared SSN"), id);
+        assertThat(done.getStatusCode()).as(done.getBody()).isEqualTo(HttpStatus.OK);
+        JsonNode result = JSON.readTree(done.getBody());
+        assertThat(result.get("newContacts")).hasSize(1);
+        assertThat(result.get("messagesMoved").asInt()).isEqualTo(1);
+
+        JsonNode ann = contact("SPL-A");
+        JsonNode bob = contact("SPL-B");
+        assertThat(ann.get("id").asText()).isEqualTo(id.toString());
+        assertThat(bob.get("id").asText()).isEqualTo(result.get("newContacts").get(0).asText());
+        assertThat(ann.get("email").asText()).isEqualTo("ann.split@example.org");
+        assertThat(ann.get("name").get("given").get(0).asText()).isEqualTo("Ann");
+        assertThat(bob.get("email").asText()).isEqualTo("bob.split@example.org");
+        assertThat(bob.get("name").get("family").asText()).isEqualTo("Beta");
+        assertThat(ann.get("identifiers")).hasSize(1);
+        assertThat(bob.get("identifiers")).hasSize(1);
+        assertThat(ann.get("attributes").get("otherIdentifiers").toString()).contains("078-05-1120");
+        assertThat(byIdentifier("USSSA", "078-05-1120")).as("the SSN no longer links").isEmpty();
+        List<String> bobEvents = new ArrayList<>();
+        JsonNode events = JSON.readTree(rest.withBasicAuth(TestHub.INTEGRATION, TestHub.USER_PASSWORD)
+                .getForEntity("/api/contacts/{id}/events", String.class, bob.get("id").asText()).getBody());
+        events.forEach(e -> bobEvents.add(e.get("source").get("messageControlId").asText()));
+        assertThat(bobEvents).containsExactly(bobControl);
+
+        JsonNode audit = get("/api/audit?contact={id}&action=contact.split", id);
+        assertThat(audit).hasSize(1);
+        assertThat(audit.get(0).toString()).contains(TestHub.COMPLIANCE).contains(bob.get("id").asText());
+        assertThat(get("/api/audit?contact={id}&action=contact.split", bob.get("id").asText())).hasSize(1);
     }
 
     static Map<String, Object> body(Object... kv) {
