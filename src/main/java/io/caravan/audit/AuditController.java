@@ -40,7 +40,21 @@ class AuditController {
             throw new IllegalArgumentException("action must be an audit action such as phi.read or consent.");
         }
         reads.record(who.getName(), contact, "audit", "filter");
-        return trail.find(contact == null ? List.of() : List.of(contact), from, to, action, after, limit);
+        return trail.find(contact == null ? List.of() : lineage(contact), from, to, action, after, limit);
+    }
+
+    /** A contact's entries are those of every record merged into it too; an unknown id is searched as given. */
+    private List<UUID> lineage(UUID contact) {
+        List<UUID> records = contacts.withMerged(contact);
+        if (records.isEmpty()) {
+            return List.of(contact);
+        }
+        if (!records.contains(contact)) {
+            List<UUID> withAsked = new java.util.ArrayList<>(records);
+            withAsked.add(contact);
+            return withAsked;
+        }
+        return records;
     }
 
     @GetMapping("/api/audit/verify")
@@ -51,10 +65,15 @@ class AuditController {
     /** The accounting of disclosures for the six years before now (164.528(a)(1)), exempt ones marked. */
     @GetMapping("/api/contacts/{id}/disclosures")
     Map<String, Object> disclosures(@PathVariable UUID id, Principal who) {
-        UUID survivor = contacts.findById(id).orElseThrow(() -> new NotFound("no contact with this id")).id;
+        List<UUID> records = contacts.withMerged(id);
+        if (records.isEmpty()) {
+            throw new NotFound("no contact with this id");
+        }
+        UUID survivor = records.get(0);
         reads.record(who.getName(), survivor, "disclosures", "id");
         Instant since = clock.instant().atZone(ZoneOffset.UTC).minusYears(6).toInstant();
-        List<Disclosures.Accounted> list = trail.find(List.of(survivor), since, null, Actions.DISCLOSURE, 0, 1000)
+        // the merged-away records' disclosures are the patient's too (164.528): a merge must not hide them
+        List<Disclosures.Accounted> list = trail.find(records, since, null, Actions.DISCLOSURE, 0, 1000)
                 .stream().map(Disclosures::accounted).toList();
         return Map.of("contactId", survivor, "since", since, "disclosures", list);
     }

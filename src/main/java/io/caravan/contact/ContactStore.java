@@ -56,6 +56,29 @@ public class ContactStore {
         return Optional.empty();
     }
 
+    /**
+     * The contact's id and those of every record merged into it (directly or through earlier merges): the records
+     * whose audit entries and disclosures are the survivor's too. Empty when there is no such contact. Follows merges
+     * from a merged-away id to the survivor first. Read rarely (the compliance API), so merged_into has no index: a
+     * scan per level of merges, rather than an index paid on every group commit.
+     */
+    public List<UUID> withMerged(UUID id) {
+        Optional<Contact> survivor = findById(id);
+        if (survivor.isEmpty()) {
+            return List.of();
+        }
+        List<UUID> out = new ArrayList<>(List.of(survivor.get().id));
+        List<UUID> level = List.of(survivor.get().id);
+        for (int hop = 0; hop < MAX_MERGE_HOPS && !level.isEmpty(); hop++) {
+            String in = "(" + "?,".repeat(level.size() - 1) + "?)";
+            level = jdbc.queryForList("SELECT id FROM contact WHERE merged_into IN " + in, UUID.class,
+                    level.toArray());
+            level = level.stream().filter(u -> !out.contains(u)).toList();
+            out.addAll(level);
+        }
+        return out;
+    }
+
     /** Trigger events of a contact (including those of records merged into it), oldest first. */
     public List<TriggerEvent> events(UUID contactId) {
         writer.awaitVisible();

@@ -2,6 +2,7 @@ package io.caravan.contact;
 
 import io.caravan.mapping.ContactPatch;
 import java.time.Instant;
+import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 
@@ -22,7 +23,9 @@ public final class ContactUpdates {
     /** Applies demographics; returns true when the contact changed. {@code asOf} is the stored watermark. */
     public static boolean applyDemographics(Contact c, ContactPatch patch, Instant eventTime, Instant[] asOf) {
         if (asOf[0] != null && eventTime.isBefore(asOf[0])) {
-            return false;
+            // an older message still raises a restriction or an opt-out: the most protective value wins, whatever
+            // the order the feed delivers in; lifting one follows the order like any other value
+            return raiseRestrictions(c, patch);
         }
         boolean changed = false;
         for (Map.Entry<String, Object> e : patch.fields.entrySet()) {
@@ -50,6 +53,66 @@ public final class ContactUpdates {
         asOf[0] = eventTime;
         return changed;
     }
+
+    /** Raises the restrictions the patch raises (and clears none); returns true when one was added. */
+    public static boolean raiseRestrictions(Contact c, ContactPatch patch) {
+        boolean changed = false;
+        for (Map.Entry<String, Boolean> e : patch.restrictions.entrySet()) {
+            if (e.getValue() && !c.restrictions.contains(e.getKey())) {
+                c.restrictions.add(e.getKey());
+                changed = true;
+            }
+        }
+        return changed;
+    }
+
+    /**
+     * Folds a merged-away record's protections into the survivor: every restriction and opt-out of either record
+     * stays (the most restrictive wins), and a consent-relevant attribute the survivor lacks (a publicity code, a
+     * death flag) is taken from the prior record. A protection applies from the earlier start date either record gave,
+     * or at once when either gave none. Returns true when the survivor changed.
+     */
+    public static boolean foldProtections(Contact survivor, Contact prior) {
+        boolean sProtected = survivor.restrictions.contains(PROTECTION);
+        boolean pProtected = prior.restrictions.contains(PROTECTION);
+        Object sSince = survivor.attributes.get(PROTECTION_SINCE);
+        Object pSince = prior.attributes.get(PROTECTION_SINCE);
+        boolean changed = false;
+        for (String r : prior.restrictions) {
+            if (!survivor.restrictions.contains(r)) {
+                survivor.restrictions.add(r);
+                changed = true;
+            }
+        }
+        if (sProtected || pProtected) {
+            // a protection without a start date is in force now: it is stricter than any date
+            Object since = (sProtected && sSince == null) || (pProtected && pSince == null) ? null
+                    : !sProtected ? pSince : !pProtected ? sSince
+                    : pSince.toString().compareTo(sSince.toString()) < 0 ? pSince : sSince;
+            if (!java.util.Objects.equals(since, sSince)) {
+                if (since == null) {
+                    survivor.attributes.remove(PROTECTION_SINCE);
+                } else {
+                    survivor.attributes.put(PROTECTION_SINCE, since);
+                }
+                changed = true;
+            }
+        }
+        for (String a : MERGED_ATTRIBUTES) {
+            Object p = prior.attributes.get(a);
+            Object s = survivor.attributes.get(a);
+            if (p != null && (s == null || ("deceased".equals(a) && Boolean.TRUE.equals(p) && !p.equals(s)))) {
+                survivor.attributes.put(a, p);
+                changed = true;
+            }
+        }
+        return changed;
+    }
+
+    private static final String PROTECTION = "protection-indicator";
+    private static final String PROTECTION_SINCE = "protectionIndicatorEffectiveDate";
+    /** Attributes the consent gate reads: kept through a merge when the survivor lacks them. */
+    private static final List<String> MERGED_ATTRIBUTES = List.of("publicityCode", "deceased", "deathDateTime");
 
     /** Adds an identifier the contact lacks; returns true when added. */
     public static boolean addIdentifier(Contact c, Identifier id) {

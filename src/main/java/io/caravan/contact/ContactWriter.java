@@ -77,6 +77,8 @@ public class ContactWriter implements SmartLifecycle {
     private final Path journalDir;
     private final ObjectProvider<Replay> replay;
     private final AuditLog audit;
+    /** How far ahead of its receipt a message's event time is still trusted to order changes. */
+    private final java.time.Duration maxFutureSkew;
     /** One queue per writer; a patient's messages always go to the same one, so they are applied in order. */
     private final List<BlockingQueue<Pending>> queues = new ArrayList<>();
     // bounded: when the database falls behind, journal writes (and so ACKs) wait instead of memory filling up
@@ -91,13 +93,14 @@ public class ContactWriter implements SmartLifecycle {
     private Thread applier;
 
     public ContactWriter(DataSource dataSource, FieldCipher cipher, StoreProperties props, HubProperties hub,
-            ObjectProvider<Replay> replay, AuditLog audit) {
+            ObjectProvider<Replay> replay, AuditLog audit, io.caravan.mapping.MappingProperties mapping) {
         this.dataSource = dataSource;
         this.cipher = cipher;
         this.props = props;
         this.journalDir = props.journal().dir() != null ? props.journal().dir() : hub.dataDir().resolve("journal");
         this.replay = replay;
         this.audit = audit;
+        this.maxFutureSkew = mapping.maxFutureSkew();
     }
 
     /** Queues a message; the future completes once it is durable (journaled, or committed to the database). */
@@ -486,15 +489,27 @@ public class ContactWriter implements SmartLifecycle {
                 continue;
             }
             UUID contactId = null;
+            List<String> warnings = new ArrayList<>();
             if (InboundMessage.PROCESSED.equals(in.status())) {
                 MappedMessage m = in.mapped();
-                Working w = resolve(m, index, owners, contacts, newIdentifiers, movedIdentifiers, mergedEvents, now);
+                warnings.addAll(m.warnings());
+                List<String> before = new ArrayList<>();
+                Working w = resolve(m, index, owners, contacts, newIdentifiers, movedIdentifiers, mergedEvents, now,
+                        warnings, before);
                 contactId = w.contact.id;
+                Instant ordering = orderingTime(m.eventTime().toInstant(), in.receivedAt(), warnings);
+                if (w.asOf != null && w.asOf.isAfter(now.plus(maxFutureSkew))) {
+                    // a watermark set by a future-dated message before the skew rule: it would freeze the contact
+                    w.asOf = null;
+                    w.dirty = true;
+                }
+                if (!m.mergeFrom().isEmpty() && !before.equals(w.contact.restrictions)) {
+                    consentChanges.add(restrictionChange(in, w.contact, before));
+                }
                 if (m.demographics()) {
                     Instant[] asOf = {w.asOf};
-                    List<String> before = m.patch().restrictions.isEmpty() ? null
-                            : new ArrayList<>(w.contact.restrictions);
-                    if (ContactUpdates.applyDemographics(w.contact, m.patch(), m.eventTime().toInstant(), asOf)) {
+                    before = m.patch().restrictions.isEmpty() ? null : new ArrayList<>(w.contact.restrictions);
+                    if (ContactUpdates.applyDemographics(w.contact, m.patch(), ordering, asOf)) {
                         w.dirty = true;
                         if (before != null && !before.equals(w.contact.restrictions)) {
                             consentChanges.add(restrictionChange(in, w.contact, before));
@@ -509,8 +524,13 @@ public class ContactWriter implements SmartLifecycle {
                         nowTs});
             }
             byte[] dedupe = counts && in.dedupeKey() != null ? HEX.parseHex(in.dedupeKey()) : null;
+            if (!warnings.isEmpty()) {
+                // codes and HL7 locations only: the inbound message id leads an operator to the sealed message
+                log.warn("Inbound message {}: {}", in.id(), String.join("; ", warnings));
+            }
             inbound.add(new Object[] {in.id(), dedupe, in.feed(), in.messageType(), in.status(), in.errorCode(),
-                    contactId, in.keyId(), in.sealedRaw(), Timestamp.from(in.receivedAt())});
+                    contactId, in.keyId(), in.sealedRaw(), Timestamp.from(in.receivedAt()),
+                    warnings.isEmpty() ? null : cut(String.join("; ", warnings), 1000)});
             outcomes.add(outcomeOf(in));
         }
 
@@ -591,6 +611,16 @@ public class ContactWriter implements SmartLifecycle {
                 ps.executeBatch();
             }
         }
+        if (!events.isEmpty() && !mergedEvents.isEmpty()) {
+            // an event of a record merged later in this same batch belongs to the survivor, like its stored events
+            for (Object[] row : events) {
+                UUID to = (UUID) row[1];
+                for (int hop = 0; hop < 16 && mergedEvents.containsKey(to); hop++) {
+                    to = mergedEvents.get(to);
+                }
+                row[1] = to;
+            }
+        }
         if (!events.isEmpty()) {
             try (PreparedStatement ps = c.prepareStatement(
                     "INSERT INTO trigger_event (id, contact_id, type, inbound_id, key_id, payload, recorded_at)"
@@ -627,7 +657,7 @@ public class ContactWriter implements SmartLifecycle {
         if (!inbound.isEmpty()) {
             try (PreparedStatement ps = c.prepareStatement(
                     "INSERT INTO inbound_message (id, dedupe_key, feed, message_type, status, error_code, contact_id,"
-                            + " key_id, payload, received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")) {
+                            + " key_id, payload, received_at, warnings) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")) {
                 for (Object[] row : inbound) {
                     bind(ps, row);
                     ps.addBatch();
@@ -636,6 +666,23 @@ public class ContactWriter implements SmartLifecycle {
             }
         }
         return outcomes;
+    }
+
+    /**
+     * The time that orders a message's changes against what the contact holds: its event time (EVN-2, else MSH-7),
+     * unless that lies further ahead of its receipt than the configured skew - a sender's clock or a typo (20990101)
+     * would otherwise make every later update look older and freeze the contact. Then the receive time orders it.
+     */
+    private Instant orderingTime(Instant eventTime, Instant receivedAt, List<String> warnings) {
+        if (eventTime.isAfter(receivedAt.plus(maxFutureSkew))) {
+            warnings.add("EVN-2: event time more than " + maxFutureSkew + " after receipt; ordered by receive time");
+            return receivedAt;
+        }
+        return eventTime;
+    }
+
+    private static String cut(String s, int max) {
+        return s.length() <= max ? s : s.substring(0, max);
     }
 
     /**
@@ -652,18 +699,29 @@ public class ContactWriter implements SmartLifecycle {
     }
 
     /**
-     * Finds or creates the contact a message is about, attaching identifiers it does not have yet; for a merge,
-     * folds the prior record into the survivor and keeps both sets of identifiers resolvable.
+     * Finds or creates the contact a message is about. Only linking identifiers (the mapping's identity rule) reach
+     * here. An identifier new to the store joins the contact unless that contact already holds another identifier of
+     * the same assigning authority: two MRNs of one authority name two patients, and only a merge joins them. When the
+     * message's identifiers name two different contacts, it is applied to the first one's (PID-3 order) and the other
+     * contact is left alone, with a warning on the inbound message. For a merge, the prior record is folded into the
+     * survivor: its identifiers keep resolving, its restrictions and opt-outs stay (the most restrictive wins).
+     * {@code before} receives the survivor's restrictions as they were before a merge folded any in.
      */
-    private Working resolve(MappedMessage m, java.util.function.Function<Identifier, String> index, Map<String, UUID> owners, Map<UUID, Working> contacts,
-            Map<String, UUID> newIdentifiers, Map<String, UUID> movedIdentifiers, Map<UUID, UUID> mergedEvents,
-            Instant now) {
+    private Working resolve(MappedMessage m, java.util.function.Function<Identifier, String> index,
+            Map<String, UUID> owners, Map<UUID, Working> contacts, Map<String, UUID> newIdentifiers,
+            Map<String, UUID> movedIdentifiers, Map<UUID, UUID> mergedEvents, Instant now, List<String> warnings,
+            List<String> before) {
         Working survivor = null;
         for (Identifier id : m.patch().identifiers) {
             UUID owner = owners.get(index.apply(id));
-            if (owner != null) {
-                survivor = contacts.get(owner);
-                break;
+            if (owner == null) {
+                continue;
+            }
+            Working w = contacts.get(owner);
+            if (survivor == null) {
+                survivor = w;
+            } else if (w != survivor && m.mergeFrom().isEmpty()) {
+                warnings.add("PID-3: identifiers name two contacts; applied to the first identifier's");
             }
         }
         Working prior = null;
@@ -685,6 +743,7 @@ public class ContactWriter implements SmartLifecycle {
             survivor = new Working(created, null, null, true);
             contacts.put(created.id, survivor);
         }
+        before.addAll(survivor.contact.restrictions);
         if (prior != null && prior != survivor) {
             for (Identifier id : prior.contact.identifiers) {
                 String idx = index.apply(id);
@@ -696,16 +755,23 @@ public class ContactWriter implements SmartLifecycle {
                 }
                 survivor.dirty |= ContactUpdates.addIdentifier(survivor.contact, id);
             }
+            survivor.dirty |= ContactUpdates.foldProtections(survivor.contact, prior.contact);
             prior.mergedInto = survivor.contact.id;
             prior.dirty = true;
             mergedEvents.put(prior.contact.id, survivor.contact.id);
         }
+        boolean merge = !m.mergeFrom().isEmpty();
         List<Identifier> all = new ArrayList<>(m.patch().identifiers);
         all.addAll(m.mergeFrom());
         for (Identifier id : all) {
             String idx = index.apply(id);
             UUID owner = owners.get(idx);
             if (owner == null) {
+                if (!merge && holdsOtherOfAuthority(survivor.contact, id)) {
+                    warnings.add("PID-3: the contact already has an identifier of this assigning authority;"
+                            + " another one is not added without a merge (A40)");
+                    continue;
+                }
                 owners.put(idx, survivor.contact.id);
                 newIdentifiers.put(idx, survivor.contact.id);
                 survivor.dirty |= ContactUpdates.addIdentifier(survivor.contact, id);
@@ -715,6 +781,16 @@ public class ContactWriter implements SmartLifecycle {
             // an identifier held by another contact stays there: only a merge moves identifiers
         }
         return survivor;
+    }
+
+    /** Whether the contact holds an identifier of {@code id}'s assigning authority with another value. */
+    private static boolean holdsOtherOfAuthority(Contact c, Identifier id) {
+        for (Identifier held : c.identifiers) {
+            if (java.util.Objects.equals(held.system(), id.system()) && !held.value().equals(id.value())) {
+                return true;
+            }
+        }
+        return false;
     }
 
     private static final class Working {

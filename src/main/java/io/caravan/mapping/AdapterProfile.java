@@ -26,6 +26,8 @@ public final class AdapterProfile {
     /** Zone for HL7 times sent without an offset. */
     public String timeZone;
     public Overrides mappings = new Overrides();
+    /** Which of this feed's patient identifiers link records to a contact (see {@link Identity}). */
+    public Identity identity = new Identity();
     /** For {@code kind: smtp}: the relay's connection. */
     public Smtp smtp;
 
@@ -69,6 +71,29 @@ public final class AdapterProfile {
         /** Connections kept open and reused, per kind (verified / opportunistic). */
         public Integer connections = 8;
         public String heloName;
+    }
+
+    /**
+     * The identity rule of a feed: which identifiers name a patient at this source and so link its messages to one
+     * contact. The others (SSNs, driver's licences, insurance numbers…) are kept on the contact as the attribute
+     * {@code otherIdentifiers}, never used to link; placeholder values are dropped.
+     */
+    public static final class Identity {
+        /**
+         * CX-5 identifier types (HL7 table 0203) that identify a patient at the sending facility: MR medical record
+         * number, MRT temporary MRN, PI patient internal identifier, PT patient external identifier.
+         */
+        public java.util.List<String> linkingTypes = java.util.List.of("MR", "MRT", "PI", "PT");
+        /** A CX without CX-5 (common in v2.3 feeds, where PID-3 is the MRN): {@code link} or {@code attribute}. */
+        public String untyped = "link";
+        /** Assigning authority given to a linking CX sent without CX-4 (null: the empty authority). */
+        public String assigningAuthority;
+        /**
+         * Values that are placeholders, not identifiers: dropped. Compared without punctuation for the attribute
+         * identifiers (so 999999999 is 999-99-9999), exactly for linking ones (an MRN 123456789 is the facility's own
+         * number).
+         */
+        public java.util.List<String> placeholders = java.util.List.of("999-99-9999", "000-00-0000", "123-45-6789");
     }
 
     public static final class Match {

@@ -67,9 +67,23 @@ public class Hl7Mapper {
         if (patch.identifiers.isEmpty()) {
             throw new MappingException("101", "PID^1^3", "no patient identifier (PID-3) in the message");
         }
+        IdentityRule identity = IdentityRule.of(feed);
+        IdentityRule.Split split = identity.split(List.copyOf(patch.identifiers), "PID-3");
+        List<String> warnings = new ArrayList<>(split.warnings());
+        patch.identifiers.clear();
+        patch.identifiers.addAll(split.linking());
+        if (!split.others().isEmpty()) {
+            patch.attributes.put(IdentityRule.OTHER_IDENTIFIERS, IdentityRule.asAttribute(split.others()));
+        }
+        if (patch.identifiers.isEmpty()) {
+            throw new MappingException("101", "PID^1^3",
+                    "no patient identifier in PID-3 of a type that identifies the patient at its source (e.g. MR)");
+        }
         List<Identifier> mergeFrom = List.of();
         if (mapping.mergeFrom != null) {
-            mergeFrom = identifiers(mapping.mergeFrom, segs);
+            IdentityRule.Split prior = identity.split(identifiers(mapping.mergeFrom, segs), "MRG-1");
+            warnings.addAll(prior.warnings());
+            mergeFrom = prior.linking();
             if (mergeFrom.isEmpty()) {
                 throw new MappingException("101", "MRG^1^1", "merge without a prior patient identifier (MRG-1)");
             }
@@ -88,7 +102,7 @@ public class Hl7Mapper {
             throw new MappingException("102", "MSH^1^7", "no usable event time (EVN-2 or MSH-7)");
         }
         return new MappedMessage(feed.feedId(), msh.trigger(), msh.controlId(), mapping.event, eventTime,
-                mapping.demographics, patch, mergeFrom, data);
+                mapping.demographics, patch, mergeFrom, data, List.copyOf(warnings));
     }
 
     private void applyContactField(String field, FieldRule rule, Segments segs, FeedMappings feed,

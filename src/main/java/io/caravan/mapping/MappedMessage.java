@@ -12,6 +12,7 @@ import java.util.Map;
  * @param eventTime    EVN-2, else MSH-7: decides whether demographics are newer than what the contact holds
  * @param demographics true when the patch may update demographics (ADT); otherwise only identifiers are used
  * @param mergeFrom    for merges: identifiers of the prior patient record
+ * @param warnings     data-quality warnings about the message (codes and HL7 locations, never values)
  */
 public record MappedMessage(
         String feed,
@@ -22,5 +23,12 @@ public record MappedMessage(
         boolean demographics,
         ContactPatch patch,
         List<Identifier> mergeFrom,
-        Map<String, Object> data) {
+        Map<String, Object> data,
+        List<String> warnings) {
+
+    public MappedMessage(String feed, String trigger, String messageControlId, String eventType,
+            OffsetDateTime eventTime, boolean demographics, ContactPatch patch, List<Identifier> mergeFrom,
+            Map<String, Object> data) {
+        this(feed, trigger, messageControlId, eventType, eventTime, demographics, patch, mergeFrom, data, List.of());
+    }
 }

@@ -51,6 +51,8 @@ public final class AccessRules {
                     "/api/contacts/*/keys/**", "/api/contacts/*/smime-certificate", "/api/contacts/*/pgp-key",
                     "/api/contacts/*/email-suppression",
                     "/api/audit/**", "/api/audit"),
+            roles(HttpMethod.POST, "undoing a wrong identity link, audited", Set.of("COMPLIANCE"),
+                    "/api/contacts/*/split"),
             roles(HttpMethod.POST, "planning a message", Set.of("INTEGRATION"), "/api/messages"),
             roles(HttpMethod.GET, "workflow definitions are configuration, no PHI",
                     Set.of("INTEGRATION", "COMPLIANCE", "OPERATOR"), "/api/workflows", "/api/workflows/*",
