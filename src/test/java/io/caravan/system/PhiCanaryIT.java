@@ -268,6 +268,38 @@ class PhiCanaryIT {
         // routes/error-handling.yaml: Camel's default error handler would log a failed exchange's body and history
         assertThat(camel.getRoutes()).isNotEmpty().allSatisfy(r -> assertThat(r.getConfigurationId())
                 .as("route " + r.getRouteId()).isEqualTo("phi-safe"));
+        // camel-mllp puts the whole HL7 text into its exceptions' messages unless logPhi is off
+        assertThat(camel.getComponent("mllp", org.apache.camel.component.mllp.MllpComponent.class).getLogPhi())
+                .isFalse();
+    }
+
+    @Test
+    void aRouteThatFailsIsLoggedByRouteAndExceptionClassOnly(CapturedOutput output) throws Exception {
+        // any route of the hub's, failing the way a library fails: the body is a patient's message and the
+        // exception's message quotes it (as camel-mllp's and Jakarta Mail's do)
+        Canary p = canary();
+        String body = p.a04(Hl7Messages.controlId(), "");
+        camel.addRoutes(new org.apache.camel.builder.RouteBuilder() {
+            @Override
+            public void configure() {
+                from("direct:canary-failure").routeId("canary-failure").routeConfigurationId("phi-safe")
+                        .setHeader("CanaryHeader", constant(p.email()))
+                        .process(e -> {
+                            throw new IllegalStateException("could not handle " + e.getIn().getBody(String.class),
+                                    new java.io.IOException("refused " + p.email()));
+                        });
+            }
+        });
+        try (org.apache.camel.ProducerTemplate t = camel.createProducerTemplate()) {
+            org.apache.camel.Exchange ex = t.send("direct:canary-failure", e -> e.getIn().setBody(body));
+            assertThat(ex.getException()).as("the failure reaches the caller").isNotNull();
+        } finally {
+            camel.getRouteController().stopRoute("canary-failure");
+            camel.removeRoute("canary-failure");
+        }
+        assertThat(output.getAll()).contains("Route canary-failure failed").contains(
+                "java.lang.IllegalStateException <- java.io.IOException");
+        assertNoCanaryIn(output);
     }
 
     @Test
@@ -317,6 +349,10 @@ class PhiCanaryIT {
                     "2.5.1", "");
             assertThat(c.exchange(tooLong, 10_000)).as("an answer to a message the store refuses").isNotNull();
         }
+        // the refused message does not hold up the feed: the next one is stored and found
+        Canary after = canary();
+        assertThat(msa1(sendWithHapi(after.a04(Hl7Messages.controlId(), "")))).isEqualTo("AA");
+        assertThat(contacts(after.mrn())).contains(after.family());
         // a frame cut short, then a good one on the same connection
         try (MllpTestClient cut = new MllpTestClient(port)) {
             byte[] f = MllpTestClient.frame(orig.a04(Hl7Messages.controlId(), ""));
