@@ -40,7 +40,7 @@ import org.springframework.stereotype.Component;
  *   <li>AA: committed — or a resend of something already committed, which changes nothing.</li>
  * </ul>
  * Enhanced mode (MSH-15/16 valued) is answered with a commit ACK (CA/CE/CR) - always, MSH-15 = NE included: an
- * MLLP sender waits on the connection for a frame (README "HL7 v2 over MLLP").
+ * MLLP sender waits on the connection for a frame (README "What it does with a message").
  */
 @Component("hl7Ingest")
 public class Hl7Ingest implements Processor, ContactWriter.Replay {
