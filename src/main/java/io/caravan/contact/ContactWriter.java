@@ -363,7 +363,10 @@ public class ContactWriter implements SmartLifecycle {
                     // a message the store refuses: keep it as failed so the feed is not blocked
                     log.error("Store refused a journaled message ({}: {})", e.getClass().getSimpleName(), safe(e));
                     InboundMessage m = batch.get(0).message;
-                    apply(c, List.of(new InboundMessage(m.id(), null, m.feed(), m.messageType(),
+                    // the message type is the sender's MSH-9, which may itself be what the store refused (longer
+                    // than its column): cut to fit, or this record fails too and the applier retries it forever
+                    String type = m.messageType().length() > 16 ? m.messageType().substring(0, 16) : m.messageType();
+                    apply(c, List.of(new InboundMessage(m.id(), null, m.feed(), type,
                             InboundMessage.FAILED, "store", null, m.keyId(), m.sealedRaw(), null, null,
                             m.receivedAt())));
                     setAppliedSeq(c, batch.get(0).seq());

@@ -75,6 +75,9 @@ public class CaravanMllpComponent extends MllpComponent {
         public Consumer createConsumer(Processor processor) throws Exception {
             Consumer c = new FramingConsumer(this, processor);
             configureConsumer(c);
+            // camel-mllp bridges consumer errors to the route's error handler by default (bridgeErrorHandler), which
+            // would log them with the exchange: they stay here, logged by kind only
+            ((FramingConsumer) c).setExceptionHandler(new PhiSafeExceptionHandler());
             return c;
         }
     }
@@ -212,9 +215,6 @@ public class CaravanMllpComponent extends MllpComponent {
 
         @Override
         public void handleException(String message, org.apache.camel.Exchange exchange, Throwable exception) {
-            if (exception instanceof org.apache.camel.component.mllp.MllpInvalidAcknowledgementException) {
-                return; // an ACK deliberately withheld (enhanced mode, MSH-15 NE/ER/SU)
-            }
             log.warn("MLLP: {} ({})", message == null ? "error" : message,
                     exception == null ? "" : exception.getClass().getSimpleName());
         }

@@ -39,7 +39,8 @@ import org.springframework.stereotype.Component;
  *       replay, whenever the store is up.</li>
  *   <li>AA: committed — or a resend of something already committed, which changes nothing.</li>
  * </ul>
- * Enhanced mode (MSH-15/16 valued) answers with a commit ACK (CA/CE/CR) when MSH-15 asks for one.
+ * Enhanced mode (MSH-15/16 valued) is answered with a commit ACK (CA/CE/CR) - always, MSH-15 = NE included: an
+ * MLLP sender waits on the connection for a frame (README "What it does with a message").
  */
 @Component("hl7Ingest")
 public class Hl7Ingest implements Processor, ContactWriter.Replay {
@@ -98,25 +99,15 @@ public class Hl7Ingest implements Processor, ContactWriter.Replay {
             answer = Answer.error("207", "internal error", null);
         }
         String code = answer.code;
-        boolean send = true;
         if (msh != null && msh.enhancedMode()) {
+            // Enhanced mode: the accept acknowledgement (commit ACK). Over MLLP it is sent whatever MSH-15 asks
+            // (NE, ER, SU included): the sender holds the connection open for a frame, and silence would only make
+            // it wait for its timeout and resend. No application acknowledgement (MSH-16) is ever originated.
             code = "C" + code.charAt(1);
-            String when = msh.acceptAckType().isEmpty() ? "AL" : msh.acceptAckType();
-            boolean ok = code.equals("CA");
-            send = switch (when) {
-                case "NE" -> false;
-                case "ER" -> !ok;
-                case "SU" -> ok;
-                default -> true;
-            };
         }
-        if (send) {
-            String ack = Acks.build(msh, code, answer.errorCode, answer.errorText, answer.location);
-            exchange.setProperty(MllpConstants.MLLP_ACKNOWLEDGEMENT, ack.getBytes(charset));
-        } else {
-            exchange.setProperty(MllpConstants.MLLP_AUTO_ACKNOWLEDGE, false);
-        }
-        metrics.answered(feed.feedId(), send ? answer.outcome : IngestMetrics.Outcome.NO_ACK, System.nanoTime() - start);
+        String ack = Acks.build(msh, code, answer.errorCode, answer.errorText, answer.location);
+        exchange.setProperty(MllpConstants.MLLP_ACKNOWLEDGEMENT, ack.getBytes(charset));
+        metrics.answered(feed.feedId(), answer.outcome, System.nanoTime() - start);
     }
 
     Answer handle(String raw, Msh msh, FeedMappings feed) throws InterruptedException {

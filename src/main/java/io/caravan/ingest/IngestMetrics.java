@@ -16,7 +16,7 @@ import org.springframework.stereotype.Component;
 public class IngestMetrics {
 
     /** What the hub answered. */
-    public enum Outcome { ACCEPTED, DUPLICATE, IGNORED, ERROR, REJECTED, NO_ACK }
+    public enum Outcome { ACCEPTED, DUPLICATE, IGNORED, ERROR, REJECTED }
 
     private final MeterRegistry registry;
     private final Map<String, Counter> counters = new ConcurrentHashMap<>();
