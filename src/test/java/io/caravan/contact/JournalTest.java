@@ -67,4 +67,41 @@ class JournalTest {
             assertThat(j.readAfter(41)).hasSize(1);
         }
     }
+
+    @Test
+    void aDurableJournalFlushesEachGroupOnceBeforeItReturnsAndSyncsTheDirectoryOfANewSegment(@TempDir Path dir)
+            throws Exception {
+        List<String> forced = new java.util.ArrayList<>();
+        List<Long> lengthAtForce = new java.util.ArrayList<>();
+        Journal.Disk counting = (ch, meta) -> {
+            forced.add(meta ? "meta" : "data");
+            lengthAtForce.add(ch.size());
+            ch.force(meta);
+        };
+        try (Journal j = new Journal(dir, true, 0, counting)) {
+            assertThat(forced).as("nothing written yet").isEmpty();
+            j.append(List.of(entry(InboundMessage.PROCESSED), entry(InboundMessage.PROCESSED)));
+            assertThat(forced).as("the new segment's directory entry, then the group's data").containsExactly("meta", "data");
+            Path seg;
+            try (var s = Files.list(dir)) {
+                seg = s.findFirst().orElseThrow();
+            }
+            assertThat(lengthAtForce.get(1)).as("the flush covers the whole group").isEqualTo(Files.size(seg));
+            for (int g = 0; g < 5; g++) {
+                j.append(List.of(entry(InboundMessage.PROCESSED), entry(InboundMessage.FAILED),
+                        entry(InboundMessage.PROCESSED)));
+            }
+            assertThat(forced).as("one flush per group, not per message").hasSize(2 + 5);
+        }
+    }
+
+    @Test
+    void theProcessCrashModeNeverFlushesAGroup(@TempDir Path dir) throws Exception {
+        List<Boolean> forced = new java.util.ArrayList<>();
+        try (Journal j = new Journal(dir, false, 0, (ch, meta) -> forced.add(meta))) {
+            j.append(List.of(entry(InboundMessage.PROCESSED)));
+            j.append(List.of(entry(InboundMessage.PROCESSED)));
+            assertThat(forced).isEmpty();
+        }
+    }
 }
