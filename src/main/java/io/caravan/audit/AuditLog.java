@@ -522,8 +522,9 @@ public class AuditLog implements SmartLifecycle {
         Instant firstKept = entryTime(c, keepFrom);
         if (firstKept.isAfter(cutoff.plus(PURGE_MAX_GAP))) {
             throw new PurgeRefused("entries " + (through[0] + 1) + " to " + last + " would go, but the first entry"
-                    + " kept (" + keepFrom + ", " + firstKept + ") is more than " + PURGE_MAX_GAP.toDays() + " days after the cutoff ("
-                    + cutoff + "): the trail jumps ahead in time (was the clock set ahead?); nothing purged");
+                    + " kept (" + keepFrom + ", " + firstKept + ") is more than " + PURGE_MAX_GAP.toDays()
+                    + " days after the cutoff (" + cutoff + "): the trail jumps ahead in time (was the clock set"
+                    + " ahead?); nothing purged");
         }
         try (PreparedStatement ps = c.prepareStatement("SELECT mac FROM audit_entry WHERE seq = ?")) {
             ps.setLong(1, last);

@@ -2,6 +2,7 @@ package io.caravan.consent;
 
 import io.caravan.audit.AuditLog;
 import io.caravan.audit.AuditTrail;
+import io.caravan.contact.ContactWriter;
 import io.caravan.crypto.FieldCipher;
 import io.caravan.system.JsonMaps;
 import java.io.ByteArrayOutputStream;
@@ -35,7 +36,7 @@ import org.springframework.stereotype.Repository;
  * sealed details are authenticated by their own AES-GCM tag, bound to the record's id.
  */
 @Repository
-public class ConsentStore implements AuditTrail.Covered {
+public class ConsentStore implements AuditTrail.Covered, ContactWriter.MergeFollower {
 
     private static final String COLUMNS = "id, contact_id, kind, purpose, channel, form, remuneration, source,"
             + " recorded_by, effective_at, expires_at, revoked_at, recorded_at, key_id, mac";
@@ -95,6 +96,41 @@ public class ConsentStore implements AuditTrail.Covered {
             }
         }
         return out;
+    }
+
+    /**
+     * An A40 merge: the merged-away contacts' records move to the survivor, each re-MACed for it. A row already
+     * failing its MAC moves as it is and keeps failing (re-MACing it would launder the edit).
+     */
+    @Override
+    public void merged(Connection c, Map<UUID, UUID> mergedInto) throws SQLException {
+        for (Map.Entry<UUID, UUID> m : mergedInto.entrySet()) {
+            List<Object[]> moves = new ArrayList<>();
+            try (PreparedStatement ps = c.prepareStatement("SELECT " + COLUMNS + " FROM consent_record"
+                    + " WHERE contact_id = ? FOR UPDATE")) {
+                ps.setObject(1, m.getKey());
+                try (ResultSet rs = ps.executeQuery()) {
+                    while (rs.next()) {
+                        ConsentRecord r = record(rs, null);
+                        byte[] mac = intact(rs) ? mac(new ConsentRecord(r.id(), m.getValue(), r.kind(), r.purpose(),
+                                r.channel(), r.form(), r.remuneration(), r.source(), r.recordedBy(), r.effectiveAt(),
+                                r.expiresAt(), r.revokedAt(), r.recordedAt(), null), rs.getString(14))
+                                : rs.getBytes(15);
+                        moves.add(new Object[] {mac, r.id()});
+                    }
+                }
+            }
+            try (PreparedStatement ps = c.prepareStatement(
+                    "UPDATE consent_record SET contact_id = ?, mac = ? WHERE id = ?")) {
+                for (Object[] move : moves) {
+                    ps.setObject(1, m.getValue());
+                    ps.setBytes(2, (byte[]) move[0]);
+                    ps.setObject(3, move[1]);
+                    ps.addBatch();
+                }
+                ps.executeBatch();
+            }
+        }
     }
 
     /** The insert of a new record, to run in the audit writer's transaction. */

@@ -174,6 +174,17 @@ final class Journal implements AutoCloseable {
         }
     }
 
+    /** Whether {@link #deleteThrough} would delete a segment. */
+    synchronized boolean hasSegmentsThrough(long appliedSeq) throws IOException {
+        List<Path> segs = segments();
+        for (int i = 0; i + 1 < segs.size(); i++) {
+            if (firstSeq(segs.get(i + 1)) - 1 <= appliedSeq) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     long lastSeq() {
         return nextSeq - 1;
     }

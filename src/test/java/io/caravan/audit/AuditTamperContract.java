@@ -67,7 +67,8 @@ abstract class AuditTamperContract {
         long k = first + 2;
         long last = first + 5;
         // the by-contact index is checked too: let it take these entries before any of them is tampered with
-        org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(20)).until(() -> indexedThrough() >= last);
+        org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(20))
+                .until(() -> indexedThrough() >= last);
         assertValid();
 
         // edit: turn a deny into an allow
@@ -133,7 +134,8 @@ abstract class AuditTamperContract {
                     .purpose("marketing").channel("email").outcome("tls").detail("n", i));
         }
         long head = last;
-        org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(20)).until(() -> indexedThrough() >= head);
+        org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(20))
+                .until(() -> indexedThrough() >= head);
         assertValid();
         List<Map<String, Object>> rows = jdbc.queryForList("SELECT contact_id, seq FROM audit_contact"
                 + " WHERE contact_id = ? ORDER BY seq", contact);

@@ -81,7 +81,8 @@ class JournalTest {
         try (Journal j = new Journal(dir, true, 0, counting)) {
             assertThat(forced).as("nothing written yet").isEmpty();
             j.append(List.of(entry(InboundMessage.PROCESSED), entry(InboundMessage.PROCESSED)));
-            assertThat(forced).as("the new segment's directory entry, then the group's data").containsExactly("meta", "data");
+            assertThat(forced).as("the new segment's directory entry, then the group's data")
+                    .containsExactly("meta", "data");
             Path seg;
             try (var s = Files.list(dir)) {
                 seg = s.findFirst().orElseThrow();
