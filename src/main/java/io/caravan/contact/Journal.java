@@ -31,6 +31,13 @@ import java.util.zip.CRC32C;
 final class Journal implements AutoCloseable {
 
     private static final long SEGMENT_BYTES = 64L * 1024 * 1024;
+    /**
+     * With fsync, the segment is zero-filled (and synced) this far ahead of the writes. A group's flush then writes
+     * data blocks only: appending to a file also changes its length, and on ext4 (data=ordered) that flush waits for
+     * a journal commit, which first writes out every other file's newly allocated dirty data - H2's, which the applier
+     * writes all the time. PostgreSQL pre-fills its WAL segments for the same reason.
+     */
+    private static final long PREFILL_BYTES = 4L * 1024 * 1024;
     private static final int HEADER = 16;
 
     /** One journaled message. */
@@ -63,6 +70,8 @@ final class Journal implements AutoCloseable {
     private final Disk disk;
     private FileChannel current;
     private long currentBytes;
+    /** How far the current segment is zero-filled and synced (fsync only). */
+    private long filledBytes;
     private long nextSeq;
     private final List<Entry> unappliedAtOpen;
 
@@ -115,12 +124,16 @@ final class Journal implements AutoCloseable {
         if (current == null || currentBytes > SEGMENT_BYTES) {
             roll(numbered.get(0).seq());
         }
+        if (fsync && currentBytes + out.size() > filledBytes) {
+            prefill(currentBytes + out.size() + PREFILL_BYTES);
+        }
         ByteBuffer buf = ByteBuffer.wrap(out.toByteArray());
+        long at = currentBytes;
         while (buf.hasRemaining()) {
-            current.write(buf);
+            at += current.write(buf, at);
         }
         if (fsync) {
-            // fdatasync: the data and the file length, once for the whole group
+            // fdatasync, once for the whole group: data blocks only, the length and blocks were synced by prefill
             disk.force(current, false);
         }
         currentBytes += out.size();
@@ -138,7 +151,8 @@ final class Journal implements AutoCloseable {
                 int len = b.getInt();
                 int crc = b.getInt();
                 long s = b.getLong();
-                if (len < 0 || len > b.remaining()) {
+                if (len <= 0 || len > b.remaining()) {
+                    // zeros: the prefilled part no group reached yet (a record always has a body)
                     break;
                 }
                 byte[] body = new byte[len];
@@ -196,15 +210,27 @@ final class Journal implements AutoCloseable {
         }
         Path p = dir.resolve(String.format("journal-%019d.log", firstSeq));
         boolean created = !Files.exists(p);
-        current = FileChannel.open(p, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
-                StandardOpenOption.APPEND);
+        current = FileChannel.open(p, StandardOpenOption.CREATE, StandardOpenOption.WRITE);
         currentBytes = Files.size(p);
+        filledBytes = currentBytes;
         if (fsync && created) {
             // a new file's name lives in the directory: without this, power loss can lose the whole segment
             try (FileChannel d = FileChannel.open(dir, StandardOpenOption.READ)) {
                 disk.force(d, true);
             }
         }
+    }
+
+    /** Zero-fills the current segment up to {@code upTo} and syncs it, data and length, once. */
+    private void prefill(long upTo) throws IOException {
+        ByteBuffer zeros = ByteBuffer.allocate(64 * 1024);
+        long at = filledBytes;
+        while (at < upTo) {
+            zeros.clear().limit((int) Math.min(zeros.capacity(), upTo - at));
+            at += current.write(zeros, at);
+        }
+        disk.force(current, true);
+        filledBytes = at;
     }
 
     private List<Path> segments() throws IOException {
