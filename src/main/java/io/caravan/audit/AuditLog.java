@@ -2,6 +2,7 @@ package io.caravan.audit;
 
 import io.caravan.crypto.FieldCipher;
 import io.caravan.system.JsonMaps;
+import java.io.IOException;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -45,10 +46,27 @@ public class AuditLog implements SmartLifecycle {
     private static final long PURGE_EVERY_MILLIS = Duration.ofDays(1).toMillis();
     private static final long INDEX_EVERY_MILLIS = 1_000;
     private static final long INDEX_BEHIND_MAX = 50_000;
+    /**
+     * The most the first entry a purge keeps may be younger than the cutoff. A trail written every day has entries
+     * minutes after any cutoff; a larger gap is either a quiet spell (the purge waits until the cutoff catches up:
+     * entries are kept longer, never shorter) or a clock that jumped ahead, which must not purge.
+     */
+    static final Duration PURGE_MAX_GAP = Duration.ofDays(7);
 
     /** Statements that commit with an audit entry (the consent change the entry records). */
     public interface TxWork {
         void run(Connection c) throws SQLException;
+    }
+
+    /**
+     * A purge the writer would not run: the clock reads earlier than the newest entry, or the entries it would keep
+     * start long after its cutoff (the trail jumps ahead in time, as when the clock was set years ahead and entries
+     * were written with it). Nothing is deleted; the message names sequence numbers and dates only.
+     */
+    public static final class PurgeRefused extends RuntimeException {
+        PurgeRefused(String message) {
+            super(message);
+        }
     }
 
     /** The trail could not take an entry in time: the action it would record must not go ahead. */
@@ -75,10 +93,17 @@ public class AuditLog implements SmartLifecycle {
         return new Pending(d, work, at, kid, payload, digest, purgeBefore, new CompletableFuture<>());
     }
 
+    private static final long CHECKPOINT_EVERY_MILLIS = 60_000;
+
     private final DataSource dataSource;
     private final FieldCipher cipher;
     private final Clock clock;
     private final AuditProperties props;
+    /** Null: no anchor outside the database (unit tests of the chain alone). */
+    private final AuditCheckpoints checkpoints;
+    private volatile long checkpointedSeq = -1;
+    private final java.util.Queue<CompletableFuture<Long>> checkpointWaiters =
+            new java.util.concurrent.ConcurrentLinkedQueue<>();
     private final BlockingQueue<Pending> queue = new LinkedBlockingQueue<>(100_000);
     private volatile boolean running;
     private volatile boolean outboxNudged = true;
@@ -93,10 +118,17 @@ public class AuditLog implements SmartLifecycle {
     private byte[] purgedMac = AuditChain.GENESIS;
 
     public AuditLog(DataSource dataSource, FieldCipher cipher, Clock clock, AuditProperties props) {
+        this(dataSource, cipher, clock, props, null);
+    }
+
+    @org.springframework.beans.factory.annotation.Autowired
+    public AuditLog(DataSource dataSource, FieldCipher cipher, Clock clock, AuditProperties props,
+            AuditCheckpoints checkpoints) {
         this.dataSource = dataSource;
         this.cipher = cipher;
         this.clock = clock;
         this.props = props;
+        this.checkpoints = checkpoints;
     }
 
     /** Queues an entry; the future completes with its sequence number once it is durable. */
@@ -120,10 +152,23 @@ public class AuditLog implements SmartLifecycle {
 
     /**
      * Purges entries older than {@code cutoff} (kept in order with appends) and records the purge as an entry; the
-     * chain then starts at the last purged entry's MAC.
+     * chain then starts at the last purged entry's MAC. Age is counted from the trail's newest entry as well as from
+     * the clock, so a clock set ahead cannot purge what the retention period still covers; a purge against a clock
+     * behind the newest entry, or one that would leave a trail starting long after the cutoff, completes with
+     * {@link PurgeRefused} and deletes nothing.
      */
     public CompletableFuture<Long> purgeBefore(Instant cutoff) {
         return enqueue(prepare(AuditDraft.of("caravan", Actions.PURGED), null, null, null, cutoff));
+    }
+
+    /**
+     * Writes a checkpoint of the head now rather than at the next minute (before a backup, or in a test); completes
+     * with the sequence number the newest checkpoint holds.
+     */
+    public CompletableFuture<Long> checkpointNow() {
+        CompletableFuture<Long> f = new CompletableFuture<>();
+        checkpointWaiters.add(f);
+        return f;
     }
 
     /**
@@ -190,6 +235,7 @@ public class AuditLog implements SmartLifecycle {
         List<Pending> group = new ArrayList<>(MAX_GROUP);
         long nextOutboxScan = 0;
         long nextPurge = System.currentTimeMillis();
+        long nextCheckpoint = 0;
         while (running || !queue.isEmpty()) {
             try {
                 Pending first = queue.poll(100, TimeUnit.MILLISECONDS);
@@ -209,6 +255,10 @@ public class AuditLog implements SmartLifecycle {
                     nextPurge = now + PURGE_EVERY_MILLIS;
                     purgeBefore(clock.instant().atZone(ZoneOffset.UTC).minus(props.retention()).toInstant());
                 }
+                if (now >= nextCheckpoint || !checkpointWaiters.isEmpty()) {
+                    nextCheckpoint = now + CHECKPOINT_EVERY_MILLIS;
+                    checkpoint();
+                }
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 break;
@@ -218,10 +268,42 @@ public class AuditLog implements SmartLifecycle {
                 group.clear();
             }
         }
+        checkpoint();
         // outbox rows left now are durable and are moved at the next start
         Pending p;
         while ((p = queue.poll()) != null) {
             p.done.completeExceptionally(new IllegalStateException("hub is shutting down"));
+        }
+    }
+
+    /** Anchors the committed head outside the database (see {@link AuditCheckpoints}); on the writer thread. */
+    private void checkpoint() {
+        if (checkpoints == null || headSeq == checkpointedSeq || headSeq == 0) {
+            completeCheckpointWaiters();
+            return;
+        }
+        try {
+            checkpoints.append(headSeq, headMac, clock.instant());
+            checkpointedSeq = headSeq;
+        } catch (IOException | RuntimeException e) {
+            log.error("Writing the audit checkpoint failed ({}); will retry", e.getClass().getSimpleName());
+            failCheckpointWaiters(e);
+            return;
+        }
+        completeCheckpointWaiters();
+    }
+
+    private void completeCheckpointWaiters() {
+        CompletableFuture<Long> f;
+        while ((f = checkpointWaiters.poll()) != null) {
+            f.complete(checkpointedSeq);
+        }
+    }
+
+    private void failCheckpointWaiters(Exception e) {
+        CompletableFuture<Long> f;
+        while ((f = checkpointWaiters.poll()) != null) {
+            f.completeExceptionally(e);
         }
     }
 
@@ -320,6 +402,7 @@ public class AuditLog implements SmartLifecycle {
             long pThrough = purgedThrough;
             byte[] pMac = purgedMac;
             long[] assigned = new long[group.size()];
+            RuntimeException[] refused = new RuntimeException[group.size()];
             try (PreparedStatement ins = c.prepareStatement("INSERT INTO audit_entry (seq, id, at, actor, action,"
                     + " contact_id, purpose, channel, outcome, key_id, payload, mac)"
                     + " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")) {
@@ -328,7 +411,13 @@ public class AuditLog implements SmartLifecycle {
                     if (p.purgeBefore != null) {
                         long[] through = {pThrough};
                         byte[][] throughMac = {pMac};
-                        purge(c, p.purgeBefore, through, throughMac);
+                        try {
+                            purge(c, p.purgeBefore, through, throughMac);
+                        } catch (PurgeRefused e) {
+                            log.warn("Audit purge refused: {}", e.getMessage());
+                            refused[g] = e;
+                            continue;
+                        }
                         if (through[0] == pThrough) {
                             // nothing was old enough: no entry (a daily no-op would only bury the real ones)
                             assigned[g] = seq;
@@ -387,7 +476,11 @@ public class AuditLog implements SmartLifecycle {
             purgedThrough = pThrough;
             purgedMac = pMac;
             for (int i = 0; i < group.size(); i++) {
-                group.get(i).done.complete(assigned[i]);
+                if (refused[i] != null) {
+                    group.get(i).done.completeExceptionally(refused[i]);
+                } else {
+                    group.get(i).done.complete(assigned[i]);
+                }
             }
         } catch (SQLException e) {
             log.error("Audit store unavailable ({})", e.getClass().getSimpleName());
@@ -395,20 +488,43 @@ public class AuditLog implements SmartLifecycle {
         }
     }
 
-    /** Deletes the oldest entries up to the first one at or after {@code cutoff}; moves the anchor with them. */
+    /**
+     * Deletes the oldest entries up to the first one at or after {@code cutoff}; moves the anchor with them. The
+     * guards (see {@link #purgeBefore}) run first: a refused purge throws before anything is deleted.
+     */
     private void purge(Connection c, Instant cutoff, long[] through, byte[][] throughMac) throws SQLException {
+        if (headSeq <= through[0]) {
+            return;
+        }
+        Instant newest = entryTime(c, headSeq);
+        Instant now = clock.instant();
+        if (now.isBefore(newest)) {
+            throw new PurgeRefused("the clock reads " + now + ", earlier than the newest audit entry (" + headSeq
+                    + ", " + newest + "); check the system clock");
+        }
+        // the retention period counted back from the newest entry too: a clock set ahead cannot shorten it
+        Instant byNewest = newest.atZone(ZoneOffset.UTC).minus(props.retention()).toInstant();
+        if (cutoff.isAfter(byNewest)) {
+            cutoff = byNewest;
+        }
         long keepFrom;
         try (PreparedStatement ps = c.prepareStatement("SELECT MIN(seq) FROM audit_entry WHERE at >= ?")) {
             ps.setTimestamp(1, Timestamp.from(cutoff));
             try (ResultSet rs = ps.executeQuery()) {
                 rs.next();
-                long min = rs.getLong(1);
-                keepFrom = rs.wasNull() ? headSeq + 1 : min;
+                keepFrom = rs.getLong(1); // never null: the newest entry is younger than the cutoff
             }
         }
         long last = keepFrom - 1;
         if (last <= through[0]) {
             return;
+        }
+        Instant firstKept = entryTime(c, keepFrom);
+        if (firstKept.isAfter(cutoff.plus(PURGE_MAX_GAP))) {
+            throw new PurgeRefused("entries " + (through[0] + 1) + " to " + last + " would go, but the first entry"
+                    + " kept (" + keepFrom + ", " + firstKept + ") is more than " + PURGE_MAX_GAP.toDays()
+                    + " days after the cutoff (" + cutoff + "): the trail jumps ahead in time (was the clock set"
+                    + " ahead?); nothing purged");
         }
         try (PreparedStatement ps = c.prepareStatement("SELECT mac FROM audit_entry WHERE seq = ?")) {
             ps.setLong(1, last);
@@ -427,6 +543,18 @@ public class AuditLog implements SmartLifecycle {
             idx.executeUpdate();
         }
         through[0] = last;
+    }
+
+    private static Instant entryTime(Connection c, long seq) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("SELECT at FROM audit_entry WHERE seq = ?")) {
+            ps.setLong(1, seq);
+            try (ResultSet rs = ps.executeQuery()) {
+                if (!rs.next()) {
+                    throw new SQLException("audit entry " + seq + " is missing");
+                }
+                return rs.getTimestamp(1).toInstant();
+            }
+        }
     }
 
     private void writeChain(Connection c, long pThrough, byte[] pMac, long seq, byte[] mac) throws SQLException {

@@ -23,6 +23,11 @@ public record ConsentRecord(UUID id, UUID contactId, String kind, String purpose
     public static final String CONSENT = "consent";
     public static final String OPT_OUT = "opt-out";
     public static final String ANY = "any";
+    /**
+     * Not a kind stored: a record whose row fails its MAC (edited in the database) is handed to the decision as this
+     * kind, and the gate denies while it exists.
+     */
+    public static final String TAMPERED = "tampered";
 
     /** In force at {@code now}: begun, not expired, not revoked. */
     public boolean activeAt(Instant now) {

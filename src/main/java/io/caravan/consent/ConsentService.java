@@ -152,6 +152,10 @@ public class ConsentService {
         Contact c = contact(contactId);
         ConsentRecord r = store.find(recordId).filter(x -> x.contactId().equals(c.id) && x.kind().equals(kind))
                 .orElseThrow(() -> new NotFound("no " + kind + " with this id for this contact"));
+        if (!store.intact(r.id()).orElse(false)) {
+            throw new Conflict("this " + kind + " fails its integrity check (see GET /api/audit/verify) and cannot"
+                    + " be revoked until it is restored");
+        }
         if (r.revokedAt() != null) {
             throw new Conflict("this " + kind + " is already revoked");
         }
@@ -163,7 +167,7 @@ public class ConsentService {
         if (f != null) {
             d.detail("reason", f.reason()).detail("evidence", f.evidence());
         }
-        audit.appendAndWait(d, store.revoke(r.id(), at));
+        audit.appendAndWait(d, store.revoke(r, at));
         if (!ConsentRecord.OPT_OUT.equals(r.kind())) {
             // an authorization or a channel consent withdrawn (revoking an opt-out gives consent back)
             events.publishEvent(new ConsentWithdrawn(c.id, r.purpose(), r.channel()));

@@ -96,6 +96,10 @@ public final class DecisionEngine {
         boolean emailConsent = false;
         for (int i = 0; i < records.size(); i++) {
             ConsentRecord r = records.get(i);
+            if (ConsentRecord.TAMPERED.equals(r.kind())) {
+                // whatever the row now says (revoked or not, expired or not) cannot be believed
+                return new Decision(false, Decision.NONE, List.of(deny.get("record-integrity")));
+            }
             if (!r.activeAt(now)) {
                 continue;
             }

@@ -60,6 +60,15 @@ public class ContactWriter implements SmartLifecycle {
     /** What happened to a submitted message. */
     public enum Outcome { PROCESSED, DUPLICATE, IGNORED, FAILED_STORED }
 
+    /**
+     * Rows of another package keyed by contact that follow an A40 merge to the survivor, in the merge's transaction
+     * (consent records, which must be re-MACed for their new contact rather than re-pointed by a bare UPDATE).
+     */
+    public interface MergeFollower {
+        /** {@code mergedInto}: merged-away contact id to survivor id. */
+        void merged(Connection c, Map<UUID, UUID> mergedInto) throws SQLException;
+    }
+
     /** Rebuilds a journaled message (re-parse and re-map the sealed raw message) for recovery after a crash. */
     public interface Replay {
         InboundMessage rebuild(InboundMessage journaled);
@@ -76,6 +85,7 @@ public class ContactWriter implements SmartLifecycle {
     private final StoreProperties props;
     private final Path journalDir;
     private final ObjectProvider<Replay> replay;
+    private final ObjectProvider<MergeFollower> mergeFollowers;
     private final AuditLog audit;
     /** How far ahead of its receipt a message's event time is still trusted to order changes. */
     private final java.time.Duration maxFutureSkew;
@@ -93,12 +103,14 @@ public class ContactWriter implements SmartLifecycle {
     private Thread applier;
 
     public ContactWriter(DataSource dataSource, FieldCipher cipher, StoreProperties props, HubProperties hub,
-            ObjectProvider<Replay> replay, AuditLog audit, io.caravan.mapping.MappingProperties mapping) {
+            ObjectProvider<Replay> replay, AuditLog audit, ObjectProvider<MergeFollower> mergeFollowers,
+            io.caravan.mapping.MappingProperties mapping) {
         this.dataSource = dataSource;
         this.cipher = cipher;
         this.props = props;
         this.journalDir = props.journal().dir() != null ? props.journal().dir() : hub.dataDir().resolve("journal");
         this.replay = replay;
+        this.mergeFollowers = mergeFollowers;
         this.audit = audit;
         this.maxFutureSkew = mapping.maxFutureSkew();
     }
@@ -402,11 +414,16 @@ public class ContactWriter implements SmartLifecycle {
     /** Makes the database durable up to now, then drops the journal segments it no longer needs. */
     private long checkpoint() throws SQLException, IOException {
         long seq = appliedSeq;
+        boolean drop = journal.hasSegmentsThrough(seq);
         try (Connection c = dataSource.getConnection(); java.sql.Statement s = c.createStatement()) {
-            // CHECKPOINT writes everything committed to the file; SYNC also forces it to the disk
-            s.execute(props.journal().fsync() ? "CHECKPOINT SYNC" : "CHECKPOINT");
+            // CHECKPOINT writes everything committed to the file; SYNC also forces it to the disk. Synced only when
+            // journal segments are to be dropped: until then the journal holds every applied message, and a sync
+            // every 10 s (a flush of all H2 wrote since) stalled the journal's own per-group flushes behind it
+            s.execute(props.journal().fsync() && drop ? "CHECKPOINT SYNC" : "CHECKPOINT");
         }
-        journal.deleteThrough(seq);
+        if (drop) {
+            journal.deleteThrough(seq);
+        }
         return seq;
     }
 
@@ -646,14 +663,8 @@ public class ContactWriter implements SmartLifecycle {
         }
         if (!mergedEvents.isEmpty()) {
             // consent records follow the merge like events, so the survivor's decisions see them
-            try (PreparedStatement ps = c.prepareStatement(
-                    "UPDATE consent_record SET contact_id = ? WHERE contact_id = ?")) {
-                for (Map.Entry<UUID, UUID> e : mergedEvents.entrySet()) {
-                    ps.setObject(1, e.getValue());
-                    ps.setObject(2, e.getKey());
-                    ps.addBatch();
-                }
-                ps.executeBatch();
+            for (MergeFollower f : mergeFollowers.orderedStream().toList()) {
+                f.merged(c, mergedEvents);
             }
         }
         audit.writeOutbox(c, consentChanges);

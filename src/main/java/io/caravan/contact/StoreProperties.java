@@ -20,16 +20,21 @@ public record StoreProperties(Journal journal, @jakarta.validation.constraints.M
         @jakarta.validation.constraints.Max(64) int writers) {
 
     public StoreProperties {
-        journal = journal == null ? new Journal(true, false, null) : journal;
+        journal = journal == null ? new Journal(true, null, null) : journal;
         writers = writers == 0 ? 1 : writers;
     }
 
     /**
      * @param enabled journal first, database after (embedded default)
-     * @param fsync   fsync each group write (and checkpoint with a sync): survives power loss, not only a killed
-     *                process, at the cost of a disk flush per group
+     * @param fsync   (default true) flush each group write to the disk before its ACK, and checkpoint the database
+     *                with a sync: an ACK survives power loss, at the cost of one flush per group. False: each group
+     *                is only written to the file - it survives a killed process, not power loss or a kernel crash
      * @param dir     journal directory; default {@code <data-dir>/journal}
      */
-    public record Journal(boolean enabled, boolean fsync, Path dir) {
+    public record Journal(boolean enabled, Boolean fsync, Path dir) {
+
+        public Journal {
+            fsync = fsync == null || fsync;
+        }
     }
 }

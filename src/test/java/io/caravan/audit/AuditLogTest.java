@@ -148,6 +148,58 @@ class AuditLogTest {
         });
     }
 
+    long entries() {
+        return jdbc.queryForObject("SELECT COUNT(*) FROM audit_entry", Long.class);
+    }
+
+    @Test
+    void theDailyPurgeAtStartWithAClockSetYearsAheadDeletesNothingTheRetentionStillCovers() {
+        for (int year = 0; year < 3; year++) {
+            clock.now = Instant.parse("2020-01-01T00:00:00Z").atZone(ZoneOffset.UTC).plusYears(year).toInstant();
+            for (int i = 0; i < 5; i++) {
+                log.appendAndWait(AuditDraft.of("t", Actions.DISCLOSURE).detail("year", 2020 + year));
+            }
+        }
+        log.stop();
+        clock.now = Instant.parse("2042-06-01T00:00:00Z"); // twenty years ahead of the newest entry
+        log = new AuditLog(ds, cipher, clock, new AuditProperties(Period.ofYears(6), true, false));
+        log.start(); // the daily purge runs at once
+        org.awaitility.Awaitility.await().during(Duration.ofMillis(1500)).atMost(Duration.ofSeconds(3))
+                .until(() -> entries() == 15);
+        assertThat(trail.verify()).satisfies(v -> {
+            assertThat(v.valid()).isTrue();
+            assertThat(v.purgedThrough()).isZero();
+            assertThat(v.verifiedEntries()).isEqualTo(15);
+        });
+    }
+
+    @Test
+    void aPurgeIsRefusedWhenTheTrailJumpsAheadOrTheClockIsBehindTheNewestEntry() {
+        for (int year = 0; year < 3; year++) {
+            clock.now = Instant.parse("2020-01-01T00:00:00Z").atZone(ZoneOffset.UTC).plusYears(year).toInstant();
+            for (int i = 0; i < 5; i++) {
+                log.appendAndWait(AuditDraft.of("t", Actions.DISCLOSURE).detail("year", 2020 + year));
+            }
+        }
+        // the hub ran for a while with a clock twenty years ahead: its entries carry that time
+        clock.now = Instant.parse("2042-06-01T00:00:00Z");
+        for (int i = 0; i < 3; i++) {
+            log.appendAndWait(AuditDraft.of("t", Actions.PHI_READ));
+        }
+        Instant cutoff = clock.now.atZone(ZoneOffset.UTC).minusYears(6).toInstant();
+        assertThatThrownBy(() -> log.purgeBefore(cutoff).join()).hasCauseInstanceOf(AuditLog.PurgeRefused.class)
+                .hasMessageContaining("jumps ahead in time");
+        assertThat(entries()).isEqualTo(18);
+
+        // the clock is put back, behind the newest entry
+        clock.now = Instant.parse("2023-01-01T00:00:00Z");
+        assertThatThrownBy(() -> log.purgeBefore(Instant.parse("2017-01-01T00:00:00Z")).join())
+                .hasCauseInstanceOf(AuditLog.PurgeRefused.class).hasMessageContaining("earlier than the newest");
+        assertThat(entries()).isEqualTo(18);
+        assertThat(trail.verify().valid()).isTrue();
+        assertThat(log.appendAndWait(AuditDraft.of("t", Actions.PHI_READ))).as("the trail goes on").isEqualTo(19);
+    }
+
     @Test
     void entriesOfAContactAreFoundWhetherAlreadyIndexedOrStillInTheTail() {
         UUID a = UUID.randomUUID();

@@ -379,6 +379,28 @@ class ConsentApiIT {
     }
 
     @Test
+    void consentRecordsFollowAnA40MergeStillTrustedAndTheRevokedOneStaysRevoked() throws Exception {
+        UUID prior = register("CONS-M1", "");
+        UUID survivor = register("CONS-M2", "");
+        String aid = HubApi.authorize(rest, prior);
+        post(compliance(), "/api/contacts/{id}/authorizations/{aid}/revocation", Map.of("reason", "patient called"),
+                prior, aid);
+        post(compliance(), "/api/contacts/{id}/opt-outs", Map.of("channel", "email", "purpose", "operations"), prior);
+        try (MllpTestClient c = new MllpTestClient(HUB.mllpPort)) {
+            assertThat(MllpTestClient.msa1(c.exchange(Hl7Messages.a40(Hl7Messages.controlId(), "CONS-M2", "CONS-M1"),
+                    10_000))).isEqualTo("AA");
+        }
+        // the records are re-MACed for the survivor: believed, so the opt-out and the revocation still count
+        org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(10)).untilAsserted(() ->
+                assertThat(rules(decision(survivor, "operations", "email"), "deny")).containsExactly("opt-out"));
+        assertThat(rules(decision(survivor, "marketing", "email"), "deny")).containsExactly("marketing-authorization");
+        assertThat(jdbc.queryForObject("SELECT COUNT(*) FROM consent_record WHERE contact_id = ?", Long.class,
+                survivor)).isEqualTo(2);
+        JsonNode v = JSON.readTree(compliance().getForEntity("/api/audit/verify", String.class).getBody());
+        assertThat(v.get("valid").asBoolean()).as(v.toString()).isTrue();
+    }
+
+    @Test
     void theTrailVerifies() throws Exception {
         register("CONS-8", "");
         JsonNode v = JSON.readTree(compliance().getForEntity("/api/audit/verify", String.class).getBody());

@@ -6,7 +6,9 @@ import static io.caravan.consent.Records.contact;
 import static io.caravan.consent.Records.days;
 import static io.caravan.consent.Records.optOut;
 import static io.caravan.consent.Records.record;
+import static io.caravan.consent.Records.revoked;
 import static io.caravan.consent.Records.smsConsent;
+import static io.caravan.consent.Records.tampered;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.caravan.contact.Contact;
@@ -60,6 +62,9 @@ class DecisionEngineTest {
                         "request-unknown", "deny", "164.530(c)"),
                 row("queue that is no adapter denies", contact(), List.of(), req("operations", "queue:nowhere"),
                         false, "none", "request-unknown", "deny", "164.530(c)"),
+                row("a record failing its MAC denies, even a revoked one", contact(),
+                        List.of(tampered(revoked(auth))), req("treatment", "email"), false, "none",
+                        "record-integrity", "deny", "164.312(c)(1)"),
                 row("global opt-out denies even treatment", contact(), List.of(optOut("any", "any")),
                         req("treatment", "email"), false, "none", "global-opt-out", "deny", "164.522"),
                 row("SMS opt-out denies treatment texts", contact(), List.of(optOut("sms", "any")),

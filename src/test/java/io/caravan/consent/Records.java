@@ -46,6 +46,18 @@ final class Records {
         return record(ConsentRecord.CONSENT, "marketing", "sms", form, false, NOW.minus(days(10)), null, null);
     }
 
+    static ConsentRecord revoked(ConsentRecord r) {
+        return new ConsentRecord(r.id(), r.contactId(), r.kind(), r.purpose(), r.channel(), r.form(), r.remuneration(),
+                r.source(), r.recordedBy(), r.effectiveAt(), r.expiresAt(), NOW.minus(days(1)), r.recordedAt(), null);
+    }
+
+    /** As the store hands a record whose row fails its MAC to a decision. */
+    static ConsentRecord tampered(ConsentRecord r) {
+        return new ConsentRecord(r.id(), r.contactId(), ConsentRecord.TAMPERED, r.purpose(), r.channel(), r.form(),
+                r.remuneration(), r.source(), r.recordedBy(), r.effectiveAt(), r.expiresAt(), r.revokedAt(),
+                r.recordedAt(), null);
+    }
+
     static Duration days(long n) {
         return Duration.ofDays(n);
     }

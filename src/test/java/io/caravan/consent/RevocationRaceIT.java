@@ -147,8 +147,12 @@ class RevocationRaceIT {
                 }
             });
         }
+        // and at least 100 planned and queued, so that 100 send-time decisions come after the revocation: how fast the
+        // planners outrun the senders depends on the machine, and with sends as fast as plans the queue stayed short
         org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(60))
-                .until(() -> outcomes.stream().filter(Outcome::sent).count() >= 50 || outcomes.size() > 500);
+                .until(() -> (outcomes.stream().filter(Outcome::sent).count() >= 50 || outcomes.size() > 500)
+                        && camel.getEndpoint("seda:test-outbound", org.apache.camel.component.seda.SedaEndpoint.class)
+                                .getCurrentQueueSize() >= 100);
         assertThat(outcomes.stream().limit(5).toList()).as("sent before the revocation").allMatch(Outcome::sent);
         revoke(id, aid);
         long revokedAt = System.nanoTime();

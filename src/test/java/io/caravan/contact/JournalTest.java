@@ -67,4 +67,47 @@ class JournalTest {
             assertThat(j.readAfter(41)).hasSize(1);
         }
     }
+
+    @Test
+    void aDurableJournalFlushesEachGroupOnceBeforeItReturnsAndSyncsTheDirectoryOfANewSegment(@TempDir Path dir)
+            throws Exception {
+        List<String> forced = new java.util.ArrayList<>();
+        Journal.Disk counting = (ch, meta) -> {
+            forced.add(meta ? "meta" : "data");
+            ch.force(meta);
+        };
+        List<Journal.Entry> all = new java.util.ArrayList<>();
+        try (Journal j = new Journal(dir, true, 0, counting)) {
+            assertThat(forced).as("nothing written yet").isEmpty();
+            all.addAll(j.append(List.of(entry(InboundMessage.PROCESSED), entry(InboundMessage.PROCESSED))));
+            assertThat(forced).as("the new segment's directory entry, its zero-filled space, then the group")
+                    .containsExactly("meta", "meta", "data");
+            for (int g = 0; g < 5; g++) {
+                all.addAll(j.append(List.of(entry(InboundMessage.PROCESSED), entry(InboundMessage.FAILED),
+                        entry(InboundMessage.PROCESSED))));
+            }
+            assertThat(forced).as("one flush per group, not per message, and no length change to sync")
+                    .hasSize(3 + 5).endsWith("data", "data", "data", "data", "data");
+        }
+        // the zero-filled space after the last group is neither an entry nor in the way of the next ones
+        try (Journal j = new Journal(dir, true, 0, Journal.Disk.REAL)) {
+            assertThat(j.readAfter(0)).extracting(Journal.Entry::id)
+                    .containsExactlyElementsOf(all.stream().map(Journal.Entry::id).toList());
+            assertThat(j.append(List.of(entry(InboundMessage.PROCESSED))).get(0).seq()).isEqualTo(18L);
+            assertThat(j.readAfter(17)).hasSize(1);
+        }
+        try (Journal j = new Journal(dir, true, 0)) {
+            assertThat(j.readAfter(0)).hasSize(18);
+        }
+    }
+
+    @Test
+    void theProcessCrashModeNeverFlushesAGroup(@TempDir Path dir) throws Exception {
+        List<Boolean> forced = new java.util.ArrayList<>();
+        try (Journal j = new Journal(dir, false, 0, (ch, meta) -> forced.add(meta))) {
+            j.append(List.of(entry(InboundMessage.PROCESSED)));
+            j.append(List.of(entry(InboundMessage.PROCESSED)));
+            assertThat(forced).isEmpty();
+        }
+    }
 }
