@@ -73,6 +73,9 @@ public final class TestHub {
     public static final String INTEGRATION = "ivan";
     public static final String OPERATOR = "olga";
 
+    private static final java.util.concurrent.atomic.AtomicInteger CONTEXTS =
+            new java.util.concurrent.atomic.AtomicInteger();
+
     public void register(DynamicPropertyRegistry r) {
         String[][] users = {{COMPLIANCE, "compliance"}, {INTEGRATION, "integration"}, {OPERATOR, "operator"}};
         for (int i = 0; i < users.length; i++) {
@@ -81,6 +84,11 @@ public final class TestHub {
             r.add("caravan.security.users[" + i + "].roles", () -> u[1]);
             r.add("caravan.security.users[" + i + "].password-hash", () -> USER_HASH);
         }
+        // Several hub contexts live in one test JVM: each gets a Camel name of its own. On a clash Camel renames the
+        // context's JMX name after camel-quartz has registered it under the first name, and the workflow tick's job
+        // then finds no context ("No CamelContext could be found with name: caravan-8") - never a journey started.
+        String camelName = "caravan-" + CONTEXTS.incrementAndGet();
+        r.add("camel.main.name", () -> camelName);
         r.add("caravan.data-dir", dataDir::toString);
         r.add("caravan.mllp.host", () -> "127.0.0.1");
         r.add("caravan.mllp.port", () -> mllpPort);

@@ -117,16 +117,19 @@ public final class EmailBench {
     static void run(ConfigurableApplicationContext ctx, Map<String, String> a, int rounds, int perRound, int contacts,
             int planners, int mllp, java.util.function.LongSupplier delivered) throws Exception {
         KeyPair recipient = rsa();
-        X509Certificate cert = certificate(recipient);
-        byte[] pem = ("-----BEGIN CERTIFICATE-----\n"
-                + java.util.Base64.getMimeEncoder(64, new byte[] {'\n'}).encodeToString(cert.getEncoded())
-                + "\n-----END CERTIFICATE-----\n").getBytes(StandardCharsets.US_ASCII);
         List<UUID> ids = register(ctx, contacts, mllp);
         RecipientKeys keys = ctx.getBean(RecipientKeys.class);
+        io.caravan.contact.ContactStore store = ctx.getBean(io.caravan.contact.ContactStore.class);
         // --template appointment-reminder-notice --keys false: the pipeline without S/MIME (PHI-free, DKIM only)
         if (Boolean.parseBoolean(a.getOrDefault("--keys", "true"))) {
             for (UUID id : ids) {
-                keys.putSmime(id, pem, "bench");
+                // a certificate is taken only for the address it names: one per contact, the same key pair
+                String email = store.findById(id).orElseThrow().email;
+                X509Certificate cert = certificate(recipient, email);
+                byte[] pem = ("-----BEGIN CERTIFICATE-----\n"
+                        + java.util.Base64.getMimeEncoder(64, new byte[] {'\n'}).encodeToString(cert.getEncoded())
+                        + "\n-----END CERTIFICATE-----\n").getBytes(StandardCharsets.US_ASCII);
+                keys.putSmime(id, email, pem, "bench");
             }
         }
         TEMPLATE = a.getOrDefault("--template", "appointment-reminder");
@@ -140,6 +143,7 @@ public final class EmailBench {
         pipeline(messages, jdbc, ids, visit, Integer.parseInt(a.get("--warmup")), planners, delivered);
         EmailTemplates templates = ctx.getBean(EmailTemplates.class);
         Dkim dkim = new Dkim("caravan.localhost", "caravan", (RSAPrivateKey) rsa().getPrivate());
+        X509Certificate cert = certificate(recipient, "jane@example.org");
         baseline(templates, dkim, cert, visit, 3);
         List<Round> base = new ArrayList<>();
         List<Round> pipe = new ArrayList<>();
@@ -288,13 +292,15 @@ public final class EmailBench {
         return g.generateKeyPair();
     }
 
-    static X509Certificate certificate(KeyPair kp) throws Exception {
-        X500Name name = new X500Name("CN=jane@example.org");
+    static X509Certificate certificate(KeyPair kp, String email) throws Exception {
+        X500Name name = new X500Name("CN=" + email);
         Instant now = Instant.now();
         var builder = new JcaX509v3CertificateBuilder(name, BigInteger.valueOf(now.toEpochMilli()),
                 Date.from(now.minus(Duration.ofDays(1))), Date.from(now.plus(Duration.ofDays(30))), name,
                 kp.getPublic());
         builder.addExtension(Extension.keyUsage, true, new KeyUsage(KeyUsage.keyEncipherment));
+        builder.addExtension(Extension.subjectAlternativeName, false, new org.bouncycastle.asn1.x509.GeneralNames(
+                new org.bouncycastle.asn1.x509.GeneralName(org.bouncycastle.asn1.x509.GeneralName.rfc822Name, email)));
         byte[] der = builder.build(new JcaContentSignerBuilder("SHA256withRSA").build(kp.getPrivate())).getEncoded();
         return (X509Certificate) CertificateFactory.getInstance("X.509")
                 .generateCertificate(new ByteArrayInputStream(der));
