@@ -42,6 +42,17 @@ public class IngestMetrics {
                 .register(registry)).record(Duration.ofNanos(nanos));
     }
 
+    /**
+     * Data-quality warnings of an accepted message, by HL7 location (PID-7…): a location comes from the mapping rules,
+     * a bounded set, never from the message's values.
+     */
+    public void fieldWarnings(String feed, java.util.List<String> warnings) {
+        for (String w : warnings) {
+            counter("caravan.hl7.field.warnings", "feed", feed, "location", io.caravan.mapping.Hl7Warnings.location(w))
+                    .increment();
+        }
+    }
+
     void connectionOpened() {
         counter("caravan.mllp.connections", "event", "opened").increment();
     }
