@@ -45,7 +45,7 @@ class DataQualityIT {
 
     @DynamicPropertySource
     static void hub(DynamicPropertyRegistry r) {
-        TestHub.h2().register(r);
+        TestHub.named("data-quality").register(r);
     }
 
     @Autowired
@@ -56,7 +56,7 @@ class DataQualityIT {
     MeterRegistry registry;
 
     TestHub hub() {
-        return TestHub.h2();
+        return TestHub.named("data-quality");
     }
 
     @Test
