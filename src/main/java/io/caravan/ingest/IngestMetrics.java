@@ -1,5 +1,6 @@
 package io.caravan.ingest;
 
+import io.caravan.mapping.Hl7Warnings;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
@@ -48,8 +49,7 @@ public class IngestMetrics {
      */
     public void fieldWarnings(String feed, java.util.List<String> warnings) {
         for (String w : warnings) {
-            counter("caravan.hl7.field.warnings", "feed", feed, "location", io.caravan.mapping.Hl7Warnings.location(w))
-                    .increment();
+            counter("caravan.hl7.field.warnings", "feed", feed, "location", Hl7Warnings.location(w)).increment();
         }
     }
 

@@ -224,7 +224,8 @@ public class Hl7Mapper {
             case DATE -> {
                 OffsetDateTime t = parseDateTime(value, feed.zone());
                 if (t == null) {
-                    warnings.add(Hl7Warnings.of(ref.toString(), Hl7Warnings.DATA_TYPE, "not an HL7 date, field skipped"));
+                    warnings.add(Hl7Warnings.of(ref.toString(), Hl7Warnings.DATA_TYPE,
+                            "not an HL7 date, field skipped"));
                     return null;
                 }
                 // keep the precision the sender gave: 1963, 1963-08 or 1963-08-15
