@@ -16,6 +16,26 @@ public final class Hl7Warnings {
     private Hl7Warnings() {
     }
 
+    /** One warning read back: {@code code} is null for a warning written without one (the identity warnings). */
+    public record Warning(String location, String code, String text) {
+    }
+
+    /** The warnings of an {@code inbound_message.warnings} value, in order (an API shows them as objects). */
+    public static java.util.List<Warning> parse(String column) {
+        java.util.List<Warning> out = new java.util.ArrayList<>();
+        if (column == null || column.isBlank()) {
+            return out;
+        }
+        for (String w : column.split("; ")) {
+            int colon = w.indexOf(": ");
+            String loc = colon < 0 ? location(w) : w.substring(0, colon);
+            String rest = colon < 0 ? w : w.substring(colon + 2);
+            String code = rest.matches("\\d{3}( .*)?") ? rest.substring(0, 3) : null;
+            out.add(new Warning(loc, code, code == null ? rest : rest.substring(3).trim()));
+        }
+        return out;
+    }
+
     static String of(String location, String code, String text) {
         return location + ": " + code + " " + text;
     }

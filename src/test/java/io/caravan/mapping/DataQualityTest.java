@@ -57,6 +57,14 @@ class DataQualityTest {
     }
 
     @Test
+    void theRecordedWarningsReadBackAsLocationAndCode() {
+        assertThat(Hl7Warnings.parse("PID-7: 102 not an HL7 date, field skipped; PID-3: placeholder identifier dropped"))
+                .containsExactly(new Hl7Warnings.Warning("PID-7", "102", "not an HL7 date, field skipped"),
+                        new Hl7Warnings.Warning("PID-3", null, "placeholder identifier dropped"));
+        assertThat(Hl7Warnings.parse(null)).isEmpty();
+    }
+
+    @Test
     void aMessageWithoutAnyPatientIdIsStillAnErrorNamingPid3() throws Exception {
         String raw = Files.readString(GOLDEN.resolve("pid4-alternate-id.hl7")).replace("DQ105^^^MERCY^PI", "");
         assertThatThrownBy(() -> GoldenRender.map(raw)).isInstanceOfSatisfying(MappingException.class, e -> {
