@@ -147,7 +147,11 @@ public class Hl7Ingest implements Processor, ContactWriter.Replay {
                     keyId, sealedRaw, null, null, received), null);
         }
         Prepared prepared = prepare(id, Ids.next(), received, raw, msh, feed, mapping, dedupe, keyId, sealedRaw);
-        return store(prepared.message, prepared.failure);
+        Answer answer = store(prepared.message, prepared.failure);
+        if (answer.outcome == IngestMetrics.Outcome.ACCEPTED) {
+            metrics.fieldWarnings(feed.feedId(), prepared.message.mapped().warnings());
+        }
+        return answer;
     }
 
     /** A message ready for the store, and the answer to give if it is stored as failed. */
@@ -161,7 +165,7 @@ public class Hl7Ingest implements Processor, ContactWriter.Replay {
         MappedMessage mapped;
         try {
             Message message = Hl7Parsing.parse(raw);
-            mapped = mapper.map(message, msh, feed, mapping);
+            mapped = mapper.map(message, msh, feed, mapping, received);
         } catch (MappingException e) {
             Answer a = Answer.error(e.hl7ErrorCode(), e.getMessage(), e.location());
             return new Prepared(new InboundMessage(id, dedupe, feed.feedId(), trigger, InboundMessage.FAILED,

@@ -1,5 +1,6 @@
 package io.caravan.ingest;
 
+import io.caravan.mapping.Hl7Warnings;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
@@ -40,6 +41,16 @@ public class IngestMetrics {
                 .minimumExpectedValue(Duration.ofNanos(100_000))
                 .maximumExpectedValue(Duration.ofSeconds(30))
                 .register(registry)).record(Duration.ofNanos(nanos));
+    }
+
+    /**
+     * Data-quality warnings of an accepted message, by HL7 location (PID-7…): a location comes from the mapping rules,
+     * a bounded set, never from the message's values.
+     */
+    public void fieldWarnings(String feed, java.util.List<String> warnings) {
+        for (String w : warnings) {
+            counter("caravan.hl7.field.warnings", "feed", feed, "location", Hl7Warnings.location(w)).increment();
+        }
     }
 
     void connectionOpened() {

@@ -56,7 +56,8 @@ public record MllpProperties(
         frameTimeout = frameTimeout == null ? Duration.ofSeconds(30) : frameTimeout;
         ackTimeout = ackTimeout == null ? Duration.ofSeconds(30) : ackTimeout;
         acceptedVersions = acceptedVersions == null
-                ? List.of("2.2", "2.3", "2.3.1", "2.4", "2.5", "2.5.1", "2.6", "2.7", "2.7.1", "2.8", "2.8.1", "2.8.2")
+                ? List.of("2.1", "2.2", "2.3", "2.3.1", "2.4", "2.5", "2.5.1", "2.6", "2.7", "2.7.1", "2.8", "2.8.1",
+                        "2.8.2")
                 : acceptedVersions;
         acceptedProcessingIds = acceptedProcessingIds == null ? List.of("P") : acceptedProcessingIds;
         charset = charset == null ? "UTF-8" : charset;

@@ -94,6 +94,12 @@ public final class AdapterProfile {
          * number).
          */
         public java.util.List<String> placeholders = java.util.List.of("999-99-9999", "000-00-0000", "123-45-6789");
+        /**
+         * Where to look, in order, when PID-3 holds no identifier that links: v2.3 feeds often send the patient id as
+         * PID-2 (external id) or PID-4 (alternate id) with PID-3 empty. The id found goes through this same rule and
+         * the message is recorded with a warning naming the field. Empty: PID-3 only.
+         */
+        public java.util.List<String> fallback = java.util.List.of("PID-2", "PID-4");
     }
 
     public static final class Match {

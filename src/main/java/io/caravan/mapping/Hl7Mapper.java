@@ -12,6 +12,7 @@ import com.google.i18n.phonenumbers.Phonenumber;
 import io.caravan.contact.Address;
 import io.caravan.contact.Identifier;
 import io.caravan.contact.Name;
+import java.time.Instant;
 import java.time.LocalDate;
 import java.time.LocalDateTime;
 import java.time.OffsetDateTime;
@@ -41,39 +42,71 @@ public class Hl7Mapper {
     private static final Pattern EMAIL = Pattern.compile("[^@\\s\"(),:;<>\\[\\]]+@[A-Za-z0-9-]+(\\.[A-Za-z0-9-]+)+");
     private static final PhoneNumberUtil PHONES = PhoneNumberUtil.getInstance();
 
-    /** Maps one message; {@code mapping} is the feed's mapping for the message's trigger. */
+    /** Maps one message received now; see {@link #map(Message, Msh, FeedMappings, MessageMapping, Instant)}. */
     public MappedMessage map(Message message, Msh msh, FeedMappings feed, MessageMapping mapping)
+            throws MappingException {
+        return map(message, msh, feed, mapping, Instant.now());
+    }
+
+    /**
+     * Maps one message; {@code mapping} is the feed's mapping for the message's trigger. Only what the hub cannot do
+     * without fails it (AE): a patient identifier, and for a merge the prior one. A malformed optional field, an id
+     * only in PID-2/PID-4, a missing event time are taken with a warning (README "Data quality"): many EHRs stop their
+     * whole outbound queue on a NAK until a person intervenes.
+     *
+     * @param received when the hub received the message: the event time of a message that carries none
+     */
+    public MappedMessage map(Message message, Msh msh, FeedMappings feed, MessageMapping mapping, Instant received)
             throws MappingException {
         Segments segs = Segments.of(message);
         ContactPatch patch = new ContactPatch();
+        List<String> warnings = new ArrayList<>();
         for (String segName : mapping.segments) {
             SegmentMapping sm = feed.segments().get(segName);
             for (Map.Entry<String, FieldRule> e : sm.contact.entrySet()) {
-                applyContactField(e.getKey(), e.getValue(), segs, feed, patch);
+                applyContactField(e.getKey(), e.getValue(), segs, feed, patch, warnings);
             }
             for (Map.Entry<String, FieldRule> e : sm.attributes.entrySet()) {
-                Object v = scalar(e.getValue(), segs, feed);
+                Object v = scalar(e.getValue(), segs, feed, warnings);
                 if (v != null) {
                     patch.attributes.put(e.getKey(), v);
                 }
             }
             for (Map.Entry<String, FieldRule> e : sm.restrictions.entrySet()) {
-                Object v = scalar(e.getValue(), segs, feed);
+                Object v = scalar(e.getValue(), segs, feed, warnings);
                 if (v != null) {
                     patch.restrictions.put(e.getKey(), v != ContactPatch.DELETE && (Boolean) v);
                 }
             }
         }
-        if (patch.identifiers.isEmpty()) {
-            throw new MappingException("101", "PID^1^3", "no patient identifier (PID-3) in the message");
-        }
         IdentityRule identity = IdentityRule.of(feed);
+        boolean pid3Empty = patch.identifiers.isEmpty();
         IdentityRule.Split split = identity.split(List.copyOf(patch.identifiers), "PID-3");
-        List<String> warnings = new ArrayList<>(split.warnings());
+        warnings.addAll(split.warnings());
         patch.identifiers.clear();
         patch.identifiers.addAll(split.linking());
-        if (!split.others().isEmpty()) {
-            patch.attributes.put(IdentityRule.OTHER_IDENTIFIERS, IdentityRule.asAttribute(split.others()));
+        List<Identifier> others = new ArrayList<>(split.others());
+        if (patch.identifiers.isEmpty()) {
+            // v2.3 feeds often send the patient id as PID-2 external id, some as PID-4 alternate id, PID-3 empty:
+            // taken through the same identity rule, in the adapter's order, with a warning naming where it came from
+            for (String path : identity.fallback()) {
+                IdentityRule.Split alt = identity.split(identifiers(FieldRule.of(path), segs), path);
+                warnings.addAll(alt.warnings());
+                alt.others().stream().filter(o -> others.stream().noneMatch(x -> x.key().equals(o.key())))
+                        .forEach(others::add);
+                if (!alt.linking().isEmpty()) {
+                    warnings.add(Hl7Warnings.of(path, Hl7Warnings.MISSING,
+                            "patient identifier taken from " + path + ", PID-3 has none that links"));
+                    patch.identifiers.addAll(alt.linking());
+                    break;
+                }
+            }
+        }
+        if (!others.isEmpty()) {
+            patch.attributes.put(IdentityRule.OTHER_IDENTIFIERS, IdentityRule.asAttribute(others));
+        }
+        if (patch.identifiers.isEmpty() && pid3Empty) {
+            throw new MappingException("101", "PID^1^3", "no patient identifier (PID-3) in the message");
         }
         if (patch.identifiers.isEmpty()) {
             throw new MappingException("101", "PID^1^3",
@@ -90,28 +123,49 @@ public class Hl7Mapper {
         }
         Map<String, Object> data = new LinkedHashMap<>();
         for (Map.Entry<String, FieldRule> e : mapping.data.entrySet()) {
-            Object v = scalar(e.getValue(), segs, feed);
+            Object v = scalar(e.getValue(), segs, feed, warnings);
             if (v != null && v != ContactPatch.DELETE) {
                 data.put(e.getKey(), v);
             }
         }
-        String evn2 = segs.value("EVN", 2, 0, 1, 1);
-        OffsetDateTime eventTime = parseDateTime(evn2 != null && !evn2.isEmpty() ? evn2 : msh.dateTime(),
-                feed.zone());
-        if (eventTime == null) {
-            throw new MappingException("102", "MSH^1^7", "no usable event time (EVN-2 or MSH-7)");
-        }
+        OffsetDateTime eventTime = eventTime(segs.value("EVN", 2, 0, 1, 1), msh.dateTime(), feed, received,
+                warnings);
         return new MappedMessage(feed.feedId(), msh.trigger(), msh.controlId(), mapping.event, eventTime,
-                mapping.demographics, patch, mergeFrom, data, List.copyOf(warnings));
+                mapping.demographics, patch, mergeFrom, data, warnings.stream().distinct().toList());
+    }
+
+    /**
+     * EVN-2, else MSH-7, else the receive time. Without an event time the message is still news; ordered by receipt
+     * it cannot overwrite what a later-sent message said only if that one arrived later too - the best the hub knows.
+     */
+    private static OffsetDateTime eventTime(String evn2, String msh7, FeedMappings feed, Instant received,
+            List<String> warnings) {
+        if (evn2 != null && !evn2.isBlank()) {
+            OffsetDateTime t = parseDateTime(evn2, feed.zone());
+            if (t != null) {
+                return t;
+            }
+            warnings.add(Hl7Warnings.of("EVN-2", Hl7Warnings.DATA_TYPE, "not an HL7 date/time, MSH-7 used"));
+        }
+        if (msh7 != null && !msh7.isBlank()) {
+            OffsetDateTime t = parseDateTime(msh7, feed.zone());
+            if (t != null) {
+                return t;
+            }
+            warnings.add(Hl7Warnings.of("MSH-7", Hl7Warnings.DATA_TYPE, "not an HL7 date/time, receive time used"));
+            return received.atZone(feed.zone()).toOffsetDateTime();
+        }
+        warnings.add(Hl7Warnings.of("MSH-7", Hl7Warnings.MISSING, "no event time (EVN-2, MSH-7), receive time used"));
+        return received.atZone(feed.zone()).toOffsetDateTime();
     }
 
     private void applyContactField(String field, FieldRule rule, Segments segs, FeedMappings feed,
-            ContactPatch patch) throws MappingException {
+            ContactPatch patch, List<String> warnings) {
         switch (field) {
             case "identifiers" -> patch.identifiers.addAll(identifiers(rule, segs));
-            case "telecom" -> telecom(rule, segs, feed, patch);
+            case "telecom" -> telecom(rule, segs, feed, patch, warnings);
             default -> {
-                Object v = scalar(rule, segs, feed);
+                Object v = scalar(rule, segs, feed, warnings);
                 if (v != null) {
                     patch.fields.put(field, v);
                 }
@@ -119,8 +173,11 @@ public class Hl7Mapper {
         }
     }
 
-    /** The value of a single-valued rule: null for no information, DELETE for HL7 {@code ""}. */
-    Object scalar(FieldRule rule, Segments segs, FeedMappings feed) throws MappingException {
+    /**
+     * The value of a single-valued rule: null for no information, DELETE for HL7 {@code ""}. A value that is not what
+     * the rule says (a date that is no date) is skipped with a warning and the rule's next path tried.
+     */
+    Object scalar(FieldRule rule, Segments segs, FeedMappings feed, List<String> warnings) {
         for (String p : rule.path) {
             Ref ref = Ref.parse(p);
             Segment seg = rule.when == null ? segs.first(ref.segment) : matching(rule.when, ref.segment, segs);
@@ -139,7 +196,7 @@ public class Hl7Mapper {
                     if (raw.equals(HL7_NULL)) {
                         yield ContactPatch.DELETE;
                     }
-                    yield typed(rule, ref, raw, feed);
+                    yield typed(rule, ref, raw, feed, warnings);
                 }
             };
             if (v != null) {
@@ -161,13 +218,15 @@ public class Hl7Mapper {
         return null;
     }
 
-    private Object typed(FieldRule rule, Ref ref, String raw, FeedMappings feed) throws MappingException {
+    private Object typed(FieldRule rule, Ref ref, String raw, FeedMappings feed, List<String> warnings) {
         String value = raw.trim();
         switch (rule.kind) {
             case DATE -> {
                 OffsetDateTime t = parseDateTime(value, feed.zone());
                 if (t == null) {
-                    throw new MappingException("102", ref.location(), ref + " is not an HL7 date");
+                    warnings.add(Hl7Warnings.of(ref.toString(), Hl7Warnings.DATA_TYPE,
+                            "not an HL7 date, field skipped"));
+                    return null;
                 }
                 // keep the precision the sender gave: 1963, 1963-08 or 1963-08-15
                 String digits = value.length() >= 8 ? value.substring(0, 8) : value.substring(0, Math.min(6, value.length()));
@@ -178,7 +237,9 @@ public class Hl7Mapper {
             case DATETIME -> {
                 OffsetDateTime t = parseDateTime(value, feed.zone());
                 if (t == null) {
-                    throw new MappingException("102", ref.location(), ref + " is not an HL7 date/time");
+                    warnings.add(Hl7Warnings.of(ref.toString(), Hl7Warnings.DATA_TYPE,
+                            "not an HL7 date/time, field skipped"));
+                    return null;
                 }
                 return t.format(java.time.format.DateTimeFormatter.ISO_OFFSET_DATE_TIME);
             }
@@ -299,7 +360,8 @@ public class Hl7Mapper {
      * XTN repetitions → email and phone. Email: use code NET or equipment type Internet/X.400 (by the value map).
      * Phone: the first mobile (equipment CP), else the first home number; E.164 via libphonenumber.
      */
-    private void telecom(FieldRule rule, Segments segs, FeedMappings feed, ContactPatch patch) {
+    private void telecom(FieldRule rule, Segments segs, FeedMappings feed, ContactPatch patch,
+            List<String> warnings) {
         ValueMap roles = feed.valueMaps().get(rule.map != null ? rule.map : "xtn-use");
         String email = null;
         String mobile = null;
@@ -332,13 +394,18 @@ public class Hl7Mapper {
                 if (useRole.equals("email") || equipRole.equals("email") || (number.isEmpty() && !x4.isEmpty())) {
                     String candidate = !x4.isEmpty() ? x4 : number;
                     candidate = candidate.trim().toLowerCase(Locale.ROOT);
-                    if (email == null && EMAIL.matcher(candidate).matches()) {
+                    if (!EMAIL.matcher(candidate).matches()) {
+                        warnings.add(Hl7Warnings.of(ref.toString(), Hl7Warnings.DATA_TYPE,
+                                "not an email address, skipped"));
+                    } else if (email == null) {
                         email = candidate;
                     }
                     continue;
                 }
                 String e164 = e164(number, feed.phoneRegion());
                 if (e164 == null) {
+                    warnings.add(Hl7Warnings.of(ref.toString(), Hl7Warnings.DATA_TYPE,
+                            "not a valid phone number, skipped"));
                     continue;
                 }
                 if (equipRole.equals("mobile") || useRole.equals("mobile")) {
@@ -494,10 +561,6 @@ public class Hl7Mapper {
                         m.group(4) == null ? 1 : Integer.parseInt(m.group(4)),
                         m.group(5) == null ? 1 : Integer.parseInt(m.group(5)));
             });
-        }
-
-        String location() {
-            return segment + "^1^" + field;
         }
 
         @Override

@@ -9,7 +9,7 @@ import ca.uhn.hl7v2.parser.PipeParser;
 import ca.uhn.hl7v2.validation.impl.ValidationContextFactory;
 
 /**
- * HAPI configured once for the hub: every version 2.2–2.8 parsed into the 2.5.1 canonical model, HAPI's structural
+ * HAPI configured once for the hub: every version 2.1–2.8 parsed into the 2.5.1 canonical model, HAPI's structural
  * validation off (the hub checks what it needs). A HapiContext per message would cost milliseconds.
  */
 public final class Hl7Parsing {

@@ -33,6 +33,7 @@ public final class IdentityRule {
     private final String defaultAuthority;
     private final Set<String> placeholders;
     private final Set<String> placeholderDigits;
+    private final List<String> fallback;
 
     public IdentityRule(AdapterProfile.Identity identity) {
         AdapterProfile.Identity i = identity == null ? DEFAULTS : identity;
@@ -43,10 +44,16 @@ public final class IdentityRule {
         List<String> ph = i.placeholders == null ? DEFAULTS.placeholders : i.placeholders;
         this.placeholders = Set.copyOf(ph);
         this.placeholderDigits = Set.copyOf(ph.stream().map(IdentityRule::bare).toList());
+        this.fallback = List.copyOf(i.fallback == null ? DEFAULTS.fallback : i.fallback);
     }
 
     public static IdentityRule of(FeedMappings feed) {
         return new IdentityRule(feed.adapter() == null ? null : feed.adapter().identity);
+    }
+
+    /** Where to look for the patient id, in order, when PID-3 has none that links (e.g. PID-2, PID-4). */
+    public List<String> fallback() {
+        return fallback;
     }
 
     /** Splits {@code ids} (in message order) for the HL7 {@code location} they came from (e.g. PID-3). */

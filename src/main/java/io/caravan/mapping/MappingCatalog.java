@@ -117,6 +117,13 @@ public class MappingCatalog {
             if ("smtp".equals(a.kind)) {
                 checkSmtp(f, a.smtp, problems);
             }
+            if (a.identity != null && a.identity.fallback != null) {
+                for (String path : a.identity.fallback) {
+                    if (path == null || !FieldRule.PATH.matcher(path).matches()) {
+                        problems.add(f + ": identity.fallback '" + path + "' is not an HL7 field (e.g. PID-2)");
+                    }
+                }
+            }
             adapters.add(a);
         }
 

@@ -31,6 +31,8 @@ final class GoldenRender {
     static final MappingCatalog CATALOG = new MappingCatalog(Path.of("mappings/hl7v2"), Path.of("adapters"), "US",
             "UTC");
     private static final Hl7Mapper MAPPER = new Hl7Mapper();
+    /** The receive time a golden message is mapped with (the event time of one that carries none). */
+    static final Instant RECEIVED = Instant.parse("2026-03-01T15:00:00Z");
 
     private GoldenRender() {
     }
@@ -42,11 +44,14 @@ final class GoldenRender {
         if (mapping == null) {
             throw new IllegalArgumentException("no mapping for " + msh.trigger());
         }
-        return MAPPER.map(Hl7Parsing.parse(raw), msh, feed, mapping);
+        return MAPPER.map(Hl7Parsing.parse(raw), msh, feed, mapping, RECEIVED);
     }
 
     static ObjectNode render(String raw) throws Exception {
-        MappedMessage m = map(raw);
+        return render(map(raw));
+    }
+
+    static ObjectNode render(MappedMessage m) {
         Contact c = new Contact();
         m.patch().identifiers.forEach(i -> ContactUpdates.addIdentifier(c, i));
         if (m.demographics()) {
