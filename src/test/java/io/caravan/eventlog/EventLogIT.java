@@ -38,6 +38,8 @@ import org.springframework.test.context.DynamicPropertySource;
 class EventLogIT {
 
     static final TestHub HUB = TestHub.named("eventlog");
+    static final String ACTED = "CREATE TABLE IF NOT EXISTS it_acted (subscriber VARCHAR(64), position BIGINT,"
+            + " event_id UUID)";
 
     @DynamicPropertySource
     static void hub(DynamicPropertyRegistry r) {
@@ -80,13 +82,13 @@ class EventLogIT {
     static class Subscribers {
         @Bean
         Recording alpha(JdbcTemplate jdbc) {
-            jdbc.execute("CREATE TABLE IF NOT EXISTS it_acted (subscriber VARCHAR(64), position BIGINT, event_id UUID)");
+            jdbc.execute(ACTED);
             return new Recording("it-alpha", jdbc);
         }
 
         @Bean
         Recording beta(JdbcTemplate jdbc) {
-            jdbc.execute("CREATE TABLE IF NOT EXISTS it_acted (subscriber VARCHAR(64), position BIGINT, event_id UUID)");
+            jdbc.execute(ACTED);
             return new Recording("it-beta", jdbc);
         }
     }
@@ -181,8 +183,8 @@ class EventLogIT {
             try (MllpTestClient c = new MllpTestClient(HUB.mllpPort)) {
                 for (String trigger : List.of("A04", "A01", "A04")) {
                     assertThat(MllpTestClient.msa1(c.exchange(Hl7Messages.adt(trigger, Hl7Messages.controlId(),
-                            "LOG-FAIL-" + trigger + UUID.randomUUID().toString().substring(0, 6), "Log", "Lee", "log@example.org",
-                            OffsetDateTime.now()), 10_000))).isEqualTo("AA");
+                            "LOG-FAIL-" + trigger + UUID.randomUUID().toString().substring(0, 6), "Log", "Lee",
+                            "log@example.org", OffsetDateTime.now()), 10_000))).isEqualTo("AA");
                 }
             }
             Awaitility.await().atMost(Duration.ofSeconds(20)).until(() -> eventLog.head() >= before + 3);

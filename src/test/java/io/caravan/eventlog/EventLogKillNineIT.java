@@ -15,7 +15,8 @@ class EventLogKillNineIT extends EventLogKillNineContract {
     }
 
     private static String h2(Path data) {
-        return "jdbc:h2:file:" + data.resolve("db/caravan") + ";MODE=PostgreSQL;DATABASE_TO_LOWER=TRUE;AUTO_SERVER=TRUE";
+        return "jdbc:h2:file:" + data.resolve("db/caravan")
+                + ";MODE=PostgreSQL;DATABASE_TO_LOWER=TRUE;AUTO_SERVER=TRUE";
     }
 
     /** H2 refuses AUTO_SERVER with DB_CLOSE_ON_EXIT=FALSE; that only matters for a graceful stop, not for kill -9. */

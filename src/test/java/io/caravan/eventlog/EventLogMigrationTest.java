@@ -21,7 +21,8 @@ class EventLogMigrationTest {
     @Test
     void theWorkflowInboxBecomesTheEnginesCursor() {
         JdbcDataSource ds = new JdbcDataSource();
-        ds.setURL("jdbc:h2:mem:migration-" + UUID.randomUUID() + ";MODE=PostgreSQL;DATABASE_TO_LOWER=TRUE;DB_CLOSE_DELAY=-1");
+        ds.setURL("jdbc:h2:mem:migration-" + UUID.randomUUID()
+                + ";MODE=PostgreSQL;DATABASE_TO_LOWER=TRUE;DB_CLOSE_DELAY=-1");
         ds.setUser("sa");
         upgradeWithAFullInbox(ds);
     }
