@@ -208,6 +208,33 @@ class EventLogIT {
         }
     }
 
+    @Test
+    void anEventMergedAwayReachesSubscribersUnderTheSurvivor() throws Exception {
+        Recording beta = named("it-beta");
+        subscriptions.poll(beta);
+        long from = subscriptions.cursor(beta.name);
+        String tag = UUID.randomUUID().toString().substring(0, 6);
+        try (MllpTestClient c = new MllpTestClient(HUB.mllpPort)) {
+            for (String hl7 : List.of(
+                    Hl7Messages.adt("A04", Hl7Messages.controlId(), "LOG-PRIOR-" + tag, "Log", "Lee",
+                            "prior@example.org", OffsetDateTime.now()),
+                    Hl7Messages.adt("A04", Hl7Messages.controlId(), "LOG-SURV-" + tag, "Log", "Lee",
+                            "surv@example.org", OffsetDateTime.now()),
+                    Hl7Messages.a40(Hl7Messages.controlId(), "LOG-SURV-" + tag, "LOG-PRIOR-" + tag))) {
+                assertThat(MllpTestClient.msa1(c.exchange(hl7, 10_000))).isEqualTo("AA");
+            }
+        }
+        Awaitility.await().atMost(Duration.ofSeconds(20)).until(() -> eventLog.head() >= from + 3);
+        List<LoggedEvent> read = eventLog.read(beta.name, from, 3);
+        assertThat(read).extracting(e -> e.event().type())
+                .containsExactly("patient.registered", "patient.registered", "patient.merged");
+        assertThat(read).extracting(LoggedEvent::contactId).as("the prior record's event moved to the survivor")
+                .containsOnly(read.get(2).contactId());
+        subscriptions.poll(beta);
+        assertThat(acted(beta.name)).containsEntry(from + 1, 1L).containsEntry(from + 2, 1L)
+                .containsEntry(from + 3, 1L);
+    }
+
     double parkedCount() {
         var c = meters.find("caravan_event_log_parked_total").tag("subscriber", "it-alpha").counter();
         return c == null ? 0 : c.count();
