@@ -91,6 +91,55 @@ public class ContactStore {
         return out;
     }
 
+    /** An entry of the event log: a trigger event at its position, with the contact that holds it when read. */
+    public record LoggedEvent(long position, UUID contactId, TriggerEvent event) {
+    }
+
+    /**
+     * The event log from {@code after} on, oldest first: at most {@code max} events, one query. Positions commit in
+     * order (the writer appends under the log's head lock), so nothing below the last one returned appears later.
+     * What is committed is the log: no wait for the embedded store's journal applier.
+     */
+    public List<LoggedEvent> logAfter(long after, int max) {
+        return jdbc.query("SELECT position, id, contact_id, key_id, payload FROM trigger_event WHERE position > ?"
+                + " ORDER BY position LIMIT " + max, (rs, n) -> logged(rs), after);
+    }
+
+    /** The log's entries at these positions (a subscriber's retries), oldest first; gone ones are left out. */
+    public List<LoggedEvent> logAt(java.util.Collection<Long> positions) {
+        if (positions.isEmpty()) {
+            return List.of();
+        }
+        String in = "(" + "?,".repeat(positions.size() - 1) + "?)";
+        return jdbc.query("SELECT position, id, contact_id, key_id, payload FROM trigger_event WHERE position IN " + in
+                + " ORDER BY position", (rs, n) -> logged(rs), positions.toArray());
+    }
+
+    /** The last position appended to the log (0 when empty). */
+    public long logHead() {
+        Long head = jdbc.queryForObject("SELECT last_position FROM event_log_head WHERE id = 1", Long.class);
+        return head == null ? 0 : head;
+    }
+
+    /**
+     * The contact that holds an event now - a merge (A40) moves events to the survivor, a split back - looked up by
+     * the table's key first, then by the event's id alone. Empty when the event is gone.
+     */
+    public Optional<UUID> eventOwner(UUID contactId, UUID eventId) {
+        List<UUID> rows = jdbc.queryForList("SELECT contact_id FROM trigger_event WHERE contact_id = ? AND id = ?",
+                UUID.class, contactId, eventId);
+        if (rows.isEmpty()) {
+            rows = jdbc.queryForList("SELECT contact_id FROM trigger_event WHERE id = ?", UUID.class, eventId);
+        }
+        return rows.isEmpty() ? Optional.empty() : Optional.of(rows.get(0));
+    }
+
+    private LoggedEvent logged(java.sql.ResultSet rs) throws java.sql.SQLException {
+        UUID id = rs.getObject(2, UUID.class);
+        return new LoggedEvent(rs.getLong(1), rs.getObject(3, UUID.class),
+                ContactJson.read(cipher.open(rs.getString(4), rs.getBytes(5), id.toString()), TriggerEvent.class));
+    }
+
     /** Seals an event for storage; called by the receiving thread so the writer only commits. */
     public static byte[] sealEvent(FieldCipher cipher, TriggerEvent event) {
         return cipher.seal(ContactJson.write(event), event.id().toString());

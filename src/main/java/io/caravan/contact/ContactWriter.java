@@ -641,26 +641,6 @@ public class ContactWriter implements SmartLifecycle {
                 row[1] = to;
             }
         }
-        if (!events.isEmpty()) {
-            try (PreparedStatement ps = c.prepareStatement(
-                    "INSERT INTO trigger_event (id, contact_id, type, inbound_id, key_id, payload, recorded_at)"
-                            + " VALUES (?, ?, ?, ?, ?, ?, ?)")) {
-                for (Object[] row : events) {
-                    bind(ps, row);
-                    ps.addBatch();
-                }
-                ps.executeBatch();
-            }
-            // the workflow engine's inbox, committed with the events: none is lost, none acted on twice
-            try (PreparedStatement ps = c.prepareStatement(
-                    "INSERT INTO workflow_inbox (event_id, contact_id, type, recorded_at) VALUES (?, ?, ?, ?)")) {
-                for (Object[] row : events) {
-                    bind(ps, new Object[] {row[0], row[1], row[2], row[6]});
-                    ps.addBatch();
-                }
-                ps.executeBatch();
-            }
-        }
         if (!mergedEvents.isEmpty()) {
             // consent records follow the merge like events, so the survivor's decisions see them
             for (MergeFollower f : mergeFollowers.orderedStream().toList()) {
@@ -679,7 +659,42 @@ public class ContactWriter implements SmartLifecycle {
                 ps.executeBatch();
             }
         }
+        appendToLog(c, events);
         return outcomes;
+    }
+
+    /**
+     * Appends the group's trigger events to the event log (trigger_event with a position), last in the transaction:
+     * the log's head row is locked until this commit, so a concurrent writer takes its positions only after this one
+     * has committed (or rolled back) and no reader can see a position before a lower one is committed.
+     */
+    private static void appendToLog(Connection c, List<Object[]> events) throws SQLException {
+        if (events.isEmpty()) {
+            return;
+        }
+        long last;
+        try (PreparedStatement ps = c.prepareStatement(
+                "SELECT last_position FROM event_log_head WHERE id = 1 FOR UPDATE");
+                ResultSet rs = ps.executeQuery()) {
+            if (!rs.next()) {
+                throw new SQLException("event_log_head has no row");
+            }
+            last = rs.getLong(1);
+        }
+        try (PreparedStatement ps = c.prepareStatement(
+                "INSERT INTO trigger_event (id, contact_id, type, inbound_id, key_id, payload, recorded_at, position)"
+                        + " VALUES (?, ?, ?, ?, ?, ?, ?, ?)")) {
+            for (Object[] row : events) {
+                bind(ps, row);
+                ps.setLong(row.length + 1, ++last);
+                ps.addBatch();
+            }
+            ps.executeBatch();
+        }
+        try (PreparedStatement ps = c.prepareStatement("UPDATE event_log_head SET last_position = ? WHERE id = 1")) {
+            ps.setLong(1, last);
+            ps.executeUpdate();
+        }
     }
 
     /**

@@ -16,6 +16,8 @@ import io.caravan.contact.ContactStore;
 import io.caravan.contact.ContactWriter;
 import io.caravan.contact.TriggerEvent;
 import io.caravan.crypto.FieldCipher;
+import io.caravan.eventlog.EventSubscriber;
+import io.caravan.eventlog.Subscriptions;
 import io.caravan.mapping.MappingProperties;
 import io.caravan.system.Ids;
 import java.nio.charset.StandardCharsets;
@@ -44,9 +46,9 @@ import org.springframework.stereotype.Component;
 import org.springframework.transaction.support.TransactionTemplate;
 
 /**
- * The workflow engine, driven by the {@code workflow-tick} route. Each tick it acts on the trigger events the contact
- * writer left in {@code workflow_inbox} (ending journeys an event exits, starting those a trigger matches - one
- * transaction per event, which also deletes it: exactly once), then runs the journeys whose timer ({@code next_at})
+ * The workflow engine, driven by the {@code workflow-tick} route. Each tick it acts on the trigger events after its
+ * cursor in the event log (ending journeys an event exits, starting those a trigger matches - one transaction per
+ * event, which also advances the cursor: exactly once), then runs the journeys whose timer ({@code next_at})
  * is due. State lives in the database, so a restart - even after {@code kill -9} - carries on where it stopped:
  * a step's effect is recorded under the key (journey, step), and a send plans its message under an id derived from
  * that key, so a step run again after a crash finds its message instead of sending a second one. The journey's
@@ -54,9 +56,11 @@ import org.springframework.transaction.support.TransactionTemplate;
  * message), so a crash in between only runs them again to the same effect.
  */
 @Component("journeys")
-public class Journeys {
+public class Journeys implements EventSubscriber {
 
     private static final Logger log = LoggerFactory.getLogger(Journeys.class);
+    /** The engine's cursor in the event log (V20_1 carried the old inbox over to it). */
+    static final String SUBSCRIBER = "workflow";
     static final String ACTIVE = "active";
     static final String COMPLETED = "completed";
     static final String EXITED = "exited";
@@ -83,11 +87,13 @@ public class Journeys {
     private final ZoneId zone;
     private final Clock clock;
     private final java.util.concurrent.ExecutorService workers;
+    private final Subscriptions subscriptions;
 
     public Journeys(JdbcTemplate jdbc, TransactionTemplate tx, FieldCipher cipher, WorkflowCatalog catalog,
             ContactStore contacts, ContactWriter writer, Messages messages,
             ConsentService consents, Tracking tracking, ObjectMapper json,
-            WorkflowProperties props, MappingProperties mapping, Clock clock) {
+            WorkflowProperties props, MappingProperties mapping, Clock clock, Subscriptions subscriptions) {
+        this.subscriptions = subscriptions;
         this.jdbc = jdbc;
         this.tx = tx;
         this.cipher = cipher;
@@ -126,27 +132,20 @@ public class Journeys {
         return n;
     }
 
+    /** The trigger events after the engine's cursor, each in the transaction that advances it (README "Event log"). */
     private int events() {
-        int n = 0;
-        List<UUID[]> events;
-        do {
-            events = jdbc.query("SELECT event_id, contact_id FROM workflow_inbox WHERE attempts < 5"
-                    + " ORDER BY recorded_at, event_id LIMIT " + BATCH,
-                    (rs, i) -> new UUID[] {rs.getObject(1, UUID.class), rs.getObject(2, UUID.class)});
-            for (UUID[] row : events) {
-                UUID e = row[0];
-                try {
-                    tx.executeWithoutResult(s -> onEvent(e, row[1]));
-                } catch (RuntimeException ex) {
-                    // a bad event must not hold up the others: it stays in the inbox (five tries), said once each
-                    log.error("Workflow event {} not handled ({}); it stays in the inbox", e,
-                            ex.getClass().getSimpleName());
-                    jdbc.update("UPDATE workflow_inbox SET attempts = attempts + 1 WHERE event_id = ?", e);
-                }
-                n++;
-            }
-        } while (events.size() == BATCH && n < 10 * BATCH);
-        return n;
+        return subscriptions.poll(this);
+    }
+
+    @Override
+    public String subscriberName() {
+        return SUBSCRIBER;
+    }
+
+    /** The Quartz tick polls the engine: events and due journeys in one loop, on one node of a cluster at a time. */
+    @Override
+    public boolean pumped() {
+        return false;
     }
 
     private int due() {
@@ -187,22 +186,15 @@ public class Journeys {
 
     // ---- events ---------------------------------------------------------------------------------------------------
 
-    private void onEvent(UUID eventId, UUID contactId) {
-        // by the table's key (contact, event); an event a merge moved to the survivor since is found by its id alone
-        List<Object[]> rows = jdbc.query("SELECT contact_id, key_id, payload FROM trigger_event WHERE contact_id = ?"
-                + " AND id = ?", (rs, i) -> new Object[] {rs.getObject(1, UUID.class), rs.getString(2),
-                        rs.getBytes(3)}, contactId, eventId);
-        if (rows.isEmpty()) {
-            rows = jdbc.query("SELECT contact_id, key_id, payload FROM trigger_event WHERE id = ?",
-                    (rs, i) -> new Object[] {rs.getObject(1, UUID.class), rs.getString(2), rs.getBytes(3)}, eventId);
-        }
-        jdbc.update("DELETE FROM workflow_inbox WHERE event_id = ?", eventId);
-        if (rows.isEmpty()) {
+    @Override
+    public void onEvent(ContactStore.LoggedEvent logged) {
+        // the contact that holds the event now: a merge (A40) since it was read moved it to the survivor
+        Optional<UUID> owner = contacts.eventOwner(logged.contactId(), logged.event().id());
+        if (owner.isEmpty()) {
             return;
         }
-        TriggerEvent event = readEvent(cipher.open((String) rows.get(0)[1], (byte[]) rows.get(0)[2],
-                eventId.toString()));
-        Optional<Contact> found = contacts.findById((UUID) rows.get(0)[0]);
+        TriggerEvent event = logged.event();
+        Optional<Contact> found = contacts.findById(owner.get());
         if (found.isEmpty()) {
             return;
         }

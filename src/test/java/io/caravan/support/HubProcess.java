@@ -27,6 +27,7 @@ public final class HubProcess implements AutoCloseable {
     public final int mllpPort;
     private final String jdbcUrl;
     private Process process;
+    private Path loaderPath;
     private final HttpClient http = HttpClient.newHttpClient();
 
     public HubProcess(Path dataDir, String jdbcUrl, String... extraArgs) throws IOException {
@@ -52,10 +53,24 @@ public final class HubProcess implements AutoCloseable {
         }
     }
 
+    /**
+     * Adds a directory of classes to the packaged hub (Spring Boot's PropertiesLauncher, {@code loader.path}): a
+     * test-only bean, named with {@code --spring.main.sources=...}.
+     */
+    public HubProcess withLoaderPath(Path classes) {
+        this.loaderPath = classes;
+        return this;
+    }
+
     public void start() throws Exception {
+        List<String> launch = loaderPath == null ? List.of("-jar", jar().toString())
+                : List.of("-cp", jar().toString(), "-Dloader.path=" + loaderPath,
+                        "org.springframework.boot.loader.launch.PropertiesLauncher");
         List<String> cmd = new ArrayList<>(List.of(
                 Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-Xmx512m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-jar", jar().toString(),
+                "-Xmx512m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1"));
+        cmd.addAll(launch);
+        cmd.addAll(List.of(
                 "--caravan.data-dir=" + dataDir, "--server.port=" + httpPort,
                 "--caravan.mllp.host=127.0.0.1", "--caravan.mllp.port=" + mllpPort));
         if (jdbcUrl != null) {
