@@ -57,7 +57,7 @@ class InboundReplayIT {
               linkingTypes: [%s]
             """;
 
-    final TestHub hub = TestHub.named("inbound-replay");
+    final TestHub hub = hub();
     final HttpClient http = HttpClient.newHttpClient();
     final String canary = "Zq" + UUID.randomUUID().toString().replace("-", "").substring(0, 10);
     final String mrn = "RP" + System.nanoTime() % 1_000_000_000L;
@@ -105,9 +105,19 @@ class InboundReplayIT {
         }
     }
 
+    TestHub hub() {
+        return TestHub.named("inbound-replay");
+    }
+
+    /** Extra start arguments (a profile). */
+    List<String> profile() {
+        return List.of();
+    }
+
     private void start() {
         Map<String, Object> props = new HashMap<>();
         hub.register((name, value) -> props.put(name, value.get()));
+        profile().forEach(p -> props.put("spring.profiles.active", p));
         props.put("server.port", 0);
         props.put("caravan.mapping.adapters-dir", adapters.toString());
         // as arguments: default properties would lose to application.yaml
