@@ -17,6 +17,8 @@ public final class Actions {
     public static final String CONSENT_CHANGED = "consent.changed";
     /** The hub changed a contact itself (a workflow's update step): which attributes and tags, never their values. */
     public static final String CONTACT_UPDATED = "contact.updated";
+    /** An operator replayed a failed inbound message through the current mappings: which message, the outcome. */
+    public static final String INBOUND_REPLAYED = "inbound.replayed";
     /** Entries older than the retention period were purged; the chain stays verifiable from the anchor. */
     public static final String PURGED = "audit.purged";
 

@@ -550,7 +550,8 @@ public class ContactWriter implements SmartLifecycle {
             }
             inbound.add(new Object[] {in.id(), dedupe, in.feed(), in.messageType(), in.status(), in.errorCode(),
                     contactId, in.keyId(), in.sealedRaw(), Timestamp.from(in.receivedAt()),
-                    warnings.isEmpty() ? null : cut(String.join("; ", warnings), 1000)});
+                    warnings.isEmpty() ? null : cut(String.join("; ", warnings), 1000),
+                    in.controlId() == null ? null : cut(in.controlId(), 199), in.errorLocation(), in.replayOf()});
             outcomes.add(outcomeOf(in));
         }
 
@@ -651,7 +652,8 @@ public class ContactWriter implements SmartLifecycle {
         if (!inbound.isEmpty()) {
             try (PreparedStatement ps = c.prepareStatement(
                     "INSERT INTO inbound_message (id, dedupe_key, feed, message_type, status, error_code, contact_id,"
-                            + " key_id, payload, received_at, warnings) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")) {
+                            + " key_id, payload, received_at, warnings, control_id, error_location, replay_of)"
+                            + " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")) {
                 for (Object[] row : inbound) {
                     bind(ps, row);
                     ps.addBatch();

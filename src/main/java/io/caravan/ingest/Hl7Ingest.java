@@ -144,10 +144,10 @@ public class Hl7Ingest implements Processor, ContactWriter.Replay {
         if (mapping == null) {
             // a trigger of a supported type we have no use for (e.g. ADT^A02): keep it, accept it
             return store(new InboundMessage(id, dedupe, feed.feedId(), trigger, InboundMessage.IGNORED, null, null,
-                    keyId, sealedRaw, null, null, received), null);
+                    keyId, sealedRaw, null, null, received).tagged(msh.controlId(), null), null);
         }
         Prepared prepared = prepare(id, Ids.next(), received, raw, msh, feed, mapping, dedupe, keyId, sealedRaw);
-        Answer answer = store(prepared.message, prepared.failure);
+        Answer answer = store(prepared.tagged(msh), prepared.failure);
         if (answer.outcome == IngestMetrics.Outcome.ACCEPTED) {
             metrics.fieldWarnings(feed.feedId(), prepared.message.mapped().warnings());
         }
@@ -156,6 +156,11 @@ public class Hl7Ingest implements Processor, ContactWriter.Replay {
 
     /** A message ready for the store, and the answer to give if it is stored as failed. */
     record Prepared(InboundMessage message, Answer failure) {
+
+        /** The message with the operator's metadata: its MSH-10 and where it failed. */
+        InboundMessage tagged(Msh msh) {
+            return message.tagged(msh.controlId(), failure == null ? null : failure.location());
+        }
     }
 
     /** Parses and maps; a message that cannot be parsed or mapped is prepared as failed, to be kept for replay. */
@@ -194,10 +199,60 @@ public class Hl7Ingest implements Processor, ContactWriter.Replay {
         MessageMapping mapping = feed.forTrigger(msh.trigger());
         if (mapping == null) {
             return new InboundMessage(j.id(), j.dedupeKey(), j.feed(), j.messageType(), InboundMessage.IGNORED,
-                    null, null, j.keyId(), j.sealedRaw(), null, null, j.receivedAt());
+                    null, null, j.keyId(), j.sealedRaw(), null, null, j.receivedAt()).tagged(msh.controlId(), null);
         }
         return prepare(j.id(), j.eventId() != null ? j.eventId() : Ids.next(), j.receivedAt(), raw, msh, feed,
-                mapping, j.dedupeKey(), j.keyId(), j.sealedRaw()).message;
+                mapping, j.dedupeKey(), j.keyId(), j.sealedRaw()).tagged(msh);
+    }
+
+    /**
+     * What a replay did: {@code outcome} is accepted, ignored, duplicate (a later delivery already committed it) or
+     * failed; {@code replayId} the new inbound message (null unless stored); {@code ack} the ACK a sender would have
+     * been answered; {@code dedupeKey} the blind index of MSH-3|MSH-4|MSH-10, to find the delivery a duplicate
+     * repeats.
+     */
+    public record Replayed(String outcome, UUID replayId, String errorCode, String errorLocation, String ack,
+            String dedupeKey) {
+    }
+
+    /**
+     * Runs a stored message again through the mappings in force now (the fix for a bad mapping), as a first delivery
+     * would go: parsed and mapped from its sealed raw text, then committed through the writer (group commit,
+     * ordering by event time, dedupe on MSH-3|MSH-4|MSH-10). Success is a new inbound message linked to
+     * {@code stored}, which keeps its failure record; a replay that fails again stores nothing.
+     */
+    public Replayed replay(InboundMessage stored) throws InterruptedException {
+        String raw = new String(cipher.open(stored.keyId(), stored.sealedRaw(), stored.id().toString()),
+                StandardCharsets.UTF_8);
+        Msh msh = Msh.read(raw);
+        if (msh == null) {
+            return new Replayed("failed", null, "100", "MSH-1", Acks.build(null, "AR", "100",
+                    "message does not start with an MSH segment", "MSH^1"), null);
+        }
+        FeedMappings feed = catalog.feedFor(msh.sendingApplication(), msh.sendingFacility());
+        UUID id = Ids.next();
+        String keyId = cipher.activeKeyId();
+        byte[] sealedRaw = cipher.seal(raw.getBytes(StandardCharsets.UTF_8), id.toString());
+        String dedupe = cipher.blindIndex(DEDUPE_DOMAIN,
+                msh.sendingApplication() + "|" + msh.sendingFacility() + "|" + msh.controlId());
+        MessageMapping mapping = feed.forTrigger(msh.trigger());
+        Prepared prepared = mapping == null
+                ? new Prepared(new InboundMessage(id, dedupe, feed.feedId(), msh.trigger(), InboundMessage.IGNORED,
+                        null, null, keyId, sealedRaw, null, null, Instant.now()), null)
+                : prepare(id, Ids.next(), Instant.now(), raw, msh, feed, mapping, dedupe, keyId, sealedRaw);
+        Answer answer = prepared.failure != null ? prepared.failure
+                : store(prepared.tagged(msh).replaying(stored.id()), null);
+        // the same rule as process(): enhanced mode is answered with a commit ACK
+        String code = msh.enhancedMode() ? "C" + answer.code.charAt(1) : answer.code;
+        String ack = Acks.build(msh, code, answer.errorCode, answer.errorText, answer.location);
+        String outcome = switch (answer.outcome) {
+            case ACCEPTED -> "accepted";
+            case DUPLICATE -> "duplicate";
+            case IGNORED -> "ignored";
+            default -> "failed";
+        };
+        return new Replayed(outcome, "failed".equals(outcome) ? null : id, answer.errorCode,
+                prepared.tagged(msh).errorLocation(), ack, dedupe);
     }
 
     /** Commits and waits; {@code failure} is the answer for a message stored as failed. */
