@@ -54,6 +54,8 @@ public final class AccessRules {
             roles(HttpMethod.POST, "undoing a wrong identity link, audited", Set.of("COMPLIANCE"),
                     "/api/contacts/*/split"),
             roles(HttpMethod.POST, "planning a message", Set.of("INTEGRATION"), "/api/messages"),
+            roles(HttpMethod.POST, "HL7 v2 messages over HTTP, answered with the ACK as over MLLP",
+                    Set.of("INTEGRATION"), "/api/hl7v2"),
             roles(HttpMethod.GET, "workflow definitions are configuration, no PHI",
                     Set.of("INTEGRATION", "COMPLIANCE", "OPERATOR"), "/api/workflows", "/api/workflows/*",
                     "/api/workflows/*/report"),
