@@ -121,6 +121,9 @@ public class Hl7Ingest implements Processor, ContactWriter.Replay {
     /**
      * The transport-neutral entry: checks, parses, maps and commits one ER7 message and answers only after the
      * commit. Every transport calls this, so a message gets the same ACK whichever way it came.
+     *
+     * @param transport the way the message came; not stored with the inbound message yet (that needs a column and a
+     *                  journal field), so crash replay still treats every message as HL7 v2
      */
     public Received receive(String raw, Transport transport) {
         long start = System.nanoTime();
@@ -243,7 +246,9 @@ public class Hl7Ingest implements Processor, ContactWriter.Replay {
         } catch (TimeoutException e) {
             return Answer.resend("store did not confirm in time; resend");
         } catch (java.util.concurrent.ExecutionException e) {
-            return failure != null ? failure : Answer.resend("message could not be stored");
+            // not even the failure could be stored: same ACK, but nothing was decided, so a file is read again
+            return failure != null ? new Answer(failure.code, failure.errorCode, failure.errorText, failure.location,
+                    failure.outcome, true) : Answer.resend("message could not be stored");
         }
         return switch (outcome) {
             case PROCESSED -> Answer.accepted(IngestMetrics.Outcome.ACCEPTED);

@@ -6,7 +6,6 @@ import static org.awaitility.Awaitility.await;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.caravan.support.Hl7Messages;
-import io.caravan.support.TestHub;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -14,33 +13,13 @@ import java.nio.file.StandardOpenOption;
 import java.time.Duration;
 import org.junit.jupiter.api.Test;
 import org.springframework.beans.factory.annotation.Autowired;
-import org.springframework.boot.test.context.SpringBootTest;
 import org.springframework.boot.test.web.client.TestRestTemplate;
 import org.springframework.http.ResponseEntity;
-import org.springframework.test.context.DynamicPropertyRegistry;
-import org.springframework.test.context.DynamicPropertySource;
 
 /** HL7 v2 files dropped into the watched folder, as an integration engineer's script drops them. */
-@SpringBootTest(webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT)
-class FolderIntakeIT {
+class FolderIntakeIT extends IntakeHub {
 
     static final ObjectMapper JSON = new ObjectMapper();
-
-    /** Shared with HttpIntakeIT: one context for both. */
-    static TestHub hub() {
-        return TestHub.named("intake");
-    }
-
-    static void register(DynamicPropertyRegistry r) {
-        hub().register(r);
-        r.add("caravan.intake.hl7v2-folder.min-age", () -> "1500ms");
-        r.add("caravan.intake.hl7v2-folder.poll", () -> "200ms");
-    }
-
-    @DynamicPropertySource
-    static void props(DynamicPropertyRegistry r) {
-        register(r);
-    }
 
     @Autowired
     TestRestTemplate rest;

@@ -10,30 +10,17 @@ import java.util.List;
 import java.util.function.UnaryOperator;
 import org.junit.jupiter.api.Test;
 import org.springframework.beans.factory.annotation.Autowired;
-import org.springframework.boot.test.context.SpringBootTest;
 import org.springframework.boot.test.web.client.TestRestTemplate;
 import org.springframework.http.HttpEntity;
 import org.springframework.http.HttpHeaders;
 import org.springframework.http.MediaType;
 import org.springframework.http.ResponseEntity;
-import org.springframework.test.context.DynamicPropertyRegistry;
-import org.springframework.test.context.DynamicPropertySource;
 
 /** POST /api/hl7v2: an interface engine's HTTP sender gets the ACK MLLP would have sent. */
-@SpringBootTest(webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT)
-class HttpIntakeIT {
-
-    @DynamicPropertySource
-    static void props(DynamicPropertyRegistry r) {
-        FolderIntakeIT.register(r);
-    }
+class HttpIntakeIT extends IntakeHub {
 
     @Autowired
     TestRestTemplate rest;
-
-    TestHub hub() {
-        return FolderIntakeIT.hub();
-    }
 
     ResponseEntity<String> post(TestRestTemplate client, String body, String contentType) {
         HttpHeaders h = new HttpHeaders();
