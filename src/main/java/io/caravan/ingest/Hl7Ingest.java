@@ -68,7 +68,17 @@ public class Hl7Ingest implements Processor, ContactWriter.Replay {
     }
 
     /** What to answer. */
-    record Answer(String code, String errorCode, String errorText, String location, IngestMetrics.Outcome outcome) {
+    record Answer(String code, String errorCode, String errorText, String location, IngestMetrics.Outcome outcome,
+            boolean resend) {
+        Answer(String code, String errorCode, String errorText, String location, IngestMetrics.Outcome outcome) {
+            this(code, errorCode, errorText, location, outcome, false);
+        }
+
+        /** Nothing was decided about the message (the store did not confirm): the sender should send it again. */
+        static Answer resend(String text) {
+            return new Answer("AE", "207", text, null, IngestMetrics.Outcome.ERROR, true);
+        }
+
         static Answer accepted(IngestMetrics.Outcome outcome) {
             return new Answer("AA", null, null, null, outcome);
         }
@@ -82,11 +92,41 @@ public class Hl7Ingest implements Processor, ContactWriter.Replay {
         }
     }
 
+    /** The transports that hand messages to {@link #receive}; each answers with the same ACK. */
+    public enum Transport { MLLP, FOLDER, HTTP }
+
+    /**
+     * What became of one message.
+     *
+     * @param ack       the acknowledgement (ER7), as MLLP sends it
+     * @param code      MSA-1 (AA/AE/AR, or CA/CE/CR in enhanced mode)
+     * @param controlId MSH-10, null when there is no readable MSH
+     * @param resend    nothing was decided (the store did not confirm): send the message again later
+     */
+    public record Received(String ack, String code, String controlId, String errorCode, String location,
+            boolean resend) {
+
+        public boolean accepted() {
+            return code.endsWith("A");
+        }
+    }
+
     @Override
     public void process(Exchange exchange) {
-        long start = System.nanoTime();
         byte[] body = exchange.getIn().getBody(byte[].class);
         String raw = body == null ? "" : new String(body, charset);
+        exchange.setProperty(MllpConstants.MLLP_ACKNOWLEDGEMENT, receive(raw, Transport.MLLP).ack().getBytes(charset));
+    }
+
+    /**
+     * The transport-neutral entry: checks, parses, maps and commits one ER7 message and answers only after the
+     * commit. Every transport calls this, so a message gets the same ACK whichever way it came.
+     *
+     * @param transport the way the message came; not stored with the inbound message yet (that needs a column and a
+     *                  journal field), so crash replay still treats every message as HL7 v2
+     */
+    public Received receive(String raw, Transport transport) {
+        long start = System.nanoTime();
         Msh msh = Msh.read(raw);
         FeedMappings feed = msh == null ? catalog.defaultFeed()
                 : catalog.feedFor(msh.sendingApplication(), msh.sendingFacility());
@@ -106,8 +146,9 @@ public class Hl7Ingest implements Processor, ContactWriter.Replay {
             code = "C" + code.charAt(1);
         }
         String ack = Acks.build(msh, code, answer.errorCode, answer.errorText, answer.location);
-        exchange.setProperty(MllpConstants.MLLP_ACKNOWLEDGEMENT, ack.getBytes(charset));
         metrics.answered(feed.feedId(), answer.outcome, System.nanoTime() - start);
+        return new Received(ack, code, msh == null || msh.controlId().isEmpty() ? null : msh.controlId(),
+                answer.errorCode, answer.location, answer.resend);
     }
 
     Answer handle(String raw, Msh msh, FeedMappings feed) throws InterruptedException {
@@ -262,9 +303,11 @@ public class Hl7Ingest implements Processor, ContactWriter.Replay {
         try {
             outcome = f.get(props.ackTimeout().toMillis(), TimeUnit.MILLISECONDS);
         } catch (TimeoutException e) {
-            return Answer.error("207", "store did not confirm in time; resend", null);
+            return Answer.resend("store did not confirm in time; resend");
         } catch (java.util.concurrent.ExecutionException e) {
-            return failure != null ? failure : Answer.error("207", "message could not be stored", null);
+            // not even the failure could be stored: same ACK, but nothing was decided, so a file is read again
+            return failure != null ? new Answer(failure.code, failure.errorCode, failure.errorText, failure.location,
+                    failure.outcome, true) : Answer.resend("message could not be stored");
         }
         return switch (outcome) {
             case PROCESSED -> Answer.accepted(IngestMetrics.Outcome.ACCEPTED);

@@ -58,6 +58,8 @@ public final class AccessRules {
                     Set.of("INTEGRATION"), "/api/inbound", "/api/inbound/*"),
             roles(HttpMethod.POST, "replaying a failed inbound message through the current mappings, audited",
                     Set.of("INTEGRATION"), "/api/inbound/*/replay"),
+            roles(HttpMethod.POST, "HL7 v2 messages over HTTP, answered with the ACK as over MLLP",
+                    Set.of("INTEGRATION"), "/api/hl7v2"),
             roles(HttpMethod.GET, "workflow definitions are configuration, no PHI",
                     Set.of("INTEGRATION", "COMPLIANCE", "OPERATOR"), "/api/workflows", "/api/workflows/*",
                     "/api/workflows/*/report"),
