@@ -707,7 +707,9 @@ public class ContactWriter implements SmartLifecycle {
     private Instant orderingTime(Instant eventTime, Instant receivedAt, List<String> warnings) {
         if (eventTime.isAfter(receivedAt.plus(maxFutureSkew))) {
             warnings.add("EVN-2: event time more than " + maxFutureSkew + " after receipt; ordered by receive time");
-            return receivedAt;
+            // at the seconds HL7 event times carry: an update stamped in the same second (EVN-2 20261129101500)
+            // must not look older than a receipt at 10:15:00.400
+            return receivedAt.truncatedTo(java.time.temporal.ChronoUnit.SECONDS);
         }
         return eventTime;
     }
