@@ -73,7 +73,7 @@ class MessagePlanningIT {
             contacts.add(HubApi.register(HUB, rest, "OVF-" + i, "Quenby", "Marisol", "ovf" + i + "@example.org", ""));
         }
         // the senders stop: the queue (4 places) fills and stays full
-        camel.getRouteController().stopRoute("email-send");
+        camel.getRouteController().stopRoute("message-send");
         List<UUID> planned = new ArrayList<>();
         long t0 = System.nanoTime();
         for (UUID c : contacts) {
@@ -85,7 +85,7 @@ class MessagePlanningIT {
         assertThat(planned).allSatisfy(id -> assertThat(store.find(id).orElseThrow().status())
                 .isEqualTo(OutboundMessage.PLANNED));
 
-        camel.getRouteController().startRoute("email-send");
+        camel.getRouteController().startRoute("message-send");
         Awaitility.await().atMost(Duration.ofSeconds(30)).until(() -> planned.stream()
                 .allMatch(id -> OutboundMessage.SENT.equals(store.find(id).orElseThrow().status())));
         for (UUID id : planned) {
