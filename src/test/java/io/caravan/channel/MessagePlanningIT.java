@@ -2,7 +2,7 @@ package io.caravan.channel;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.caravan.channel.email.Outbox;
+import io.caravan.channel.email.transport.Outbox;
 import io.caravan.support.HubApi;
 import io.caravan.support.TestHub;
 import java.nio.file.Files;

@@ -1,5 +1,6 @@
 package io.caravan.channel.email;
 
+import io.caravan.channel.email.feedback.Tracking;
 import io.caravan.channel.Channel;
 import io.caravan.channel.Template;
 import io.caravan.contact.Contact;

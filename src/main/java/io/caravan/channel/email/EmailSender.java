@@ -1,5 +1,16 @@
 package io.caravan.channel.email;
 
+import io.caravan.channel.email.feedback.Suppressions;
+import io.caravan.channel.email.feedback.Tracking;
+import io.caravan.channel.email.portal.Portal;
+import io.caravan.channel.email.protection.Dkim;
+import io.caravan.channel.email.protection.Encryption;
+import io.caravan.channel.email.protection.Protection;
+import io.caravan.channel.email.protection.RecipientKeys;
+import io.caravan.channel.email.transport.MailProviders;
+import io.caravan.channel.email.transport.SmtpDelivery;
+import io.caravan.channel.email.transport.SmtpFailure;
+import io.caravan.channel.email.transport.SmtpRelay;
 import io.caravan.audit.Disclosures;
 import io.caravan.channel.Deliveries;
 import io.caravan.channel.DeliveryFailure;

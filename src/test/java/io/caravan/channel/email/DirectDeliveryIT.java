@@ -1,5 +1,6 @@
 package io.caravan.channel.email;
 
+import io.caravan.channel.email.protection.Protection;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;

@@ -1,5 +1,6 @@
 package io.caravan.channel.email;
 
+import io.caravan.channel.email.transport.Outbox;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;

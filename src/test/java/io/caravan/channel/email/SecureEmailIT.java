@@ -1,5 +1,8 @@
 package io.caravan.channel.email;
 
+import io.caravan.channel.email.protection.Dkim;
+import io.caravan.channel.email.protection.Protection;
+import io.caravan.channel.email.transport.Outbox;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
