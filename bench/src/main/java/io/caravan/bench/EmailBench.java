@@ -2,9 +2,9 @@ package io.caravan.bench;
 
 import io.caravan.CaravanApplication;
 import io.caravan.channel.Messages;
+import io.caravan.channel.email.EmailTemplates;
 import io.caravan.channel.email.protection.Dkim;
 import io.caravan.channel.email.protection.Encryption;
-import io.caravan.channel.email.EmailTemplates;
 import io.caravan.channel.email.protection.RecipientKeys;
 import jakarta.mail.Session;
 import jakarta.mail.internet.InternetAddress;

@@ -1,8 +1,8 @@
 package io.caravan.channel.email;
 
-import io.caravan.channel.email.feedback.Tracking;
 import io.caravan.channel.Channel;
 import io.caravan.channel.Template;
+import io.caravan.channel.email.feedback.Tracking;
 import io.caravan.contact.Contact;
 import java.util.Optional;
 import java.util.Set;

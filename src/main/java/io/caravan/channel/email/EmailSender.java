@@ -1,5 +1,10 @@
 package io.caravan.channel.email;
 
+import io.caravan.audit.Disclosures;
+import io.caravan.channel.Deliveries;
+import io.caravan.channel.DeliveryFailure;
+import io.caravan.channel.MessageStore;
+import io.caravan.channel.OutboundMessage;
 import io.caravan.channel.email.feedback.Suppressions;
 import io.caravan.channel.email.feedback.Tracking;
 import io.caravan.channel.email.portal.Portal;
@@ -11,11 +16,6 @@ import io.caravan.channel.email.transport.MailProviders;
 import io.caravan.channel.email.transport.SmtpDelivery;
 import io.caravan.channel.email.transport.SmtpFailure;
 import io.caravan.channel.email.transport.SmtpRelay;
-import io.caravan.audit.Disclosures;
-import io.caravan.channel.Deliveries;
-import io.caravan.channel.DeliveryFailure;
-import io.caravan.channel.MessageStore;
-import io.caravan.channel.OutboundMessage;
 import io.caravan.consent.Decision;
 import io.caravan.consent.UnsubscribeTokens;
 import io.caravan.contact.Contact;

@@ -1,13 +1,13 @@
 package io.caravan.channel.email;
 
-import io.caravan.channel.email.protection.Dkim;
-import io.caravan.channel.email.protection.Protection;
-import io.caravan.channel.email.transport.SmtpRelay;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.icegreen.greenmail.util.GreenMail;
 import com.icegreen.greenmail.util.ServerSetup;
+import io.caravan.channel.email.protection.Dkim;
+import io.caravan.channel.email.protection.Protection;
+import io.caravan.channel.email.transport.SmtpRelay;
 import io.caravan.support.HubApi;
 import io.caravan.support.Mailboxes;
 import io.caravan.support.TestHub;

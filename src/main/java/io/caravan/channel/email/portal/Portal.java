@@ -1,8 +1,8 @@
 package io.caravan.channel.email.portal;
 
-import io.caravan.channel.email.EmailProperties;
 import io.caravan.audit.Disclosures;
 import io.caravan.channel.Messages;
+import io.caravan.channel.email.EmailProperties;
 import io.caravan.consent.ConsentService;
 import io.caravan.contact.Contact;
 import io.caravan.crypto.FieldCipher;

@@ -1,9 +1,9 @@
 package io.caravan.channel.email.protection;
 
-import io.caravan.channel.email.RecipientTools;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.caravan.channel.email.RecipientTools;
 import jakarta.mail.Session;
 import jakarta.mail.internet.InternetAddress;
 import jakarta.mail.internet.MimeBodyPart;

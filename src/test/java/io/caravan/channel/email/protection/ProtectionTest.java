@@ -1,8 +1,8 @@
 package io.caravan.channel.email.protection;
 
-import io.caravan.channel.email.EmailProperties;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.caravan.channel.email.EmailProperties;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 

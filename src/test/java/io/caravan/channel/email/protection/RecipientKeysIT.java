@@ -3,8 +3,8 @@ package io.caravan.channel.email.protection;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import io.caravan.channel.email.RecipientTools;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.caravan.channel.email.RecipientTools;
 import io.caravan.support.Bytes;
 import io.caravan.support.HubApi;
 import io.caravan.support.TestHub;

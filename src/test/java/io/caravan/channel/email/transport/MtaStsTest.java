@@ -1,12 +1,12 @@
 package io.caravan.channel.email.transport;
 
-import io.caravan.channel.email.TestDns;
-import io.caravan.channel.email.TestSmtpServers;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.sun.net.httpserver.HttpsConfigurator;
 import com.sun.net.httpserver.HttpsServer;
+import io.caravan.channel.email.TestDns;
+import io.caravan.channel.email.TestSmtpServers;
 import io.caravan.support.MutableClock;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;

@@ -1,9 +1,9 @@
 package io.caravan.channel.email.transport;
 
-import io.caravan.channel.email.TestSmtpServers;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.caravan.channel.email.TestSmtpServers;
 import io.caravan.mapping.AdapterProfile;
 import jakarta.mail.Session;
 import jakarta.mail.internet.InternetAddress;
