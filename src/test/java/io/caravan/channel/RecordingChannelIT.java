@@ -49,6 +49,8 @@ class RecordingChannelIT {
     }
 
     static final Queue<Received> received = new ConcurrentLinkedQueue<>();
+    /** Contacts whose messages the recording route fails on, with an exception it does not handle. */
+    static final Set<UUID> failFor = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
     @DynamicPropertySource
     static void hub(DynamicPropertyRegistry r) throws IOException {
@@ -121,6 +123,9 @@ class RecordingChannelIT {
                 public void configure() {
                     from("direct:deliver-recording").routeId("deliver-recording").routeConfigurationId("phi-safe")
                             .process(ex -> {
+                                if (failFor.contains(ex.getProperty("CaravanContactId", UUID.class))) {
+                                    throw new IllegalStateException("the recording device is full");
+                                }
                                 received.add(new Received(ex.getProperty(Disclosures.MESSAGE_ID, String.class),
                                         ex.getProperty(Disclosures.RECIPIENT, String.class),
                                         ex.getProperty("CaravanContactId", UUID.class)));
@@ -194,6 +199,20 @@ class RecordingChannelIT {
                 .stream().map(JsonNode::asText).toList().contains("recording"));
         JsonNode journeys = json(admin().getForEntity("/api/contacts/{id}/journeys", String.class, c));
         assertThat(journeys.findValues("workflow")).extracting(JsonNode::asText).contains("recorded-welcome");
+    }
+
+    @Test
+    void aFailureTheChannelsRouteDoesNotHandleFailsTheMessageAndDisclosesNothing() throws Exception {
+        UUID c = HubApi.register(HUB, rest, "REC-6", "Quenby", "Wanda", "rec6@example.org", "");
+        failFor.add(c);
+        ResponseEntity<String> r = plan(c, "recording-note", "recording", Map.of("note", "hello"));
+        assertThat(r.getStatusCode()).isEqualTo(HttpStatus.ACCEPTED);
+        String id = json(r).get("id").asText();
+        Awaitility.await().atMost(Duration.ofSeconds(20)).until(() -> "failed".equals(json(admin()
+                .getForEntity("/api/messages/{id}", String.class, id)).get("status").asText()));
+        assertThat(json(admin().getForEntity("/api/messages/{id}", String.class, id)).get("reasons").toString())
+                .contains("error:IllegalStateException");
+        assertThat(disclosures(c).findValues("channel")).extracting(JsonNode::asText).doesNotContain("recording");
     }
 
     @Test
