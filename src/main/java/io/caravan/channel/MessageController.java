@@ -1,7 +1,6 @@
 package io.caravan.channel;
 
 import io.caravan.audit.PhiReads;
-import io.caravan.channel.email.Tracking;
 import io.caravan.consent.ConsentService;
 import io.caravan.system.Problems.NotFound;
 import java.net.URI;
@@ -22,15 +21,12 @@ class MessageController {
     private final Messages messages;
     private final MessageStore store;
     private final ConsentService consents;
-    private final Tracking tracking;
     private final PhiReads reads;
 
-    MessageController(Messages messages, MessageStore store, ConsentService consents, Tracking tracking,
-            PhiReads reads) {
+    MessageController(Messages messages, MessageStore store, ConsentService consents, PhiReads reads) {
         this.messages = messages;
         this.store = store;
         this.consents = consents;
-        this.tracking = tracking;
         this.reads = reads;
     }
 
@@ -39,8 +35,8 @@ class MessageController {
         if (!OutboundMessage.SENT.equals(m.status()) && !OutboundMessage.DELIVERED.equals(m.status())) {
             return m;
         }
-        String status = tracking.engaged(m.id(), "clicked") ? "clicked"
-                : tracking.engaged(m.id(), "opened") ? "opened" : m.status();
+        String status = messages.engaged(m.id(), "clicked") ? "clicked"
+                : messages.engaged(m.id(), "opened") ? "opened" : m.status();
         return new OutboundMessage(m.id(), m.contactId(), m.channel(), m.purpose(), m.template(), status,
                 m.protection(), m.reasons(), m.createdAt(), m.updatedAt());
     }

@@ -1,6 +1,5 @@
 package io.caravan.channel;
 
-import io.caravan.channel.email.EmailTemplates;
 import io.caravan.consent.ConsentService;
 import io.caravan.consent.Decision;
 import io.caravan.consent.DecisionRequest;
@@ -8,8 +7,10 @@ import io.caravan.contact.Contact;
 import io.caravan.system.Ids;
 import java.time.Clock;
 import java.time.Instant;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.UUID;
 import org.apache.camel.ProducerTemplate;
 import org.slf4j.Logger;
@@ -19,8 +20,10 @@ import org.springframework.context.event.EventListener;
 import org.springframework.stereotype.Service;
 
 /**
- * Plans outbound messages: checks the request, takes the gate's planning decision, stores the message (blocked, or
- * planned) and hands planned ones to the channel's route ({@code direct:email-outbound}). A planned message is
+ * Plans outbound messages for any registered {@link Channel}: checks the request (the channel, its template, the data
+ * the template requires), takes the gate's planning decision, stores the message (blocked, or planned) and hands
+ * planned ones to the send queue ({@code direct:send-queue}); {@code message-send} delivers them through
+ * {@code direct:deliver-<channel>}. A planned message is
  * stored before the caller hears 202, and planned messages are handed over again after a restart: nothing accepted
  * is lost. The gate decides again at the moment of sending.
  */
@@ -30,22 +33,29 @@ public class Messages {
     private static final Logger log = LoggerFactory.getLogger(Messages.class);
     public static final String MESSAGE_ID = "CaravanMessageId";
     static final String PARKED = "CaravanParked";
-    static final String EMAIL_ROUTE = "direct:email-outbound";
+    static final String SEND_QUEUE = "direct:send-queue";
 
     /** What a caller asks for. */
     public record Request(UUID contactId, String template, String channel, String purpose, Map<String, Object> data) {
     }
 
+    /** A request without data its template requires (400): names the template and the missing fields. */
+    public static final class MissingTemplateData extends IllegalArgumentException {
+        MissingTemplateData(String template, Set<String> missing) {
+            super("template " + template + " requires data: " + String.join(", ", missing));
+        }
+    }
+
     private final ConsentService consents;
-    private final EmailTemplates templates;
+    private final Channels channels;
     private final MessageStore store;
     private final ProducerTemplate producer;
     private final Clock clock;
 
-    public Messages(ConsentService consents, EmailTemplates templates, MessageStore store, ProducerTemplate producer,
+    public Messages(ConsentService consents, Channels channels, MessageStore store, ProducerTemplate producer,
             Clock clock) {
         this.consents = consents;
-        this.templates = templates;
+        this.channels = channels;
         this.store = store;
         this.producer = producer;
         this.clock = clock;
@@ -84,16 +94,22 @@ public class Messages {
         if (r.contactId() == null || r.template() == null || r.channel() == null || r.purpose() == null) {
             throw new IllegalArgumentException("contactId, template, channel and purpose are required");
         }
-        if (!"email".equals(r.channel())) {
-            throw new IllegalArgumentException("channel must be email (SMS and queues are not available yet)");
-        }
-        EmailTemplates.Template t = templates.get(r.template())
-                .orElseThrow(() -> new IllegalArgumentException("no template " + r.template()));
-        if (EmailTemplates.ANY_PURPOSE.equals(t.purpose()) && !system) {
+        Channel channel = channels.require(r.channel());
+        Template t = channel.template(r.template()).orElseThrow(() -> new IllegalArgumentException(
+                "no template " + r.template() + " for channel " + channel.name()));
+        if (Template.ANY_PURPOSE.equals(t.purpose()) && !system) {
             throw new IllegalArgumentException("template " + t.name() + " is the hub's own");
         }
-        if (!t.purpose().equals(r.purpose()) && !EmailTemplates.ANY_PURPOSE.equals(t.purpose())) {
+        if (!t.purpose().equals(r.purpose()) && !Template.ANY_PURPOSE.equals(t.purpose())) {
             throw new IllegalArgumentException("template " + t.name() + " is for purpose " + t.purpose());
+        }
+        if (!channel.contentClasses().contains(t.content())) {
+            throw new IllegalArgumentException("template " + t.name() + " has " + t.content()
+                    + " content, which channel " + channel.name() + " cannot carry");
+        }
+        Set<String> missing = missing(t, r.data());
+        if (!missing.isEmpty()) {
+            throw new MissingTemplateData(t.name(), missing);
         }
         Contact c = read != null ? read : consents.requireContact(r.contactId());
         Decision d = consents.decide(c, new DecisionRequest(r.purpose(), r.channel(), t.content(), false, List.of()),
@@ -115,7 +131,7 @@ public class Messages {
      * planning runs at its own pace and sending drains at its own.
      */
     private boolean handOver(UUID id) {
-        org.apache.camel.Exchange ex = producer.send(EMAIL_ROUTE, e -> e.setProperty(MESSAGE_ID, id));
+        org.apache.camel.Exchange ex = producer.send(SEND_QUEUE, e -> e.setProperty(MESSAGE_ID, id));
         if (ex.getException() != null) {
             // the route is stopping or gone: the message waits in the store all the same
             store.park(id, clock.instant());
@@ -124,7 +140,24 @@ public class Messages {
         return !Boolean.TRUE.equals(ex.getProperty(PARKED));
     }
 
-    /** The email-plan route's catch: the send queue stayed full, the message waits in the store, due now. */
+    /** The template's required fields the data lacks (absent or null), in the template's order. */
+    static Set<String> missing(Template t, Map<String, Object> data) {
+        Set<String> missing = new LinkedHashSet<>();
+        for (String f : t.requires()) {
+            if (data == null || data.get(f) == null) {
+                missing.add(f);
+            }
+        }
+        return missing;
+    }
+
+    /** Whether a person (not a machine) opened / clicked the message, as far as its channel can tell. */
+    public boolean engaged(UUID messageId, String what) {
+        return store.find(messageId).flatMap(m -> channels.find(m.channel()))
+                .map(ch -> ch.engaged(messageId, what)).orElse(false);
+    }
+
+    /** The send-queue route's catch: the send queue stayed full, the message waits in the store, due now. */
     public void parked(org.apache.camel.Exchange ex) {
         store.park(ex.getProperty(MESSAGE_ID, UUID.class), clock.instant());
         ex.setProperty(PARKED, true);
@@ -132,7 +165,7 @@ public class Messages {
 
     /**
      * Deferred messages whose wait is over, and planned ones parked while the queue was full, go (back) into the send
-     * queue - until it is full again (the email-retry route's step).
+     * queue - until it is full again (the message-retry route's step).
      */
     public int resumeDue() {
         int n = 0;
@@ -165,7 +198,7 @@ public class Messages {
         List<UUID> planned = store.planned();
         if (!planned.isEmpty()) {
             log.info("Sending {} messages planned before the last stop", planned.size());
-            // what the queue cannot take now, the email-retry route hands over
+            // what the queue cannot take now, the message-retry route hands over
             handOverAll(planned);
         }
     }

@@ -49,7 +49,7 @@ public final class AdapterProfile {
     /**
      * An SMTP relay. Credentials come from environment variables, never the file.
      *
-     * @see io.caravan.channel.email.SmtpRelay
+     * @see io.caravan.channel.email.transport.SmtpRelay
      */
     public static final class Smtp {
         @JsonProperty(required = true)

@@ -10,7 +10,6 @@ import io.caravan.consent.ConsentWithdrawn;
 import io.caravan.consent.Decision;
 import io.caravan.consent.DecisionRequest;
 import io.caravan.channel.OutboundMessage;
-import io.caravan.channel.email.Tracking;
 import io.caravan.contact.Contact;
 import io.caravan.contact.ContactStore;
 import io.caravan.contact.ContactWriter;
@@ -81,7 +80,6 @@ public class Journeys implements EventSubscriber {
     private final ContactWriter writer;
     private final Messages messages;
     private final ConsentService consents;
-    private final Tracking tracking;
     private final ObjectMapper json;
     private final WorkflowProperties props;
     private final ZoneId zone;
@@ -91,7 +89,7 @@ public class Journeys implements EventSubscriber {
 
     public Journeys(JdbcTemplate jdbc, TransactionTemplate tx, FieldCipher cipher, WorkflowCatalog catalog,
             ContactStore contacts, ContactWriter writer, Messages messages,
-            ConsentService consents, Tracking tracking, ObjectMapper json,
+            ConsentService consents, ObjectMapper json,
             WorkflowProperties props, MappingProperties mapping, Clock clock, Subscriptions subscriptions) {
         this.subscriptions = subscriptions;
         this.jdbc = jdbc;
@@ -102,7 +100,6 @@ public class Journeys implements EventSubscriber {
         this.writer = writer;
         this.messages = messages;
         this.consents = consents;
-        this.tracking = tracking;
         this.json = json;
         this.props = props;
         this.zone = ZoneId.of(mapping.timeZone());
@@ -679,7 +676,7 @@ public class Journeys implements EventSubscriber {
         return new Conditions.Facts(contact, e, je, clock.instant(), zone, Collections.unmodifiableSet(codes),
                 (step, what) -> {
                     UUID m = messageOf.apply(step);
-                    return m != null && tracking.engaged(m, what);
+                    return m != null && messages.engaged(m, what);
                 });
     }
 

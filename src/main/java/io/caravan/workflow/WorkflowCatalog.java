@@ -3,6 +3,7 @@ package io.caravan.workflow;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
+import io.caravan.channel.Template;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -17,6 +18,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.TreeSet;
+import java.util.function.BiFunction;
 import java.util.function.Function;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
@@ -34,7 +37,6 @@ public final class WorkflowCatalog {
     public static final Set<String> EVENT_TYPES = Set.of("patient.registered", "patient.admitted",
             "patient.discharged", "patient.updated", "patient.merged", "appointment.booked",
             "appointment.rescheduled", "appointment.cancelled", "result.available");
-    static final Set<String> CHANNELS = Set.of("email");
     private static final Pattern ID = Pattern.compile("[a-z0-9][a-z0-9-]*");
     /** The attribute that holds a contact's tags (a sorted list), changed only by tag and untag. */
     static final String TAGS = "tags";
@@ -63,10 +65,23 @@ public final class WorkflowCatalog {
     private final Map<String, WorkflowDefinition> workflows;
 
     /**
+     * Email as the only channel, templates known by their purpose alone (no required data): for tests of the files.
+     *
      * @param purposes  the consent policy's purposes
      * @param templates a template's purpose by name (empty when there is no such template)
      */
     public WorkflowCatalog(Path dir, Set<String> purposes, Function<String, Optional<String>> templates) {
+        this(dir, purposes, Set.of("email"), (channel, name) -> templates.apply(name)
+                .map(p -> new Template(name, p, "phi", List.of())));
+    }
+
+    /**
+     * @param purposes  the consent policy's purposes
+     * @param channels  the registered channels
+     * @param templates a channel's template by name (empty when the channel has no such template)
+     */
+    public WorkflowCatalog(Path dir, Set<String> purposes, Set<String> channels,
+            BiFunction<String, String, Optional<Template>> templates) {
         List<String> problems = new ArrayList<>();
         Map<String, WorkflowDefinition> loaded = new LinkedHashMap<>();
         List<Path> files;
@@ -93,7 +108,7 @@ public final class WorkflowCatalog {
             if (!name.equals(w.id)) {
                 problems.add(f.getFileName() + ": id must be the file name (" + name + ")");
             }
-            check(w, purposes, templates, problems);
+            check(w, purposes, channels, templates, problems);
             loaded.put(w.id, w);
         }
         checkWorkflowGotos(loaded, problems);
@@ -111,8 +126,8 @@ public final class WorkflowCatalog {
         return Optional.ofNullable(workflows.get(id));
     }
 
-    private static void check(WorkflowDefinition w, Set<String> purposes,
-            Function<String, Optional<String>> templates, List<String> problems) {
+    private static void check(WorkflowDefinition w, Set<String> purposes, Set<String> channels,
+            BiFunction<String, String, Optional<Template>> templates, List<String> problems) {
         String at = w.id + ": ";
         if (w.id == null || !ID.matcher(w.id).matches()) {
             problems.add(at + "id must be lower-case letters, digits and dashes");
@@ -120,8 +135,8 @@ public final class WorkflowCatalog {
         if (!purposes.contains(w.purpose)) {
             problems.add(at + "purpose must be one of " + purposes);
         }
-        if (!CHANNELS.contains(w.channel)) {
-            problems.add(at + "channel must be one of " + CHANNELS);
+        if (!channels.contains(w.channel)) {
+            problems.add(at + "unknown channel " + w.channel + "; registered channels: " + new TreeSet<>(channels));
         }
         for (String e : w.trigger.event) {
             if (!EVENT_TYPES.contains(e)) {
@@ -156,14 +171,14 @@ public final class WorkflowCatalog {
             }
         }
         for (WorkflowDefinition.Step s : steps.values()) {
-            checkStep(w, s, steps, templates, problems);
+            checkStep(w, s, steps, channels, templates, problems);
         }
         checkGraph(w, steps, problems);
     }
 
     private static void checkStep(WorkflowDefinition w, WorkflowDefinition.Step s,
-            Map<String, WorkflowDefinition.Step> steps, Function<String, Optional<String>> templates,
-            List<String> problems) {
+            Map<String, WorkflowDefinition.Step> steps, Set<String> channels,
+            BiFunction<String, String, Optional<Template>> templates, List<String> problems) {
         String at = w.id + " step " + s.id + ": ";
         String kind = s.kind();
         if (kind == null) {
@@ -172,15 +187,29 @@ public final class WorkflowCatalog {
         }
         switch (kind) {
             case "send" -> {
-                Optional<String> purpose = templates.apply(s.send.template);
-                if (purpose.isEmpty()) {
-                    problems.add(at + "no template " + s.send.template);
-                } else if (!purpose.get().equals(w.purpose)) {
-                    problems.add(at + "template " + s.send.template + " is for purpose " + purpose.get()
-                            + ", the workflow's is " + w.purpose);
+                String channel = s.send.channel != null ? s.send.channel : w.channel;
+                if (s.send.channel != null && !channels.contains(s.send.channel)) {
+                    problems.add(at + "unknown channel " + s.send.channel + "; registered channels: "
+                            + new TreeSet<>(channels));
                 }
-                if (s.send.channel != null && !CHANNELS.contains(s.send.channel)) {
-                    problems.add(at + "channel must be one of " + CHANNELS);
+                Optional<Template> t = channels.contains(channel) ? templates.apply(channel, s.send.template)
+                        : Optional.empty();
+                if (t.isEmpty()) {
+                    if (channels.contains(channel)) {
+                        problems.add(at + "no template " + s.send.template + " for channel " + channel);
+                    }
+                } else {
+                    if (!t.get().purpose().equals(w.purpose)) {
+                        problems.add(at + "template " + s.send.template + " is for purpose " + t.get().purpose()
+                                + ", the workflow's is " + w.purpose);
+                    }
+                    // the step's data is all the template gets from a workflow: what it requires must be there
+                    List<String> missing = t.get().requires().stream().filter(f -> !s.send.data.containsKey(f))
+                            .toList();
+                    if (!missing.isEmpty()) {
+                        problems.add(at + "template " + s.send.template + " requires data: "
+                                + String.join(", ", missing));
+                    }
                 }
                 s.send.data.forEach((k, v) -> expression(at + "data." + k, v, problems));
             }

@@ -2,7 +2,7 @@ package io.caravan.channel;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.caravan.channel.email.Outbox;
+import io.caravan.channel.email.transport.Outbox;
 import io.caravan.support.HubApi;
 import io.caravan.support.TestHub;
 import java.nio.file.Files;
@@ -73,7 +73,7 @@ class MessagePlanningIT {
             contacts.add(HubApi.register(HUB, rest, "OVF-" + i, "Quenby", "Marisol", "ovf" + i + "@example.org", ""));
         }
         // the senders stop: the queue (4 places) fills and stays full
-        camel.getRouteController().stopRoute("email-send");
+        camel.getRouteController().stopRoute("message-send");
         List<UUID> planned = new ArrayList<>();
         long t0 = System.nanoTime();
         for (UUID c : contacts) {
@@ -85,7 +85,7 @@ class MessagePlanningIT {
         assertThat(planned).allSatisfy(id -> assertThat(store.find(id).orElseThrow().status())
                 .isEqualTo(OutboundMessage.PLANNED));
 
-        camel.getRouteController().startRoute("email-send");
+        camel.getRouteController().startRoute("message-send");
         Awaitility.await().atMost(Duration.ofSeconds(30)).until(() -> planned.stream()
                 .allMatch(id -> OutboundMessage.SENT.equals(store.find(id).orElseThrow().status())));
         for (UUID id : planned) {

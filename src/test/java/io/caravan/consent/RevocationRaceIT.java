@@ -30,7 +30,7 @@ import org.springframework.test.context.DynamicPropertySource;
 
 /**
  * Revocation is immediate, including for messages already queued: a route decides when a message is planned, queues
- * it, and decides again at the moment of sending (the {@code consentGate} step both times). A revocation committed
+ * it, and decides again at the moment of sending (the consent service, as production calls it, both times). A revocation committed
  * through the API before a send-time decision starts always wins.
  */
 @SpringBootTest(webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT)
@@ -69,26 +69,43 @@ class RevocationRaceIT {
             @Override
             public void configure() {
                 from("direct:test-plan").routeId("test-plan")
-                        .setProperty(ConsentGate.STAGE, constant("plan"))
-                        .to("direct:consent-gate")
-                        .filter(exchangeProperty(ConsentGate.ALLOWED))
+                        .process(ex -> gate(ex, ConsentService.Stage.PLAN))
+                        .filter(exchangeProperty(ALLOWED))
                         .to("seda:test-outbound?size=250&blockWhenFull=true");
                 from("seda:test-outbound?size=250&concurrentConsumers=2").routeId("test-send").autoStartup(false)
-                        .setProperty(ConsentGate.STAGE, constant("send"))
                         .process(ex -> ex.setProperty("started", System.nanoTime()))
-                        .to("direct:consent-gate")
+                        .process(ex -> gate(ex, ConsentService.Stage.SEND))
                         .process(ex -> {
-                            Decision d = ex.getProperty(ConsentGate.DECISION, Decision.class);
+                            Decision d = ex.getProperty(DECISION, Decision.class);
                             outcomes.add(new Outcome(ex.getProperty("started", Long.class), d.allowed(),
                                     d.denials()));
                         })
-                        .filter(exchangeProperty(ConsentGate.ALLOWED))
+                        .filter(exchangeProperty(ALLOWED))
                         .setProperty(Disclosures.RECIPIENT, constant("race@example.org"))
                         .setProperty(Disclosures.DESCRIPTION, constant("Newsletter"))
                         .setProperty(Disclosures.PROTECTION, constant("tls"))
                         .to("direct:record-disclosure");
             }
         });
+    }
+
+    // the exchange properties record-disclosure reads, and the test routes' own
+    static final String CONTACT = "CaravanContactId";
+    static final String PURPOSE = "CaravanPurpose";
+    static final String CHANNEL = "CaravanChannel";
+    static final String DECISION = "CaravanDecision";
+    static final String ALLOWED = "CaravanAllowed";
+
+    @Autowired
+    ConsentService consents;
+
+    /** The gate as production calls it: the consent service, at planning and again at sending. */
+    void gate(org.apache.camel.Exchange ex, ConsentService.Stage stage) {
+        Decision d = consents.decide(ex.getProperty(CONTACT, UUID.class), new DecisionRequest(
+                ex.getProperty(PURPOSE, String.class), ex.getProperty(CHANNEL, String.class), Decision.PHI, false,
+                List.of()), "route:" + ex.getFromRouteId(), stage);
+        ex.setProperty(DECISION, d);
+        ex.setProperty(ALLOWED, d.allowed());
     }
 
     UUID patientWithAuthorization(String mrn) throws Exception {
@@ -107,9 +124,9 @@ class RevocationRaceIT {
 
     void plan(UUID id) {
         producer.send("direct:test-plan", ex -> {
-            ex.setProperty(ConsentGate.CONTACT, id);
-            ex.setProperty(ConsentGate.PURPOSE, "marketing");
-            ex.setProperty(ConsentGate.CHANNEL, "email");
+            ex.setProperty(CONTACT, id);
+            ex.setProperty(PURPOSE, "marketing");
+            ex.setProperty(CHANNEL, "email");
         });
     }
 

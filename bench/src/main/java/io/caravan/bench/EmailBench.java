@@ -2,10 +2,10 @@ package io.caravan.bench;
 
 import io.caravan.CaravanApplication;
 import io.caravan.channel.Messages;
-import io.caravan.channel.email.Dkim;
-import io.caravan.channel.email.Encryption;
 import io.caravan.channel.email.EmailTemplates;
-import io.caravan.channel.email.RecipientKeys;
+import io.caravan.channel.email.protection.Dkim;
+import io.caravan.channel.email.protection.Encryption;
+import io.caravan.channel.email.protection.RecipientKeys;
 import jakarta.mail.Session;
 import jakarta.mail.internet.InternetAddress;
 import jakarta.mail.internet.MimeBodyPart;

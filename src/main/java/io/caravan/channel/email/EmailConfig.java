@@ -1,5 +1,10 @@
 package io.caravan.channel.email;
 
+import io.caravan.channel.email.protection.Dkim;
+import io.caravan.channel.email.transport.DirectDelivery;
+import io.caravan.channel.email.transport.PooledMailSender;
+import io.caravan.channel.email.transport.SmtpDelivery;
+import io.caravan.channel.email.transport.SmtpRelay;
 import io.caravan.consent.DecisionEngine;
 import io.caravan.system.HubProperties;
 import java.io.IOException;

@@ -1,5 +1,7 @@
 package io.caravan.channel.email;
 
+import io.caravan.channel.email.feedback.Bounces;
+import io.caravan.channel.email.portal.Portal;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.LinkedHashMap;

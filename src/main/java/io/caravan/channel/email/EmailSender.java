@@ -1,12 +1,22 @@
 package io.caravan.channel.email;
 
 import io.caravan.audit.Disclosures;
+import io.caravan.channel.Deliveries;
+import io.caravan.channel.DeliveryFailure;
 import io.caravan.channel.MessageStore;
-import io.caravan.channel.Messages;
 import io.caravan.channel.OutboundMessage;
-import io.caravan.consent.ConsentService;
+import io.caravan.channel.email.feedback.Suppressions;
+import io.caravan.channel.email.feedback.Tracking;
+import io.caravan.channel.email.portal.Portal;
+import io.caravan.channel.email.protection.Dkim;
+import io.caravan.channel.email.protection.Encryption;
+import io.caravan.channel.email.protection.Protection;
+import io.caravan.channel.email.protection.RecipientKeys;
+import io.caravan.channel.email.transport.MailProviders;
+import io.caravan.channel.email.transport.SmtpDelivery;
+import io.caravan.channel.email.transport.SmtpFailure;
+import io.caravan.channel.email.transport.SmtpRelay;
 import io.caravan.consent.Decision;
-import io.caravan.consent.DecisionRequest;
 import io.caravan.consent.UnsubscribeTokens;
 import io.caravan.contact.Contact;
 import jakarta.mail.MessagingException;
@@ -34,19 +44,19 @@ import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.stereotype.Component;
 
 /**
- * The steps of the {@code email-send} route around the wire:
+ * The steps of the {@code deliver-email} route, which {@code message-send} calls once the gate allowed the message
+ * at the moment of sending:
  *
  * <ol>
- * <li>{@link #prepare}: the gate decides again at this moment; {@link Protection} picks the strongest protection the
- * recipient and the wire allow; the content adapts to it (the template, its PHI-free variant, or a portal notice with
- * the message kept in the hub); the message is built, encrypted and DKIM-signed, and the route is told where it goes
- * ({@value #DELIVERY}: outbox, verified or opportunistic relay connection, or none).</li>
- * <li>{@link #delivered}: the disclosure goes into the audit trail and the status to {@code sent}.</li>
- * <li>{@link #failed}: a 5xx refusing the recipient's mailbox at RCPT TO bounces the message and suppresses the
- * address; another permanent refusal of the message bounces it alone; a refusal of the hub itself (TLS, AUTH,
- * relaying, sender) defers it and raises an operator error; a 4xx or a broken connection defers it with backoff (the
- * same Message-ID on every attempt); a relay whose TLS stopped checking out is asked again and the protection chosen
- * anew.</li>
+ * <li>{@link #prepare}: {@link Protection} picks the strongest protection the recipient and the wire allow; the
+ * content adapts to it (the template, its PHI-free variant, or a portal notice with the message kept in the hub); the
+ * message is built, encrypted and DKIM-signed, and the route is told where it goes ({@value #DELIVERY}: outbox,
+ * verified or opportunistic relay connection, or none).</li>
+ * <li>{@link #delivered}: what the send path records as the disclosure before it marks the message sent.</li>
+ * <li>{@link #classify}: a failed wire as a {@link DeliveryFailure}; the route's catch then {@link #bounced bounces}
+ * (a 5xx; the address suppressed when its mailbox was refused at RCPT TO) or {@link #deferred defers} (a 4xx, a
+ * broken connection, a refusal of the hub itself with an operator error, a relay whose TLS stopped checking out: the
+ * same Message-ID on every attempt).</li>
  * </ol>
  */
 @Component("emailSender")
@@ -57,7 +67,7 @@ public class EmailSender {
     }
 
     private static final Logger log = LoggerFactory.getLogger(EmailSender.class);
-    static final String ACTOR = "route:email-send";
+    static final String ACTOR = "route:deliver-email";
     /** Exchange property: {@code outbox}, {@code verified}, {@code opportunistic} or {@code none}. */
     public static final String DELIVERY = "CaravanDelivery";
     static final String PREPARED = "CaravanPrepared";
@@ -69,11 +79,9 @@ public class EmailSender {
     }
 
     private final MessageStore store;
-    private final ConsentService consents;
     private final EmailTemplates templates;
     private final RecipientKeys keys;
     private final UnsubscribeTokens unsubscribe;
-    private final Disclosures disclosures;
     private final EmailProperties props;
     private final Dkim dkim;
     private final Tracking tracking;
@@ -84,16 +92,14 @@ public class EmailSender {
     private final Clock clock;
     private final Session session = Session.getInstance(new Properties());
 
-    public EmailSender(MessageStore store, ConsentService consents, EmailTemplates templates, RecipientKeys keys,
-            UnsubscribeTokens unsubscribe, Disclosures disclosures, EmailProperties props, Dkim dkim,
+    public EmailSender(MessageStore store, EmailTemplates templates, RecipientKeys keys,
+            UnsubscribeTokens unsubscribe, EmailProperties props, Dkim dkim,
             Tracking tracking, Portal portal, Suppressions suppressions, EmailMetrics metrics,
             ObjectProvider<SmtpDelivery> relay, Clock clock) {
         this.store = store;
-        this.consents = consents;
         this.templates = templates;
         this.keys = keys;
         this.unsubscribe = unsubscribe;
-        this.disclosures = disclosures;
         this.props = props;
         this.dkim = dkim;
         this.tracking = tracking;
@@ -104,24 +110,26 @@ public class EmailSender {
         this.clock = clock;
     }
 
-    /** Step 1. Leaves the protected message as the body, or {@value #DELIVERY} = none when nothing goes. */
+    /**
+     * Step 1, after the send path's gate allowed the message ({@link Deliveries#gate}: the decision, the message and
+     * the contact are exchange properties). Leaves the protected message as the body, or {@value #DELIVERY} = none
+     * when nothing goes.
+     */
     public void prepare(Exchange ex) {
         ex.setProperty(DELIVERY, "none");
-        UUID id = ex.getProperty(Messages.MESSAGE_ID, UUID.class);
-        Optional<OutboundMessage> found = store.find(id);
-        if (found.isEmpty() || !(OutboundMessage.PLANNED.equals(found.get().status())
-                || OutboundMessage.DEFERRED.equals(found.get().status()))) {
-            return; // already sent or stopped by an earlier attempt
-        }
+        OutboundMessage m = ex.getProperty(Deliveries.MESSAGE, OutboundMessage.class);
+        UUID id = m.id();
         try {
-            prepare(ex, found.get());
+            prepare(ex, m, ex.getProperty(Deliveries.CONTACT, Contact.class),
+                    ex.getProperty(Deliveries.DECISION, Decision.class));
         } catch (MessagingException e) {
             // the server could not be reached to learn what it offers (or no server satisfies the recipient domain's
             // MTA-STS policy): as any connection failure, try again later
             SmtpFailure f = SmtpFailure.of(e);
             if (f.kind() == SmtpFailure.Kind.RELAY) {
-                // refused while the hub checked its TLS (AUTH, say): the operator's to fix, as in failed()
+                // refused while the hub checked its TLS (AUTH, say): the operator's to fix, as in classify()
                 relayRefused(id, f);
+                deferOrFail(id, List.of(f.reason(), "relay-refused"), true);
                 return;
             }
             deferOrFail(id, List.of(e.getMessage() != null && e.getMessage().startsWith("mta-sts")
@@ -133,16 +141,10 @@ public class EmailSender {
         }
     }
 
-    private void prepare(Exchange ex, OutboundMessage m) throws MessagingException, java.io.IOException {
-        Contact c = consents.requireContact(m.contactId());
+    private void prepare(Exchange ex, OutboundMessage m, Contact c, Decision d) throws MessagingException,
+            java.io.IOException {
         EmailTemplates.Template asked = templates.get(m.template())
                 .orElseThrow(() -> new IllegalStateException("template gone"));
-        Decision d = consents.decide(c, new DecisionRequest(m.purpose(), "email", asked.content(), false,
-                List.of()), ACTOR, ConsentService.Stage.SEND);
-        if (!d.allowed()) {
-            block(m, d.denials());
-            return;
-        }
         if (c.email == null) {
             block(m, List.of("no-email-address"));
             return;
@@ -223,29 +225,38 @@ public class EmailSender {
         ex.setProperty(DELIVERY, choice.wire().name().toLowerCase(java.util.Locale.ROOT));
     }
 
-    /** Step 2, after the outbox or the relay took the message. */
+    /**
+     * Step 2, after the outbox or the relay took the message: what the send path records as the disclosure (it marks
+     * the message sent after recording it).
+     */
     public void delivered(Exchange ex) {
         Prepared p = ex.getProperty(PREPARED, Prepared.class);
         String description = "portal".equals(p.protection()) ? "email portal notice (message kept for pickup)"
                 : "email " + p.template();
-        disclosures.record(new Disclosures.Disclosure(p.contactId(), p.purpose(), "email", p.address(), description,
-                p.protection(), p.messageId().toString(), true), ACTOR);
-        store.finish(p.messageId(), OutboundMessage.SENT, p.protection(), p.reasons(), clock.instant());
+        ex.setProperty(Disclosures.RECIPIENT, p.address());
+        ex.setProperty(Disclosures.DESCRIPTION, description);
+        ex.setProperty(Disclosures.PROTECTION, p.protection());
+        ex.setProperty(Deliveries.REASONS, p.reasons());
+        ex.setProperty(Deliveries.DELIVERED, true);
     }
 
-    /** Step 2 when the wire failed: bounce, defer or choose again. Never logs the address or the content. */
-    public void failed(Exchange ex) {
+    /**
+     * Step 2 when the wire failed: tells the route what kind of failure it was, as a typed exception its
+     * {@code doCatch} acts on: {@link DeliveryFailure.Permanent} (a 5xx: bounce; the address suppressed when its
+     * mailbox was refused) or {@link DeliveryFailure.Transient} (a 4xx, a broken connection, a relay refusing the hub
+     * itself, a relay whose TLS stopped checking out: defer). Never logs the address or the content.
+     */
+    public void classify(Exchange ex) throws DeliveryFailure {
         Prepared p = ex.getProperty(PREPARED, Prepared.class);
         Throwable e = ex.getProperty(Exchange.EXCEPTION_CAUGHT, Throwable.class);
-        if (p == null) {
-            return;
+        if (e instanceof DeliveryFailure f) {
+            throw f;
         }
         if (p.wire() == Protection.Wire.VERIFIED && relay != null && SmtpRelay.isTlsFailure(e)) {
             // the relay stopped proving TLS between the check and the send: check again and choose anew, now
             relay.forget();
             log.warn("Message {}: the relay's TLS did not verify; protection is chosen again", p.messageId());
-            store.defer(p.messageId(), List.of("tls-unverified"), false, clock.instant(), clock.instant());
-            return;
+            throw new DeliveryFailure.Transient(List.of("tls-unverified"), false);
         }
         SmtpFailure f = SmtpFailure.of(e);
         if (p.wire() == Protection.Wire.OPPORTUNISTIC && relay != null && relay.credentialsNeedVerifiedTls()
@@ -257,25 +268,47 @@ public class EmailSender {
             case RECIPIENT -> {
                 log.warn("Message {} bounced: the recipient's mailbox was refused ({})", p.messageId(),
                         f.reason());
-                suppressions.suppress(p.address(), f.reason(), p.messageId(), p.contactId(), ACTOR);
-                store.finish(p.messageId(), OutboundMessage.BOUNCED, p.protection(), List.of(f.reason()),
-                        clock.instant());
+                throw new DeliveryFailure.Permanent(f.reason(), true);
             }
             case MESSAGE -> {
                 // refused for good, but not because of the address: the address stays usable
                 log.warn("Message {} refused for good ({} at {}); the address is not suppressed",
                         p.messageId(), f.reason(), f.stage());
-                store.finish(p.messageId(), OutboundMessage.BOUNCED, p.protection(), List.of(f.reason()),
-                        clock.instant());
+                throw new DeliveryFailure.Permanent(f.reason(), false);
             }
-            case RELAY -> relayRefused(p.messageId(), f);
+            case RELAY -> {
+                relayRefused(p.messageId(), f);
+                throw new DeliveryFailure.Transient(List.of(f.reason(), "relay-refused"), true);
+            }
             default -> {
                 String reason = f.code() > 0 ? f.reason() : e instanceof MessagingException ? "connection"
                         : "error:" + (e == null ? "unknown" : e.getClass().getSimpleName());
                 log.warn("Message {} deferred: {}", p.messageId(), reason);
-                deferOrFail(p.messageId(), List.of(reason), true);
+                throw new DeliveryFailure.Transient(List.of(reason), true);
             }
         }
+    }
+
+    /** The route's catch of a transient failure: deferred with backoff, failed once the retries are used up. */
+    public void deferred(Exchange ex) {
+        Prepared p = ex.getProperty(PREPARED, Prepared.class);
+        DeliveryFailure.Transient t = ex.getProperty(Exchange.EXCEPTION_CAUGHT, DeliveryFailure.Transient.class);
+        if (t.counts()) {
+            deferOrFail(p.messageId(), t.reasons(), true);
+        } else {
+            store.defer(p.messageId(), t.reasons(), false, clock.instant(), clock.instant());
+        }
+    }
+
+    /** The route's catch of a permanent failure: bounced; the address suppressed when its mailbox was refused. */
+    public void bounced(Exchange ex) {
+        Prepared p = ex.getProperty(PREPARED, Prepared.class);
+        DeliveryFailure.Permanent f = ex.getProperty(Exchange.EXCEPTION_CAUGHT, DeliveryFailure.Permanent.class);
+        String reason = f.reasons().get(0);
+        if (f.addressRefused()) {
+            suppressions.suppress(p.address(), reason, p.messageId(), p.contactId(), ACTOR);
+        }
+        store.finish(p.messageId(), OutboundMessage.BOUNCED, p.protection(), List.of(reason), clock.instant());
     }
 
     /**
@@ -286,7 +319,6 @@ public class EmailSender {
         metrics.relayRefused(f.stage(), f.code());
         log.error("The SMTP server refused the hub itself ({} at {}): check the relay's TLS, credentials and"
                 + " relaying rules; message {} deferred", f.reason(), f.stage(), id);
-        deferOrFail(id, List.of(f.reason(), "relay-refused"), true);
     }
 
     private void deferOrFail(UUID id, List<String> reasons, boolean counts) {

@@ -39,11 +39,14 @@ public final class EmailTemplates {
         @JsonProperty(required = true)
         public Map<String, String> subject;
         public String phiFreeVariant;
+        /** Request data the template cannot render without: planning refuses a request that lacks any of it. */
+        public List<String> requires = List.of();
     }
 
     /** One template, compiled. */
     public record Template(String name, String purpose, String content, List<String> languages, String phiFreeVariant,
-            Map<String, String> subjects, Map<String, PebbleTemplate> html, Map<String, PebbleTemplate> text) {
+            Map<String, String> subjects, Map<String, PebbleTemplate> html, Map<String, PebbleTemplate> text,
+            List<String> requires) {
     }
 
     /** A rendered message: the language actually used, the fixed subject, both parts. */
@@ -68,7 +71,7 @@ public final class EmailTemplates {
             .enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES);
     private static final Set<String> CONTENT = Set.of("phi", "phi-free");
     /** The hub's own PHI-free templates (portal notice and code) serve messages of every purpose. */
-    public static final String ANY_PURPOSE = "any";
+    public static final String ANY_PURPOSE = io.caravan.channel.Template.ANY_PURPOSE;
 
     private final Map<String, Template> templates;
 
@@ -122,7 +125,8 @@ public final class EmailTemplates {
             }
             declared.put(name, d);
             loaded.put(name, new Template(name, d.purpose, d.content, List.copyOf(d.languages), d.phiFreeVariant,
-                    d.subject == null ? Map.of() : Map.copyOf(d.subject), html, text));
+                    d.subject == null ? Map.of() : Map.copyOf(d.subject), html, text,
+                    d.requires == null ? List.of() : List.copyOf(d.requires)));
         }
         declared.forEach((name, d) -> {
             if (d.phiFreeVariant == null) {
@@ -133,6 +137,10 @@ public final class EmailTemplates {
                 problems.add(name + ": phiFreeVariant " + d.phiFreeVariant + " does not exist");
             } else if (!"phi-free".equals(v.content) || !v.purpose.equals(d.purpose)) {
                 problems.add(name + ": phiFreeVariant " + d.phiFreeVariant + " must be phi-free, for the same purpose");
+            } else if (v.requires != null && d.requires != null && !d.requires.containsAll(v.requires)) {
+                // the variant goes in the template's place with the template's data
+                problems.add(name + ": phiFreeVariant " + d.phiFreeVariant + " requires data " + name
+                        + " does not");
             }
         });
         if (!problems.isEmpty()) {

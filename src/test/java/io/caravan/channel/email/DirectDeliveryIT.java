@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.sun.net.httpserver.HttpsConfigurator;
 import com.sun.net.httpserver.HttpsServer;
+import io.caravan.channel.email.protection.Protection;
 import io.caravan.support.HubApi;
 import io.caravan.support.TestHub;
 import java.net.InetAddress;

@@ -3,6 +3,7 @@ package io.caravan.channel.email;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.caravan.channel.email.transport.Outbox;
 import io.caravan.support.HubApi;
 import io.caravan.support.MovableClockConfig;
 import io.caravan.support.MutableClock;

@@ -8,13 +8,13 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 /** The recipient's side, with the recipient's own tools: openssl for S/MIME, gpg for OpenPGP. */
-final class RecipientTools {
+public final class RecipientTools {
 
     private RecipientTools() {
     }
 
     /** Output of a command; fails the test with its output when it exits non-zero. */
-    static String run(Path dir, List<String> command, String stdin) throws IOException, InterruptedException {
+    public static String run(Path dir, List<String> command, String stdin) throws IOException, InterruptedException {
         ProcessBuilder pb = new ProcessBuilder(command).directory(dir.toFile()).redirectErrorStream(true);
         pb.environment().put("GNUPGHOME", dir.resolve("gnupg").toString());
         Process p = pb.start();
@@ -30,7 +30,7 @@ final class RecipientTools {
     }
 
     /** A fresh RSA-2048 key and self-signed certificate for {@code email}, valid from now for {@code days}. */
-    static Path certificate(Path dir, String name, String email, int days, String keyUsage) throws Exception {
+    public static Path certificate(Path dir, String name, String email, int days, String keyUsage) throws Exception {
         run(dir, List.of("openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", name + ".key",
                 "-out", name + ".pem", "-subj", "/CN=" + email + "/emailAddress=" + email, "-addext",
                 "keyUsage=" + keyUsage, "-days", String.valueOf(days)), null);
@@ -41,7 +41,7 @@ final class RecipientTools {
      * Verifies a message's DKIM signature with Debian's python3-dkim (the system python), answering the DNS query
      * for {@code <selector>._domainkey.<domain>} with {@code txt}: "pass" or "fail".
      */
-    static String dkimVerify(Path dir, Path eml, String selector, String domain, String txt) throws Exception {
+    public static String dkimVerify(Path dir, Path eml, String selector, String domain, String txt) throws Exception {
         Files.writeString(dir.resolve("dkim-verify.py"), """
                 import sys, dkim
                 record = open(sys.argv[2], 'rb').read()
@@ -59,7 +59,7 @@ final class RecipientTools {
      * A fresh gpg key pair in {@code dir/gnupg} with gpg's default layout (a signing primary key and an encryption
      * subkey); returns its public key, armoured.
      */
-    static String gpgKey(Path dir, String uid) throws Exception {
+    public static String gpgKey(Path dir, String uid) throws Exception {
         Path home = dir.resolve("gnupg");
         Files.createDirectories(home);
         Files.setPosixFilePermissions(home, java.nio.file.attribute.PosixFilePermissions.fromString("rwx------"));

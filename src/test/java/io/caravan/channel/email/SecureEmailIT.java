@@ -4,6 +4,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.caravan.channel.email.protection.Dkim;
+import io.caravan.channel.email.protection.Protection;
+import io.caravan.channel.email.transport.Outbox;
 import io.caravan.support.HubApi;
 import io.caravan.support.TestHub;
 import java.nio.charset.StandardCharsets;

@@ -23,41 +23,41 @@ import org.xbill.DNS.Type;
  * An authoritative DNS server on a loopback UDP port (dnsjava's wire format) answering from a table the test fills:
  * the hub's resolver asks it real DNS questions. There is no other DNS here, and test domains (RFC 2606) have none.
  */
-final class TestDns implements AutoCloseable {
+public final class TestDns implements AutoCloseable {
 
     private final DatagramSocket socket = new DatagramSocket(0, InetAddress.getLoopbackAddress());
     private final Map<String, List<Record>> records = new ConcurrentHashMap<>();
 
-    TestDns() throws IOException {
+    public TestDns() throws IOException {
         Thread t = new Thread(this::serve, "test-dns");
         t.setDaemon(true);
         t.start();
     }
 
-    String server() {
+    public String server() {
         return "127.0.0.1:" + socket.getLocalPort();
     }
 
-    void mx(String domain, int preference, String host) throws Exception {
+    public void mx(String domain, int preference, String host) throws Exception {
         add(new MXRecord(name(domain), DClass.IN, 60, preference, name(host)));
     }
 
-    void a(String host, String address) throws Exception {
+    public void a(String host, String address) throws Exception {
         add(new ARecord(name(host), DClass.IN, 60, InetAddress.getByName(address)));
     }
 
-    void txt(String host, String text) throws Exception {
+    public void txt(String host, String text) throws Exception {
         add(new TXTRecord(name(host), DClass.IN, 60, text));
     }
 
     /** Every record of a name goes: the name no longer exists. */
-    void remove(String host) throws Exception {
+    public void remove(String host) throws Exception {
         String prefix = name(host).toString().toLowerCase(java.util.Locale.ROOT) + "/";
         records.keySet().removeIf(k -> k.startsWith(prefix));
     }
 
     /** While true every question gets SERVFAIL, as from a broken or attacked resolver. */
-    void failing(boolean on) {
+    public void failing(boolean on) {
         failing = on;
     }
 

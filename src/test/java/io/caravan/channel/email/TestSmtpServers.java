@@ -19,10 +19,10 @@ import org.subethamail.smtp.server.SMTPServer;
  * one whose certificate chains to a test CA the hub's adapter trusts, one with a self-signed certificate. Certificates
  * are made by openssl, as an operator would.
  */
-final class TestSmtpServers {
+public final class TestSmtpServers {
 
     /** A received message: envelope and raw bytes. */
-    record Received(String from, String to, byte[] data) {
+    public record Received(String from, String to, byte[] data) {
         String text() {
             return new String(data, java.nio.charset.StandardCharsets.ISO_8859_1);
         }
@@ -32,12 +32,12 @@ final class TestSmtpServers {
     }
 
     /** A CA and a server certificate for localhost / 127.0.0.1 signed by it; returns the CA's PEM. */
-    static Path caAndServer(Path dir) throws Exception {
+    public static Path caAndServer(Path dir) throws Exception {
         return caAndServer(dir, "");
     }
 
     /** As above, the server certificate also naming {@code extraSans} (e.g. {@code ,DNS:mx.example.test}). */
-    static Path caAndServer(Path dir, String extraSans) throws Exception {
+    public static Path caAndServer(Path dir, String extraSans) throws Exception {
         RecipientTools.run(dir, List.of("openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout",
                 "ca.key", "-out", "ca.pem", "-subj", "/CN=Caravan Test Relay CA", "-days", "2", "-addext",
                 "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign"), null);
@@ -61,7 +61,7 @@ final class TestSmtpServers {
                 "-out", name + ".p12", "-passout", "pass:test"), null);
     }
 
-    static SSLContext tls(Path p12) throws Exception {
+    public static SSLContext tls(Path p12) throws Exception {
         KeyStore ks = KeyStore.getInstance("PKCS12");
         try (InputStream in = Files.newInputStream(p12)) {
             ks.load(in, "test".toCharArray());
@@ -78,28 +78,28 @@ final class TestSmtpServers {
      * ({@code "550 5.1.1 user unknown"}; null = accept); {@code verdict} may refuse a recipient at the end of DATA with
      * an SMTP code (0 = accept). With {@code auth} it offers AUTH after STARTTLS and records every login it is sent.
      */
-    static final class StartTls implements AutoCloseable {
-        final List<Received> received = new CopyOnWriteArrayList<>();
+    public static final class StartTls implements AutoCloseable {
+        public final List<Received> received = new CopyOnWriteArrayList<>();
         final Map<String, Integer> tries = new ConcurrentHashMap<>();
-        final List<String> logins = new CopyOnWriteArrayList<>();
+        public final List<String> logins = new CopyOnWriteArrayList<>();
         volatile Function<Received, Integer> verdict = r -> 0;
         volatile Function<String, String> mailFrom = f -> null;
         volatile Function<String, String> rcptTo = t -> null;
         private final SMTPServer server;
 
-        StartTls(SSLContext tls) {
+        public StartTls(SSLContext tls) {
             this(tls, java.net.InetAddress.getLoopbackAddress(), 0, false);
         }
 
-        StartTls(SSLContext tls, java.net.InetAddress address, int port) {
+        public StartTls(SSLContext tls, java.net.InetAddress address, int port) {
             this(tls, address, port, false);
         }
 
-        StartTls(SSLContext tls, boolean auth) {
+        public StartTls(SSLContext tls, boolean auth) {
             this(tls, java.net.InetAddress.getLoopbackAddress(), 0, auth);
         }
 
-        StartTls(SSLContext tls, java.net.InetAddress address, int port, boolean auth) {
+        public StartTls(SSLContext tls, java.net.InetAddress address, int port, boolean auth) {
             SMTPServer.Builder b = SMTPServer.port(port).bindAddress(address).hostName("localhost")
                     .requireTLS().startTlsSocketFactory(tls).messageHandlerFactory(ctx -> new Handler());
             if (auth) {
@@ -157,7 +157,7 @@ final class TestSmtpServers {
             }
         }
 
-        int port() {
+        public int port() {
             return server.getPortAllocated();
         }
 

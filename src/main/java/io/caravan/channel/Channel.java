@@ -1,0 +1,39 @@
+package io.caravan.channel;
+
+import io.caravan.contact.Contact;
+import java.util.Optional;
+import java.util.Set;
+import java.util.UUID;
+
+/**
+ * A delivery channel, plugged in as a Spring bean: the planner ({@link Messages}), the send path ({@link Deliveries})
+ * and the workflow engine know channels only through this contract. The channel's own route,
+ * {@code direct:deliver-<name>}, receives a message the gate allowed at the moment of sending and, when it handed
+ * the message over, sets {@link Deliveries#DELIVERED} (with the recipient and description) so the send path records
+ * the disclosure. A channel's name must also be in the consent policy's {@code channels} (the gate denies channels it
+ * does not know).
+ */
+public interface Channel {
+
+    /** The channel's name in requests, workflows, opt-outs and the gate: {@code email}, {@code sms}… */
+    String name();
+
+    /** One of this channel's templates. */
+    Optional<Template> template(String name);
+
+    /** What the channel needs of a contact: its address there, or empty when the contact has none. */
+    Optional<String> address(Contact contact);
+
+    /** The content classes the channel may carry: {@code phi}, {@code phi-free} (SMS: phi-free only). */
+    Set<String> contentClasses();
+
+    /** Whether a person (not a machine) opened / clicked a message the channel delivered; most channels cannot tell. */
+    default boolean engaged(UUID messageId, String what) {
+        return false;
+    }
+
+    /** The route that delivers for this channel. */
+    default String deliveryUri() {
+        return "direct:deliver-" + name();
+    }
+}

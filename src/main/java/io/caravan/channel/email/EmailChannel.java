@@ -1,0 +1,51 @@
+package io.caravan.channel.email;
+
+import io.caravan.channel.Channel;
+import io.caravan.channel.Template;
+import io.caravan.channel.email.feedback.Tracking;
+import io.caravan.contact.Contact;
+import java.util.Optional;
+import java.util.Set;
+import java.util.UUID;
+import org.springframework.stereotype.Component;
+
+/**
+ * Email as a channel plug-in: templates under {@code config/templates/email}, the contact's email address, PHI when
+ * protected per recipient (S/MIME, OpenPGP, enforced TLS, portal), delivered by the {@code deliver-email} route.
+ */
+@Component
+class EmailChannel implements Channel {
+
+    private final EmailTemplates templates;
+    private final Tracking tracking;
+
+    EmailChannel(EmailTemplates templates, Tracking tracking) {
+        this.templates = templates;
+        this.tracking = tracking;
+    }
+
+    @Override
+    public String name() {
+        return "email";
+    }
+
+    @Override
+    public Optional<Template> template(String name) {
+        return templates.get(name).map(t -> new Template(t.name(), t.purpose(), t.content(), t.requires()));
+    }
+
+    @Override
+    public Optional<String> address(Contact contact) {
+        return Optional.ofNullable(contact.email);
+    }
+
+    @Override
+    public Set<String> contentClasses() {
+        return Set.of("phi", "phi-free");
+    }
+
+    @Override
+    public boolean engaged(UUID messageId, String what) {
+        return tracking.engaged(messageId, what);
+    }
+}

@@ -1,0 +1,118 @@
+package io.caravan.channel.email.feedback;
+
+import io.caravan.channel.email.EmailProperties;
+import io.caravan.crypto.FieldCipher;
+import io.caravan.crypto.OpaqueTokens;
+import io.caravan.system.Ids;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.sql.Timestamp;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Locale;
+import java.util.Optional;
+import java.util.UUID;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.springframework.jdbc.core.JdbcTemplate;
+import org.springframework.stereotype.Component;
+
+/**
+ * Engagement tracking through opaque tokens: an open pixel and click redirects whose URLs carry only an
+ * {@link OpaqueTokens} token (the message id and, for a click, the destination) — no PHI and no contact id in any URL, nothing to
+ * forge. Opens that come too soon after sending or from a known proxy or scanner, and clicks from scanners, are
+ * recorded as {@code bot}: they say nothing about the reader.
+ */
+@Component
+public class Tracking {
+
+    static final String OPEN = "opened";
+    static final String CLICK = "clicked";
+    private static final String USE = "tracking-v1";
+    private static final Pattern LINK = Pattern.compile("href=\"(https?://[^\"]+)\"");
+    /** Fetches by these are machines: mail privacy proxies and prefetchers, security link scanners, crawlers. */
+    private static final Pattern MACHINE = Pattern.compile(
+            "googleimageproxy|yahoomailproxy|bot|crawler|spider|preview|scanner|safelinks|proofpoint|mimecast"
+                    + "|barracuda|curl|wget|python-requests|go-http-client|java/");
+    /** An open this soon after sending is a prefetch on delivery, not a person. */
+    private static final Duration PREFETCH_WINDOW = Duration.ofSeconds(2);
+
+    /** What a token stands for. */
+    public record Target(UUID messageId, String url) {
+    }
+
+    private final OpaqueTokens tokens;
+    private final JdbcTemplate jdbc;
+    private final EmailProperties props;
+    private final Clock clock;
+
+    public Tracking(FieldCipher cipher, JdbcTemplate jdbc, EmailProperties props, Clock clock) {
+        this.tokens = new OpaqueTokens(cipher);
+        this.jdbc = jdbc;
+        this.props = props;
+        this.clock = clock;
+    }
+
+    /** The HTML with its links sent through click redirects (except the hub's own) and an open pixel added. */
+    public String instrument(UUID messageId, String html) {
+        Matcher m = LINK.matcher(html);
+        StringBuilder out = new StringBuilder();
+        while (m.find()) {
+            String url = m.group(1).replace("&amp;", "&");
+            String replacement = url.startsWith(props.publicBaseUrl()) ? m.group(0)
+                    : "href=\"" + props.publicBaseUrl() + "/t/c/" + token(messageId, url) + "\"";
+            m.appendReplacement(out, Matcher.quoteReplacement(replacement));
+        }
+        m.appendTail(out);
+        String pixel = "<img src=\"" + props.publicBaseUrl() + "/t/o/" + token(messageId, "") + "\" width=\"1\""
+                + " height=\"1\" alt=\"\">";
+        int body = out.lastIndexOf("</body>");
+        return body >= 0 ? out.insert(body, pixel).toString() : out.append(pixel).toString();
+    }
+
+    String token(UUID messageId, String url) {
+        byte[] u = url.getBytes(StandardCharsets.UTF_8);
+        ByteBuffer b = ByteBuffer.allocate(16 + u.length);
+        b.putLong(messageId.getMostSignificantBits()).putLong(messageId.getLeastSignificantBits()).put(u);
+        return tokens.issue(USE, b.array());
+    }
+
+    /** The target of a genuine token; empty for anything else. */
+    public Optional<Target> open(String token) {
+        return tokens.open(USE, token).filter(bytes -> bytes.length >= 16).map(bytes -> {
+            ByteBuffer b = ByteBuffer.wrap(bytes);
+            UUID id = new UUID(b.getLong(), b.getLong());
+            byte[] u = new byte[b.remaining()];
+            b.get(u);
+            return new Target(id, new String(u, StandardCharsets.UTF_8));
+        });
+    }
+
+    /** Records an open or a click of a sent message; returns false for a message the hub does not know. */
+    public boolean record(UUID messageId, String type, String userAgent, String method) {
+        record Sent(UUID contactId, Instant at) {
+        }
+        java.util.List<Sent> rows = jdbc.query("SELECT contact_id, updated_at FROM outbound_message WHERE id = ?"
+                + " AND status = ?", (rs, n) -> new Sent(rs.getObject(1, UUID.class), rs.getTimestamp(2).toInstant()),
+                messageId, "sent");
+        if (rows.isEmpty()) {
+            return false;
+        }
+        Instant now = clock.instant();
+        Instant sent = rows.get(0).at();
+        String ua = userAgent == null ? "" : userAgent.toLowerCase(Locale.ROOT);
+        boolean bot = ua.isBlank() || MACHINE.matcher(ua).find() || "HEAD".equals(method)
+                || OPEN.equals(type) && Duration.between(sent, now).compareTo(PREFETCH_WINDOW) < 0;
+        jdbc.update("INSERT INTO message_event (id, message_id, contact_id, type, bot, at) VALUES (?, ?, ?, ?, ?, ?)",
+                Ids.next(), messageId, rows.get(0).contactId(), type, bot, Timestamp.from(now));
+        return true;
+    }
+
+    /** Whether a person (not a machine) opened / clicked the message. */
+    public boolean engaged(UUID messageId, String type) {
+        Integer n = jdbc.queryForObject("SELECT COUNT(*) FROM message_event WHERE message_id = ? AND type = ?"
+                + " AND bot = FALSE", Integer.class, messageId, type);
+        return n != null && n > 0;
+    }
+}
