@@ -75,7 +75,8 @@ final class FramingConsumerRunnable extends TcpSocketConsumerRunnable {
     @Override
     public void run() {
         String originalName = Thread.currentThread().getName();
-        Thread.currentThread().setName("mllp-connection-" + socket.getPort());
+        // the listener's port first: an operator's thread dump (and a test) tells the listeners' connections apart
+        Thread.currentThread().setName("mllp-connection-" + socket.getLocalPort() + "-" + socket.getPort());
         byte[] chunk = new byte[16 * 1024];
         long idleSince = openedAt;
         long frameSince = 0;

@@ -282,7 +282,8 @@ abstract class MllpIngestContract {
                             }
                         }
                         long mllpThreads = Thread.getAllStackTraces().keySet().stream()
-                                .filter(t -> t.getName().startsWith("mllp-connection")).count();
+                                .filter(t -> t.getName().startsWith("mllp-connection-" + hub().mllpPort + "-"))
+                                .count();
                         assertThat(mllpThreads).isLessThanOrEqualTo(128);
                     }
                     return ok;

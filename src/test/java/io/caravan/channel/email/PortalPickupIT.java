@@ -141,8 +141,21 @@ class PortalPickupIT {
     static void submit(String button) {
         WebElement page = browser.findElement(By.tagName("html"));
         byId(button).click();
-        new org.openqa.selenium.support.ui.WebDriverWait(browser, Duration.ofSeconds(10))
-                .until(org.openqa.selenium.support.ui.ExpectedConditions.stalenessOf(page));
+        new org.openqa.selenium.support.ui.WebDriverWait(browser, Duration.ofSeconds(10)).until(d -> {
+            try {
+                page.isEnabled();
+                return false;
+            } catch (org.openqa.selenium.StaleElementReferenceException gone) {
+                return true;
+            } catch (org.openqa.selenium.WebDriverException e) {
+                // Chromium sometimes answers a check racing the navigation with an inspector error instead of
+                // "stale element": the old page is gone all the same
+                if (String.valueOf(e.getMessage()).contains("does not belong to the document")) {
+                    return true;
+                }
+                throw e;
+            }
+        });
     }
 
     void answer(String code, String birthDate) {
