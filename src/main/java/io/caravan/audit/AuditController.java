@@ -1,6 +1,5 @@
 package io.caravan.audit;
 
-import io.caravan.contact.ContactStore;
 import io.caravan.system.Problems.NotFound;
 import java.security.Principal;
 import java.time.Clock;
@@ -19,11 +18,11 @@ import org.springframework.web.bind.annotation.RestController;
 class AuditController {
 
     private final AuditTrail trail;
-    private final ContactStore contacts;
+    private final MergedRecords contacts;
     private final PhiReads reads;
     private final Clock clock;
 
-    AuditController(AuditTrail trail, ContactStore contacts, PhiReads reads, Clock clock) {
+    AuditController(AuditTrail trail, MergedRecords contacts, PhiReads reads, Clock clock) {
         this.trail = trail;
         this.contacts = contacts;
         this.reads = reads;

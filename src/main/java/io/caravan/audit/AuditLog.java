@@ -2,6 +2,7 @@ package io.caravan.audit;
 
 import io.caravan.crypto.FieldCipher;
 import io.caravan.system.JsonMaps;
+import io.caravan.system.Problems;
 import java.io.IOException;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
@@ -70,7 +71,7 @@ public class AuditLog implements SmartLifecycle {
     }
 
     /** The trail could not take an entry in time: the action it would record must not go ahead. */
-    public static final class AuditUnavailable extends RuntimeException {
+    public static final class AuditUnavailable extends Problems.Unaudited {
         AuditUnavailable(String message, Throwable cause) {
             super(message, cause);
         }

@@ -3,8 +3,6 @@ package io.caravan.contact;
 import io.caravan.audit.AuditDraft;
 import io.caravan.audit.AuditLog;
 import io.caravan.crypto.FieldCipher;
-import io.caravan.mapping.IdentityRule;
-import io.caravan.mapping.MappedMessage;
 import io.caravan.system.Ids;
 import io.caravan.system.Problems.Conflict;
 import io.caravan.system.Problems.NotFound;
@@ -48,14 +46,16 @@ public class ContactSplit {
     private final ContactWriter writer;
     private final ObjectProvider<ContactWriter.Replay> replay;
     private final AuditLog audit;
+    private final LinkingIdentifiers linkingRule;
 
     public ContactSplit(DataSource dataSource, FieldCipher cipher, ContactWriter writer,
-            ObjectProvider<ContactWriter.Replay> replay, AuditLog audit) {
+            ObjectProvider<ContactWriter.Replay> replay, AuditLog audit, LinkingIdentifiers linkingRule) {
         this.dataSource = dataSource;
         this.cipher = cipher;
         this.writer = writer;
         this.replay = replay;
         this.audit = audit;
+        this.linkingRule = linkingRule;
     }
 
     /** What a split did: the original contact, and the new contact of each identifier split off. */
@@ -106,10 +106,8 @@ public class ContactSplit {
             }
         }
         Contact original = stored.contact();
-        IdentityRule rule = new IdentityRule(null);
         // one at a time: the rule's one-per-authority limit is for a message, and this contact holds several
-        List<Identifier> linking = original.identifiers.stream()
-                .filter(i -> !rule.split(List.of(i), "identifiers").linking().isEmpty()).toList();
+        List<Identifier> linking = original.identifiers.stream().filter(linkingRule::links).toList();
         List<Identifier> toSplit = new ArrayList<>();
         if (asked.isEmpty()) {
             List<String> authorities = new ArrayList<>();
@@ -182,8 +180,8 @@ public class ContactSplit {
         original.language = rebuilt.language;
         original.address = rebuilt.address;
         original.attributes.putAll(rebuilt.attributes);
-        if (!rebuilt.attributes.containsKey(IdentityRule.OTHER_IDENTIFIERS)) {
-            original.attributes.remove(IdentityRule.OTHER_IDENTIFIERS);
+        if (!rebuilt.attributes.containsKey(OtherIdentifiers.ATTRIBUTE)) {
+            original.attributes.remove(OtherIdentifiers.ATTRIBUTE);
         }
         rebuilt.restrictions.stream().filter(x -> !original.restrictions.contains(x))
                 .forEach(original.restrictions::add);
@@ -192,7 +190,7 @@ public class ContactSplit {
         original.identifiers.removeIf(i -> toSplit.contains(i) || dropped.contains(i));
         if (!dropped.isEmpty()) {
             List<Identifier> others = new ArrayList<>();
-            if (original.attributes.get(IdentityRule.OTHER_IDENTIFIERS) instanceof List<?> held) {
+            if (original.attributes.get(OtherIdentifiers.ATTRIBUTE) instanceof List<?> held) {
                 for (Object o : held) {
                     if (o instanceof Map<?, ?> m && m.get("value") != null) {
                         others.add(new Identifier((String) m.get("system"), (String) m.get("value"),
@@ -202,7 +200,7 @@ public class ContactSplit {
             }
             dropped.stream().filter(d -> others.stream().noneMatch(o -> o.key().equals(d.key())))
                     .forEach(others::add);
-            original.attributes.put(IdentityRule.OTHER_IDENTIFIERS, IdentityRule.asAttribute(others));
+            original.attributes.put(OtherIdentifiers.ATTRIBUTE, OtherIdentifiers.asAttribute(others));
         }
         original.updatedAt = now;
         write(c, "UPDATE contact SET key_id = ?, payload = ?, version = version + 1, updated_at = ? WHERE id = ?",

@@ -1,5 +1,6 @@
 package io.caravan.contact;
 
+import io.caravan.audit.MergedRecords;
 import io.caravan.crypto.FieldCipher;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -11,7 +12,7 @@ import org.springframework.stereotype.Repository;
 
 /** Reads contacts and their events, decrypting them. Writes go through {@link ContactWriter}. */
 @Repository
-public class ContactStore {
+public class ContactStore implements MergedRecords {
 
     private static final int MAX_MERGE_HOPS = 16;
 
@@ -62,6 +63,7 @@ public class ContactStore {
      * from a merged-away id to the survivor first. Read rarely (the compliance API), so merged_into has no index: a
      * scan per level of merges, rather than an index paid on every group commit.
      */
+    @Override
     public List<UUID> withMerged(UUID id) {
         Optional<Contact> survivor = findById(id);
         if (survivor.isEmpty()) {

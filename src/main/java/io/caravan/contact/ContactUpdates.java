@@ -1,6 +1,5 @@
 package io.caravan.contact;
 
-import io.caravan.mapping.ContactPatch;
 import java.time.Instant;
 import java.util.List;
 import java.util.Map;

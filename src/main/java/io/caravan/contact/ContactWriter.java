@@ -4,7 +4,6 @@ import io.caravan.audit.Actions;
 import io.caravan.audit.AuditDraft;
 import io.caravan.audit.AuditLog;
 import io.caravan.crypto.FieldCipher;
-import io.caravan.mapping.MappedMessage;
 import io.caravan.system.HubProperties;
 import io.caravan.system.Ids;
 import java.io.IOException;
@@ -103,8 +102,7 @@ public class ContactWriter implements SmartLifecycle {
     private Thread applier;
 
     public ContactWriter(DataSource dataSource, FieldCipher cipher, StoreProperties props, HubProperties hub,
-            ObjectProvider<Replay> replay, AuditLog audit, ObjectProvider<MergeFollower> mergeFollowers,
-            io.caravan.mapping.MappingProperties mapping) {
+            ObjectProvider<Replay> replay, AuditLog audit, ObjectProvider<MergeFollower> mergeFollowers) {
         this.dataSource = dataSource;
         this.cipher = cipher;
         this.props = props;
@@ -112,7 +110,7 @@ public class ContactWriter implements SmartLifecycle {
         this.replay = replay;
         this.mergeFollowers = mergeFollowers;
         this.audit = audit;
-        this.maxFutureSkew = mapping.maxFutureSkew();
+        this.maxFutureSkew = props.maxFutureSkew();
     }
 
     /** Queues a message; the future completes once it is durable (journaled, or committed to the database). */

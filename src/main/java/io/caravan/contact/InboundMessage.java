@@ -1,6 +1,5 @@
 package io.caravan.contact;
 
-import io.caravan.mapping.MappedMessage;
 import java.time.Instant;
 import java.util.UUID;
 

@@ -9,7 +9,7 @@ import io.caravan.crypto.FieldCipher;
 import io.caravan.mapping.FeedMappings;
 import io.caravan.mapping.Hl7Mapper;
 import io.caravan.mapping.Hl7Parsing;
-import io.caravan.mapping.MappedMessage;
+import io.caravan.contact.MappedMessage;
 import io.caravan.mapping.MappingCatalog;
 import io.caravan.mapping.MappingException;
 import io.caravan.mapping.MessageMapping;

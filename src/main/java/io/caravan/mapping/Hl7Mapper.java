@@ -10,8 +10,11 @@ import com.google.i18n.phonenumbers.NumberParseException;
 import com.google.i18n.phonenumbers.PhoneNumberUtil;
 import com.google.i18n.phonenumbers.Phonenumber;
 import io.caravan.contact.Address;
+import io.caravan.contact.ContactPatch;
 import io.caravan.contact.Identifier;
+import io.caravan.contact.MappedMessage;
 import io.caravan.contact.Name;
+import io.caravan.contact.OtherIdentifiers;
 import java.time.Instant;
 import java.time.LocalDate;
 import java.time.LocalDateTime;
@@ -103,7 +106,7 @@ public class Hl7Mapper {
             }
         }
         if (!others.isEmpty()) {
-            patch.attributes.put(IdentityRule.OTHER_IDENTIFIERS, IdentityRule.asAttribute(others));
+            patch.attributes.put(OtherIdentifiers.ATTRIBUTE, OtherIdentifiers.asAttribute(others));
         }
         if (patch.identifiers.isEmpty() && pid3Empty) {
             throw new MappingException("101", "PID^1^3", "no patient identifier (PID-3) in the message");

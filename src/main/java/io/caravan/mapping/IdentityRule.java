@@ -1,11 +1,10 @@
 package io.caravan.mapping;
 
 import io.caravan.contact.Identifier;
+import io.caravan.contact.LinkingIdentifiers;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
-import java.util.Map;
 import java.util.Set;
 import java.util.regex.Pattern;
 
@@ -16,10 +15,7 @@ import java.util.regex.Pattern;
  * source assigns to one patient (its MRN-type identifiers) link; one per assigning authority and message, since a
  * second MRN of the same authority names a second patient (only an A40 joins them).
  */
-public final class IdentityRule {
-
-    /** The attribute under which the other identifiers are kept (a list of {system, value, type}). */
-    public static final String OTHER_IDENTIFIERS = "otherIdentifiers";
+public final class IdentityRule implements LinkingIdentifiers {
 
     private static final AdapterProfile.Identity DEFAULTS = new AdapterProfile.Identity();
     private static final Pattern SSN = Pattern.compile("(\\d{3})-?(\\d{2})-?(\\d{4})");
@@ -56,6 +52,12 @@ public final class IdentityRule {
         return fallback;
     }
 
+    /** One identifier on its own: whether it links (a contact's store, unlike a message, may hold several). */
+    @Override
+    public boolean links(Identifier id) {
+        return !split(List.of(id), "identifiers").linking().isEmpty();
+    }
+
     /** Splits {@code ids} (in message order) for the HL7 {@code location} they came from (e.g. PID-3). */
     public Split split(List<Identifier> ids, String location) {
         List<Identifier> linking = new ArrayList<>();
@@ -88,23 +90,6 @@ public final class IdentityRule {
             }
         }
         return new Split(List.copyOf(linking), List.copyOf(others), List.copyOf(warnings));
-    }
-
-    /** The attribute value for the other identifiers: plain maps, so it reads back the same from the sealed JSON. */
-    public static List<Map<String, String>> asAttribute(List<Identifier> others) {
-        List<Map<String, String>> out = new ArrayList<>();
-        for (Identifier id : others) {
-            Map<String, String> m = new LinkedHashMap<>();
-            if (id.system() != null) {
-                m.put("system", id.system());
-            }
-            m.put("value", id.value());
-            if (id.type() != null) {
-                m.put("type", id.type());
-            }
-            out.add(m);
-        }
-        return out;
     }
 
     /** SSA never issues area 000, 666 or 9xx, group 00 or serial 0000: such a "number" is a placeholder. */

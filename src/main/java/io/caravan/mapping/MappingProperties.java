@@ -13,8 +13,8 @@ import org.springframework.validation.annotation.Validated;
  * @param adaptersDir one file per external system
  * @param phoneRegion ISO 3166 region for phone numbers written without a country code
  * @param timeZone    zone of HL7 times sent without an offset
- * @param maxFutureSkew how far ahead of its receipt a message's event time (EVN-2, else MSH-7) is still trusted to
- *                    order changes; beyond it the receive time orders the message (a data-quality warning is recorded)
+ * @param maxFutureSkew moved to {@code caravan.store.max-future-skew} (the store orders changes); set here, it stops
+ *                    the start rather than being silently ignored
  */
 @Validated
 @ConfigurationProperties("caravan.mapping")
@@ -26,9 +26,9 @@ public record MappingProperties(@NotNull Path hl7v2Dir, @NotNull Path adaptersDi
         adaptersDir = adaptersDir == null ? Path.of("adapters") : adaptersDir;
         phoneRegion = phoneRegion == null ? "US" : phoneRegion;
         timeZone = timeZone == null ? "UTC" : timeZone;
-        maxFutureSkew = maxFutureSkew == null ? java.time.Duration.ofDays(1) : maxFutureSkew;
-        if (maxFutureSkew.isNegative()) {
-            throw new IllegalArgumentException("caravan.mapping.max-future-skew must not be negative");
+        if (maxFutureSkew != null) {
+            throw new IllegalArgumentException(
+                    "caravan.mapping.max-future-skew has moved: set caravan.store.max-future-skew instead");
         }
     }
 }

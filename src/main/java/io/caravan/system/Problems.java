@@ -32,13 +32,23 @@ public class Problems extends ResponseEntityExceptionHandler {
         }
     }
 
+    /**
+     * The audit trail could not record an action, so the action was refused (503). Declared here and thrown by the
+     * trail (which extends it), so that this support package depends on no domain package.
+     */
+    public abstract static class Unaudited extends RuntimeException {
+        protected Unaudited(String message, Throwable cause) {
+            super(message, cause);
+        }
+    }
+
     @ExceptionHandler(Conflict.class)
     ProblemDetail conflict(Conflict e) {
         return problem(HttpStatus.CONFLICT, "Conflict", e.getMessage());
     }
 
     /** The audit trail could not record the action: the action is refused rather than left unaudited (503). */
-    @ExceptionHandler(io.caravan.audit.AuditLog.AuditUnavailable.class)
+    @ExceptionHandler(Unaudited.class)
     ProblemDetail auditUnavailable(RuntimeException e) {
         log.error("Refused an API action: the audit trail could not record it");
         return problem(HttpStatus.SERVICE_UNAVAILABLE, "Audit trail unavailable",

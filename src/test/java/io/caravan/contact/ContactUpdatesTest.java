@@ -2,7 +2,6 @@ package io.caravan.contact;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.caravan.mapping.ContactPatch;
 import java.time.Instant;
 import java.util.List;
 import org.junit.jupiter.api.Test;

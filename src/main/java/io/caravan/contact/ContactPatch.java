@@ -1,6 +1,5 @@
-package io.caravan.mapping;
+package io.caravan.contact;
 
-import io.caravan.contact.Identifier;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;

@@ -1,6 +1,5 @@
-package io.caravan.mapping;
+package io.caravan.contact;
 
-import io.caravan.contact.Identifier;
 import java.time.OffsetDateTime;
 import java.util.List;
 import java.util.Map;
