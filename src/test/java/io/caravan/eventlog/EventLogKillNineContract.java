@@ -86,7 +86,8 @@ abstract class EventLogKillNineContract {
 
             hub.start();
             Awaitility.await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(250))
-                    .until(() -> cursors(url).getOrDefault("probe", 0L) >= head);
+                    .until(() -> cursors(url).getOrDefault("probe", 0L) >= head
+                            && cursors(url).getOrDefault("workflow", 0L) >= head);
             try (Connection db = DriverManager.getConnection(url); Statement s = db.createStatement()) {
                 assertThat(count(s, "SELECT COUNT(*) FROM probe_acted")).as("one row per event").isEqualTo(head);
                 assertThat(count(s, "SELECT COUNT(DISTINCT position) FROM probe_acted")).isEqualTo(head);
