@@ -28,7 +28,7 @@ public final class AuditDraft {
         this.action = action;
     }
 
-    /** {@code actor}: a user name, or a system part such as {@code hl7:<feed>} or {@code consent-gate}. */
+    /** {@code actor}: a user name, or a system part such as {@code hl7:<feed>} or {@code route:deliver-email}. */
     public static AuditDraft of(String actor, String action) {
         return new AuditDraft(Ids.next(), actor, action);
     }
