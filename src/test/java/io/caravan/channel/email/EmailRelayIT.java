@@ -393,35 +393,7 @@ class EmailRelayIT {
         assertThat(sent.get("status").asText()).isEqualTo("sent");
         String messageId = sent.get("id").asText();
         // what a receiving MTA sends back to the envelope sender, hours later (RFC 3464)
-        String dsn = """
-                From: MAILER-DAEMON@mx.example.org
-                To: bounces@caravan.localhost
-                Subject: Undelivered Mail Returned to Sender
-                MIME-Version: 1.0
-                Content-Type: multipart/report; report-type=delivery-status; boundary="b1"
-
-                --b1
-                Content-Type: text/plain
-
-                Your message could not be delivered.
-                --b1
-                Content-Type: message/delivery-status
-
-                Reporting-MTA: dns; mx.example.org
-
-                Final-Recipient: rfc822; later.bounce@example.org
-                Action: failed
-                Status: 5.1.1
-                Diagnostic-Code: smtp; 550 5.1.1 user unknown
-
-                --b1
-                Content-Type: text/rfc822-headers
-
-                Message-ID: <%s@caravan>
-                Subject: A reminder from your care team
-
-                --b1--
-                """.formatted(messageId).replace("\n", "\r\n");
+        String dsn = dsn("later.bounce@example.org", "Message-ID: <" + messageId + "@caravan>");
         deliverRaw("bounces@caravan.localhost", dsn);
         JsonNode bounced = api.until(messageId, Set.of("sent"));
         assertThat(bounced.get("status").asText()).isEqualTo("bounced");
