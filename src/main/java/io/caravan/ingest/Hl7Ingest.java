@@ -138,13 +138,7 @@ public class Hl7Ingest implements Processor, ContactWriter.Replay {
             log.error("HL7 ingest failed unexpectedly ({})", t.getClass().getName());
             answer = Answer.error("207", "internal error", null);
         }
-        String code = answer.code;
-        if (msh != null && msh.enhancedMode()) {
-            // Enhanced mode: the accept acknowledgement (commit ACK). Over MLLP it is sent whatever MSH-15 asks
-            // (NE, ER, SU included): the sender holds the connection open for a frame, and silence would only make
-            // it wait for its timeout and resend. No application acknowledgement (MSH-16) is ever originated.
-            code = "C" + code.charAt(1);
-        }
+        String code = ackCode(msh, answer);
         String ack = Acks.build(msh, code, answer.errorCode, answer.errorText, answer.location);
         metrics.answered(feed.feedId(), answer.outcome, System.nanoTime() - start);
         return new Received(ack, code, msh == null || msh.controlId().isEmpty() ? null : msh.controlId(),
@@ -193,6 +187,15 @@ public class Hl7Ingest implements Processor, ContactWriter.Replay {
             metrics.fieldWarnings(feed.feedId(), prepared.message.mapped().warnings());
         }
         return answer;
+    }
+
+    /**
+     * Enhanced mode is answered with the accept acknowledgement (commit ACK), whatever MSH-15 asks (NE, ER, SU
+     * included): the sender holds the connection open for a frame, and silence would only make it wait for its timeout
+     * and resend. No application acknowledgement (MSH-16) is ever originated.
+     */
+    private static String ackCode(Msh msh, Answer answer) {
+        return msh != null && msh.enhancedMode() ? "C" + answer.code.charAt(1) : answer.code;
     }
 
     /** A message ready for the store, and the answer to give if it is stored as failed. */
@@ -283,8 +286,7 @@ public class Hl7Ingest implements Processor, ContactWriter.Replay {
                 : prepare(id, Ids.next(), Instant.now(), raw, msh, feed, mapping, dedupe, keyId, sealedRaw);
         Answer answer = prepared.failure != null ? prepared.failure
                 : store(prepared.tagged(msh).replaying(stored.id()), null);
-        // the same rule as process(): enhanced mode is answered with a commit ACK
-        String code = msh.enhancedMode() ? "C" + answer.code.charAt(1) : answer.code;
+        String code = ackCode(msh, answer);
         String ack = Acks.build(msh, code, answer.errorCode, answer.errorText, answer.location);
         String outcome = switch (answer.outcome) {
             case ACCEPTED -> "accepted";
