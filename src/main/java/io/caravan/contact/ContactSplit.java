@@ -20,6 +20,8 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.UUID;
 import javax.sql.DataSource;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.stereotype.Component;
 
@@ -32,7 +34,8 @@ import org.springframework.stereotype.Component;
  * opt-outs stay on the original and are copied to every new contact (whose they were cannot be told, so the most
  * protective reading wins); consent records (authorizations, API opt-outs) stay with the original id. Identifiers that
  * no longer link (SSNs and the like, kept in the index by the old rule) leave the index and the identifier list and
- * become the attribute {@code otherIdentifiers}. One transaction, with an audit entry per contact touched.
+ * become the attribute {@code otherIdentifiers}. One transaction, with an audit entry per contact touched. Each
+ * message is read again by the intake source of the kind recorded with it ({@link IntakeSource}).
  */
 @Component
 public class ContactSplit {
@@ -40,20 +43,21 @@ public class ContactSplit {
     /** The audit action of a split (on the original and on each new contact). */
     public static final String ACTION = "contact.split";
     private static final HexFormat HEX = HexFormat.of();
+    private static final Logger log = LoggerFactory.getLogger(ContactSplit.class);
 
     private final DataSource dataSource;
     private final FieldCipher cipher;
     private final ContactWriter writer;
-    private final ObjectProvider<ContactWriter.Replay> replay;
+    private final ObjectProvider<IntakeSource> sources;
     private final AuditLog audit;
     private final LinkingIdentifiers linkingRule;
 
     public ContactSplit(DataSource dataSource, FieldCipher cipher, ContactWriter writer,
-            ObjectProvider<ContactWriter.Replay> replay, AuditLog audit, LinkingIdentifiers linkingRule) {
+            ObjectProvider<IntakeSource> sources, AuditLog audit, LinkingIdentifiers linkingRule) {
         this.dataSource = dataSource;
         this.cipher = cipher;
         this.writer = writer;
-        this.replay = replay;
+        this.sources = sources;
         this.audit = audit;
         this.linkingRule = linkingRule;
     }
@@ -67,15 +71,11 @@ public class ContactSplit {
      * identifier beyond the first of its assigning authority (the original keeps the first it was given).
      */
     public Result split(UUID contactId, List<Identifier> identifiers, String actor, String reason) {
-        ContactWriter.Replay r = replay.getIfAvailable();
-        if (r == null) {
-            throw new IllegalStateException("no replay available to rebuild contacts");
-        }
         writer.awaitVisible();
         try (Connection c = dataSource.getConnection()) {
             c.setAutoCommit(false);
             try {
-                Result result = split(c, r, contactId, identifiers, actor, reason);
+                Result result = split(c, contactId, identifiers, actor, reason);
                 c.commit();
                 audit.outboxWritten();
                 return result;
@@ -88,8 +88,8 @@ public class ContactSplit {
         }
     }
 
-    private Result split(Connection c, ContactWriter.Replay r, UUID contactId, List<Identifier> asked, String actor,
-            String reason) throws SQLException {
+    private Result split(Connection c, UUID contactId, List<Identifier> asked, String actor, String reason)
+            throws SQLException {
         ContactJson.Stored stored;
         try (PreparedStatement ps = c.prepareStatement(
                 "SELECT key_id, payload, merged_into FROM contact WHERE id = ? FOR UPDATE")) {
@@ -142,18 +142,24 @@ public class ContactSplit {
         Contact rebuilt = new Contact(original.id);
         Instant[] rebuiltAsOf = new Instant[1];
         Map<UUID, UUID> moved = new LinkedHashMap<>();
-        try (PreparedStatement ps = c.prepareStatement("SELECT id, dedupe_key, feed, message_type, key_id, payload,"
-                + " received_at FROM inbound_message WHERE contact_id = ? AND status = ? ORDER BY received_at, id")) {
+        try (PreparedStatement ps = c.prepareStatement("SELECT id, key_id, payload, received_at, source_kind"
+                + " FROM inbound_message WHERE contact_id = ? AND status = ? ORDER BY received_at, id")) {
             ps.setObject(1, contactId);
-            ps.setString(2, InboundMessage.PROCESSED);
+            ps.setString(2, InboundMessage.Status.PROCESSED.dbValue());
             try (ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) {
-                    byte[] dk = rs.getBytes(2);
-                    InboundMessage journaled = new InboundMessage(rs.getObject(1, UUID.class),
-                            dk == null ? null : HEX.formatHex(dk), rs.getString(3), rs.getString(4),
-                            InboundMessage.PROCESSED, null, null, rs.getString(5), rs.getBytes(6), null, null,
-                            rs.getTimestamp(7).toInstant());
-                    MappedMessage m = r.rebuild(journaled).mapped();
+                    UUID messageId = rs.getObject(1, UUID.class);
+                    String kind = rs.getString(5);
+                    IntakeSource source = IntakeSource.find(sources, kind);
+                    if (source == null) {
+                        // without it this message's demographics cannot be placed: refuse rather than lose them
+                        log.warn("Split of contact {} refused: no intake source of kind {} to read message {} again",
+                                contactId, IntakeSource.safe(kind), messageId);
+                        throw new Conflict("a message of this contact came from an intake source that is not"
+                                + " installed (" + IntakeSource.safe(kind) + "); the contact cannot be split");
+                    }
+                    ChangeRecord m = source.read(cipher.open(rs.getString(2), rs.getBytes(3), messageId.toString()),
+                            rs.getTimestamp(4).toInstant()).change();
                     if (m == null || m.patch().identifiers.isEmpty()) {
                         continue;
                     }
@@ -161,7 +167,7 @@ public class ContactSplit {
                     Contact target = created.getOrDefault(first, rebuilt);
                     Instant[] asOf = created.containsKey(first) ? createdAsOf.get(first) : rebuiltAsOf;
                     if (target != rebuilt) {
-                        moved.put(journaled.id(), target.id);
+                        moved.put(messageId, target.id);
                     }
                     if (m.demographics()) {
                         ContactUpdates.applyDemographics(target, m.patch(), m.eventTime().toInstant(), asOf);

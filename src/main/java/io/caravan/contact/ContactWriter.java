@@ -68,11 +68,6 @@ public class ContactWriter implements SmartLifecycle {
         void merged(Connection c, Map<UUID, UUID> mergedInto) throws SQLException;
     }
 
-    /** Rebuilds a journaled message (re-parse and re-map the sealed raw message) for recovery after a crash. */
-    public interface Replay {
-        InboundMessage rebuild(InboundMessage journaled);
-    }
-
     private record Pending(InboundMessage message, CompletableFuture<Outcome> done) {
     }
 
@@ -83,7 +78,8 @@ public class ContactWriter implements SmartLifecycle {
     private final FieldCipher cipher;
     private final StoreProperties props;
     private final Path journalDir;
-    private final ObjectProvider<Replay> replay;
+    /** The sources that read a journaled message again after a crash, by the kind recorded with it. */
+    private final ObjectProvider<IntakeSource> sources;
     private final ObjectProvider<MergeFollower> mergeFollowers;
     private final AuditLog audit;
     /** How far ahead of its receipt a message's event time is still trusted to order changes. */
@@ -102,12 +98,12 @@ public class ContactWriter implements SmartLifecycle {
     private Thread applier;
 
     public ContactWriter(DataSource dataSource, FieldCipher cipher, StoreProperties props, HubProperties hub,
-            ObjectProvider<Replay> replay, AuditLog audit, ObjectProvider<MergeFollower> mergeFollowers) {
+            ObjectProvider<IntakeSource> sources, AuditLog audit, ObjectProvider<MergeFollower> mergeFollowers) {
         this.dataSource = dataSource;
         this.cipher = cipher;
         this.props = props;
         this.journalDir = props.journal().dir() != null ? props.journal().dir() : hub.dataDir().resolve("journal");
-        this.replay = replay;
+        this.sources = sources;
         this.mergeFollowers = mergeFollowers;
         this.audit = audit;
         this.maxFutureSkew = props.maxFutureSkew();
@@ -237,9 +233,9 @@ public class ContactWriter implements SmartLifecycle {
 
     private static Outcome outcomeOf(InboundMessage m) {
         return switch (m.status()) {
-            case InboundMessage.PROCESSED -> Outcome.PROCESSED;
-            case InboundMessage.IGNORED -> Outcome.IGNORED;
-            default -> Outcome.FAILED_STORED;
+            case PROCESSED -> Outcome.PROCESSED;
+            case IGNORED -> Outcome.IGNORED;
+            case FAILED -> Outcome.FAILED_STORED;
         };
     }
 
@@ -376,8 +372,8 @@ public class ContactWriter implements SmartLifecycle {
                     // the message type is the sender's MSH-9, which may itself be what the store refused (longer
                     // than its column): cut to fit, or this record fails too and the applier retries it forever
                     String type = m.messageType().length() > 16 ? m.messageType().substring(0, 16) : m.messageType();
-                    apply(c, List.of(new InboundMessage(m.id(), null, m.feed(), type,
-                            InboundMessage.FAILED, "store", null, m.keyId(), m.sealedRaw(), null, null,
+                    apply(c, List.of(new InboundMessage(m.id(), m.sourceKind(), null, m.feed(), type,
+                            InboundMessage.Status.FAILED, "store", null, m.keyId(), m.sealedRaw(), null, null,
                             m.receivedAt())));
                     setAppliedSeq(c, batch.get(0).seq());
                     c.commit();
@@ -439,12 +435,10 @@ public class ContactWriter implements SmartLifecycle {
             return;
         }
         log.info("Re-applying {} journaled messages after an unclean stop", pending.size());
-        Replay r = replay.getIfAvailable();
         List<Journaled> batch = new ArrayList<>();
         for (Journal.Entry e : pending) {
-            InboundMessage journaled = new InboundMessage(e.id(), e.dedupeKey(), e.feed(), e.messageType(),
-                    e.status(), e.errorCode(), null, e.keyId(), e.sealedRaw(), e.eventId(), null, e.receivedAt());
-            InboundMessage full = InboundMessage.PROCESSED.equals(e.status()) && r != null ? r.rebuild(journaled)
+            InboundMessage journaled = e.message();
+            InboundMessage full = journaled.status() == InboundMessage.Status.PROCESSED ? readAgain(journaled)
                     : journaled;
             batch.add(new Journaled(e.seq(), full));
             if (batch.size() == 500) {
@@ -456,6 +450,30 @@ public class ContactWriter implements SmartLifecycle {
             applyJournaled(batch);
         }
         checkpoint();
+    }
+
+    /**
+     * A journaled message read again from its sealed raw bytes by the source of its kind, keeping its ids, so applying
+     * it is the same as the first time. A message no source can read (its kind is not installed, or reading it threw)
+     * is kept as failed, unmapped, for replay: recovery must finish, or the hub would never start.
+     */
+    private InboundMessage readAgain(InboundMessage j) {
+        IntakeSource source = IntakeSource.find(sources, j.sourceKind());
+        if (source == null) {
+            log.warn("No intake source of kind {} to read journaled message {} again: kept as failed, for replay",
+                    IntakeSource.safe(j.sourceKind()), j.id());
+            return j.failedUnmapped("source:unknown");
+        }
+        try {
+            SourceMessage read = source.read(cipher.open(j.keyId(), j.sealedRaw(), j.id().toString()),
+                    j.receivedAt());
+            return InboundMessage.of(j.id(), j.sourceKind(), j.dedupeKey(), read, j.keyId(), j.sealedRaw(),
+                    j.eventId() != null ? j.eventId() : Ids.next(), j.receivedAt(), cipher);
+        } catch (RuntimeException e) {
+            log.error("Intake source {} could not read journaled message {} again ({}): kept as failed, for replay",
+                    IntakeSource.safe(j.sourceKind()), j.id(), e.getClass().getName());
+            return j.failedUnmapped("source:error");
+        }
     }
 
     /** SQL errors name constraints and columns, not values, since every PHI value is sealed. */
@@ -470,7 +488,7 @@ public class ContactWriter implements SmartLifecycle {
         // 1. duplicates: already committed, or earlier in this batch
         Set<String> keys = new HashSet<>();
         for (InboundMessage m : batch) {
-            if (m.dedupeKey() != null && !InboundMessage.FAILED.equals(m.status())) {
+            if (m.dedupeKey() != null && m.status() != InboundMessage.Status.FAILED) {
                 keys.add(m.dedupeKey());
             }
         }
@@ -482,7 +500,7 @@ public class ContactWriter implements SmartLifecycle {
                 i -> memo.computeIfAbsent(i.key(), k -> cipher.blindIndex(IDENTIFIER_DOMAIN, k));
         Set<String> indexes = new HashSet<>();
         for (InboundMessage in : batch) {
-            MappedMessage m = in.mapped();
+            ChangeRecord m = in.mapped();
             if (m != null) {
                 m.patch().identifiers.forEach(i -> indexes.add(index.apply(i)));
                 m.mergeFrom().forEach(i -> indexes.add(index.apply(i)));
@@ -501,15 +519,15 @@ public class ContactWriter implements SmartLifecycle {
         List<AuditDraft> consentChanges = new ArrayList<>();
 
         for (InboundMessage in : batch) {
-            boolean counts = !InboundMessage.FAILED.equals(in.status());
+            boolean counts = in.status() != InboundMessage.Status.FAILED;
             if (counts && in.dedupeKey() != null && !seen.add(in.dedupeKey())) {
                 outcomes.add(Outcome.DUPLICATE);
                 continue;
             }
             UUID contactId = null;
             List<String> warnings = new ArrayList<>();
-            if (InboundMessage.PROCESSED.equals(in.status())) {
-                MappedMessage m = in.mapped();
+            if (in.status() == InboundMessage.Status.PROCESSED) {
+                ChangeRecord m = in.mapped();
                 warnings.addAll(m.warnings());
                 List<String> before = new ArrayList<>();
                 Working w = resolve(m, index, owners, contacts, newIdentifiers, movedIdentifiers, mergedEvents, now,
@@ -546,10 +564,11 @@ public class ContactWriter implements SmartLifecycle {
                 // codes and HL7 locations only: the inbound message id leads an operator to the sealed message
                 log.warn("Inbound message {}: {}", in.id(), String.join("; ", warnings));
             }
-            inbound.add(new Object[] {in.id(), dedupe, in.feed(), in.messageType(), in.status(), in.errorCode(),
-                    contactId, in.keyId(), in.sealedRaw(), Timestamp.from(in.receivedAt()),
+            inbound.add(new Object[] {in.id(), dedupe, in.feed(), in.messageType(), in.status().dbValue(),
+                    in.errorCode(), contactId, in.keyId(), in.sealedRaw(), Timestamp.from(in.receivedAt()),
                     warnings.isEmpty() ? null : cut(String.join("; ", warnings), 1000),
-                    in.controlId() == null ? null : cut(in.controlId(), 199), in.errorLocation(), in.replayOf()});
+                    in.controlId() == null ? null : cut(in.controlId(), 199), in.errorLocation(), in.replayOf(),
+                    in.sourceKind()});
             outcomes.add(outcomeOf(in));
         }
 
@@ -650,8 +669,8 @@ public class ContactWriter implements SmartLifecycle {
         if (!inbound.isEmpty()) {
             try (PreparedStatement ps = c.prepareStatement(
                     "INSERT INTO inbound_message (id, dedupe_key, feed, message_type, status, error_code, contact_id,"
-                            + " key_id, payload, received_at, warnings, control_id, error_location, replay_of)"
-                            + " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")) {
+                            + " key_id, payload, received_at, warnings, control_id, error_location, replay_of,"
+                            + " source_kind) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")) {
                 for (Object[] row : inbound) {
                     bind(ps, row);
                     ps.addBatch();
@@ -725,7 +744,7 @@ public class ContactWriter implements SmartLifecycle {
         List<String> cleared = before.stream().filter(r -> !contact.restrictions.contains(r)).toList();
         return AuditDraft.of("hl7:" + in.feed(), Actions.CONSENT_CHANGED).contact(contact.id)
                 .outcome(raised.isEmpty() ? "cleared" : "raised").detail("raised", raised).detail("cleared", cleared)
-                .detail("inboundMessage", in.id().toString()).detail("trigger", in.mapped().trigger())
+                .detail("inboundMessage", in.id().toString()).detail("trigger", in.mapped().sourceMessageType())
                 .detail("eventTime", in.mapped().eventTime().toString());
     }
 
@@ -738,7 +757,7 @@ public class ContactWriter implements SmartLifecycle {
      * survivor: its identifiers keep resolving, its restrictions and opt-outs stay (the most restrictive wins).
      * {@code before} receives the survivor's restrictions as they were before a merge folded any in.
      */
-    private Working resolve(MappedMessage m, java.util.function.Function<Identifier, String> index,
+    private Working resolve(ChangeRecord m, java.util.function.Function<Identifier, String> index,
             Map<String, UUID> owners, Map<UUID, Working> contacts, Map<String, UUID> newIdentifiers,
             Map<String, UUID> movedIdentifiers, Map<UUID, UUID> mergedEvents, Instant now, List<String> warnings,
             List<String> before) {

@@ -26,7 +26,7 @@ public class InboundLog {
     private static final java.util.regex.Pattern WARNING_SEPARATOR =
             java.util.regex.Pattern.compile("; (?=[A-Z][A-Z0-9]{2}-\\d)");
     private static final String COLUMNS = "id, feed, control_id, message_type, status, error_code, error_location,"
-            + " received_at, warnings, replay_of, replayed_by";
+            + " received_at, warnings, replay_of, replayed_by, source_kind";
 
     /**
      * How the API names a stored state: {@code failed} is a failure nobody has resolved yet; {@code replayed} a
@@ -49,9 +49,10 @@ public class InboundLog {
         }
     }
 
-    /** One inbound message as operators see it: no patient data. */
+    /** One inbound message as operators see it: no patient data. {@code sourceKind}: hl7v2, fhir, ... */
     public record Entry(UUID id, String feed, String controlId, String type, String status, String errorCode,
-            String errorLocation, Instant receivedAt, List<String> warnings, UUID replayOf, UUID replayedBy) {
+            String errorLocation, Instant receivedAt, List<String> warnings, UUID replayOf, UUID replayedBy,
+            String sourceKind) {
     }
 
     /** What to list; null fields do not filter. {@code before}: the id the previous page ended with. */
@@ -107,12 +108,14 @@ public class InboundLog {
     public Optional<InboundMessage> sealed(UUID id) {
         writer.awaitVisible();
         return jdbc.query("SELECT id, dedupe_key, feed, message_type, status, error_code, key_id, payload,"
-                + " received_at, control_id, error_location FROM inbound_message WHERE id = ?", (rs, n) -> {
+                + " received_at, control_id, error_location, source_kind FROM inbound_message WHERE id = ?",
+                (rs, n) -> {
                     byte[] dk = rs.getBytes(2);
-                    return new InboundMessage(rs.getObject(1, UUID.class), dk == null ? null : HEX.formatHex(dk),
-                            rs.getString(3), rs.getString(4), rs.getString(5), rs.getString(6), null,
-                            rs.getString(7), rs.getBytes(8), null, null, rs.getTimestamp(9).toInstant(),
-                            rs.getString(10), rs.getString(11), null);
+                    return new InboundMessage(rs.getObject(1, UUID.class), rs.getString(12),
+                            dk == null ? null : HEX.formatHex(dk), rs.getString(3), rs.getString(4),
+                            InboundMessage.Status.of(rs.getString(5)), rs.getString(6), null, rs.getString(7),
+                            rs.getBytes(8), null, null, rs.getTimestamp(9).toInstant(), rs.getString(10),
+                            rs.getString(11), null);
                 }, id).stream().findFirst();
     }
 
@@ -146,14 +149,15 @@ public class InboundLog {
     private static Entry entry(ResultSet rs) throws SQLException {
         String status = rs.getString(5);
         UUID replayedBy = rs.getObject(11, UUID.class);
-        String api = switch (status) {
-            case InboundMessage.PROCESSED -> Status.ACCEPTED.apiName();
-            case InboundMessage.IGNORED -> Status.IGNORED.apiName();
-            default -> replayedBy != null ? Status.REPLAYED.apiName() : Status.FAILED.apiName();
+        String api = switch (InboundMessage.Status.of(status)) {
+            case PROCESSED -> Status.ACCEPTED.apiName();
+            case IGNORED -> Status.IGNORED.apiName();
+            case FAILED -> replayedBy != null ? Status.REPLAYED.apiName() : Status.FAILED.apiName();
         };
         String w = rs.getString(9);
         return new Entry(rs.getObject(1, UUID.class), rs.getString(2), rs.getString(3), rs.getString(4), api,
                 rs.getString(6), rs.getString(7), rs.getTimestamp(8).toInstant(),
-                w == null ? List.of() : Arrays.asList(WARNING_SEPARATOR.split(w)), rs.getObject(10, UUID.class), replayedBy);
+                w == null ? List.of() : Arrays.asList(WARNING_SEPARATOR.split(w)), rs.getObject(10, UUID.class), replayedBy,
+                rs.getString(12));
     }
 }

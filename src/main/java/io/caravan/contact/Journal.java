@@ -24,8 +24,9 @@ import java.util.zip.CRC32C;
  * record's ids travel with it, so re-applying is idempotent). Segments are deleted once a checkpoint has made the
  * database hold everything in them.
  *
- * <p>Records hold only what is already sealed or not PHI: ids, feed, type, status, key id and the sealed raw
- * message. Frame: {@code [int length][int crc32c][long seq][body]}; a torn tail (the process killed mid-write) fails
+ * <p>Records hold only what is already sealed or not PHI: ids, source kind, feed, type, status, key id and the
+ * sealed raw message. Record version 1 (written before source kinds) has no source kind: it reads as HL7 v2, the
+ * only source there was. Frame: {@code [int length][int crc32c][long seq][body]}; a torn tail (the process killed mid-write) fails
  * its CRC and is cut off at recovery.
  */
 final class Journal implements AutoCloseable {
@@ -41,17 +42,24 @@ final class Journal implements AutoCloseable {
     private static final int HEADER = 16;
 
     /** One journaled message. */
-    record Entry(long seq, UUID id, String dedupeKey, String feed, String messageType, String status,
-            String errorCode, String keyId, Instant receivedAt, UUID eventId, byte[] sealedRaw) {
+    record Entry(long seq, UUID id, String sourceKind, String dedupeKey, String feed, String messageType,
+            InboundMessage.Status status, String errorCode, String keyId, Instant receivedAt, UUID eventId,
+            byte[] sealedRaw) {
 
         static Entry of(InboundMessage m) {
-            return new Entry(0, m.id(), m.dedupeKey(), m.feed(), m.messageType(), m.status(), m.errorCode(),
-                    m.keyId(), m.receivedAt(), m.eventId(), m.sealedRaw());
+            return new Entry(0, m.id(), m.sourceKind(), m.dedupeKey(), m.feed(), m.messageType(), m.status(),
+                    m.errorCode(), m.keyId(), m.receivedAt(), m.eventId(), m.sealedRaw());
         }
 
         Entry withSeq(long s) {
-            return new Entry(s, id, dedupeKey, feed, messageType, status, errorCode, keyId, receivedAt, eventId,
-                    sealedRaw);
+            return new Entry(s, id, sourceKind, dedupeKey, feed, messageType, status, errorCode, keyId, receivedAt,
+                    eventId, sealedRaw);
+        }
+
+        /** The journaled message, without what is not journaled (its mapping and sealed event: read again). */
+        InboundMessage message() {
+            return new InboundMessage(id, sourceKind, dedupeKey, feed, messageType, status, errorCode, null, keyId,
+                    sealedRaw, eventId, null, receivedAt);
         }
     }
 
@@ -248,13 +256,14 @@ final class Journal implements AutoCloseable {
         try {
             ByteArrayOutputStream b = new ByteArrayOutputStream(e.sealedRaw().length + 256);
             DataOutputStream d = new DataOutputStream(b);
-            d.writeByte(1);
+            d.writeByte(2);
             d.writeLong(e.id().getMostSignificantBits());
             d.writeLong(e.id().getLeastSignificantBits());
+            d.writeUTF(e.sourceKind());
             writeNullable(d, e.dedupeKey());
             d.writeUTF(e.feed());
             d.writeUTF(e.messageType());
-            d.writeUTF(e.status());
+            d.writeUTF(e.status().dbValue());
             writeNullable(d, e.errorCode());
             d.writeUTF(e.keyId());
             d.writeLong(e.receivedAt().getEpochSecond());
@@ -274,21 +283,23 @@ final class Journal implements AutoCloseable {
 
     private static Entry decode(long seq, byte[] body) throws IOException {
         DataInputStream d = new DataInputStream(new java.io.ByteArrayInputStream(body));
-        if (d.readByte() != 1) {
+        byte version = d.readByte();
+        if (version != 1 && version != 2) {
             throw new IOException("unknown journal record version");
         }
         UUID id = new UUID(d.readLong(), d.readLong());
+        String kind = version == 1 ? InboundMessage.HL7V2 : d.readUTF();
         String dedupe = readNullable(d);
         String feed = d.readUTF();
         String type = d.readUTF();
-        String status = d.readUTF();
+        InboundMessage.Status status = InboundMessage.Status.of(d.readUTF());
         String error = readNullable(d);
         String keyId = d.readUTF();
         Instant received = Instant.ofEpochSecond(d.readLong(), d.readInt());
         UUID eventId = d.readBoolean() ? new UUID(d.readLong(), d.readLong()) : null;
         byte[] raw = new byte[d.readInt()];
         d.readFully(raw);
-        return new Entry(seq, id, dedupe, feed, type, status, error, keyId, received, eventId, raw);
+        return new Entry(seq, id, kind, dedupe, feed, type, status, error, keyId, received, eventId, raw);
     }
 
     private static void writeNullable(DataOutputStream d, String s) throws IOException {

@@ -1,27 +1,18 @@
 package io.caravan.ingest;
 
 import ca.uhn.hl7v2.model.Message;
-import io.caravan.contact.ContactStore;
-import io.caravan.contact.ContactWriter;
 import io.caravan.contact.InboundMessage;
-import io.caravan.contact.TriggerEvent;
-import io.caravan.crypto.FieldCipher;
+import io.caravan.contact.SourceMessage;
 import io.caravan.mapping.FeedMappings;
 import io.caravan.mapping.Hl7Mapper;
 import io.caravan.mapping.Hl7Parsing;
-import io.caravan.contact.MappedMessage;
 import io.caravan.mapping.MappingCatalog;
 import io.caravan.mapping.MappingException;
 import io.caravan.mapping.MessageMapping;
 import io.caravan.mapping.Msh;
-import io.caravan.system.Ids;
 import java.nio.charset.Charset;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
-import java.util.UUID;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
 import org.apache.camel.Exchange;
 import org.apache.camel.Processor;
 import org.apache.camel.component.mllp.MllpConstants;
@@ -30,8 +21,10 @@ import org.slf4j.LoggerFactory;
 import org.springframework.stereotype.Component;
 
 /**
- * The HL7 v2 ingest step: checks the header, parses into the 2.5.1 canonical model, maps, hands the result to the
- * contact writer and waits for its commit, then leaves the ACK on the exchange for the MLLP consumer to send.
+ * The HL7 v2 source: checks the header, parses into the 2.5.1 canonical model, maps to a change record, hands it to
+ * the intake step ({@link Intake}: seal, dedupe, commit, wait) and answers the outcome as an ACK, which it leaves on
+ * the exchange for the MLLP consumer to send. Registered as the intake source of kind {@code hl7v2}: the store reads a
+ * stored HL7 message again through it.
  *
  * <ul>
  *   <li>AR: no readable MSH, no control id, or an unsupported message type, version or processing id. Not stored.</li>
@@ -43,25 +36,24 @@ import org.springframework.stereotype.Component;
  * MLLP sender waits on the connection for a frame (README "What it does with a message").
  */
 @Component("hl7Ingest")
-public class Hl7Ingest implements Processor, ContactWriter.Replay {
+public class Hl7Ingest implements Processor, Intake.Answering {
 
     private static final Logger log = LoggerFactory.getLogger(Hl7Ingest.class);
-    static final String DEDUPE_DOMAIN = "inbound";
+    /** The source kind recorded with every HL7 v2 message. */
+    public static final String KIND = InboundMessage.HL7V2;
 
     private final MappingCatalog catalog;
     private final Hl7Mapper mapper;
-    private final ContactWriter writer;
-    private final FieldCipher cipher;
+    private final Intake intake;
     private final IngestMetrics metrics;
     private final MllpProperties props;
     private final Charset charset;
 
-    public Hl7Ingest(MappingCatalog catalog, Hl7Mapper mapper, ContactWriter writer, FieldCipher cipher,
-            IngestMetrics metrics, MllpProperties props) {
+    public Hl7Ingest(MappingCatalog catalog, Hl7Mapper mapper, Intake intake, IngestMetrics metrics,
+            MllpProperties props) {
         this.catalog = catalog;
         this.mapper = mapper;
-        this.writer = writer;
-        this.cipher = cipher;
+        this.intake = intake;
         this.metrics = metrics;
         this.props = props;
         this.charset = Charset.forName(props.charset());
@@ -122,8 +114,7 @@ public class Hl7Ingest implements Processor, ContactWriter.Replay {
      * The transport-neutral entry: checks, parses, maps and commits one ER7 message and answers only after the
      * commit. Every transport calls this, so a message gets the same ACK whichever way it came.
      *
-     * @param transport the way the message came; not stored with the inbound message yet (that needs a column and a
-     *                  journal field), so crash replay still treats every message as HL7 v2
+     * @param transport the way the message came; every transport's message is of source kind {@code hl7v2}
      */
     public Received receive(String raw, Transport transport) {
         long start = System.nanoTime();
@@ -167,26 +158,13 @@ public class Hl7Ingest implements Processor, ContactWriter.Replay {
         if (msh.triggerEvent().isEmpty()) {
             return Answer.reject("201", "missing trigger event", "MSH^1^9");
         }
-        UUID id = Ids.next();
         Instant received = Instant.now();
-        String keyId = cipher.activeKeyId();
-        byte[] sealedRaw = cipher.seal(raw.getBytes(StandardCharsets.UTF_8), id.toString());
-        String dedupe = cipher.blindIndex(DEDUPE_DOMAIN,
-                msh.sendingApplication() + "|" + msh.sendingFacility() + "|" + msh.controlId());
-        String trigger = msh.trigger();
-
-        MessageMapping mapping = feed.forTrigger(trigger);
-        if (mapping == null) {
-            // a trigger of a supported type we have no use for (e.g. ADT^A02): keep it, accept it
-            return store(new InboundMessage(id, dedupe, feed.feedId(), trigger, InboundMessage.IGNORED, null, null,
-                    keyId, sealedRaw, null, null, received).tagged(msh.controlId(), null), null);
+        SourceMessage read = read(raw, msh, feed, received);
+        Intake.Committed committed = intake.commit(KIND, read, raw.getBytes(StandardCharsets.UTF_8), received);
+        if (committed.outcome() == Intake.Outcome.ACCEPTED) {
+            metrics.fieldWarnings(feed.feedId(), read.change().warnings());
         }
-        Prepared prepared = prepare(id, Ids.next(), received, raw, msh, feed, mapping, dedupe, keyId, sealedRaw);
-        Answer answer = store(prepared.tagged(msh), prepared.failure);
-        if (answer.outcome == IngestMetrics.Outcome.ACCEPTED) {
-            metrics.fieldWarnings(feed.feedId(), prepared.message.mapped().warnings());
-        }
-        return answer;
+        return answer(read, committed.outcome());
     }
 
     /**
@@ -198,124 +176,75 @@ public class Hl7Ingest implements Processor, ContactWriter.Replay {
         return msh != null && msh.enhancedMode() ? "C" + answer.code.charAt(1) : answer.code;
     }
 
-    /** A message ready for the store, and the answer to give if it is stored as failed. */
-    record Prepared(InboundMessage message, Answer failure) {
-
-        /** The message with the operator's metadata: its MSH-10 and where it failed. */
-        InboundMessage tagged(Msh msh) {
-            return message.tagged(msh.controlId(), failure == null ? null : failure.location());
-        }
-    }
-
-    /** Parses and maps; a message that cannot be parsed or mapped is prepared as failed, to be kept for replay. */
-    Prepared prepare(UUID id, UUID eventId, Instant received, String raw, Msh msh, FeedMappings feed,
-            MessageMapping mapping, String dedupe, String keyId, byte[] sealedRaw) {
-        String trigger = msh.trigger();
-        MappedMessage mapped;
-        try {
-            Message message = Hl7Parsing.parse(raw);
-            mapped = mapper.map(message, msh, feed, mapping, received);
-        } catch (MappingException e) {
-            Answer a = Answer.error(e.hl7ErrorCode(), e.getMessage(), e.location());
-            return new Prepared(new InboundMessage(id, dedupe, feed.feedId(), trigger, InboundMessage.FAILED,
-                    "mapping:" + e.hl7ErrorCode(), null, keyId, sealedRaw, null, null, received), a);
-        } catch (Exception | StackOverflowError e) {
-            // HAPI's messages quote the offending value: report the kind only
-            Answer a = Answer.error("102", "message could not be parsed", null);
-            return new Prepared(new InboundMessage(id, dedupe, feed.feedId(), trigger, InboundMessage.FAILED,
-                    "parse:" + e.getClass().getSimpleName(), null, keyId, sealedRaw, null, null, received), a);
-        }
-        TriggerEvent event = new TriggerEvent(eventId, mapped.eventType(), mapped.eventTime(),
-                new TriggerEvent.Source(feed.feedId(), msh.controlId(), null), mapped.data());
-        return new Prepared(new InboundMessage(id, dedupe, feed.feedId(), trigger, InboundMessage.PROCESSED, null,
-                mapped, keyId, sealedRaw, eventId, ContactStore.sealEvent(cipher, event), received), null);
-    }
-
-    /**
-     * Recovery after a crash: a journaled message is parsed and mapped again from its sealed raw text, keeping its
-     * ids, so applying it is the same as the first time.
-     */
-    @Override
-    public InboundMessage rebuild(InboundMessage j) {
-        String raw = new String(cipher.open(j.keyId(), j.sealedRaw(), j.id().toString()), StandardCharsets.UTF_8);
-        Msh msh = Msh.read(raw);
-        FeedMappings feed = catalog.feedFor(msh.sendingApplication(), msh.sendingFacility());
-        MessageMapping mapping = feed.forTrigger(msh.trigger());
-        if (mapping == null) {
-            return new InboundMessage(j.id(), j.dedupeKey(), j.feed(), j.messageType(), InboundMessage.IGNORED,
-                    null, null, j.keyId(), j.sealedRaw(), null, null, j.receivedAt()).tagged(msh.controlId(), null);
-        }
-        return prepare(j.id(), j.eventId() != null ? j.eventId() : Ids.next(), j.receivedAt(), raw, msh, feed,
-                mapping, j.dedupeKey(), j.keyId(), j.sealedRaw()).tagged(msh);
-    }
-
-    /**
-     * What a replay did: {@code outcome} is accepted, ignored, duplicate (a later delivery already committed it) or
-     * failed; {@code replayId} the new inbound message (null unless stored); {@code ack} the ACK a sender would have
-     * been answered; {@code dedupeKey} the blind index of MSH-3|MSH-4|MSH-10, to find the delivery a duplicate
-     * repeats.
-     */
-    public record Replayed(String outcome, UUID replayId, String errorCode, String errorLocation, String ack,
-            String dedupeKey) {
-    }
-
-    /**
-     * Runs a stored message again through the mappings in force now (the fix for a bad mapping), as a first delivery
-     * would go: parsed and mapped from its sealed raw text, then committed through the writer (group commit,
-     * ordering by event time, dedupe on MSH-3|MSH-4|MSH-10). Success is a new inbound message linked to
-     * {@code stored}, which keeps its failure record; a replay that fails again stores nothing.
-     */
-    public Replayed replay(InboundMessage stored) throws InterruptedException {
-        String raw = new String(cipher.open(stored.keyId(), stored.sealedRaw(), stored.id().toString()),
-                StandardCharsets.UTF_8);
-        Msh msh = Msh.read(raw);
-        if (msh == null) {
-            return new Replayed("failed", null, "100", "MSH-1", Acks.build(null, "AR", "100",
-                    "message does not start with an MSH segment", "MSH^1"), null);
-        }
-        FeedMappings feed = catalog.feedFor(msh.sendingApplication(), msh.sendingFacility());
-        UUID id = Ids.next();
-        String keyId = cipher.activeKeyId();
-        byte[] sealedRaw = cipher.seal(raw.getBytes(StandardCharsets.UTF_8), id.toString());
-        String dedupe = cipher.blindIndex(DEDUPE_DOMAIN,
-                msh.sendingApplication() + "|" + msh.sendingFacility() + "|" + msh.controlId());
-        MessageMapping mapping = feed.forTrigger(msh.trigger());
-        Prepared prepared = mapping == null
-                ? new Prepared(new InboundMessage(id, dedupe, feed.feedId(), msh.trigger(), InboundMessage.IGNORED,
-                        null, null, keyId, sealedRaw, null, null, Instant.now()), null)
-                : prepare(id, Ids.next(), Instant.now(), raw, msh, feed, mapping, dedupe, keyId, sealedRaw);
-        Answer answer = prepared.failure != null ? prepared.failure
-                : store(prepared.tagged(msh).replaying(stored.id()), null);
-        String code = ackCode(msh, answer);
-        String ack = Acks.build(msh, code, answer.errorCode, answer.errorText, answer.location);
-        String outcome = switch (answer.outcome) {
-            case ACCEPTED -> "accepted";
-            case DUPLICATE -> "duplicate";
-            case IGNORED -> "ignored";
-            default -> "failed";
-        };
-        return new Replayed(outcome, "failed".equals(outcome) ? null : id, answer.errorCode,
-                prepared.tagged(msh).errorLocation(), ack, dedupe);
-    }
-
-    /** Commits and waits; {@code failure} is the answer for a message stored as failed. */
-    private Answer store(InboundMessage message, Answer failure) throws InterruptedException {
-        CompletableFuture<ContactWriter.Outcome> f = writer.submit(message);
-        ContactWriter.Outcome outcome;
-        try {
-            outcome = f.get(props.ackTimeout().toMillis(), TimeUnit.MILLISECONDS);
-        } catch (TimeoutException e) {
-            return Answer.resend("store did not confirm in time; resend");
-        } catch (java.util.concurrent.ExecutionException e) {
-            // not even the failure could be stored: same ACK, but nothing was decided, so a file is read again
-            return failure != null ? new Answer(failure.code, failure.errorCode, failure.errorText, failure.location,
-                    failure.outcome, true) : Answer.resend("message could not be stored");
-        }
+    /** What the sender is told for an outcome of the intake step. */
+    static Answer answer(SourceMessage read, Intake.Outcome outcome) {
+        SourceMessage.Failed f = read.failure();
         return switch (outcome) {
-            case PROCESSED -> Answer.accepted(IngestMetrics.Outcome.ACCEPTED);
+            case ACCEPTED -> Answer.accepted(IngestMetrics.Outcome.ACCEPTED);
             case DUPLICATE -> Answer.accepted(IngestMetrics.Outcome.DUPLICATE);
             case IGNORED -> Answer.accepted(IngestMetrics.Outcome.IGNORED);
-            case FAILED_STORED -> failure;
+            case FAILED_STORED -> f != null ? Answer.error(f.reasonCode(), f.reasonText(), f.location())
+                    : Answer.error("207", "message could not be applied", null);
+            case UNCONFIRMED -> Answer.resend("store did not confirm in time; resend");
+            // not even the failure could be stored: same ACK, but nothing was decided, so a file is read again
+            case NOT_STORED -> f != null ? new Answer("AE", f.reasonCode(), f.reasonText(), f.location(),
+                    IngestMetrics.Outcome.ERROR, true) : Answer.resend("message could not be stored");
         };
+    }
+
+    /**
+     * Parses and maps one message whose MSH passed the checks. A trigger of a supported type we have no use for (e.g.
+     * ADT^A02) is ignored (kept, accepted); a message that cannot be parsed or mapped is failed, to be kept for replay.
+     * HAPI parses once, here.
+     */
+    SourceMessage read(String raw, Msh msh, FeedMappings feed, Instant received) {
+        String trigger = msh.trigger();
+        String dedupe = msh.sendingApplication() + "|" + msh.sendingFacility() + "|" + msh.controlId();
+        MessageMapping mapping = feed.forTrigger(trigger);
+        if (mapping == null) {
+            return new SourceMessage(feed.feedId(), trigger, msh.controlId(), dedupe, SourceMessage.IGNORED);
+        }
+        SourceMessage.Result result;
+        try {
+            Message message = Hl7Parsing.parse(raw);
+            result = new SourceMessage.Mapped(mapper.map(message, msh, feed, mapping, received));
+        } catch (MappingException e) {
+            result = new SourceMessage.Failed("mapping:" + e.hl7ErrorCode(), e.location(), e.hl7ErrorCode(),
+                    e.getMessage());
+        } catch (Exception | StackOverflowError e) {
+            // HAPI's messages quote the offending value: report the kind only
+            result = new SourceMessage.Failed("parse:" + e.getClass().getSimpleName(), null, "102",
+                    "message could not be parsed");
+        }
+        return new SourceMessage(feed.feedId(), trigger, msh.controlId(), dedupe, result);
+    }
+
+    @Override
+    public String kind() {
+        return KIND;
+    }
+
+    /**
+     * Reads a stored message again (crash recovery, a contact split, a replay) with the mappings in force now. The
+     * MSH checks are not repeated: the message passed them when it came.
+     */
+    @Override
+    public SourceMessage read(byte[] raw, Instant receivedAt) {
+        String text = new String(raw, StandardCharsets.UTF_8);
+        Msh msh = Msh.read(text);
+        if (msh == null) {
+            return new SourceMessage(catalog.defaultFeed().feedId(), "", null, null, new SourceMessage.Failed(
+                    "parse:MSH", "MSH^1", "100", "message does not start with an MSH segment"));
+        }
+        return read(text, msh, catalog.feedFor(msh.sendingApplication(), msh.sendingFacility()), receivedAt);
+    }
+
+    /** The ACK a sender would have had for a replayed message. */
+    @Override
+    public String answer(byte[] raw, SourceMessage read, Intake.Outcome outcome) {
+        Msh msh = Msh.read(new String(raw, StandardCharsets.UTF_8));
+        Answer a = msh == null ? Answer.reject("100", "message does not start with an MSH segment", "MSH^1")
+                : answer(read, outcome);
+        return Acks.build(msh, ackCode(msh, a), a.errorCode, a.errorText, a.location);
     }
 }

@@ -32,12 +32,12 @@ class InboundController {
     static final int MAX_LIMIT = 500;
 
     private final InboundLog log;
-    private final Hl7Ingest ingest;
+    private final Intake intake;
     private final AuditLog audit;
 
-    InboundController(InboundLog log, Hl7Ingest ingest, AuditLog audit) {
+    InboundController(InboundLog log, Intake intake, AuditLog audit) {
         this.log = log;
-        this.ingest = ingest;
+        this.intake = intake;
         this.audit = audit;
     }
 
@@ -110,7 +110,7 @@ class InboundController {
             throw new Conflict("only a failed message is replayed; this one is " + entry.status()
                     + (entry.replayedBy() != null ? " (by " + entry.replayedBy() + ")" : ""));
         }
-        Hl7Ingest.Replayed r = ingest.replay(stored);
+        Intake.Replayed r = intake.replay(stored);
         String outcome = r.outcome();
         UUID resolvedBy = null;
         UUID contact = null;
@@ -144,7 +144,9 @@ class InboundController {
         if (r.errorLocation() != null) {
             out.put("errorLocation", r.errorLocation());
         }
-        out.put("ack", r.ack());
+        if (r.ack() != null) {
+            out.put("ack", r.ack());
+        }
         return out;
     }
 

@@ -12,7 +12,7 @@ import com.google.i18n.phonenumbers.Phonenumber;
 import io.caravan.contact.Address;
 import io.caravan.contact.ContactPatch;
 import io.caravan.contact.Identifier;
-import io.caravan.contact.MappedMessage;
+import io.caravan.contact.ChangeRecord;
 import io.caravan.contact.Name;
 import io.caravan.contact.OtherIdentifiers;
 import java.time.Instant;
@@ -46,7 +46,7 @@ public class Hl7Mapper {
     private static final PhoneNumberUtil PHONES = PhoneNumberUtil.getInstance();
 
     /** Maps one message received now; see {@link #map(Message, Msh, FeedMappings, MessageMapping, Instant)}. */
-    public MappedMessage map(Message message, Msh msh, FeedMappings feed, MessageMapping mapping)
+    public ChangeRecord map(Message message, Msh msh, FeedMappings feed, MessageMapping mapping)
             throws MappingException {
         return map(message, msh, feed, mapping, Instant.now());
     }
@@ -59,7 +59,7 @@ public class Hl7Mapper {
      *
      * @param received when the hub received the message: the event time of a message that carries none
      */
-    public MappedMessage map(Message message, Msh msh, FeedMappings feed, MessageMapping mapping, Instant received)
+    public ChangeRecord map(Message message, Msh msh, FeedMappings feed, MessageMapping mapping, Instant received)
             throws MappingException {
         Segments segs = Segments.of(message);
         ContactPatch patch = new ContactPatch();
@@ -133,7 +133,7 @@ public class Hl7Mapper {
         }
         OffsetDateTime eventTime = eventTime(segs.value("EVN", 2, 0, 1, 1), msh.dateTime(), feed, received,
                 warnings);
-        return new MappedMessage(feed.feedId(), msh.trigger(), msh.controlId(), mapping.event, eventTime,
+        return new ChangeRecord(feed.feedId(), msh.trigger(), msh.controlId(), mapping.event, eventTime,
                 mapping.demographics, patch, mergeFrom, data, warnings.stream().distinct().toList());
     }
 

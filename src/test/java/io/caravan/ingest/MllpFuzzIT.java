@@ -198,7 +198,7 @@ class MllpFuzzIT {
                         msg = withControlId(validSamples.get(random.nextInt(validSamples.size())), ctl);
                     }
                     Msh msh = Msh.read(msg);
-                    String dedupe = cipher.blindIndex(Hl7Ingest.DEDUPE_DOMAIN,
+                    String dedupe = cipher.blindIndex(Intake.DEDUPE_DOMAIN,
                             msh.sendingApplication() + "|" + msh.sendingFacility() + "|" + msh.controlId());
                     Item item = new Item(frame(msg.getBytes(StandardCharsets.ISO_8859_1)), ctl, dedupe);
                     items.add(item);
@@ -215,7 +215,7 @@ class MllpFuzzIT {
             String last = "FZEND" + seed % 100_000 + "-" + connections;
             Msh lastMsh = Msh.read(Hl7Messages.a04(last, "MRN-" + last, "Fuzz", "Last", "l@example.org"));
             items.add(new Item(frame(Hl7Messages.a04(last, "MRN-" + last, "Fuzz", "Last", "l@example.org")
-                    .getBytes(StandardCharsets.UTF_8)), last, cipher.blindIndex(Hl7Ingest.DEDUPE_DOMAIN,
+                    .getBytes(StandardCharsets.UTF_8)), last, cipher.blindIndex(Intake.DEDUPE_DOMAIN,
                     lastMsh.sendingApplication() + "|" + lastMsh.sendingFacility() + "|" + last)));
 
             ByteArrayOutputStream stream = new ByteArrayOutputStream();

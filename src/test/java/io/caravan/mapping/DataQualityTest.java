@@ -6,7 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import io.caravan.contact.MappedMessage;
+import io.caravan.contact.ChangeRecord;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -35,7 +35,7 @@ class DataQualityTest {
         assertThat(inputs).isNotEmpty();
         return inputs.stream().map(input -> DynamicTest.dynamicTest(input.getFileName().toString(), () -> {
             String raw = Files.readString(input, StandardCharsets.UTF_8);
-            MappedMessage m = GoldenRender.map(raw);
+            ChangeRecord m = GoldenRender.map(raw);
             ObjectNode actual = GoldenRender.render(m);
             actual.set("warnings", GoldenRender.JSON.valueToTree(m.warnings()));
             Path expectedFile = GoldenMappingTest.expectedFor(input);

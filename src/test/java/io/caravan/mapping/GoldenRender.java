@@ -10,7 +10,7 @@ import com.fasterxml.jackson.datatype.jsr310.JavaTimeModule;
 import io.caravan.contact.Contact;
 import io.caravan.contact.ContactPatch;
 import io.caravan.contact.ContactUpdates;
-import io.caravan.contact.MappedMessage;
+import io.caravan.contact.ChangeRecord;
 import java.nio.file.Path;
 import java.time.Instant;
 import java.util.Map;
@@ -39,7 +39,7 @@ final class GoldenRender {
     private GoldenRender() {
     }
 
-    static MappedMessage map(String raw) throws Exception {
+    static ChangeRecord map(String raw) throws Exception {
         Msh msh = Msh.read(raw);
         FeedMappings feed = CATALOG.feedFor(msh.sendingApplication(), msh.sendingFacility());
         MessageMapping mapping = feed.forTrigger(msh.trigger());
@@ -53,7 +53,7 @@ final class GoldenRender {
         return render(map(raw));
     }
 
-    static ObjectNode render(MappedMessage m) {
+    static ObjectNode render(ChangeRecord m) {
         Contact c = new Contact();
         m.patch().identifiers.forEach(i -> ContactUpdates.addIdentifier(c, i));
         if (m.demographics()) {
@@ -61,7 +61,7 @@ final class GoldenRender {
         }
         ObjectNode out = JSON.createObjectNode();
         out.put("feed", m.feed());
-        out.put("trigger", m.trigger());
+        out.put("trigger", m.sourceMessageType());
         ObjectNode contact = JSON.valueToTree(c);
         contact.remove("updatedAt");
         out.set("contact", contact);
@@ -89,7 +89,7 @@ final class GoldenRender {
         ObjectNode event = out.putObject("event");
         event.put("type", m.eventType());
         event.put("occurredAt", m.eventTime().format(java.time.format.DateTimeFormatter.ISO_OFFSET_DATE_TIME));
-        event.putObject("source").put("feed", m.feed()).put("messageControlId", m.messageControlId());
+        event.putObject("source").put("feed", m.feed()).put("messageControlId", m.sourceRef());
         event.set("data", JSON.valueToTree(m.data()));
         return out;
     }
