@@ -94,7 +94,11 @@ class IntakeSourceKindIT {
         String line = "{\"ref\":\"" + ref + "\",\"mrn\":\"" + mrn + "\",\"email\":\"" + mrn + "@example.org\"}";
         Intake.Committed first = send(line);
         assertThat(first.outcome()).isEqualTo(Intake.Outcome.ACCEPTED);
-        assertThat(send(line).outcome()).as("a resend").isEqualTo(Intake.Outcome.DUPLICATE);
+        // a resend: with the journal (the embedded default) the answer comes before the store sees it is one
+        Intake.Committed resend = send(line);
+        assertThat(resend.outcome()).isIn(Intake.Outcome.ACCEPTED, Intake.Outcome.DUPLICATE);
+        assertThat(resend.dedupeKey()).isEqualTo(first.dedupeKey());
+        assertThat(get("/api/inbound/" + resend.id()).statusCode()).as("applied once").isEqualTo(404);
 
         Contact c = context.getBean(ContactStore.class).findByIdentifier("JSONLINE", mrn).orElseThrow();
         assertThat(c.email).isEqualTo(mrn + "@example.org");
