@@ -14,17 +14,18 @@ import java.nio.charset.Charset;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import org.apache.camel.Exchange;
-import org.apache.camel.Processor;
+import org.apache.camel.component.hl7.HL7Charset;
 import org.apache.camel.component.mllp.MllpConstants;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.stereotype.Component;
 
 /**
- * The HL7 v2 source: checks the header, parses into the 2.5.1 canonical model, maps to a change record, hands it to
- * the intake step ({@link Intake}: seal, dedupe, commit, wait) and answers the outcome as an ACK, which it leaves on
- * the exchange for the MLLP consumer to send. Registered as the intake source of kind {@code hl7v2}: the store reads a
- * stored HL7 message again through it.
+ * The HL7 v2 source: the steps of the {@code hl7v2-intake} route ({@code routes/hl7v2-intake.yaml}) - check the
+ * header, (the route parses with camel-hl7 into the 2.5.1 canonical model and chooses by message type), map to a
+ * change record, hand it to the intake step ({@link Intake}: seal, dedupe, commit, wait) and answer the outcome as an
+ * ACK, left on the exchange for the MLLP consumer to send. Registered as the intake source of kind {@code hl7v2}: the
+ * store reads a stored HL7 message again through it.
  *
  * <ul>
  *   <li>AR: no readable MSH, no control id, or an unsupported message type, version or processing id. Not stored.</li>
@@ -36,7 +37,7 @@ import org.springframework.stereotype.Component;
  * MLLP sender waits on the connection for a frame (README "What it does with a message").
  */
 @Component("hl7Ingest")
-public class Hl7Ingest implements Processor, Intake.Answering {
+public class Hl7Ingest implements Intake.Answering {
 
     private static final Logger log = LoggerFactory.getLogger(Hl7Ingest.class);
     /** The source kind recorded with every HL7 v2 message. */
@@ -84,9 +85,6 @@ public class Hl7Ingest implements Processor, Intake.Answering {
         }
     }
 
-    /** The transports that hand messages to {@link #receive}; each answers with the same ACK. */
-    public enum Transport { MLLP, FOLDER, HTTP }
-
     /**
      * What became of one message.
      *
@@ -101,42 +99,83 @@ public class Hl7Ingest implements Processor, Intake.Answering {
         public boolean accepted() {
             return code.endsWith("A");
         }
-    }
 
-    @Override
-    public void process(Exchange exchange) {
-        byte[] body = exchange.getIn().getBody(byte[].class);
-        String raw = body == null ? "" : new String(body, charset);
-        exchange.setProperty(MllpConstants.MLLP_ACKNOWLEDGEMENT, receive(raw, Transport.MLLP).ack().getBytes(charset));
+        /** Metadata only: the ACK text (which echoes MSH fields) stays out of logs and Hawtio's views. */
+        @Override
+        public String toString() {
+            return "Received[" + code + (errorCode == null ? "" : " " + errorCode) + (resend ? ", resend" : "") + "]";
+        }
     }
 
     /**
-     * The transport-neutral entry: checks, parses, maps and commits one ER7 message and answers only after the
-     * commit. Every transport calls this, so a message gets the same ACK whichever way it came.
-     *
-     * @param transport the way the message came; every transport's message is of source kind {@code hl7v2}
+     * The per-exchange state of one HL7 v2 message in the {@code hl7v2-intake} route (exchange property
+     * {@value #STATE}): the raw text, its MSH as read before parsing, what the source made of it and the answer. Kept
+     * out of headers, which Hawtio shows; its {@code toString()} names nothing from the message.
      */
-    public Received receive(String raw, Transport transport) {
-        long start = System.nanoTime();
+    public static final class InFlight {
+        final long start = System.nanoTime();
+        final String raw;
+        final Msh msh;
+        final FeedMappings feed;
+        final Instant received = Instant.now();
+        SourceMessage read;
+        Answer answer;
+
+        InFlight(String raw, Msh msh, FeedMappings feed) {
+            this.raw = raw;
+            this.msh = msh;
+            this.feed = feed;
+        }
+
+        /** True once the message has its answer: the remaining steps up to the ACK pass it by. */
+        public boolean isAnswered() {
+            return answer != null;
+        }
+
+        @Override
+        public String toString() {
+            return "hl7v2 message[" + (answer == null ? "open" : answer.code) + "]";
+        }
+    }
+
+    /** The exchange property holding {@link InFlight}. */
+    public static final String STATE = "CaravanHl7v2";
+
+    private static InFlight state(Exchange exchange) {
+        return exchange.getProperty(STATE, InFlight.class);
+    }
+
+    /**
+     * Step "check": reads the MSH without parsing the message and answers AR (not stored) when there is no usable
+     * MSH, no control id, or an unsupported version or processing id. The message type is checked by the route's
+     * choice, after the parse. Leaves the body as bytes the hl7 data format decodes back to this same text.
+     */
+    public void check(Exchange exchange) {
+        Object body = exchange.getIn().getBody();
+        String raw = body instanceof String s ? s : body == null ? "" : new String(
+                exchange.getIn().getBody(byte[].class), charset);
         Msh msh = Msh.read(raw);
         FeedMappings feed = msh == null ? catalog.defaultFeed()
                 : catalog.feedFor(msh.sendingApplication(), msh.sendingFacility());
         metrics.received(feed.feedId());
-        Answer answer;
-        try {
-            answer = handle(raw, msh, feed);
-        } catch (Throwable t) { // parsers have thrown StackOverflowError on hostile input; answer, never hang up
-            log.error("HL7 ingest failed unexpectedly ({})", t.getClass().getName());
-            answer = Answer.error("207", "internal error", null);
+        InFlight m = new InFlight(raw, msh, feed);
+        exchange.setProperty(STATE, m);
+        m.answer = checkMsh(msh);
+        if (m.answer == null) {
+            // the data format decodes by MSH-18 when it names a charset, else by the exchange's: encode the text in
+            // that same charset so the parsed message holds exactly the text that is sealed
+            String cs;
+            try {
+                cs = HL7Charset.getCharsetName(raw.getBytes(StandardCharsets.ISO_8859_1), "UTF-8");
+            } catch (Exception | StackOverflowError e) { // the parse step will say what is wrong with it
+                cs = "UTF-8";
+            }
+            exchange.setProperty(Exchange.CHARSET_NAME, cs);
+            exchange.getIn().setBody(raw.getBytes(Charset.forName(cs)));
         }
-        String code = ackCode(msh, answer);
-        String ack = Acks.build(msh, code, answer.errorCode, answer.errorText, answer.location);
-        metrics.answered(feed.feedId(), answer.outcome, System.nanoTime() - start);
-        return new Received(ack, code, msh == null || msh.controlId().isEmpty() ? null : msh.controlId(),
-                answer.errorCode, answer.location, answer.resend);
     }
 
-    Answer handle(String raw, Msh msh, FeedMappings feed) throws InterruptedException {
+    private Answer checkMsh(Msh msh) {
         if (msh == null) {
             return Answer.reject("100", "message does not start with an MSH segment", "MSH^1");
         }
@@ -152,19 +191,94 @@ public class Hl7Ingest implements Processor, Intake.Answering {
         if (!props.acceptedProcessingIds().contains(msh.processingId())) {
             return Answer.reject("202", "unsupported processing id", "MSH^1^11");
         }
-        if (!catalog.messageTypes().contains(msh.messageType())) {
-            return Answer.reject("200", "unsupported message type", "MSH^1^9");
+        return null;
+    }
+
+    /** The choice's test: MSH-9.1 has at least one mapping (ADT, ORU, SIU...). */
+    public boolean mapsMessageType(String messageType) {
+        return messageType != null && catalog.messageTypes().contains(messageType);
+    }
+
+    /** Step "unsupported type": AR 200, not stored. */
+    public void unsupportedType(Exchange exchange) {
+        state(exchange).answer = Answer.reject("200", "unsupported message type", "MSH^1^9");
+    }
+
+    /** Step "map": the parsed message (the body) mapped with its feed's mappings, or ignored, or failed. */
+    public void map(Exchange exchange) {
+        InFlight m = state(exchange);
+        if (m.msh.triggerEvent().isEmpty()) {
+            m.answer = Answer.reject("201", "missing trigger event", "MSH^1^9");
+            return;
         }
-        if (msh.triggerEvent().isEmpty()) {
-            return Answer.reject("201", "missing trigger event", "MSH^1^9");
+        Message parsed = exchange.getIn().getBody(Message.class);
+        m.read = read(m.msh, m.feed, m.received, () -> parsed);
+    }
+
+    /**
+     * Step "parse failed" (the route's doCatch around the parse): the answers a message got before it was parsed
+     * still come first - an unsupported type is AR 200, a trigger we do not map is ignored - else it is kept as
+     * failed, for replay.
+     */
+    public void parseFailed(Exchange exchange) {
+        InFlight m = state(exchange);
+        Throwable e = exchange.getProperty(Exchange.EXCEPTION_CAUGHT, Throwable.class);
+        if (e instanceof org.apache.camel.CamelExecutionException && e.getCause() != null) {
+            e = e.getCause(); // an Error (StackOverflowError on hostile input) comes wrapped
         }
-        Instant received = Instant.now();
-        SourceMessage read = read(raw, msh, feed, received);
-        Intake.Committed committed = intake.commit(KIND, read, raw.getBytes(StandardCharsets.UTF_8), received);
+        Throwable cause = e;
+        if (!mapsMessageType(m.msh.messageType())) {
+            unsupportedType(exchange);
+        } else if (m.msh.triggerEvent().isEmpty()) {
+            m.answer = Answer.reject("201", "missing trigger event", "MSH^1^9");
+        } else {
+            m.read = read(m.msh, m.feed, m.received, () -> {
+                throw new ParseFailed(cause);
+            });
+        }
+    }
+
+    /** Step "intake": commits what the map step made of the message and waits; the answer follows the outcome. */
+    public void commit(Exchange exchange) throws InterruptedException {
+        InFlight m = state(exchange);
+        if (m.answer != null) {
+            return;
+        }
+        Intake.Committed committed = intake.commit(KIND, m.read, m.raw.getBytes(StandardCharsets.UTF_8),
+                m.received);
         if (committed.outcome() == Intake.Outcome.ACCEPTED) {
-            metrics.fieldWarnings(feed.feedId(), read.change().warnings());
+            metrics.fieldWarnings(m.feed.feedId(), m.read.change().warnings());
         }
-        return answer(read, committed.outcome());
+        m.answer = answer(m.read, committed.outcome());
+    }
+
+    /** The route's last resort: something failed that no step answers for. AE 207, never silence. */
+    public void failedUnexpectedly(Exchange exchange) {
+        Throwable e = exchange.getProperty(Exchange.EXCEPTION_CAUGHT, Throwable.class);
+        log.error("HL7 ingest failed unexpectedly ({})", e == null ? "?" : e.getClass().getName());
+        InFlight m = state(exchange);
+        if (m == null) {
+            m = new InFlight("", null, catalog.defaultFeed());
+            exchange.setProperty(STATE, m);
+        }
+        m.answer = Answer.error("207", "internal error", null);
+    }
+
+    /**
+     * Step "ACK": builds the acknowledgement and leaves it where camel-mllp sends it from (the
+     * {@code CamelMllpAcknowledgement} property); the body becomes the {@link Received} outcome (metadata, no
+     * message text) for the folder and HTTP routes.
+     */
+    public void ack(Exchange exchange) {
+        InFlight m = state(exchange);
+        Answer answer = m.answer != null ? m.answer : Answer.error("207", "internal error", null);
+        String code = ackCode(m.msh, answer);
+        String ack = Acks.build(m.msh, code, answer.errorCode, answer.errorText, answer.location);
+        metrics.answered(m.feed.feedId(), answer.outcome, System.nanoTime() - m.start);
+        exchange.setProperty(MllpConstants.MLLP_ACKNOWLEDGEMENT, ack.getBytes(charset));
+        exchange.getIn().setBody(new Received(ack, code,
+                m.msh == null || m.msh.controlId().isEmpty() ? null : m.msh.controlId(), answer.errorCode,
+                answer.location, answer.resend));
     }
 
     /**
@@ -192,12 +306,24 @@ public class Hl7Ingest implements Processor, Intake.Answering {
         };
     }
 
+    /** How the map step gets the parsed message: the route's hl7 data format, or HAPI here for a stored message. */
+    private interface Parsed {
+        Message get() throws Exception;
+    }
+
+    /** A parse that already failed in the route, carrying what it threw (an Error included). */
+    private static final class ParseFailed extends Exception {
+        ParseFailed(Throwable cause) {
+            super(null, cause, false, false);
+        }
+    }
+
     /**
-     * Parses and maps one message whose MSH passed the checks. A trigger of a supported type we have no use for (e.g.
-     * ADT^A02) is ignored (kept, accepted); a message that cannot be parsed or mapped is failed, to be kept for replay.
-     * HAPI parses once, here.
+     * Maps one message whose MSH passed the checks. A trigger of a supported type we have no use for (e.g. ADT^A02) is
+     * ignored (kept, accepted) without a look at its body; a message that cannot be parsed or mapped is failed, to be
+     * kept for replay.
      */
-    SourceMessage read(String raw, Msh msh, FeedMappings feed, Instant received) {
+    SourceMessage read(Msh msh, FeedMappings feed, Instant received, Parsed parsed) {
         String trigger = msh.trigger();
         String dedupe = msh.sendingApplication() + "|" + msh.sendingFacility() + "|" + msh.controlId();
         MessageMapping mapping = feed.forTrigger(trigger);
@@ -206,14 +332,14 @@ public class Hl7Ingest implements Processor, Intake.Answering {
         }
         SourceMessage.Result result;
         try {
-            Message message = Hl7Parsing.parse(raw);
-            result = new SourceMessage.Mapped(mapper.map(message, msh, feed, mapping, received));
+            result = new SourceMessage.Mapped(mapper.map(parsed.get(), msh, feed, mapping, received));
         } catch (MappingException e) {
             result = new SourceMessage.Failed("mapping:" + e.hl7ErrorCode(), e.location(), e.hl7ErrorCode(),
                     e.getMessage());
         } catch (Exception | StackOverflowError e) {
             // HAPI's messages quote the offending value: report the kind only
-            result = new SourceMessage.Failed("parse:" + e.getClass().getSimpleName(), null, "102",
+            Throwable kind = e instanceof ParseFailed && e.getCause() != null ? e.getCause() : e;
+            result = new SourceMessage.Failed("parse:" + kind.getClass().getSimpleName(), null, "102",
                     "message could not be parsed");
         }
         return new SourceMessage(feed.feedId(), trigger, msh.controlId(), dedupe, result);
@@ -236,7 +362,8 @@ public class Hl7Ingest implements Processor, Intake.Answering {
             return new SourceMessage(catalog.defaultFeed().feedId(), "", null, null, new SourceMessage.Failed(
                     "parse:MSH", "MSH^1", "100", "message does not start with an MSH segment"));
         }
-        return read(text, msh, catalog.feedFor(msh.sendingApplication(), msh.sendingFacility()), receivedAt);
+        return read(msh, catalog.feedFor(msh.sendingApplication(), msh.sendingFacility()), receivedAt,
+                () -> Hl7Parsing.parse(text));
     }
 
     /** The ACK a sender would have had for a replayed message. */

@@ -30,6 +30,11 @@ public final class Hl7Parsing {
         return PARSER.parse(er7);
     }
 
+    /** The parser {@link #parse} uses: the one the route's hl7 data format is given. */
+    public static PipeParser parser() {
+        return PARSER;
+    }
+
     public static HapiContext context() {
         return CONTEXT;
     }
