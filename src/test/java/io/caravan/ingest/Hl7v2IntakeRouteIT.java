@@ -63,7 +63,7 @@ class Hl7v2IntakeRouteIT {
         AdviceWith.adviceWith(camel, "hl7v2-intake", a -> {
             a.weaveById("hl7v2-map").before().process(e -> mapped.incrementAndGet());
             a.weaveAddLast().process(e -> {
-                headersAfter.add(Map.copyOf(e.getIn().getHeaders()));
+                headersAfter.add(new java.util.HashMap<>(e.getIn().getHeaders()));
                 stateAfter.add(String.valueOf(e.getProperty(Hl7Ingest.STATE)));
             });
         });
