@@ -9,7 +9,7 @@ package io.caravan.contact;
  * @param sourceMessageType the source's name for the message (HL7 v2: message^trigger), stored in clear
  * @param sourceRef         the sender's id for the message (HL7 v2: MSH-10), stored in clear; may be null
  * @param dedupeText        what identifies a resend of the same message (HL7 v2: MSH-3|MSH-4|MSH-10); only its
- *                          blind index is stored
+ *                          blind index is stored, within the source's kind
  * @param result            the change record, ignored, or failed
  */
 public record SourceMessage(String feed, String sourceMessageType, String sourceRef, String dedupeText,

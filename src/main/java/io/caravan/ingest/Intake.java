@@ -126,9 +126,18 @@ public class Intake {
 
     private InboundMessage prepare(String sourceKind, SourceMessage read, byte[] raw, Instant receivedAt) {
         UUID id = Ids.next();
-        String dedupe = read.dedupeText() == null ? null : cipher.blindIndex(DEDUPE_DOMAIN, read.dedupeText());
+        String dedupe = read.dedupeText() == null ? null : cipher.blindIndex(DEDUPE_DOMAIN,
+                dedupeText(sourceKind, read.dedupeText()));
         return InboundMessage.of(id, sourceKind, dedupe, read, cipher.activeKeyId(),
                 cipher.seal(raw, id.toString()), Ids.next(), receivedAt, cipher);
+    }
+
+    /**
+     * What the dedupe key is computed from: another kind's text is prefixed with its kind, so two sources can never
+     * take each other's messages for resends; HL7 v2's stays as it always was, matching the keys already stored.
+     */
+    static String dedupeText(String sourceKind, String text) {
+        return InboundMessage.HL7V2.equals(sourceKind) ? text : sourceKind + "|" + text;
     }
 
     /**
