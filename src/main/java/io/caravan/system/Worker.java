@@ -48,6 +48,15 @@ public final class Worker {
         }
     }
 
+    /** Waits up to {@code timeout} without interrupting: for a thread that may be inside H2 and can be abandoned. */
+    public void awaitExit(Duration timeout) {
+        try {
+            thread.join(timeout.toMillis());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
     public boolean isAlive() {
         return thread.isAlive();
     }
