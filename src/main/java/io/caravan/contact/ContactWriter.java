@@ -432,8 +432,8 @@ public class ContactWriter implements SmartLifecycle {
         Map<String, UUID> newIdentifiers = new LinkedHashMap<>();
         Map<String, UUID> movedIdentifiers = new LinkedHashMap<>();
         Map<UUID, UUID> mergedEvents = new LinkedHashMap<>();
-        List<Object[]> events = new ArrayList<>();
-        List<Object[]> inbound = new ArrayList<>();
+        List<EventRow> events = new ArrayList<>();
+        List<InboundRow> inbound = new ArrayList<>();
         List<Outcome> outcomes = new ArrayList<>(batch.size());
         List<AuditDraft> consentChanges = new ArrayList<>();
 
@@ -462,31 +462,32 @@ public class ContactWriter implements SmartLifecycle {
                     consentChanges.add(restrictionChange(in, w.contact, before));
                 }
                 if (m.demographics()) {
-                    Instant[] asOf = {w.asOf};
                     before = m.patch().restrictions.isEmpty() ? null : new ArrayList<>(w.contact.restrictions);
-                    if (ContactUpdates.applyDemographics(w.contact, m.patch(), ordering, asOf)) {
+                    ContactUpdates.Applied applied = ContactUpdates.applyDemographics(w.contact, m.patch(), ordering,
+                            w.asOf);
+                    if (applied.changed()) {
                         w.dirty = true;
                         if (before != null && !before.equals(w.contact.restrictions)) {
                             consentChanges.add(restrictionChange(in, w.contact, before));
                         }
                     }
-                    if (!java.util.Objects.equals(asOf[0], w.asOf)) {
-                        w.asOf = asOf[0];
+                    if (!java.util.Objects.equals(applied.asOf(), w.asOf)) {
+                        w.asOf = applied.asOf();
                         w.dirty = true;
                     }
                 }
-                events.add(new Object[] {in.eventId(), contactId, m.eventType(), in.id(), in.keyId(), in.sealedEvent(),
-                        nowTs});
+                events.add(new EventRow(in.eventId(), contactId, m.eventType(), in.id(), in.keyId(), in.sealedEvent(),
+                        nowTs));
             }
             byte[] dedupe = counts && in.dedupeKey() != null ? HEX.parseHex(in.dedupeKey()) : null;
             if (!warnings.isEmpty()) {
                 // codes and HL7 locations only: the inbound message id leads an operator to the sealed message
                 log.warn("Inbound message {}: {}", in.id(), String.join("; ", warnings));
             }
-            inbound.add(new Object[] {in.id(), dedupe, in.feed(), in.messageType(), in.status(), in.errorCode(),
+            inbound.add(new InboundRow(in.id(), dedupe, in.feed(), in.messageType(), in.status(), in.errorCode(),
                     contactId, in.keyId(), in.sealedRaw(), Timestamp.from(in.receivedAt()),
                     warnings.isEmpty() ? null : cut(String.join("; ", warnings), 1000),
-                    in.controlId() == null ? null : cut(in.controlId(), 199), in.errorLocation(), in.replayOf()});
+                    in.controlId() == null ? null : cut(in.controlId(), 199), in.errorLocation(), in.replayOf()));
             outcomes.add(outcomeOf(in));
         }
 
@@ -569,13 +570,13 @@ public class ContactWriter implements SmartLifecycle {
         }
         if (!events.isEmpty() && !mergedEvents.isEmpty()) {
             // an event of a record merged later in this same batch belongs to the survivor, like its stored events
-            for (Object[] row : events) {
-                UUID to = (UUID) row[1];
+            events.replaceAll(row -> {
+                UUID to = row.contactId();
                 for (int hop = 0; hop < 16 && mergedEvents.containsKey(to); hop++) {
                     to = mergedEvents.get(to);
                 }
-                row[1] = to;
-            }
+                return row.withContact(to);
+            });
         }
         if (!mergedEvents.isEmpty()) {
             // consent records follow the merge like events, so the survivor's decisions see them
@@ -589,8 +590,8 @@ public class ContactWriter implements SmartLifecycle {
                     "INSERT INTO inbound_message (id, dedupe_key, feed, message_type, status, error_code, contact_id,"
                             + " key_id, payload, received_at, warnings, control_id, error_location, replay_of)"
                             + " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")) {
-                for (Object[] row : inbound) {
-                    bind(ps, row);
+                for (InboundRow row : inbound) {
+                    row.bind(ps);
                     ps.addBatch();
                 }
                 ps.executeBatch();
@@ -605,7 +606,7 @@ public class ContactWriter implements SmartLifecycle {
      * the log's head row is locked until this commit, so a concurrent writer takes its positions only after this one
      * has committed (or rolled back) and no reader can see a position before a lower one is committed.
      */
-    private static void appendToLog(Connection c, List<Object[]> events) throws SQLException {
+    private static void appendToLog(Connection c, List<EventRow> events) throws SQLException {
         if (events.isEmpty()) {
             return;
         }
@@ -621,9 +622,9 @@ public class ContactWriter implements SmartLifecycle {
         try (PreparedStatement ps = c.prepareStatement(
                 "INSERT INTO trigger_event (id, contact_id, type, inbound_id, key_id, payload, recorded_at, position)"
                         + " VALUES (?, ?, ?, ?, ?, ?, ?, ?)")) {
-            for (Object[] row : events) {
-                bind(ps, row);
-                ps.setLong(row.length + 1, ++last);
+            for (EventRow row : events) {
+                row.bind(ps);
+                ps.setLong(EventRow.COLUMNS + 1, ++last);
                 ps.addBatch();
             }
             ps.executeBatch();
@@ -841,14 +842,46 @@ public class ContactWriter implements SmartLifecycle {
         return "(" + "?,".repeat(size - 1) + "?)";
     }
 
-    private static void bind(PreparedStatement ps, Object[] row) throws SQLException {
-        for (int i = 0; i < row.length; i++) {
-            Object v = row[i];
-            if (v instanceof byte[] b) {
-                ps.setBytes(i + 1, b);
-            } else {
-                ps.setObject(i + 1, v);
-            }
+    /** A trigger_event row of the group, bound as the first {@value #COLUMNS} parameters of its insert. */
+    private record EventRow(UUID id, UUID contactId, String type, UUID inboundId, String keyId, byte[] payload,
+            Timestamp recordedAt) {
+        static final int COLUMNS = 7;
+
+        EventRow withContact(UUID contact) {
+            return new EventRow(id, contact, type, inboundId, keyId, payload, recordedAt);
+        }
+
+        void bind(PreparedStatement ps) throws SQLException {
+            ps.setObject(1, id);
+            ps.setObject(2, contactId);
+            ps.setString(3, type);
+            ps.setObject(4, inboundId);
+            ps.setString(5, keyId);
+            ps.setBytes(6, payload);
+            ps.setTimestamp(7, recordedAt);
+        }
+    }
+
+    /** An inbound_message row of the group, in the insert's column order. */
+    private record InboundRow(UUID id, byte[] dedupeKey, String feed, String messageType, String status,
+            String errorCode, UUID contactId, String keyId, byte[] payload, Timestamp receivedAt, String warnings,
+            String controlId, String errorLocation, UUID replayOf) {
+
+        void bind(PreparedStatement ps) throws SQLException {
+            ps.setObject(1, id);
+            ps.setBytes(2, dedupeKey);
+            ps.setString(3, feed);
+            ps.setString(4, messageType);
+            ps.setString(5, status);
+            ps.setString(6, errorCode);
+            ps.setObject(7, contactId);
+            ps.setString(8, keyId);
+            ps.setBytes(9, payload);
+            ps.setTimestamp(10, receivedAt);
+            ps.setString(11, warnings);
+            ps.setString(12, controlId);
+            ps.setString(13, errorLocation);
+            ps.setObject(14, replayOf);
         }
     }
 

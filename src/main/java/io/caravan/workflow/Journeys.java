@@ -283,11 +283,24 @@ public class Journeys implements EventSubscriber {
      * commit on their own as they happen - each is repeatable, so a crash before this commit only runs them again to
      * the same effect.
      */
+    /** A journey_step row, in the insert's column order. */
+    private record StepRecord(UUID journeyId, String step, String workflow, String outcome, UUID messageId,
+            Timestamp at) {
+        void bind(java.sql.PreparedStatement ps) throws java.sql.SQLException {
+            ps.setObject(1, journeyId);
+            ps.setString(2, step);
+            ps.setString(3, workflow);
+            ps.setString(4, outcome);
+            ps.setObject(5, messageId);
+            ps.setTimestamp(6, at);
+        }
+    }
+
     private static final class Run {
         final UUID id;
         final String workflow;
         final Instant now;
-        final List<Object[]> records = new ArrayList<>();
+        final List<StepRecord> records = new ArrayList<>();
         String step;
         Instant nextAt;
         String status = ACTIVE;
@@ -301,7 +314,7 @@ public class Journeys implements EventSubscriber {
         }
 
         void record(String step, String outcome, UUID messageId) {
-            records.add(new Object[] {id, step, workflow, outcome, messageId, Timestamp.from(now)});
+            records.add(new StepRecord(id, step, workflow, outcome, messageId, Timestamp.from(now)));
         }
 
         /** Stops at step {@code at}: active and waiting until {@code next}, or ended with the status and reason. */
@@ -332,7 +345,7 @@ public class Journeys implements EventSubscriber {
         tx.executeWithoutResult(t -> {
             if (!run.records.isEmpty()) {
                 jdbc.batchUpdate("INSERT INTO journey_step (journey_id, step, workflow_id, outcome, message_id, at)"
-                        + " VALUES (?, ?, ?, ?, ?, ?)", run.records);
+                        + " VALUES (?, ?, ?, ?, ?, ?)", run.records, run.records.size(), (ps, r) -> r.bind(ps));
             }
             jdbc.update("UPDATE journey SET step = ?, visited = ?, next_at = ?, status = ?, reason = ?,"
                     + " updated_at = ? WHERE id = ? AND status = ?", run.step, String.join(",", visited),
