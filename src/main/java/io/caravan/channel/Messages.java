@@ -116,7 +116,7 @@ public class Messages {
                 actor, ConsentService.Stage.PLAN);
         Instant now = clock.instant();
         OutboundMessage m = new OutboundMessage(id, c.id, r.channel(), r.purpose(), t.name(),
-                d.allowed() ? OutboundMessage.PLANNED : OutboundMessage.BLOCKED, null,
+                d.allowed() ? MessageStatus.PLANNED : MessageStatus.BLOCKED, null,
                 d.allowed() ? List.of() : d.denials(), now, now);
         store.insert(m, r.data() == null ? Map.of() : r.data(), actor);
         if (d.allowed()) {

@@ -23,7 +23,7 @@ import org.springframework.web.bind.annotation.RestController;
 class JourneyController {
 
     /** One journey as the API shows it. */
-    record JourneyView(String workflow, String status, String step, String reason) {
+    record JourneyView(String workflow, JourneyStatus status, String step, String reason) {
     }
 
     private final JdbcTemplate jdbc;
@@ -43,8 +43,8 @@ class JourneyController {
         UUID contact = consents.requireContact(id).id;
         reads.record(who.getName(), contact, "journeys", "api");
         return jdbc.query("SELECT workflow_id, status, step, reason FROM journey WHERE contact_id = ?"
-                + " ORDER BY started_at, id", (rs, i) -> new JourneyView(rs.getString(1), rs.getString(2),
-                rs.getString(3), rs.getString(4)), contact);
+                + " ORDER BY started_at, id", (rs, i) -> new JourneyView(rs.getString(1),
+                JourneyStatus.of(rs.getString(2)), rs.getString(3), rs.getString(4)), contact);
     }
 
     /**
@@ -60,12 +60,12 @@ class JourneyController {
         Map<String, Long> byStatus = new TreeMap<>();
         jdbc.query("SELECT status, COUNT(*) FROM journey WHERE workflow_id = ? GROUP BY status",
                 rs -> { byStatus.put(rs.getString(1), rs.getLong(2)); }, w.id);
-        out.put("active", byStatus.getOrDefault(Journeys.ACTIVE, 0L));
-        out.put("completed", byStatus.getOrDefault(Journeys.COMPLETED, 0L));
-        out.put("exited", byStatus.getOrDefault(Journeys.EXITED, 0L));
+        out.put("active", byStatus.getOrDefault(JourneyStatus.ACTIVE.value(), 0L));
+        out.put("completed", byStatus.getOrDefault(JourneyStatus.COMPLETED.value(), 0L));
+        out.put("exited", byStatus.getOrDefault(JourneyStatus.EXITED.value(), 0L));
         Map<String, Long> reasons = new TreeMap<>();
         jdbc.query("SELECT reason, COUNT(*) FROM journey WHERE workflow_id = ? AND status = ? GROUP BY reason",
-                rs -> { reasons.put(rs.getString(1), rs.getLong(2)); }, w.id, Journeys.EXITED);
+                rs -> { reasons.put(rs.getString(1), rs.getLong(2)); }, w.id, JourneyStatus.EXITED.value());
         out.put("exitReasons", reasons);
         List<Map<String, Object>> steps = new java.util.ArrayList<>();
         for (WorkflowDefinition.Step s : w.steps) {
@@ -90,7 +90,7 @@ class JourneyController {
                 }
             }
             st.put("endedHere", count("SELECT COUNT(*) FROM journey WHERE workflow_id = ? AND step = ? AND"
-                    + " status = ?", w.id, s.id, Journeys.EXITED));
+                    + " status = ?", w.id, s.id, JourneyStatus.EXITED.value()));
             steps.add(st);
         }
         out.put("steps", steps);

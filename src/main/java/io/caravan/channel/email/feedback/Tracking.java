@@ -1,5 +1,6 @@
 package io.caravan.channel.email.feedback;
 
+import io.caravan.channel.MessageStatus;
 import io.caravan.channel.email.EmailProperties;
 import io.caravan.crypto.FieldCipher;
 import io.caravan.crypto.OpaqueTokens;
@@ -95,7 +96,7 @@ public class Tracking {
         }
         java.util.List<Sent> rows = jdbc.query("SELECT contact_id, updated_at FROM outbound_message WHERE id = ?"
                 + " AND status = ?", (rs, n) -> new Sent(rs.getObject(1, UUID.class), rs.getTimestamp(2).toInstant()),
-                messageId, "sent");
+                messageId, MessageStatus.SENT.value());
         if (rows.isEmpty()) {
             return false;
         }
