@@ -100,6 +100,13 @@ public class MessageStore {
                 MessageStatus.SENT.value(), MessageStatus.DELIVERED.value()) == 1;
     }
 
+    /** See {@link Messages#createdSince}. */
+    List<Instant> createdSince(UUID contactId, String purpose, Instant since) {
+        return jdbc.queryForList("SELECT created_at FROM outbound_message WHERE contact_id = ? AND purpose = ?"
+                + " AND status <> ? AND created_at > ? ORDER BY created_at", Timestamp.class, contactId, purpose,
+                MessageStatus.BLOCKED.value(), Timestamp.from(since)).stream().map(Timestamp::toInstant).toList();
+    }
+
     public Optional<OutboundMessage> find(UUID id) {
         return jdbc.query("SELECT " + COLUMNS + " FROM outbound_message WHERE id = ?", (rs, n) -> row(rs), id)
                 .stream().findFirst();

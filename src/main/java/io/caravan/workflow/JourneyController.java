@@ -1,6 +1,7 @@
 package io.caravan.workflow;
 
 import io.caravan.audit.PhiReads;
+import io.caravan.channel.Messages;
 import io.caravan.consent.ConsentService;
 import io.caravan.system.Problems;
 import java.security.Principal;
@@ -30,8 +31,11 @@ class JourneyController {
     private final WorkflowCatalog catalog;
     private final ConsentService consents;
     private final PhiReads reads;
+    private final Messages messages;
 
-    JourneyController(JdbcTemplate jdbc, WorkflowCatalog catalog, ConsentService consents, PhiReads reads) {
+    JourneyController(JdbcTemplate jdbc, WorkflowCatalog catalog, ConsentService consents, PhiReads reads,
+            Messages messages) {
+        this.messages = messages;
         this.jdbc = jdbc;
         this.catalog = catalog;
         this.consents = consents;
@@ -83,10 +87,12 @@ class JourneyController {
                             blocked.put(rs.getString(1).substring(8), rs.getLong(2));
                         }, w.id, s.id);
                 st.put("blocked", blocked);
+                // engagement is the channel's to count: this package knows only which messages the step sent
+                List<UUID> sent = jdbc.queryForList("SELECT DISTINCT message_id FROM journey_step WHERE"
+                        + " workflow_id = ? AND step = ? AND message_id IS NOT NULL", UUID.class, w.id, s.id);
+                String channel = s.send != null && s.send.channel != null ? s.send.channel : w.channel;
                 for (String type : List.of("opened", "clicked")) {
-                    st.put(type, count("SELECT COUNT(DISTINCT e.message_id) FROM journey_step j JOIN message_event e"
-                            + " ON e.message_id = j.message_id WHERE j.workflow_id = ? AND j.step = ? AND"
-                            + " e.type = ? AND e.bot = FALSE", w.id, s.id, type));
+                    st.put(type, messages.engagedCount(channel, sent, type));
                 }
             }
             st.put("endedHere", count("SELECT COUNT(*) FROM journey WHERE workflow_id = ? AND step = ? AND"

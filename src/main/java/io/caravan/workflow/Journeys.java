@@ -556,14 +556,10 @@ public class Journeys implements EventSubscriber {
         WorkflowProperties.Cap cap = props.frequencyCap().get(w.purpose);
         if (cap != null) {
             for (Map.Entry<Duration, Integer> limit : cap.limits().entrySet()) {
-                List<Timestamp> recent = jdbc.queryForList("SELECT created_at FROM outbound_message WHERE"
-                        + " contact_id = ? AND purpose = ? AND status <> 'blocked' AND created_at > ?"
-                        + " ORDER BY created_at", Timestamp.class, contactId, w.purpose,
-                        Timestamp.from(now.minus(limit.getKey())));
+                List<Instant> recent = messages.createdSince(contactId, w.purpose, now.minus(limit.getKey()));
                 if (recent.size() >= limit.getValue()) {
                     // the oldest counted message leaves the window then
-                    return recent.get(recent.size() - limit.getValue()).toInstant().plus(limit.getKey())
-                            .plusSeconds(1);
+                    return recent.get(recent.size() - limit.getValue()).plus(limit.getKey()).plusSeconds(1);
                 }
             }
         }

@@ -110,6 +110,21 @@ public class Tracking {
         return true;
     }
 
+    /** How many of these messages a person (not a machine) opened / clicked. */
+    public long engagedCount(java.util.Collection<UUID> messageIds, String type) {
+        java.util.List<UUID> ids = java.util.List.copyOf(new java.util.LinkedHashSet<>(messageIds));
+        long n = 0;
+        for (int from = 0; from < ids.size(); from += 500) {
+            java.util.List<UUID> chunk = ids.subList(from, Math.min(ids.size(), from + 500));
+            java.util.List<Object> args = new java.util.ArrayList<>(chunk);
+            args.add(type);
+            Long c = jdbc.queryForObject("SELECT COUNT(DISTINCT message_id) FROM message_event WHERE message_id IN ("
+                    + "?,".repeat(chunk.size() - 1) + "?) AND type = ? AND bot = FALSE", Long.class, args.toArray());
+            n += c == null ? 0 : c;
+        }
+        return n;
+    }
+
     /** Whether a person (not a machine) opened / clicked the message. */
     public boolean engaged(UUID messageId, String type) {
         Integer n = jdbc.queryForObject("SELECT COUNT(*) FROM message_event WHERE message_id = ? AND type = ?"
