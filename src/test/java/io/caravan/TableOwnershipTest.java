@@ -49,6 +49,7 @@ class TableOwnershipTest {
     private static final Pattern DROP = Pattern.compile("(?i)drop\\s+table\\s+(?:if\\s+exists\\s+)?(\\w+)");
     /** A string literal, and literals joined by {@code +} across lines: one SQL statement. */
     private static final Pattern LITERALS = Pattern.compile("\"(?:[^\"\\\\\\n]|\\\\.)*\"(?:\\s*\\+\\s*\"(?:[^\"\\\\\\n]|\\\\.)*\")*");
+    private static final Pattern TEXT_BLOCK = Pattern.compile("(?s)\"\"\"(.*?)\"\"\"");
     private static final Pattern TABLE_REF =
             Pattern.compile("(?i)\\b(?:from|join|into|update|table)\\s+(\\w+)");
 
@@ -89,29 +90,50 @@ class TableOwnershipTest {
                                 + " message_event e ON e.message_id = j.message_id", rs -> {});
                         jdbc.update("UPDATE outbound_message SET status = ?", s);
                         log.info("the contact store is ready");
+                        jdbc.update(\"\"\"
+                                DELETE FROM portal_pickup
+                                WHERE expires_at < ?\"\"\", now);
                     }
                 }
                 """;
-        assertThat(tableReferences(source, Set.of("journey_step", "message_event", "outbound_message", "contact"))
-                .keySet()).containsExactlyInAnyOrder("journey_step", "message_event", "outbound_message");
+        assertThat(tableReferences(source, Set.of("journey_step", "message_event", "outbound_message", "contact",
+                "portal_pickup")).keySet())
+                .containsExactlyInAnyOrder("journey_step", "message_event", "outbound_message", "portal_pickup");
     }
 
     /** Tables referenced by SQL in the source's string literals, with the line of the first reference. */
     static Map<String, Integer> tableReferences(String source, Set<String> tables) {
         Map<String, Integer> out = new TreeMap<>();
-        Matcher lit = LITERALS.matcher(source);
-        while (lit.find()) {
-            String sql = lit.group().replaceAll("\"\\s*\\+\\s*\"", "");
-            Matcher ref = TABLE_REF.matcher(sql);
-            while (ref.find()) {
-                String table = ref.group(1).toLowerCase(Locale.ROOT);
-                if (tables.contains(table)) {
-                    int line = (int) source.substring(0, lit.start()).chars().filter(c -> c == '\n').count() + 1;
-                    out.putIfAbsent(table, line);
+        // text blocks first, then blanked (keeping their lines) so their quotes do not confuse the literal scan
+        StringBuilder rest = new StringBuilder(source);
+        Matcher block = TEXT_BLOCK.matcher(source);
+        while (block.find()) {
+            collect(block.group(1), lineOf(source, block.start()), tables, out);
+            for (int i = block.start(); i < block.end(); i++) {
+                if (rest.charAt(i) != '\n') {
+                    rest.setCharAt(i, ' ');
                 }
             }
         }
+        Matcher lit = LITERALS.matcher(rest);
+        while (lit.find()) {
+            collect(lit.group().replaceAll("\"\\s*\\+\\s*\"", ""), lineOf(source, lit.start()), tables, out);
+        }
         return out;
+    }
+
+    private static void collect(String sql, int line, Set<String> tables, Map<String, Integer> out) {
+        Matcher ref = TABLE_REF.matcher(sql);
+        while (ref.find()) {
+            String table = ref.group(1).toLowerCase(Locale.ROOT);
+            if (tables.contains(table)) {
+                out.merge(table, line, Math::min);
+            }
+        }
+    }
+
+    private static int lineOf(String source, int offset) {
+        return (int) source.substring(0, offset).chars().filter(c -> c == '\n').count() + 1;
     }
 
     /** Tables that exist after every migration: created and not dropped again. */
