@@ -1,8 +1,10 @@
 package io.caravan.audit;
 
 import io.caravan.crypto.FieldCipher;
+import io.caravan.system.GroupCommitter;
 import io.caravan.system.JsonMaps;
 import io.caravan.system.Problems;
+import io.caravan.system.Worker;
 import java.io.IOException;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
@@ -17,10 +19,8 @@ import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.UUID;
-import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
-import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import javax.sql.DataSource;
@@ -82,7 +82,11 @@ public class AuditLog implements SmartLifecycle {
      * writer's share of each entry is one MAC and its row.
      */
     private record Pending(AuditDraft draft, TxWork work, Instant at, String keyId, byte[] payload, byte[] digest,
-            Instant purgeBefore, CompletableFuture<Long> done) {
+            Instant purgeBefore) {
+    }
+
+    /** What a purge left as the chain's anchor: the last purged entry and its MAC. */
+    private record Anchor(long through, byte[] mac) {
     }
 
     private Pending prepare(AuditDraft d, TxWork work, String keyId, byte[] sealed, Instant purgeBefore) {
@@ -91,7 +95,7 @@ public class AuditLog implements SmartLifecycle {
         String kid = payload == null ? null : keyId != null ? keyId : cipher.activeKeyId();
         byte[] digest = AuditChain.contentDigest(d.id, at, d.actor, d.action, d.contactId, d.purpose, d.channel,
                 d.outcome, kid, payload);
-        return new Pending(d, work, at, kid, payload, digest, purgeBefore, new CompletableFuture<>());
+        return new Pending(d, work, at, kid, payload, digest, purgeBefore);
     }
 
     private static final long CHECKPOINT_EVERY_MILLIS = 60_000;
@@ -105,11 +109,14 @@ public class AuditLog implements SmartLifecycle {
     private volatile long checkpointedSeq = -1;
     private final java.util.Queue<CompletableFuture<Long>> checkpointWaiters =
             new java.util.concurrent.ConcurrentLinkedQueue<>();
-    private final BlockingQueue<Pending> queue = new LinkedBlockingQueue<>(100_000);
+    private volatile GroupCommitter<Pending, Long> writer;
     private volatile boolean running;
     private volatile boolean outboxNudged = true;
-    private Thread thread;
-    private Thread indexer;
+    private Worker indexer;
+    /** The writer thread's schedule of its periodic duties (see {@link #duties()}). */
+    private long nextOutboxScan;
+    private long nextPurge;
+    private long nextCheckpoint;
     private boolean h2;
     /** Written by the writer thread after each commit; read by the indexer. */
     private volatile long headSeq;
@@ -218,12 +225,11 @@ public class AuditLog implements SmartLifecycle {
     }
 
     private CompletableFuture<Long> enqueue(Pending p) {
-        if (!running) {
-            p.done.completeExceptionally(new IllegalStateException("audit trail is not running"));
-        } else if (!queue.offer(p)) {
-            p.done.completeExceptionally(new IllegalStateException("audit trail is overloaded"));
+        GroupCommitter<Pending, Long> w = writer;
+        if (!running || w == null) {
+            return CompletableFuture.failedFuture(new IllegalStateException("audit trail is not running"));
         }
-        return p.done;
+        return w.submit(p);
     }
 
     private byte[] seal(AuditDraft d) {
@@ -232,48 +238,24 @@ public class AuditLog implements SmartLifecycle {
 
     // ---- the writer thread ------------------------------------------------------------------------------------
 
-    private void loop() {
-        List<Pending> group = new ArrayList<>(MAX_GROUP);
-        long nextOutboxScan = 0;
-        long nextPurge = System.currentTimeMillis();
-        long nextCheckpoint = 0;
-        while (running || !queue.isEmpty()) {
-            try {
-                Pending first = queue.poll(100, TimeUnit.MILLISECONDS);
-                if (first != null) {
-                    group.add(first);
-                    queue.drainTo(group, MAX_GROUP - 1);
-                    commit(group);
-                    group.clear();
-                }
-                long now = System.currentTimeMillis();
-                if (running && (outboxNudged || now >= nextOutboxScan)) {
-                    outboxNudged = false;
-                    drainOutbox();
-                    nextOutboxScan = now + OUTBOX_SCAN_MILLIS;
-                }
-                if (props.purge() && now >= nextPurge) {
-                    nextPurge = now + PURGE_EVERY_MILLIS;
-                    purgeBefore(clock.instant().atZone(ZoneOffset.UTC).minus(props.retention()).toInstant());
-                }
-                if (now >= nextCheckpoint || !checkpointWaiters.isEmpty()) {
-                    nextCheckpoint = now + CHECKPOINT_EVERY_MILLIS;
-                    checkpoint();
-                }
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                break;
-            } catch (RuntimeException e) {
-                log.error("Audit writer error ({})", e.getClass().getSimpleName());
-                group.forEach(p -> p.done.completeExceptionally(e));
-                group.clear();
-            }
+    /**
+     * Between groups, on the writer thread (so they never interleave with a group): move outbox entries into the
+     * chain, start the daily purge, anchor the head in a checkpoint.
+     */
+    private void duties() {
+        long now = System.currentTimeMillis();
+        if (running && (outboxNudged || now >= nextOutboxScan)) {
+            outboxNudged = false;
+            drainOutbox();
+            nextOutboxScan = now + OUTBOX_SCAN_MILLIS;
         }
-        checkpoint();
-        // outbox rows left now are durable and are moved at the next start
-        Pending p;
-        while ((p = queue.poll()) != null) {
-            p.done.completeExceptionally(new IllegalStateException("hub is shutting down"));
+        if (props.purge() && now >= nextPurge) {
+            nextPurge = now + PURGE_EVERY_MILLIS;
+            purgeBefore(clock.instant().atZone(ZoneOffset.UTC).minus(props.retention()).toInstant());
+        }
+        if (now >= nextCheckpoint || !checkpointWaiters.isEmpty()) {
+            nextCheckpoint = now + CHECKPOINT_EVERY_MILLIS;
+            checkpoint();
         }
     }
 
@@ -385,18 +367,30 @@ public class AuditLog implements SmartLifecycle {
                 if (moved.isEmpty()) {
                     return;
                 }
-                commit(moved);
+                writer.commitNow(moved);
                 if (moved.size() < 500) {
                     return;
                 }
             }
         } catch (SQLException | RuntimeException e) {
             log.error("Moving audit outbox entries failed ({}); will retry", e.getClass().getSimpleName());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
         }
     }
 
-    private void commit(List<Pending> group) {
-        try (Connection c = dataSource.getConnection()) {
+    /**
+     * One group in one transaction; a failed group is rolled back and the writer retries its entries one at a time
+     * (see {@link GroupCommitter}), so one bad entry (its consent change refused) cannot fail its neighbours.
+     */
+    private void commit(List<GroupCommitter.Item<Pending, Long>> group) throws SQLException {
+        Connection conn;
+        try {
+            conn = dataSource.getConnection();
+        } catch (SQLException e) {
+            throw new GroupCommitter.Unavailable(e);
+        }
+        try (Connection c = conn) {
             c.setAutoCommit(false);
             long seq = headSeq;
             byte[] mac = headMac;
@@ -408,27 +402,26 @@ public class AuditLog implements SmartLifecycle {
                     + " contact_id, purpose, channel, outcome, key_id, payload, mac)"
                     + " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")) {
                 for (int g = 0; g < group.size(); g++) {
-                    Pending p = group.get(g);
+                    Pending p = group.get(g).value();
                     if (p.purgeBefore != null) {
-                        long[] through = {pThrough};
-                        byte[][] throughMac = {pMac};
+                        Anchor anchor;
                         try {
-                            purge(c, p.purgeBefore, through, throughMac);
+                            anchor = purge(c, p.purgeBefore, new Anchor(pThrough, pMac));
                         } catch (PurgeRefused e) {
                             log.warn("Audit purge refused: {}", e.getMessage());
                             refused[g] = e;
                             continue;
                         }
-                        if (through[0] == pThrough) {
+                        if (anchor.through() == pThrough) {
                             // nothing was old enough: no entry (a daily no-op would only bury the real ones)
                             assigned[g] = seq;
                             continue;
                         }
                         // what was purged is known only now: seal the purge entry's details here
-                        p.draft.detail("purgedThrough", through[0]).detail("cutoff", p.purgeBefore.toString());
+                        p.draft.detail("purgedThrough", anchor.through()).detail("cutoff", p.purgeBefore.toString());
                         p = prepare(p.draft, null, null, null, null);
-                        pThrough = through[0];
-                        pMac = throughMac[0];
+                        pThrough = anchor.through();
+                        pMac = anchor.mac();
                     }
                     if (p.work != null) {
                         p.work.run(c);
@@ -456,20 +449,15 @@ public class AuditLog implements SmartLifecycle {
                 c.commit();
             } catch (SQLException | RuntimeException e) {
                 c.rollback();
-                if (group.size() == 1) {
-                    log.warn("Audit entry refused ({})", e.getClass().getSimpleName());
-                    group.get(0).done.completeExceptionally(e);
-                    return;
-                }
-                for (Pending p : group) {
-                    commit(List.of(p));
-                }
-                return;
+                throw e;
             }
             if (h2) {
                 // H2 writes commits to its file after a delay: checkpoint so an entry reported durable survives kill -9
                 try (Statement s = c.createStatement()) {
                     s.execute(props.fsync() ? "CHECKPOINT SYNC" : "CHECKPOINT");
+                } catch (SQLException e) {
+                    // committed but not known durable: no entry of it is reported durable, none is tried again
+                    throw new GroupCommitter.Unavailable(e);
                 }
             }
             headSeq = seq;
@@ -478,14 +466,11 @@ public class AuditLog implements SmartLifecycle {
             purgedMac = pMac;
             for (int i = 0; i < group.size(); i++) {
                 if (refused[i] != null) {
-                    group.get(i).done.completeExceptionally(refused[i]);
+                    group.get(i).fail(refused[i]);
                 } else {
-                    group.get(i).done.complete(assigned[i]);
+                    group.get(i).complete(assigned[i]);
                 }
             }
-        } catch (SQLException e) {
-            log.error("Audit store unavailable ({})", e.getClass().getSimpleName());
-            group.forEach(p -> p.done.completeExceptionally(e));
         }
     }
 
@@ -493,9 +478,9 @@ public class AuditLog implements SmartLifecycle {
      * Deletes the oldest entries up to the first one at or after {@code cutoff}; moves the anchor with them. The
      * guards (see {@link #purgeBefore}) run first: a refused purge throws before anything is deleted.
      */
-    private void purge(Connection c, Instant cutoff, long[] through, byte[][] throughMac) throws SQLException {
-        if (headSeq <= through[0]) {
-            return;
+    private Anchor purge(Connection c, Instant cutoff, Anchor from) throws SQLException {
+        if (headSeq <= from.through()) {
+            return from;
         }
         Instant newest = entryTime(c, headSeq);
         Instant now = clock.instant();
@@ -517,23 +502,24 @@ public class AuditLog implements SmartLifecycle {
             }
         }
         long last = keepFrom - 1;
-        if (last <= through[0]) {
-            return;
+        if (last <= from.through()) {
+            return from;
         }
         Instant firstKept = entryTime(c, keepFrom);
         if (firstKept.isAfter(cutoff.plus(PURGE_MAX_GAP))) {
-            throw new PurgeRefused("entries " + (through[0] + 1) + " to " + last + " would go, but the first entry"
+            throw new PurgeRefused("entries " + (from.through() + 1) + " to " + last + " would go, but the first entry"
                     + " kept (" + keepFrom + ", " + firstKept + ") is more than " + PURGE_MAX_GAP.toDays()
                     + " days after the cutoff (" + cutoff + "): the trail jumps ahead in time (was the clock set"
                     + " ahead?); nothing purged");
         }
+        byte[] lastMac;
         try (PreparedStatement ps = c.prepareStatement("SELECT mac FROM audit_entry WHERE seq = ?")) {
             ps.setLong(1, last);
             try (ResultSet rs = ps.executeQuery()) {
                 if (!rs.next()) {
                     throw new SQLException("audit entry to anchor on is missing");
                 }
-                throughMac[0] = rs.getBytes(1);
+                lastMac = rs.getBytes(1);
             }
         }
         try (PreparedStatement ps = c.prepareStatement("DELETE FROM audit_entry WHERE seq <= ?");
@@ -543,7 +529,7 @@ public class AuditLog implements SmartLifecycle {
             idx.setLong(1, last);
             idx.executeUpdate();
         }
-        through[0] = last;
+        return new Anchor(last, lastMac);
     }
 
     private static Instant entryTime(Connection c, long seq) throws SQLException {
@@ -608,12 +594,21 @@ public class AuditLog implements SmartLifecycle {
         } catch (SQLException e) {
             throw new IllegalStateException("cannot open the audit trail", e);
         }
+        nextOutboxScan = 0;
+        nextPurge = System.currentTimeMillis();
+        nextCheckpoint = 0;
+        writer = GroupCommitter.<Pending, Long>builder("audit trail", this::commit)
+                .threadName(i -> "caravan-audit-writer").capacity(100_000).maxGroup(MAX_GROUP)
+                .pollInterval(Duration.ofMillis(100)).offerWait(Duration.ZERO).isolateFailures()
+                .onFailedAlone((p, e) -> log.warn("Audit entry refused ({})", e.getClass().getSimpleName()))
+                .between(this::duties)
+                // outbox rows left now are durable and are moved at the next start
+                .afterDrain(this::checkpoint)
+                // a database that went away first leaves the writer waiting for a connection: interrupted after this
+                .stopGrace(Duration.ofSeconds(10)).build();
         running = true;
-        thread = new Thread(this::loop, "caravan-audit-writer");
-        thread.start();
-        indexer = new Thread(this::indexLoop, "caravan-audit-indexer");
-        indexer.setDaemon(true);
-        indexer.start();
+        writer.start();
+        indexer = Worker.start("caravan-audit-indexer", true, this::indexLoop);
     }
 
     @Override
@@ -621,23 +616,10 @@ public class AuditLog implements SmartLifecycle {
         running = false;
         if (indexer != null) {
             // no interrupt: H2 closes its file when a thread is interrupted inside it
-            try {
-                indexer.join(10_000);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
+            indexer.awaitExit(Duration.ofSeconds(10));
         }
-        if (thread != null) {
-            try {
-                thread.join(10_000);
-                if (thread.isAlive()) {
-                    // a database that went away first leaves the writer waiting for a connection
-                    thread.interrupt();
-                    thread.join(5_000);
-                }
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
+        if (writer != null) {
+            writer.stop();
         }
     }
 

@@ -32,6 +32,14 @@ public interface Channel {
         return false;
     }
 
+    /**
+     * How many of these messages (all delivered by this channel) a person opened / clicked: a workflow's report. A
+     * channel that keeps engagement in a table of its own answers in one query.
+     */
+    default long engagedCount(java.util.Collection<UUID> messageIds, String what) {
+        return messageIds.stream().filter(id -> engaged(id, what)).count();
+    }
+
     /** The route that delivers for this channel. */
     default String deliveryUri() {
         return "direct:deliver-" + name();

@@ -53,8 +53,8 @@ public class Deliveries {
         ex.setProperty(DELIVER, false);
         UUID id = ex.getProperty(Messages.MESSAGE_ID, UUID.class);
         Optional<OutboundMessage> found = store.find(id);
-        if (found.isEmpty() || !(OutboundMessage.PLANNED.equals(found.get().status())
-                || OutboundMessage.DEFERRED.equals(found.get().status()))) {
+        if (found.isEmpty() || !(found.get().status() == MessageStatus.PLANNED
+                || found.get().status() == MessageStatus.DEFERRED)) {
             return; // already sent or stopped by an earlier attempt
         }
         OutboundMessage m = found.get();
@@ -64,12 +64,12 @@ public class Deliveries {
         Decision d = consents.decide(c, new DecisionRequest(m.purpose(), ch.name(), t.content(), false, List.of()),
                 ACTOR, ConsentService.Stage.SEND);
         if (!d.allowed()) {
-            store.finish(id, OutboundMessage.BLOCKED, null, d.denials(), clock.instant());
+            store.finish(id, MessageStatus.BLOCKED, null, d.denials(), clock.instant());
             return;
         }
         Optional<String> address = ch.address(c);
         if (address.isEmpty()) {
-            store.finish(id, OutboundMessage.BLOCKED, null, List.of("no-" + ch.name() + "-address"),
+            store.finish(id, MessageStatus.BLOCKED, null, List.of("no-" + ch.name() + "-address"),
                     clock.instant());
             return;
         }
@@ -91,7 +91,7 @@ public class Deliveries {
         OutboundMessage m = ex.getProperty(MESSAGE, OutboundMessage.class);
         @SuppressWarnings("unchecked")
         List<String> reasons = ex.getProperty(REASONS, List.of(), List.class);
-        store.finish(m.id(), OutboundMessage.SENT, ex.getProperty(Disclosures.PROTECTION, String.class), reasons,
+        store.finish(m.id(), MessageStatus.SENT, ex.getProperty(Disclosures.PROTECTION, String.class), reasons,
                 clock.instant());
     }
 
@@ -102,6 +102,6 @@ public class Deliveries {
         String name = e == null ? "unknown" : e.getClass().getSimpleName();
         UUID id = m != null ? m.id() : ex.getProperty(Messages.MESSAGE_ID, UUID.class);
         log.error("Sending message {} failed ({})", id, name);
-        store.finish(id, OutboundMessage.FAILED, null, List.of("error:" + name), clock.instant());
+        store.finish(id, MessageStatus.FAILED, null, List.of("error:" + name), clock.instant());
     }
 }

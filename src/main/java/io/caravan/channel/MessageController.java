@@ -32,11 +32,11 @@ class MessageController {
 
     /** A sent (or delivered) message moves on to opened, then clicked, when a person (not a machine) did so. */
     private OutboundMessage withEngagement(OutboundMessage m) {
-        if (!OutboundMessage.SENT.equals(m.status()) && !OutboundMessage.DELIVERED.equals(m.status())) {
+        if (m.status() != MessageStatus.SENT && m.status() != MessageStatus.DELIVERED) {
             return m;
         }
-        String status = messages.engaged(m.id(), "clicked") ? "clicked"
-                : messages.engaged(m.id(), "opened") ? "opened" : m.status();
+        MessageStatus status = messages.engaged(m.id(), "clicked") ? MessageStatus.CLICKED
+                : messages.engaged(m.id(), "opened") ? MessageStatus.OPENED : m.status();
         return new OutboundMessage(m.id(), m.contactId(), m.channel(), m.purpose(), m.template(), status,
                 m.protection(), m.reasons(), m.createdAt(), m.updatedAt());
     }

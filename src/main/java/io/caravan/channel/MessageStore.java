@@ -34,25 +34,25 @@ public class MessageStore {
         jdbc.update("INSERT INTO outbound_message (id, contact_id, channel, purpose, template, status, protection,"
                 + " reasons, created_by, key_id, payload, created_at, updated_at)"
                 + " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", m.id(), m.contactId(), m.channel(), m.purpose(),
-                m.template(), m.status(), m.protection(), join(m.reasons()), createdBy, cipher.activeKeyId(), sealed,
+                m.template(), m.status().value(), m.protection(), join(m.reasons()), createdBy, cipher.activeKeyId(), sealed,
                 Timestamp.from(m.createdAt()), Timestamp.from(m.updatedAt()));
     }
 
     /**
      * Moves a planned or deferred message on; false if it was neither any more (already sent by another attempt).
      */
-    public boolean finish(UUID id, String status, String protection, List<String> reasons, Instant at) {
+    public boolean finish(UUID id, MessageStatus status, String protection, List<String> reasons, Instant at) {
         return jdbc.update("UPDATE outbound_message SET status = ?, protection = ?, reasons = ?, updated_at = ?,"
-                + " next_attempt_at = NULL WHERE id = ? AND status IN (?, ?)", status, protection, join(reasons),
-                Timestamp.from(at), id, OutboundMessage.PLANNED, OutboundMessage.DEFERRED) == 1;
+                + " next_attempt_at = NULL WHERE id = ? AND status IN (?, ?)", status.value(), protection, join(reasons),
+                Timestamp.from(at), id, MessageStatus.PLANNED.value(), MessageStatus.DEFERRED.value()) == 1;
     }
 
     /** A temporary failure: the message waits until {@code next}; {@code counts} adds one to its attempts. */
     public boolean defer(UUID id, List<String> reasons, boolean counts, Instant next, Instant at) {
         return jdbc.update("UPDATE outbound_message SET status = ?, reasons = ?, attempts = attempts + ?,"
-                + " next_attempt_at = ?, updated_at = ? WHERE id = ? AND status IN (?, ?)", OutboundMessage.DEFERRED,
-                join(reasons), counts ? 1 : 0, Timestamp.from(next), Timestamp.from(at), id, OutboundMessage.PLANNED,
-                OutboundMessage.DEFERRED) == 1;
+                + " next_attempt_at = ?, updated_at = ? WHERE id = ? AND status IN (?, ?)",
+                MessageStatus.DEFERRED.value(), join(reasons), counts ? 1 : 0, Timestamp.from(next), Timestamp.from(at),
+                id, MessageStatus.PLANNED.value(), MessageStatus.DEFERRED.value()) == 1;
     }
 
     public int attempts(UUID id) {
@@ -67,12 +67,12 @@ public class MessageStore {
     public List<UUID> takeDue(Instant now, java.time.Duration lease) {
         List<UUID> due = jdbc.queryForList("SELECT id FROM outbound_message WHERE status IN (?, ?)"
                 + " AND next_attempt_at <= ? ORDER BY next_attempt_at LIMIT " + TAKE, UUID.class,
-                OutboundMessage.DEFERRED, OutboundMessage.PLANNED, Timestamp.from(now));
+                MessageStatus.DEFERRED.value(), MessageStatus.PLANNED.value(), Timestamp.from(now));
         List<UUID> taken = new java.util.ArrayList<>();
         for (UUID id : due) {
             if (jdbc.update("UPDATE outbound_message SET next_attempt_at = ? WHERE id = ? AND status IN (?, ?)"
-                    + " AND next_attempt_at <= ?", Timestamp.from(now.plus(lease)), id, OutboundMessage.DEFERRED,
-                    OutboundMessage.PLANNED, Timestamp.from(now)) == 1) {
+                    + " AND next_attempt_at <= ?", Timestamp.from(now.plus(lease)), id,
+                    MessageStatus.DEFERRED.value(), MessageStatus.PLANNED.value(), Timestamp.from(now)) == 1) {
                 taken.add(id);
             }
         }
@@ -88,16 +88,23 @@ public class MessageStore {
      */
     public void park(UUID id, Instant now) {
         jdbc.update("UPDATE outbound_message SET next_attempt_at = ? WHERE id = ? AND status IN (?, ?)",
-                Timestamp.from(now), id, OutboundMessage.PLANNED, OutboundMessage.DEFERRED);
+                Timestamp.from(now), id, MessageStatus.PLANNED.value(), MessageStatus.DEFERRED.value());
     }
 
     /** A later report about a sent message (a DSN): {@code sent} becomes {@code status}. */
-    public boolean report(UUID id, String status, String reason, Instant at) {
+    public boolean report(UUID id, MessageStatus status, String reason, Instant at) {
         // a report without a reason (delivered) keeps the reasons the send recorded
         return jdbc.update("UPDATE outbound_message SET status = ?, reasons = COALESCE(?, reasons), updated_at = ?"
                 + " WHERE id = ?"
-                + " AND status IN (?, ?)", status, reason, Timestamp.from(at), id, OutboundMessage.SENT,
-                OutboundMessage.DELIVERED) == 1;
+                + " AND status IN (?, ?)", status.value(), reason, Timestamp.from(at), id,
+                MessageStatus.SENT.value(), MessageStatus.DELIVERED.value()) == 1;
+    }
+
+    /** See {@link Messages#createdSince}. */
+    List<Instant> createdSince(UUID contactId, String purpose, Instant since) {
+        return jdbc.queryForList("SELECT created_at FROM outbound_message WHERE contact_id = ? AND purpose = ?"
+                + " AND status <> ? AND created_at > ? ORDER BY created_at", Timestamp.class, contactId, purpose,
+                MessageStatus.BLOCKED.value(), Timestamp.from(since)).stream().map(Timestamp::toInstant).toList();
     }
 
     public Optional<OutboundMessage> find(UUID id) {
@@ -113,7 +120,7 @@ public class MessageStore {
     /** Messages accepted but not yet sent (after a restart they are sent again). */
     public List<UUID> planned() {
         return jdbc.queryForList("SELECT id FROM outbound_message WHERE status = ? ORDER BY created_at", UUID.class,
-                OutboundMessage.PLANNED);
+                MessageStatus.PLANNED.value());
     }
 
     public Map<String, Object> data(UUID id) {
@@ -128,7 +135,7 @@ public class MessageStore {
     private static OutboundMessage row(ResultSet rs) throws SQLException {
         String reasons = rs.getString(8);
         return new OutboundMessage(rs.getObject(1, UUID.class), rs.getObject(2, UUID.class), rs.getString(3),
-                rs.getString(4), rs.getString(5), rs.getString(6), rs.getString(7),
+                rs.getString(4), rs.getString(5), MessageStatus.of(rs.getString(6)), rs.getString(7),
                 reasons == null || reasons.isEmpty() ? List.of() : Arrays.asList(reasons.split(",")),
                 rs.getTimestamp(9).toInstant(), rs.getTimestamp(10).toInstant());
     }

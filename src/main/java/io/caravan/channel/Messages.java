@@ -116,7 +116,7 @@ public class Messages {
                 actor, ConsentService.Stage.PLAN);
         Instant now = clock.instant();
         OutboundMessage m = new OutboundMessage(id, c.id, r.channel(), r.purpose(), t.name(),
-                d.allowed() ? OutboundMessage.PLANNED : OutboundMessage.BLOCKED, null,
+                d.allowed() ? MessageStatus.PLANNED : MessageStatus.BLOCKED, null,
                 d.allowed() ? List.of() : d.denials(), now, now);
         store.insert(m, r.data() == null ? Map.of() : r.data(), actor);
         if (d.allowed()) {
@@ -152,6 +152,22 @@ public class Messages {
     }
 
     /** Whether a person (not a machine) opened / clicked the message, as far as its channel can tell. */
+    /** How many of these messages, all sent on {@code channel}, a person opened / clicked. */
+    public long engagedCount(String channel, java.util.Collection<UUID> messageIds, String what) {
+        if (messageIds.isEmpty()) {
+            return 0;
+        }
+        return channels.find(channel).map(ch -> ch.engagedCount(messageIds, what)).orElse(0L);
+    }
+
+    /**
+     * When the contact's messages of {@code purpose} since {@code since} were created, oldest first - blocked ones
+     * left out, since they never reached the patient (a workflow's frequency cap counts these).
+     */
+    public List<Instant> createdSince(UUID contactId, String purpose, Instant since) {
+        return store.createdSince(contactId, purpose, since);
+    }
+
     public boolean engaged(UUID messageId, String what) {
         return store.find(messageId).flatMap(m -> channels.find(m.channel()))
                 .map(ch -> ch.engaged(messageId, what)).orElse(false);

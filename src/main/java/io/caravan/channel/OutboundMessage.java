@@ -8,7 +8,7 @@ import java.util.UUID;
 /**
  * A message as the status API shows it.
  *
- * @param status     {@code planned} (accepted, waiting to be sent), {@code blocked} (the gate or the protection
+ * @param status     {@link MessageStatus}: {@code planned} (accepted, waiting to be sent), {@code blocked} (the gate or the protection
  *                   policy stopped it: see reasons), {@code deferred} (the relay refused for now or the connection
  *                   broke: retried with backoff), {@code sent} (handed over, protected as {@code protection}),
  *                   {@code delivered} (a delivery status notification said so), {@code bounced} (refused for good;
@@ -18,14 +18,6 @@ import java.util.UUID;
  * @param reasons    rule ids and codes, never values
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)
-public record OutboundMessage(UUID id, UUID contactId, String channel, String purpose, String template, String status,
-        String protection, List<String> reasons, Instant createdAt, Instant updatedAt) {
-
-    public static final String PLANNED = "planned";
-    public static final String BLOCKED = "blocked";
-    public static final String SENT = "sent";
-    public static final String FAILED = "failed";
-    public static final String DEFERRED = "deferred";
-    public static final String DELIVERED = "delivered";
-    public static final String BOUNCED = "bounced";
+public record OutboundMessage(UUID id, UUID contactId, String channel, String purpose, String template,
+        MessageStatus status, String protection, List<String> reasons, Instant createdAt, Instant updatedAt) {
 }

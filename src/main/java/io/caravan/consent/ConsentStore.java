@@ -98,6 +98,10 @@ public class ConsentStore implements AuditTrail.Covered, ContactWriter.MergeFoll
         return out;
     }
 
+    /** A record's new MAC, to be written once every row of the statement has been read. */
+    record MacUpdate(UUID id, byte[] mac) {
+    }
+
     /**
      * An A40 merge: the merged-away contacts' records move to the survivor, each re-MACed for it. A row already
      * failing its MAC moves as it is and keeps failing (re-MACing it would launder the edit).
@@ -105,7 +109,7 @@ public class ConsentStore implements AuditTrail.Covered, ContactWriter.MergeFoll
     @Override
     public void merged(Connection c, Map<UUID, UUID> mergedInto) throws SQLException {
         for (Map.Entry<UUID, UUID> m : mergedInto.entrySet()) {
-            List<Object[]> moves = new ArrayList<>();
+            List<MacUpdate> moves = new ArrayList<>();
             try (PreparedStatement ps = c.prepareStatement("SELECT " + COLUMNS + " FROM consent_record"
                     + " WHERE contact_id = ? FOR UPDATE")) {
                 ps.setObject(1, m.getKey());
@@ -116,16 +120,16 @@ public class ConsentStore implements AuditTrail.Covered, ContactWriter.MergeFoll
                                 r.channel(), r.form(), r.remuneration(), r.source(), r.recordedBy(), r.effectiveAt(),
                                 r.expiresAt(), r.revokedAt(), r.recordedAt(), null), rs.getString(14))
                                 : rs.getBytes(15);
-                        moves.add(new Object[] {mac, r.id()});
+                        moves.add(new MacUpdate(r.id(), mac));
                     }
                 }
             }
             try (PreparedStatement ps = c.prepareStatement(
                     "UPDATE consent_record SET contact_id = ?, mac = ? WHERE id = ?")) {
-                for (Object[] move : moves) {
+                for (MacUpdate move : moves) {
                     ps.setObject(1, m.getValue());
-                    ps.setBytes(2, (byte[]) move[0]);
-                    ps.setObject(3, move[1]);
+                    ps.setBytes(2, move.mac());
+                    ps.setObject(3, move.id());
                     ps.addBatch();
                 }
                 ps.executeBatch();

@@ -29,7 +29,7 @@ class V10_8__MacConsentRecords extends BaseJavaMigration {
     @Override
     public void migrate(Context context) throws Exception {
         Connection c = context.getConnection();
-        List<Object[]> rows = new ArrayList<>();
+        List<ConsentStore.MacUpdate> rows = new ArrayList<>();
         try (PreparedStatement ps = c.prepareStatement("SELECT id, contact_id, kind, purpose, channel, form,"
                 + " remuneration, source, recorded_by, effective_at, expires_at, revoked_at, recorded_at, key_id"
                 + " FROM consent_record WHERE mac IS NULL"); ResultSet rs = ps.executeQuery()) {
@@ -38,13 +38,13 @@ class V10_8__MacConsentRecords extends BaseJavaMigration {
                         rs.getString(3), rs.getString(4), rs.getString(5), rs.getString(6), rs.getBoolean(7),
                         rs.getString(8), rs.getString(9), instant(rs.getTimestamp(10)), instant(rs.getTimestamp(11)),
                         instant(rs.getTimestamp(12)), instant(rs.getTimestamp(13)), null);
-                rows.add(new Object[] {ConsentStore.mac(cipher, r, rs.getString(14)), r.id()});
+                rows.add(new ConsentStore.MacUpdate(r.id(), ConsentStore.mac(cipher, r, rs.getString(14))));
             }
         }
         try (PreparedStatement ps = c.prepareStatement("UPDATE consent_record SET mac = ? WHERE id = ?")) {
-            for (Object[] row : rows) {
-                ps.setBytes(1, (byte[]) row[0]);
-                ps.setObject(2, row[1]);
+            for (ConsentStore.MacUpdate row : rows) {
+                ps.setBytes(1, row.mac());
+                ps.setObject(2, row.id());
                 ps.addBatch();
             }
             ps.executeBatch();

@@ -13,6 +13,7 @@ import java.sql.SQLException;
 import java.sql.Timestamp;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -131,16 +132,15 @@ public class ContactSplit {
         }
 
         Map<String, Contact> created = new LinkedHashMap<>();
-        Map<String, Instant[]> createdAsOf = new LinkedHashMap<>();
+        // the watermark each rebuilt record reaches; the original's under the key ""
+        Map<String, Instant> asOfs = new HashMap<>();
         for (Identifier i : toSplit) {
             Contact n = new Contact(Ids.next());
             n.identifiers.add(i);
             n.restrictions.addAll(original.restrictions);
             created.put(i.key(), n);
-            createdAsOf.put(i.key(), new Instant[1]);
         }
         Contact rebuilt = new Contact(original.id);
-        Instant[] rebuiltAsOf = new Instant[1];
         Map<UUID, UUID> moved = new LinkedHashMap<>();
         try (PreparedStatement ps = c.prepareStatement("SELECT id, key_id, payload, received_at, source_kind"
                 + " FROM inbound_message WHERE contact_id = ? AND status = ? ORDER BY received_at, id")) {
@@ -165,12 +165,13 @@ public class ContactSplit {
                     }
                     String first = m.patch().identifiers.get(0).key();
                     Contact target = created.getOrDefault(first, rebuilt);
-                    Instant[] asOf = created.containsKey(first) ? createdAsOf.get(first) : rebuiltAsOf;
+                    String asOfKey = created.containsKey(first) ? first : "";
                     if (target != rebuilt) {
                         moved.put(messageId, target.id);
                     }
                     if (m.demographics()) {
-                        ContactUpdates.applyDemographics(target, m.patch(), m.eventTime().toInstant(), asOf);
+                        asOfs.put(asOfKey, ContactUpdates.applyDemographics(target, m.patch(),
+                                m.eventTime().toInstant(), asOfs.get(asOfKey)).asOf());
                     }
                 }
             }
@@ -210,12 +211,12 @@ public class ContactSplit {
         }
         original.updatedAt = now;
         write(c, "UPDATE contact SET key_id = ?, payload = ?, version = version + 1, updated_at = ? WHERE id = ?",
-                original, Objects.requireNonNullElse(rebuiltAsOf[0], stored.asOf()), now, false);
+                original, Objects.requireNonNullElse(asOfs.get(""), stored.asOf()), now, false);
         for (Map.Entry<String, Contact> e : created.entrySet()) {
             Contact n = e.getValue();
             n.updatedAt = now;
             write(c, "INSERT INTO contact (key_id, payload, version, updated_at, id, created_at) VALUES"
-                    + " (?, ?, 1, ?, ?, ?)", n, createdAsOf.get(e.getKey())[0], now, true);
+                    + " (?, ?, 1, ?, ?, ?)", n, asOfs.get(e.getKey()), now, true);
         }
         try (PreparedStatement ps = c.prepareStatement(
                 "UPDATE contact_identifier SET contact_id = ? WHERE blind_index = ?")) {

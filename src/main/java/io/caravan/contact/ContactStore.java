@@ -34,23 +34,27 @@ public class ContactStore implements MergedRecords {
         return ids.isEmpty() ? Optional.empty() : findById(ids.get(0));
     }
 
+    /** A contact row as stored: sealed, or pointing at the contact it was merged into. */
+    private record SealedRow(String keyId, byte[] payload, UUID mergedInto) {
+    }
+
     /** The contact, or — for a record merged into another — the surviving contact. */
     public Optional<Contact> findById(UUID id) {
         writer.awaitVisible();
         UUID current = id;
         for (int hop = 0; hop < MAX_MERGE_HOPS; hop++) {
             UUID lookup = current;
-            List<Object[]> rows = jdbc.query("SELECT key_id, payload, merged_into FROM contact WHERE id = ?",
-                    (rs, n) -> new Object[] {rs.getString(1), rs.getBytes(2), rs.getObject(3, UUID.class)}, lookup);
+            List<SealedRow> rows = jdbc.query("SELECT key_id, payload, merged_into FROM contact WHERE id = ?",
+                    (rs, n) -> new SealedRow(rs.getString(1), rs.getBytes(2), rs.getObject(3, UUID.class)), lookup);
             if (rows.isEmpty()) {
                 return Optional.empty();
             }
-            Object[] row = rows.get(0);
-            if (row[2] != null) {
-                current = (UUID) row[2];
+            SealedRow row = rows.get(0);
+            if (row.mergedInto() != null) {
+                current = row.mergedInto();
                 continue;
             }
-            ContactJson.Stored s = ContactJson.read(cipher.open((String) row[0], (byte[]) row[1], lookup.toString()),
+            ContactJson.Stored s = ContactJson.read(cipher.open(row.keyId(), row.payload(), lookup.toString()),
                     ContactJson.Stored.class);
             return Optional.of(s.contact());
         }

@@ -19,12 +19,16 @@ public final class ContactUpdates {
     private ContactUpdates() {
     }
 
-    /** Applies demographics; returns true when the contact changed. {@code asOf} is the stored watermark. */
-    public static boolean applyDemographics(Contact c, ContactPatch patch, Instant eventTime, Instant[] asOf) {
-        if (asOf[0] != null && eventTime.isBefore(asOf[0])) {
+    /** What applying a message's demographics did: whether the contact changed, and its watermark after it. */
+    public record Applied(boolean changed, Instant asOf) {
+    }
+
+    /** Applies demographics to the contact whose stored watermark is {@code asOf} (null: none yet). */
+    public static Applied applyDemographics(Contact c, ContactPatch patch, Instant eventTime, Instant asOf) {
+        if (asOf != null && eventTime.isBefore(asOf)) {
             // an older message still raises a restriction or an opt-out: the most protective value wins, whatever
             // the order the feed delivers in; lifting one follows the order like any other value
-            return raiseRestrictions(c, patch);
+            return new Applied(raiseRestrictions(c, patch), asOf);
         }
         boolean changed = false;
         for (Map.Entry<String, Object> e : patch.fields.entrySet()) {
@@ -49,8 +53,7 @@ public final class ContactUpdates {
                 changed |= c.restrictions.remove(e.getKey());
             }
         }
-        asOf[0] = eventTime;
-        return changed;
+        return new Applied(changed, eventTime);
     }
 
     /** Raises the restrictions the patch raises (and clears none); returns true when one was added. */

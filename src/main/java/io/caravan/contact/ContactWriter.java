@@ -4,6 +4,7 @@ import io.caravan.audit.Actions;
 import io.caravan.audit.AuditDraft;
 import io.caravan.audit.AuditLog;
 import io.caravan.crypto.FieldCipher;
+import io.caravan.system.GroupCommitter;
 import io.caravan.system.HubProperties;
 import io.caravan.system.Ids;
 import java.io.IOException;
@@ -23,9 +24,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.UUID;
-import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
@@ -68,9 +67,6 @@ public class ContactWriter implements SmartLifecycle {
         void merged(Connection c, Map<UUID, UUID> mergedInto) throws SQLException;
     }
 
-    private record Pending(InboundMessage message, CompletableFuture<Outcome> done) {
-    }
-
     private record Journaled(long seq, InboundMessage message) {
     }
 
@@ -85,17 +81,17 @@ public class ContactWriter implements SmartLifecycle {
     /** How far ahead of its receipt a message's event time is still trusted to order changes. */
     private final java.time.Duration maxFutureSkew;
     /** One queue per writer; a patient's messages always go to the same one, so they are applied in order. */
-    private final List<BlockingQueue<Pending>> queues = new ArrayList<>();
-    // bounded: when the database falls behind, journal writes (and so ACKs) wait instead of memory filling up
-    private final BlockingQueue<Journaled> applyQueue = new LinkedBlockingQueue<>(8_192);
+    private GroupCommitter<InboundMessage, Outcome> writers;
+    /** Journal mode: applies what the journal holds to the database, in large groups, behind the ACKs. */
+    private GroupCommitter<Journaled, Void> applier;
     private final ReentrantLock appliedLock = new ReentrantLock();
     private final Condition appliedAdvanced = appliedLock.newCondition();
     private volatile long appliedSeq;
     private volatile boolean running;
-    private volatile boolean applying;
     private Journal journal;
-    private final List<Thread> threads = new ArrayList<>();
-    private Thread applier;
+    /** The applier thread's checkpoint schedule. */
+    private long lastCheckpoint;
+    private long checkpointed;
 
     public ContactWriter(DataSource dataSource, FieldCipher cipher, StoreProperties props, HubProperties hub,
             ObjectProvider<IntakeSource> sources, AuditLog audit, ObjectProvider<MergeFollower> mergeFollowers) {
@@ -111,20 +107,11 @@ public class ContactWriter implements SmartLifecycle {
 
     /** Queues a message; the future completes once it is durable (journaled, or committed to the database). */
     public CompletableFuture<Outcome> submit(InboundMessage message) {
-        CompletableFuture<Outcome> f = new CompletableFuture<>();
-        if (!running) {
-            f.completeExceptionally(new IllegalStateException("contact writer is not running"));
-            return f;
+        GroupCommitter<InboundMessage, Outcome> w = writers;
+        if (!running || w == null) {
+            return CompletableFuture.failedFuture(new IllegalStateException("contact store is not running"));
         }
-        try {
-            if (!queues.get(partition(message)).offer(new Pending(message, f), 5, TimeUnit.SECONDS)) {
-                f.completeExceptionally(new IllegalStateException("store is overloaded"));
-            }
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            f.completeExceptionally(e);
-        }
-        return f;
+        return w.submit(message);
     }
 
     /**
@@ -154,13 +141,9 @@ public class ContactWriter implements SmartLifecycle {
     }
 
     /** By the patient's first identifier, so one patient's messages share a writer and keep their order. */
-    private int partition(InboundMessage m) {
-        if (queues.size() == 1) {
-            return 0;
-        }
-        Object key = m.mapped() != null && !m.mapped().patch().identifiers.isEmpty()
+    private static Object partitionKey(InboundMessage m) {
+        return m.mapped() != null && !m.mapped().patch().identifiers.isEmpty()
                 ? m.mapped().patch().identifiers.get(0).key() : m.id();
-        return Math.floorMod(key.hashCode(), queues.size());
     }
 
     /**
@@ -241,116 +224,70 @@ public class ContactWriter implements SmartLifecycle {
 
     // ---- direct mode: group commit to the database, ACK after commit (PostgreSQL) ----------------------------
 
-    /** What a writer does with each group it takes from its queue. */
-    private interface GroupStep {
-        void run(List<Pending> group) throws IOException, InterruptedException;
-    }
-
     /**
-     * The writers' loop: take whatever has queued up (one message on an idle hub, up to {@value #MAX_BATCH} under
-     * load) and hand it to {@code step} as one group; on shutdown, drain the queue and then fail what is left.
+     * One group in one transaction; a failed group is rolled back and the writer retries its messages one at a time
+     * (see {@link GroupCommitter}), so one bad message cannot fail its neighbours.
      */
-    private void groupLoop(BlockingQueue<Pending> queue, GroupStep step, String what) {
-        List<Pending> batch = new ArrayList<>(MAX_BATCH);
-        while (running || !queue.isEmpty()) {
-            try {
-                Pending first = queue.poll(200, TimeUnit.MILLISECONDS);
-                if (first == null) {
-                    continue;
-                }
-                batch.add(first);
-                queue.drainTo(batch, MAX_BATCH - 1);
-                step.run(batch);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                break;
-            } catch (IOException | RuntimeException e) {
-                log.error("{} failed for {} messages ({})", what, batch.size(), e.getClass().getSimpleName());
-                batch.forEach(p -> p.done.completeExceptionally(e));
-            } finally {
-                batch.clear();
-            }
+    private void commit(List<GroupCommitter.Item<InboundMessage, Outcome>> batch) throws SQLException {
+        Connection c;
+        try {
+            c = dataSource.getConnection();
+        } catch (SQLException e) {
+            log.error("Store unavailable ({})", safe(e));
+            throw new GroupCommitter.Unavailable(e);
         }
-        failQueued(queue);
-    }
-
-    private static void failQueued(BlockingQueue<Pending> queue) {
-        Pending p;
-        while ((p = queue.poll()) != null) {
-            p.done.completeExceptionally(new IllegalStateException("hub is shutting down"));
-        }
-    }
-
-    private void commit(List<Pending> batch) {
-        try (Connection c = dataSource.getConnection()) {
+        try (c) {
             c.setAutoCommit(false);
             try {
-                List<Outcome> outcomes = apply(c, batch.stream().map(Pending::message).toList());
+                List<Outcome> outcomes = apply(c, batch.stream().map(GroupCommitter.Item::value).toList());
                 c.commit();
                 audit.outboxWritten();
                 for (int i = 0; i < batch.size(); i++) {
-                    batch.get(i).done.complete(outcomes.get(i));
+                    batch.get(i).complete(outcomes.get(i));
                 }
-                return;
             } catch (SQLException | RuntimeException e) {
                 c.rollback();
-                if (batch.size() == 1) {
-                    log.warn("Store rejected a message ({}: {})", e.getClass().getSimpleName(), safe(e));
-                    batch.get(0).done.completeExceptionally(e);
-                    return;
-                }
+                throw e;
             }
-        } catch (SQLException e) {
-            log.error("Store unavailable ({})", safe(e));
-            batch.forEach(p -> p.done.completeExceptionally(e));
-            return;
-        }
-        // isolate the message that failed the group
-        for (Pending p : batch) {
-            commit(new ArrayList<>(List.of(p)));
         }
     }
 
     // ---- journal mode: group write to the journal, ACK, then apply in large transactions (embedded H2) -------
 
-    private void journalGroup(List<Pending> batch) throws IOException, InterruptedException {
-        List<Journal.Entry> written = journal.append(batch.stream().map(p -> Journal.Entry.of(p.message)).toList());
+    private void journalGroup(List<GroupCommitter.Item<InboundMessage, Outcome>> batch) throws IOException {
+        List<Journal.Entry> written = journal.append(batch.stream().map(p -> Journal.Entry.of(p.value())).toList());
         for (int i = 0; i < batch.size(); i++) {
-            applyQueue.put(new Journaled(written.get(i).seq(), batch.get(i).message));
-            batch.get(i).done.complete(outcomeOf(batch.get(i).message));
+            InboundMessage m = batch.get(i).value();
+            // waits for room: when the database falls behind, journal writes (and so ACKs) wait, memory does not fill
+            applier.submit(new Journaled(written.get(i).seq(), m));
+            batch.get(i).complete(outcomeOf(m));
         }
     }
 
-    private void applyLoop() {
-        List<Journaled> batch = new ArrayList<>(MAX_APPLY_BATCH);
-        long lastCheckpoint = System.currentTimeMillis();
-        long checkpointed = appliedSeq;
-        while (applying || !applyQueue.isEmpty()) {
+    /** The applier's step: the journal still holds these, so a failure is retried after a pause, never skipped. */
+    private void applyGroup(List<GroupCommitter.Item<Journaled, Void>> group) throws InterruptedException {
+        List<Journaled> batch = group.stream().map(GroupCommitter.Item::value).toList();
+        while (true) {
             try {
-                Journaled first = applyQueue.poll(200, TimeUnit.MILLISECONDS);
-                if (first != null) {
-                    batch.add(first);
-                    applyQueue.drainTo(batch, MAX_APPLY_BATCH - 1);
-                    applyJournaled(batch);
-                    batch.clear();
-                }
-                if (appliedSeq > checkpointed && System.currentTimeMillis() - lastCheckpoint > CHECKPOINT_MILLIS) {
-                    checkpointed = checkpoint();
-                    lastCheckpoint = System.currentTimeMillis();
-                }
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                break;
-            } catch (RuntimeException | SQLException | IOException e) {
-                // the journal still holds these: retry after a pause rather than lose or skip them
+                applyJournaled(new ArrayList<>(batch));
+                group.forEach(j -> j.complete(null));
+                return;
+            } catch (RuntimeException | SQLException e) {
                 log.error("Applying journaled messages failed ({}); retrying", e.getClass().getSimpleName());
-                try {
-                    Thread.sleep(1000);
-                } catch (InterruptedException ie) {
-                    Thread.currentThread().interrupt();
-                    break;
-                }
+                Thread.sleep(1000);
             }
+        }
+    }
+
+    /** Between the applier's groups: a checkpoint every {@value #CHECKPOINT_MILLIS} ms while messages are applied. */
+    private void checkpointWhenDue() {
+        if (appliedSeq > checkpointed && System.currentTimeMillis() - lastCheckpoint > CHECKPOINT_MILLIS) {
+            try {
+                checkpointed = checkpoint();
+            } catch (SQLException | IOException e) {
+                log.error("Journal checkpoint failed ({}); will retry", e.getClass().getSimpleName());
+            }
+            lastCheckpoint = System.currentTimeMillis();
         }
     }
 
@@ -513,8 +450,8 @@ public class ContactWriter implements SmartLifecycle {
         Map<String, UUID> newIdentifiers = new LinkedHashMap<>();
         Map<String, UUID> movedIdentifiers = new LinkedHashMap<>();
         Map<UUID, UUID> mergedEvents = new LinkedHashMap<>();
-        List<Object[]> events = new ArrayList<>();
-        List<Object[]> inbound = new ArrayList<>();
+        List<EventRow> events = new ArrayList<>();
+        List<InboundRow> inbound = new ArrayList<>();
         List<Outcome> outcomes = new ArrayList<>(batch.size());
         List<AuditDraft> consentChanges = new ArrayList<>();
 
@@ -543,32 +480,33 @@ public class ContactWriter implements SmartLifecycle {
                     consentChanges.add(restrictionChange(in, w.contact, before));
                 }
                 if (m.demographics()) {
-                    Instant[] asOf = {w.asOf};
                     before = m.patch().restrictions.isEmpty() ? null : new ArrayList<>(w.contact.restrictions);
-                    if (ContactUpdates.applyDemographics(w.contact, m.patch(), ordering, asOf)) {
+                    ContactUpdates.Applied applied = ContactUpdates.applyDemographics(w.contact, m.patch(), ordering,
+                            w.asOf);
+                    if (applied.changed()) {
                         w.dirty = true;
                         if (before != null && !before.equals(w.contact.restrictions)) {
                             consentChanges.add(restrictionChange(in, w.contact, before));
                         }
                     }
-                    if (!java.util.Objects.equals(asOf[0], w.asOf)) {
-                        w.asOf = asOf[0];
+                    if (!java.util.Objects.equals(applied.asOf(), w.asOf)) {
+                        w.asOf = applied.asOf();
                         w.dirty = true;
                     }
                 }
-                events.add(new Object[] {in.eventId(), contactId, m.eventType(), in.id(), in.keyId(), in.sealedEvent(),
-                        nowTs});
+                events.add(new EventRow(in.eventId(), contactId, m.eventType(), in.id(), in.keyId(), in.sealedEvent(),
+                        nowTs));
             }
             byte[] dedupe = counts && in.dedupeKey() != null ? HEX.parseHex(in.dedupeKey()) : null;
             if (!warnings.isEmpty()) {
                 // codes and HL7 locations only: the inbound message id leads an operator to the sealed message
                 log.warn("Inbound message {}: {}", in.id(), String.join("; ", warnings));
             }
-            inbound.add(new Object[] {in.id(), dedupe, in.feed(), in.messageType(), in.status().dbValue(),
+            inbound.add(new InboundRow(in.id(), dedupe, in.feed(), in.messageType(), in.status().dbValue(),
                     in.errorCode(), contactId, in.keyId(), in.sealedRaw(), Timestamp.from(in.receivedAt()),
                     warnings.isEmpty() ? null : cut(String.join("; ", warnings), 1000),
                     in.controlId() == null ? null : cut(in.controlId(), 199), in.errorLocation(), in.replayOf(),
-                    in.sourceKind()});
+                    in.sourceKind()));
             outcomes.add(outcomeOf(in));
         }
 
@@ -651,13 +589,13 @@ public class ContactWriter implements SmartLifecycle {
         }
         if (!events.isEmpty() && !mergedEvents.isEmpty()) {
             // an event of a record merged later in this same batch belongs to the survivor, like its stored events
-            for (Object[] row : events) {
-                UUID to = (UUID) row[1];
+            events.replaceAll(row -> {
+                UUID to = row.contactId();
                 for (int hop = 0; hop < 16 && mergedEvents.containsKey(to); hop++) {
                     to = mergedEvents.get(to);
                 }
-                row[1] = to;
-            }
+                return row.withContact(to);
+            });
         }
         if (!mergedEvents.isEmpty()) {
             // consent records follow the merge like events, so the survivor's decisions see them
@@ -671,8 +609,8 @@ public class ContactWriter implements SmartLifecycle {
                     "INSERT INTO inbound_message (id, dedupe_key, feed, message_type, status, error_code, contact_id,"
                             + " key_id, payload, received_at, warnings, control_id, error_location, replay_of,"
                             + " source_kind) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")) {
-                for (Object[] row : inbound) {
-                    bind(ps, row);
+                for (InboundRow row : inbound) {
+                    row.bind(ps);
                     ps.addBatch();
                 }
                 ps.executeBatch();
@@ -687,7 +625,7 @@ public class ContactWriter implements SmartLifecycle {
      * the log's head row is locked until this commit, so a concurrent writer takes its positions only after this one
      * has committed (or rolled back) and no reader can see a position before a lower one is committed.
      */
-    private static void appendToLog(Connection c, List<Object[]> events) throws SQLException {
+    private static void appendToLog(Connection c, List<EventRow> events) throws SQLException {
         if (events.isEmpty()) {
             return;
         }
@@ -703,9 +641,9 @@ public class ContactWriter implements SmartLifecycle {
         try (PreparedStatement ps = c.prepareStatement(
                 "INSERT INTO trigger_event (id, contact_id, type, inbound_id, key_id, payload, recorded_at, position)"
                         + " VALUES (?, ?, ?, ?, ?, ?, ?, ?)")) {
-            for (Object[] row : events) {
-                bind(ps, row);
-                ps.setLong(row.length + 1, ++last);
+            for (EventRow row : events) {
+                row.bind(ps);
+                ps.setLong(EventRow.COLUMNS + 1, ++last);
                 ps.addBatch();
             }
             ps.executeBatch();
@@ -923,14 +861,47 @@ public class ContactWriter implements SmartLifecycle {
         return "(" + "?,".repeat(size - 1) + "?)";
     }
 
-    private static void bind(PreparedStatement ps, Object[] row) throws SQLException {
-        for (int i = 0; i < row.length; i++) {
-            Object v = row[i];
-            if (v instanceof byte[] b) {
-                ps.setBytes(i + 1, b);
-            } else {
-                ps.setObject(i + 1, v);
-            }
+    /** A trigger_event row of the group, bound as the first {@value #COLUMNS} parameters of its insert. */
+    private record EventRow(UUID id, UUID contactId, String type, UUID inboundId, String keyId, byte[] payload,
+            Timestamp recordedAt) {
+        static final int COLUMNS = 7;
+
+        EventRow withContact(UUID contact) {
+            return new EventRow(id, contact, type, inboundId, keyId, payload, recordedAt);
+        }
+
+        void bind(PreparedStatement ps) throws SQLException {
+            ps.setObject(1, id);
+            ps.setObject(2, contactId);
+            ps.setString(3, type);
+            ps.setObject(4, inboundId);
+            ps.setString(5, keyId);
+            ps.setBytes(6, payload);
+            ps.setTimestamp(7, recordedAt);
+        }
+    }
+
+    /** An inbound_message row of the group, in the insert's column order. */
+    private record InboundRow(UUID id, byte[] dedupeKey, String feed, String messageType, String status,
+            String errorCode, UUID contactId, String keyId, byte[] payload, Timestamp receivedAt, String warnings,
+            String controlId, String errorLocation, UUID replayOf, String sourceKind) {
+
+        void bind(PreparedStatement ps) throws SQLException {
+            ps.setObject(1, id);
+            ps.setBytes(2, dedupeKey);
+            ps.setString(3, feed);
+            ps.setString(4, messageType);
+            ps.setString(5, status);
+            ps.setString(6, errorCode);
+            ps.setObject(7, contactId);
+            ps.setString(8, keyId);
+            ps.setBytes(9, payload);
+            ps.setTimestamp(10, receivedAt);
+            ps.setString(11, warnings);
+            ps.setString(12, controlId);
+            ps.setString(13, errorLocation);
+            ps.setObject(14, replayOf);
+            ps.setString(15, sourceKind);
         }
     }
 
@@ -943,47 +914,42 @@ public class ContactWriter implements SmartLifecycle {
             } catch (SQLException | IOException e) {
                 throw new IllegalStateException("cannot open or replay the inbound journal in " + journalDir, e);
             }
-            applying = true;
-            applier = new Thread(this::applyLoop, "caravan-store-applier");
+            lastCheckpoint = System.currentTimeMillis();
+            checkpointed = appliedSeq;
+            applier = GroupCommitter.<Journaled, Void>builder("journal applier", this::applyGroup)
+                    .threadName(i -> "caravan-store-applier").capacity(8_192).maxGroup(MAX_APPLY_BATCH)
+                    .offerWait(null).between(this::checkpointWhenDue).build();
             applier.start();
-            BlockingQueue<Pending> q = new LinkedBlockingQueue<>(10_000);
-            queues.add(q);
-            threads.add(new Thread(() -> groupLoop(q, this::journalGroup, "Journal write"),
-                    "caravan-contact-writer"));
+            writers = GroupCommitter.<InboundMessage, Outcome>builder("contact store", this::journalGroup)
+                    .threadName(i -> "caravan-contact-writer").capacity(10_000).maxGroup(MAX_BATCH)
+                    .offerWait(java.time.Duration.ofSeconds(5)).build();
         } else {
-            for (int i = 0; i < props.writers(); i++) {
-                BlockingQueue<Pending> q = new LinkedBlockingQueue<>(10_000);
-                queues.add(q);
-                threads.add(new Thread(() -> groupLoop(q, this::commit, "Group commit"),
-                        "caravan-contact-writer-" + i));
-            }
+            writers = GroupCommitter.<InboundMessage, Outcome>builder("contact store", this::commit)
+                    .partitions(props.writers(), ContactWriter::partitionKey)
+                    .threadName(i -> "caravan-contact-writer-" + i).capacity(10_000).maxGroup(MAX_BATCH)
+                    .offerWait(java.time.Duration.ofSeconds(5)).isolateFailures()
+                    .onFailedAlone((m, e) -> log.warn("Store rejected a message ({}: {})",
+                            e.getClass().getSimpleName(), e instanceof Exception x ? safe(x) : ""))
+                    .build();
         }
-        threads.forEach(Thread::start);
+        writers.start();
     }
 
     @Override
     public void stop() {
         running = false;
-        threads.forEach(ContactWriter::join);
+        if (writers != null) {
+            writers.stop();
+        }
         if (applier != null) {
-            applying = false;
-            join(applier);
+            // after the writers: everything they journaled is queued here, and is drained before the checkpoint
+            applier.stop();
             try {
                 checkpoint();
                 journal.close();
             } catch (SQLException | IOException e) {
                 log.warn("Final checkpoint failed ({}); the journal will be re-applied at start",
                         e.getClass().getSimpleName());
-            }
-        }
-    }
-
-    private static void join(Thread t) {
-        if (t != null) {
-            try {
-                t.join(30_000);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
             }
         }
     }

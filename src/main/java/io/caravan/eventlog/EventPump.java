@@ -1,5 +1,7 @@
 package io.caravan.eventlog;
 
+import io.caravan.system.Worker;
+import java.time.Duration;
 import java.util.List;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -22,7 +24,7 @@ public class EventPump implements SmartLifecycle {
     private final Subscriptions subscriptions;
     private final long intervalMillis;
     private volatile boolean running;
-    private Thread thread;
+    private Worker thread;
 
     public EventPump(ObjectProvider<EventSubscriber> subscribers, Subscriptions subscriptions,
             @Value("${caravan.event-log.poll-interval:250ms}") java.time.Duration interval) {
@@ -40,9 +42,7 @@ public class EventPump implements SmartLifecycle {
         if (pumped.isEmpty()) {
             return;
         }
-        thread = new Thread(() -> loop(pumped), "caravan-event-pump");
-        thread.setDaemon(true);
-        thread.start();
+        thread = Worker.start("caravan-event-pump", true, () -> loop(pumped));
     }
 
     private void loop(List<EventSubscriber> pumped) {
@@ -70,12 +70,8 @@ public class EventPump implements SmartLifecycle {
     public void stop() {
         running = false;
         if (thread != null) {
-            thread.interrupt();
-            try {
-                thread.join(10_000);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
+            // it sleeps between polls: woken at once rather than after an interval
+            thread.stop(Duration.ofSeconds(10), true);
         }
     }
 

@@ -128,15 +128,13 @@ public class CaravanMllpComponent extends MllpComponent {
                 refuse(socket);
                 return;
             }
-            FramingConsumerRunnable[] self = new FramingConsumerRunnable[1];
+            FramingConsumerRunnable r;
             try {
-                self[0] = new FramingConsumerRunnable(this, socket, props, metrics, budget, senders, watchdog,
-                        () -> live.remove(self[0]));
+                r = new FramingConsumerRunnable(this, socket, props, metrics, budget, senders, watchdog, live::remove);
             } catch (RuntimeException e) {
                 closeQuietly(socket);
                 return;
             }
-            FramingConsumerRunnable r = self[0];
             live.add(r);
             getConsumerRunnables().put(r, System.currentTimeMillis());
             try {

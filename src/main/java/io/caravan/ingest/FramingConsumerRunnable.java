@@ -44,7 +44,8 @@ final class FramingConsumerRunnable extends TcpSocketConsumerRunnable {
     private final MllpMemoryBudget budget;
     private final MllpSenders senders;
     private final ScheduledExecutorService watchdog;
-    private final Runnable onEnd;
+    /** Told when this connection ends (with itself, so the listener can forget it). */
+    private final java.util.function.Consumer<FramingConsumerRunnable> onEnd;
     private final Charset charset;
     private static final java.util.concurrent.atomic.AtomicLong ACCEPTED = new java.util.concurrent.atomic.AtomicLong();
     private final long openedAt = System.currentTimeMillis();
@@ -57,7 +58,7 @@ final class FramingConsumerRunnable extends TcpSocketConsumerRunnable {
 
     FramingConsumerRunnable(MllpTcpServerConsumer consumer, Socket socket, MllpProperties props,
             IngestMetrics metrics, MllpMemoryBudget budget, MllpSenders senders, ScheduledExecutorService watchdog,
-            Runnable onEnd) {
+            java.util.function.Consumer<FramingConsumerRunnable> onEnd) {
         super(consumer, socket, new MllpSocketBuffer(consumer.getEndpoint()), new Hl7Util(0, false), false);
         this.consumer = consumer;
         this.socket = socket;
@@ -141,7 +142,7 @@ final class FramingConsumerRunnable extends TcpSocketConsumerRunnable {
                 frames.close();
             }
             consumer.getConsumerRunnables().remove(this);
-            onEnd.run();
+            onEnd.accept(this);
             Thread.currentThread().setName(originalName);
         }
     }

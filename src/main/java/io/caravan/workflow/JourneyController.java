@@ -1,6 +1,7 @@
 package io.caravan.workflow;
 
 import io.caravan.audit.PhiReads;
+import io.caravan.channel.Messages;
 import io.caravan.consent.ConsentService;
 import io.caravan.system.Problems;
 import java.security.Principal;
@@ -23,15 +24,18 @@ import org.springframework.web.bind.annotation.RestController;
 class JourneyController {
 
     /** One journey as the API shows it. */
-    record JourneyView(String workflow, String status, String step, String reason) {
+    record JourneyView(String workflow, JourneyStatus status, String step, String reason) {
     }
 
     private final JdbcTemplate jdbc;
     private final WorkflowCatalog catalog;
     private final ConsentService consents;
     private final PhiReads reads;
+    private final Messages messages;
 
-    JourneyController(JdbcTemplate jdbc, WorkflowCatalog catalog, ConsentService consents, PhiReads reads) {
+    JourneyController(JdbcTemplate jdbc, WorkflowCatalog catalog, ConsentService consents, PhiReads reads,
+            Messages messages) {
+        this.messages = messages;
         this.jdbc = jdbc;
         this.catalog = catalog;
         this.consents = consents;
@@ -43,8 +47,8 @@ class JourneyController {
         UUID contact = consents.requireContact(id).id;
         reads.record(who.getName(), contact, "journeys", "api");
         return jdbc.query("SELECT workflow_id, status, step, reason FROM journey WHERE contact_id = ?"
-                + " ORDER BY started_at, id", (rs, i) -> new JourneyView(rs.getString(1), rs.getString(2),
-                rs.getString(3), rs.getString(4)), contact);
+                + " ORDER BY started_at, id", (rs, i) -> new JourneyView(rs.getString(1),
+                JourneyStatus.of(rs.getString(2)), rs.getString(3), rs.getString(4)), contact);
     }
 
     /**
@@ -60,12 +64,12 @@ class JourneyController {
         Map<String, Long> byStatus = new TreeMap<>();
         jdbc.query("SELECT status, COUNT(*) FROM journey WHERE workflow_id = ? GROUP BY status",
                 rs -> { byStatus.put(rs.getString(1), rs.getLong(2)); }, w.id);
-        out.put("active", byStatus.getOrDefault(Journeys.ACTIVE, 0L));
-        out.put("completed", byStatus.getOrDefault(Journeys.COMPLETED, 0L));
-        out.put("exited", byStatus.getOrDefault(Journeys.EXITED, 0L));
+        out.put("active", byStatus.getOrDefault(JourneyStatus.ACTIVE.value(), 0L));
+        out.put("completed", byStatus.getOrDefault(JourneyStatus.COMPLETED.value(), 0L));
+        out.put("exited", byStatus.getOrDefault(JourneyStatus.EXITED.value(), 0L));
         Map<String, Long> reasons = new TreeMap<>();
         jdbc.query("SELECT reason, COUNT(*) FROM journey WHERE workflow_id = ? AND status = ? GROUP BY reason",
-                rs -> { reasons.put(rs.getString(1), rs.getLong(2)); }, w.id, Journeys.EXITED);
+                rs -> { reasons.put(rs.getString(1), rs.getLong(2)); }, w.id, JourneyStatus.EXITED.value());
         out.put("exitReasons", reasons);
         List<Map<String, Object>> steps = new java.util.ArrayList<>();
         for (WorkflowDefinition.Step s : w.steps) {
@@ -83,14 +87,16 @@ class JourneyController {
                             blocked.put(rs.getString(1).substring(8), rs.getLong(2));
                         }, w.id, s.id);
                 st.put("blocked", blocked);
+                // engagement is the channel's to count: this package knows only which messages the step sent
+                List<UUID> sent = jdbc.queryForList("SELECT DISTINCT message_id FROM journey_step WHERE"
+                        + " workflow_id = ? AND step = ? AND message_id IS NOT NULL", UUID.class, w.id, s.id);
+                String channel = s.send != null && s.send.channel != null ? s.send.channel : w.channel;
                 for (String type : List.of("opened", "clicked")) {
-                    st.put(type, count("SELECT COUNT(DISTINCT e.message_id) FROM journey_step j JOIN message_event e"
-                            + " ON e.message_id = j.message_id WHERE j.workflow_id = ? AND j.step = ? AND"
-                            + " e.type = ? AND e.bot = FALSE", w.id, s.id, type));
+                    st.put(type, messages.engagedCount(channel, sent, type));
                 }
             }
             st.put("endedHere", count("SELECT COUNT(*) FROM journey WHERE workflow_id = ? AND step = ? AND"
-                    + " status = ?", w.id, s.id, Journeys.EXITED));
+                    + " status = ?", w.id, s.id, JourneyStatus.EXITED.value()));
             steps.add(st);
         }
         out.put("steps", steps);

@@ -9,6 +9,7 @@ import io.caravan.consent.ConsentService;
 import io.caravan.consent.ConsentWithdrawn;
 import io.caravan.consent.Decision;
 import io.caravan.consent.DecisionRequest;
+import io.caravan.channel.MessageStatus;
 import io.caravan.channel.OutboundMessage;
 import io.caravan.contact.Contact;
 import io.caravan.contact.ContactStore;
@@ -60,15 +61,15 @@ public class Journeys implements EventSubscriber {
     private static final Logger log = LoggerFactory.getLogger(Journeys.class);
     /** The engine's cursor in the event log (V20_1 carried the old inbox over to it). */
     static final String SUBSCRIBER = "workflow";
-    static final String ACTIVE = "active";
-    static final String COMPLETED = "completed";
-    static final String EXITED = "exited";
+    static final JourneyStatus ACTIVE = JourneyStatus.ACTIVE;
+    static final JourneyStatus COMPLETED = JourneyStatus.COMPLETED;
+    static final JourneyStatus EXITED = JourneyStatus.EXITED;
     private static final int BATCH = 500;
     private static final int MAX_STEPS_PER_RUN = 64;
     private static final long TICK_NANOS = java.util.concurrent.TimeUnit.SECONDS.toNanos(30);
 
     /** A journey as stored. */
-    record Journey(UUID id, String workflow, UUID contactId, String status, String step, TriggerEvent event,
+    record Journey(UUID id, String workflow, UUID contactId, JourneyStatus status, String step, TriggerEvent event,
             Set<String> visited) {
     }
 
@@ -147,7 +148,7 @@ public class Journeys implements EventSubscriber {
 
     private int due() {
         List<UUID> due = jdbc.queryForList("SELECT id FROM journey WHERE status = ? AND next_at <= ? ORDER BY next_at"
-                + " LIMIT " + BATCH, UUID.class, ACTIVE, Timestamp.from(clock.instant()));
+                + " LIMIT " + BATCH, UUID.class, ACTIVE.value(), Timestamp.from(clock.instant()));
         // journeys are independent: several run at once, so their sends' durable audit waits overlap
         List<java.util.concurrent.Future<?>> running = new ArrayList<>();
         for (UUID j : due) {
@@ -265,12 +266,12 @@ public class Journeys implements EventSubscriber {
         // the status is checked here, not in the WHERE: a plan H2 made on an empty table could otherwise pick the
         // status index and scan every active journey for each event
         if (!w.reentry && jdbc.queryForList("SELECT status FROM journey WHERE contact_id = ? AND workflow_id = ?",
-                String.class, contactId, w.id).contains(ACTIVE)) {
+                String.class, contactId, w.id).contains(ACTIVE.value())) {
             return;
         }
         UUID id = Ids.next();
         jdbc.update("INSERT INTO journey (id, workflow_id, contact_id, status, step, next_at, key_id, event, visited,"
-                + " started_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, '', ?, ?)", id, w.id, contactId, ACTIVE,
+                + " started_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, '', ?, ?)", id, w.id, contactId, ACTIVE.value(),
                 w.steps.get(0).id, Timestamp.from(now), cipher.activeKeyId(), seal(id, event), Timestamp.from(now),
                 Timestamp.from(now));
     }
@@ -283,14 +284,27 @@ public class Journeys implements EventSubscriber {
      * commit on their own as they happen - each is repeatable, so a crash before this commit only runs them again to
      * the same effect.
      */
+    /** A journey_step row, in the insert's column order. */
+    private record StepRecord(UUID journeyId, String step, String workflow, String outcome, UUID messageId,
+            Timestamp at) {
+        void bind(java.sql.PreparedStatement ps) throws java.sql.SQLException {
+            ps.setObject(1, journeyId);
+            ps.setString(2, step);
+            ps.setString(3, workflow);
+            ps.setString(4, outcome);
+            ps.setObject(5, messageId);
+            ps.setTimestamp(6, at);
+        }
+    }
+
     private static final class Run {
         final UUID id;
         final String workflow;
         final Instant now;
-        final List<Object[]> records = new ArrayList<>();
+        final List<StepRecord> records = new ArrayList<>();
         String step;
         Instant nextAt;
-        String status = ACTIVE;
+        JourneyStatus status = ACTIVE;
         String reason;
         Runnable then;
 
@@ -301,11 +315,11 @@ public class Journeys implements EventSubscriber {
         }
 
         void record(String step, String outcome, UUID messageId) {
-            records.add(new Object[] {id, step, workflow, outcome, messageId, Timestamp.from(now)});
+            records.add(new StepRecord(id, step, workflow, outcome, messageId, Timestamp.from(now)));
         }
 
         /** Stops at step {@code at}: active and waiting until {@code next}, or ended with the status and reason. */
-        void stop(String at, Instant next, String endStatus, String endReason) {
+        void stop(String at, Instant next, JourneyStatus endStatus, String endReason) {
             step = at;
             nextAt = next;
             status = endStatus;
@@ -316,7 +330,7 @@ public class Journeys implements EventSubscriber {
     /** Runs a due journey's steps until it waits or ends, then stores what the run did in one transaction. */
     void advance(UUID id) {
         Journey j = load(id).orElse(null);
-        if (j == null || !ACTIVE.equals(j.status())) {
+        if (j == null || j.status() != ACTIVE) {
             return;
         }
         Instant now = clock.instant();
@@ -332,12 +346,12 @@ public class Journeys implements EventSubscriber {
         tx.executeWithoutResult(t -> {
             if (!run.records.isEmpty()) {
                 jdbc.batchUpdate("INSERT INTO journey_step (journey_id, step, workflow_id, outcome, message_id, at)"
-                        + " VALUES (?, ?, ?, ?, ?, ?)", run.records);
+                        + " VALUES (?, ?, ?, ?, ?, ?)", run.records, run.records.size(), (ps, r) -> r.bind(ps));
             }
             jdbc.update("UPDATE journey SET step = ?, visited = ?, next_at = ?, status = ?, reason = ?,"
                     + " updated_at = ? WHERE id = ? AND status = ?", run.step, String.join(",", visited),
-                    run.nextAt == null ? null : Timestamp.from(run.nextAt), run.status, run.reason,
-                    Timestamp.from(now), id, ACTIVE);
+                    run.nextAt == null ? null : Timestamp.from(run.nextAt), run.status.value(), run.reason,
+                    Timestamp.from(now), id, ACTIVE.value());
             if (run.then != null) {
                 run.then.run();
             }
@@ -389,7 +403,7 @@ public class Journeys implements EventSubscriber {
                     OutboundMessage m = messages.planAs(messageId, new Messages.Request(person.id, s.send.template,
                             s.send.channel != null ? s.send.channel : w.channel, w.purpose, data),
                             "workflow:" + w.id, person);
-                    boolean blocked = OutboundMessage.BLOCKED.equals(m.status());
+                    boolean blocked = m.status() == MessageStatus.BLOCKED;
                     String reason = blocked ? blocked(m.reasons()) : "sent";
                     if (!doneBefore) {
                         run.record(s.id, reason, messageId);
@@ -542,14 +556,10 @@ public class Journeys implements EventSubscriber {
         WorkflowProperties.Cap cap = props.frequencyCap().get(w.purpose);
         if (cap != null) {
             for (Map.Entry<Duration, Integer> limit : cap.limits().entrySet()) {
-                List<Timestamp> recent = jdbc.queryForList("SELECT created_at FROM outbound_message WHERE"
-                        + " contact_id = ? AND purpose = ? AND status <> 'blocked' AND created_at > ?"
-                        + " ORDER BY created_at", Timestamp.class, contactId, w.purpose,
-                        Timestamp.from(now.minus(limit.getKey())));
+                List<Instant> recent = messages.createdSince(contactId, w.purpose, now.minus(limit.getKey()));
                 if (recent.size() >= limit.getValue()) {
                     // the oldest counted message leaves the window then
-                    return recent.get(recent.size() - limit.getValue()).toInstant().plus(limit.getKey())
-                            .plusSeconds(1);
+                    return recent.get(recent.size() - limit.getValue()).plus(limit.getKey()).plusSeconds(1);
                 }
             }
         }
@@ -590,9 +600,9 @@ public class Journeys implements EventSubscriber {
         return out;
     }
 
-    private void end(UUID id, String status, String reason, Instant now) {
+    private void end(UUID id, JourneyStatus status, String reason, Instant now) {
         jdbc.update("UPDATE journey SET status = ?, reason = ?, next_at = NULL, updated_at = ? WHERE id = ?"
-                + " AND status = ?", status, reason, Timestamp.from(now), id, ACTIVE);
+                + " AND status = ?", status.value(), reason, Timestamp.from(now), id, ACTIVE.value());
     }
 
     /** A contact's active journeys (by the contact index alone, see {@link #start}). */
@@ -600,7 +610,7 @@ public class Journeys implements EventSubscriber {
         List<Journey> out = new ArrayList<>();
         jdbc.query("SELECT id, workflow_id, contact_id, status, step, key_id, event, visited FROM journey"
                 + " WHERE contact_id = ?", rs -> {
-                    if (ACTIVE.equals(rs.getString(4))) {
+                    if (ACTIVE.value().equals(rs.getString(4))) {
                         out.add(row(rs));
                     }
                 }, contactId);
@@ -615,7 +625,8 @@ public class Journeys implements EventSubscriber {
     private Journey row(java.sql.ResultSet rs) throws java.sql.SQLException {
         UUID id = rs.getObject(1, UUID.class);
         String visited = rs.getString(8);
-        return new Journey(id, rs.getString(2), rs.getObject(3, UUID.class), rs.getString(4), rs.getString(5),
+        return new Journey(id, rs.getString(2), rs.getObject(3, UUID.class), JourneyStatus.of(rs.getString(4)),
+                rs.getString(5),
                 readEvent(cipher.open(rs.getString(6), rs.getBytes(7), "journey:" + id)),
                 visited == null || visited.isEmpty() ? Set.of() : new HashSet<>(Arrays.asList(visited.split(","))));
     }

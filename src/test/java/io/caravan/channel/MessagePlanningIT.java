@@ -83,11 +83,11 @@ class MessagePlanningIT {
         assertThat(Duration.ofNanos(System.nanoTime() - t0)).as("planning did not wait for the senders")
                 .isLessThan(Duration.ofSeconds(5));
         assertThat(planned).allSatisfy(id -> assertThat(store.find(id).orElseThrow().status())
-                .isEqualTo(OutboundMessage.PLANNED));
+                .isEqualTo(MessageStatus.PLANNED));
 
         camel.getRouteController().startRoute("message-send");
         Awaitility.await().atMost(Duration.ofSeconds(30)).until(() -> planned.stream()
-                .allMatch(id -> OutboundMessage.SENT.equals(store.find(id).orElseThrow().status())));
+                .allMatch(id -> MessageStatus.SENT.equals(store.find(id).orElseThrow().status())));
         for (UUID id : planned) {
             assertThat(outbox.dir().resolve(id + ".eml")).exists();
         }

@@ -91,7 +91,7 @@ class SendRoutesIT {
     }
 
     String status(UUID id) {
-        return store.find(id).orElseThrow().status();
+        return store.find(id).orElseThrow().status().value();
     }
 
     @Test

@@ -14,15 +14,16 @@ class ContactUpdatesTest {
     @Test
     void anOlderMessageDoesNotOverwriteNewerDemographics() {
         Contact c = new Contact();
-        Instant[] asOf = {null};
         ContactPatch newer = new ContactPatch();
         newer.fields.put("email", "new@example.org");
-        assertThat(ContactUpdates.applyDemographics(c, newer, T2, asOf)).isTrue();
+        ContactUpdates.Applied first = ContactUpdates.applyDemographics(c, newer, T2, null);
+        assertThat(first.changed()).isTrue();
         ContactPatch older = new ContactPatch();
         older.fields.put("email", "old@example.org");
-        assertThat(ContactUpdates.applyDemographics(c, older, T1, asOf)).isFalse();
+        ContactUpdates.Applied second = ContactUpdates.applyDemographics(c, older, T1, first.asOf());
+        assertThat(second.changed()).isFalse();
         assertThat(c.email).isEqualTo("new@example.org");
-        assertThat(asOf[0]).isEqualTo(T2);
+        assertThat(second.asOf()).isEqualTo(T2);
     }
 
     @Test
@@ -31,10 +32,9 @@ class ContactUpdatesTest {
         c.email = "a@example.org";
         c.phone = "+12175550199";
         c.name = new Name("Doe", List.of("Jane"));
-        Instant[] asOf = {T1};
         ContactPatch p = new ContactPatch();
         p.fields.put("phone", ContactPatch.DELETE);
-        assertThat(ContactUpdates.applyDemographics(c, p, T2, asOf)).isTrue();
+        assertThat(ContactUpdates.applyDemographics(c, p, T2, T1).changed()).isTrue();
         assertThat(c.phone).isNull();
         assertThat(c.email).isEqualTo("a@example.org");
         assertThat(c.name.family()).isEqualTo("Doe");
@@ -48,9 +48,9 @@ class ContactUpdatesTest {
         ContactPatch p = new ContactPatch();
         p.fields.put("gender", "female");
         p.restrictions.put("protection-indicator", true);
-        assertThat(ContactUpdates.applyDemographics(c, p, T2, new Instant[] {T1})).isFalse();
+        assertThat(ContactUpdates.applyDemographics(c, p, T2, T1).changed()).isFalse();
         p.restrictions.put("protection-indicator", false);
-        assertThat(ContactUpdates.applyDemographics(c, p, T2, new Instant[] {T1})).isTrue();
+        assertThat(ContactUpdates.applyDemographics(c, p, T2, T1).changed()).isTrue();
         assertThat(c.restrictions).isEmpty();
     }
 }

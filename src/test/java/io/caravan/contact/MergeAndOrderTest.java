@@ -38,20 +38,24 @@ class MergeAndOrderTest {
     void anOlderMessageRaisesARestrictionButNeitherLiftsOneNorChangesDemographics() {
         Contact c = new Contact();
         c.email = "new@example.org";
-        Instant[] asOf = {Instant.parse("2026-03-10T00:00:00Z")};
+        Instant asOf = Instant.parse("2026-03-10T00:00:00Z");
         ContactPatch raise = new ContactPatch();
         raise.fields.put("email", "old@example.org");
         raise.restrictions.put("protection-indicator", true);
-        assertThat(ContactUpdates.applyDemographics(c, raise, Instant.parse("2026-03-01T00:00:00Z"), asOf)).isTrue();
+        ContactUpdates.Applied raised = ContactUpdates.applyDemographics(c, raise,
+                Instant.parse("2026-03-01T00:00:00Z"), asOf);
+        assertThat(raised.changed()).isTrue();
         assertThat(c.restrictions).containsExactly("protection-indicator");
         assertThat(c.email).isEqualTo("new@example.org");
-        assertThat(asOf[0]).isEqualTo(Instant.parse("2026-03-10T00:00:00Z"));
+        assertThat(raised.asOf()).isEqualTo(Instant.parse("2026-03-10T00:00:00Z"));
 
         ContactPatch lift = new ContactPatch();
         lift.restrictions.put("protection-indicator", false);
-        assertThat(ContactUpdates.applyDemographics(c, lift, Instant.parse("2026-03-02T00:00:00Z"), asOf)).isFalse();
+        ContactUpdates.Applied lifted = ContactUpdates.applyDemographics(c, lift,
+                Instant.parse("2026-03-02T00:00:00Z"), raised.asOf());
+        assertThat(lifted.changed()).isFalse();
         assertThat(c.restrictions).containsExactly("protection-indicator");
-        ContactUpdates.applyDemographics(c, lift, Instant.parse("2026-03-11T00:00:00Z"), asOf);
+        ContactUpdates.applyDemographics(c, lift, Instant.parse("2026-03-11T00:00:00Z"), lifted.asOf());
         assertThat(c.restrictions).isEmpty();
     }
 }

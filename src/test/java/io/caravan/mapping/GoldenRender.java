@@ -57,7 +57,7 @@ final class GoldenRender {
         Contact c = new Contact();
         m.patch().identifiers.forEach(i -> ContactUpdates.addIdentifier(c, i));
         if (m.demographics()) {
-            ContactUpdates.applyDemographics(c, m.patch(), m.eventTime().toInstant(), new Instant[1]);
+            ContactUpdates.applyDemographics(c, m.patch(), m.eventTime().toInstant(), null);
         }
         ObjectNode out = JSON.createObjectNode();
         out.put("feed", m.feed());

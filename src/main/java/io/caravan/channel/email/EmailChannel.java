@@ -48,4 +48,9 @@ class EmailChannel implements Channel {
     public boolean engaged(UUID messageId, String what) {
         return tracking.engaged(messageId, what);
     }
+
+    @Override
+    public long engagedCount(java.util.Collection<UUID> messageIds, String what) {
+        return tracking.engagedCount(messageIds, what);
+    }
 }

@@ -4,6 +4,7 @@ import io.caravan.audit.Disclosures;
 import io.caravan.channel.Deliveries;
 import io.caravan.channel.DeliveryFailure;
 import io.caravan.channel.MessageStore;
+import io.caravan.channel.MessageStatus;
 import io.caravan.channel.OutboundMessage;
 import io.caravan.channel.email.feedback.Suppressions;
 import io.caravan.channel.email.feedback.Tracking;
@@ -136,7 +137,7 @@ public class EmailSender {
                     ? "mta-sts-unsatisfied" : "connection"), true);
         } catch (java.io.IOException | RuntimeException e) {
             log.error("Preparing message {} failed ({})", id, e.getClass().getSimpleName());
-            store.finish(id, OutboundMessage.FAILED, null, List.of("error:" + e.getClass().getSimpleName()),
+            store.finish(id, MessageStatus.FAILED, null, List.of("error:" + e.getClass().getSimpleName()),
                     clock.instant());
         }
     }
@@ -308,7 +309,7 @@ public class EmailSender {
         if (f.addressRefused()) {
             suppressions.suppress(p.address(), reason, p.messageId(), p.contactId(), ACTOR);
         }
-        store.finish(p.messageId(), OutboundMessage.BOUNCED, p.protection(), List.of(reason), clock.instant());
+        store.finish(p.messageId(), MessageStatus.BOUNCED, p.protection(), List.of(reason), clock.instant());
     }
 
     /**
@@ -328,7 +329,7 @@ public class EmailSender {
         if (attempts >= backoff.size()) {
             List<String> all = new ArrayList<>(reasons);
             all.add("retries-exhausted");
-            store.finish(id, OutboundMessage.FAILED, null, all, now);
+            store.finish(id, MessageStatus.FAILED, null, all, now);
         } else {
             store.defer(id, reasons, counts, now.plus(backoff.get(attempts)), now);
         }
@@ -339,7 +340,7 @@ public class EmailSender {
     }
 
     private void block(OutboundMessage m, List<String> reasons) {
-        store.finish(m.id(), OutboundMessage.BLOCKED, null, reasons, clock.instant());
+        store.finish(m.id(), MessageStatus.BLOCKED, null, reasons, clock.instant());
     }
 
     private static MimeMultipart alternative(String plain, String htmlBody) throws MessagingException {

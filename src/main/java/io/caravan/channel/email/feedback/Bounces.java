@@ -3,6 +3,7 @@ package io.caravan.channel.email.feedback;
 import io.caravan.audit.AuditDraft;
 import io.caravan.audit.AuditLog;
 import io.caravan.channel.MessageStore;
+import io.caravan.channel.MessageStatus;
 import io.caravan.channel.OutboundMessage;
 import io.caravan.contact.ContactStore;
 import jakarta.mail.BodyPart;
@@ -104,7 +105,7 @@ public class Bounces {
             if ("failed".equals(action) && rc.status().startsWith("5")) {
                 String reason = "dsn:" + rc.status();
                 boolean mailbox = mailboxRefused(rc.status());
-                if (store.report(r.messageId(), OutboundMessage.BOUNCED, reason, clock.instant())) {
+                if (store.report(r.messageId(), MessageStatus.BOUNCED, reason, clock.instant())) {
                     audit.appendAndWait(AuditDraft.of(ACTOR, "email.bounced").contact(sent.get().contactId())
                             .channel("email").outcome(reason).detail("messageId", r.messageId().toString()));
                 }
@@ -114,7 +115,7 @@ public class Bounces {
                 log.info("Message {} bounced (DSN {}){}", r.messageId(), rc.status(),
                         mailbox ? "; the address is suppressed" : "");
             } else if ("delivered".equals(action)) {
-                store.report(r.messageId(), OutboundMessage.DELIVERED, null, clock.instant());
+                store.report(r.messageId(), MessageStatus.DELIVERED, null, clock.instant());
             }
         }
     }

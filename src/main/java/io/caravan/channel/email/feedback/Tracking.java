@@ -1,5 +1,6 @@
 package io.caravan.channel.email.feedback;
 
+import io.caravan.channel.MessageStatus;
 import io.caravan.channel.email.EmailProperties;
 import io.caravan.crypto.FieldCipher;
 import io.caravan.crypto.OpaqueTokens;
@@ -95,7 +96,7 @@ public class Tracking {
         }
         java.util.List<Sent> rows = jdbc.query("SELECT contact_id, updated_at FROM outbound_message WHERE id = ?"
                 + " AND status = ?", (rs, n) -> new Sent(rs.getObject(1, UUID.class), rs.getTimestamp(2).toInstant()),
-                messageId, "sent");
+                messageId, MessageStatus.SENT.value());
         if (rows.isEmpty()) {
             return false;
         }
@@ -107,6 +108,21 @@ public class Tracking {
         jdbc.update("INSERT INTO message_event (id, message_id, contact_id, type, bot, at) VALUES (?, ?, ?, ?, ?, ?)",
                 Ids.next(), messageId, rows.get(0).contactId(), type, bot, Timestamp.from(now));
         return true;
+    }
+
+    /** How many of these messages a person (not a machine) opened / clicked. */
+    public long engagedCount(java.util.Collection<UUID> messageIds, String type) {
+        java.util.List<UUID> ids = java.util.List.copyOf(new java.util.LinkedHashSet<>(messageIds));
+        long n = 0;
+        for (int from = 0; from < ids.size(); from += 500) {
+            java.util.List<UUID> chunk = ids.subList(from, Math.min(ids.size(), from + 500));
+            java.util.List<Object> args = new java.util.ArrayList<>(chunk);
+            args.add(type);
+            Long c = jdbc.queryForObject("SELECT COUNT(DISTINCT message_id) FROM message_event WHERE message_id IN ("
+                    + "?,".repeat(chunk.size() - 1) + "?) AND type = ? AND bot = FALSE", Long.class, args.toArray());
+            n += c == null ? 0 : c;
+        }
+        return n;
     }
 
     /** Whether a person (not a machine) opened / clicked the message. */

@@ -1,0 +1,95 @@
+package io.caravan.channel;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.caravan.channel.email.feedback.Tracking;
+import io.caravan.crypto.FieldCipher;
+import java.sql.Timestamp;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import javax.crypto.KeyGenerator;
+import org.flywaydb.core.Flyway;
+import org.h2.jdbcx.JdbcDataSource;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.springframework.jdbc.core.JdbcTemplate;
+
+/**
+ * What the channel answers the workflow engine instead of the engine reading the channel's tables: the messages a
+ * frequency cap counts, and how many of a step's messages a person opened.
+ */
+class ChannelQueriesTest {
+
+    static final Instant NOW = Instant.parse("2026-06-01T12:00:00Z");
+
+    JdbcTemplate jdbc;
+    FieldCipher cipher;
+    MessageStore store;
+
+    @BeforeEach
+    void open() throws Exception {
+        JdbcDataSource ds = new JdbcDataSource();
+        ds.setURL("jdbc:h2:mem:channel-" + UUID.randomUUID() + ";MODE=PostgreSQL;DATABASE_TO_LOWER=TRUE;DB_CLOSE_DELAY=-1");
+        Flyway.configure().dataSource(ds).locations("classpath:db/migration").load().migrate();
+        KeyGenerator aes = KeyGenerator.getInstance("AES");
+        aes.init(256);
+        cipher = new FieldCipher(Map.of("dek-1", aes.generateKey()), "dek-1",
+                KeyGenerator.getInstance("HmacSHA256").generateKey());
+        jdbc = new JdbcTemplate(ds);
+        store = new MessageStore(jdbc, cipher);
+    }
+
+    UUID message(UUID contact, String purpose, MessageStatus status, Instant created) {
+        UUID id = UUID.randomUUID();
+        store.insert(new OutboundMessage(id, contact, "email", purpose, "newsletter", status, null, List.of(), created,
+                created), Map.of(), "test");
+        return id;
+    }
+
+    @Test
+    void theCapCountsTheContactsMessagesOfThePurposeInTheWindowButNotBlockedOnes() {
+        UUID contact = UUID.randomUUID();
+        message(contact, "marketing", MessageStatus.SENT, NOW.minus(Duration.ofDays(3)));
+        Instant first = NOW.minus(Duration.ofHours(2));
+        Instant second = NOW.minus(Duration.ofHours(1));
+        message(contact, "marketing", MessageStatus.SENT, second);
+        message(contact, "marketing", MessageStatus.PLANNED, first);
+        message(contact, "marketing", MessageStatus.BLOCKED, NOW.minus(Duration.ofMinutes(30)));
+        message(contact, "treatment", MessageStatus.SENT, NOW.minus(Duration.ofMinutes(20)));
+        message(UUID.randomUUID(), "marketing", MessageStatus.SENT, NOW.minus(Duration.ofMinutes(10)));
+
+        assertThat(store.createdSince(contact, "marketing", NOW.minus(Duration.ofDays(1))))
+                .containsExactly(first, second);
+    }
+
+    @Test
+    void aStepsOpensAreCountedOncePerMessageAndMachinesDoNotCount() {
+        Tracking tracking = new Tracking(cipher, jdbc, null, Clock.systemUTC());
+        List<UUID> sent = new ArrayList<>();
+        for (int i = 0; i < 1200; i++) {
+            sent.add(UUID.randomUUID());
+        }
+        event(sent.get(3), "opened", false);
+        event(sent.get(3), "opened", false);            // opened twice: one message
+        event(sent.get(700), "opened", false);          // in a later chunk of the IN list
+        event(sent.get(1199), "opened", true);          // a privacy proxy's fetch
+        event(sent.get(5), "clicked", false);
+        event(UUID.randomUUID(), "opened", false);      // another step's message
+
+        assertThat(tracking.engagedCount(sent, "opened")).isEqualTo(2);
+        assertThat(tracking.engagedCount(sent, "clicked")).isEqualTo(1);
+        assertThat(tracking.engagedCount(sent, "opened"))
+                .as("the same answer as asking message by message")
+                .isEqualTo(sent.stream().filter(id -> tracking.engaged(id, "opened")).count());
+    }
+
+    void event(UUID message, String type, boolean bot) {
+        jdbc.update("INSERT INTO message_event (id, message_id, contact_id, type, bot, at) VALUES (?, ?, ?, ?, ?, ?)",
+                UUID.randomUUID(), message, UUID.randomUUID(), type, bot, Timestamp.from(NOW));
+    }
+}
