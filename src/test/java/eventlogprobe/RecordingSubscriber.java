@@ -21,7 +21,8 @@ public class RecordingSubscriber implements EventSubscriber {
     public RecordingSubscriber(JdbcTemplate jdbc, @Value("${probe.delay-ms:0}") long delayMillis) {
         this.jdbc = jdbc;
         this.delayMillis = delayMillis;
-        jdbc.execute("CREATE TABLE IF NOT EXISTS probe_acted (position BIGINT NOT NULL, event_id UUID NOT NULL)");
+        jdbc.execute("CREATE TABLE IF NOT EXISTS probe_acted (log_partition INT NOT NULL, position BIGINT NOT NULL,"
+                + " event_id UUID NOT NULL)");
     }
 
     @Override
@@ -31,7 +32,8 @@ public class RecordingSubscriber implements EventSubscriber {
 
     @Override
     public void onEvent(LoggedEvent event) {
-        jdbc.update("INSERT INTO probe_acted (position, event_id) VALUES (?, ?)", event.position(), event.event().id());
+        jdbc.update("INSERT INTO probe_acted (log_partition, position, event_id) VALUES (?, ?, ?)", event.partition(),
+                event.position(), event.event().id());
         if (delayMillis > 0) {
             try {
                 Thread.sleep(delayMillis);

@@ -19,11 +19,13 @@ public class ContactStore implements MergedRecords {
     private final JdbcTemplate jdbc;
     private final FieldCipher cipher;
     private final ContactWriter writer;
+    private final LogPartitions partitions;
 
-    public ContactStore(JdbcTemplate jdbc, FieldCipher cipher, ContactWriter writer) {
+    public ContactStore(JdbcTemplate jdbc, FieldCipher cipher, ContactWriter writer, LogPartitions partitions) {
         this.jdbc = jdbc;
         this.cipher = cipher;
         this.writer = writer;
+        this.partitions = partitions;
     }
 
     public Optional<Contact> findByIdentifier(String system, String value) {
@@ -97,34 +99,55 @@ public class ContactStore implements MergedRecords {
         return out;
     }
 
-    /** An entry of the event log: a trigger event at its position, with the contact that holds it when read. */
-    public record LoggedEvent(long position, UUID contactId, TriggerEvent event) {
+    /**
+     * An entry of the event log: a trigger event at its position in its partition (the contact's when it was
+     * appended), with the contact that holds it when read.
+     */
+    public record LoggedEvent(int partition, long position, UUID contactId, TriggerEvent event) {
     }
 
     /**
-     * The event log from {@code after} on, oldest first: at most {@code max} events, one query. Positions commit in
-     * order (the writer appends under the log's head lock), so nothing below the last one returned appears later.
-     * What is committed is the log: no wait for the embedded store's journal applier.
+     * A partition of the event log from {@code after} on, oldest first: at most {@code max} events, one query.
+     * Positions commit in order within a partition (the writer appends under the partition's head lock), so nothing
+     * below the last one returned appears later. What is committed is the log: no wait for the embedded store's
+     * journal applier.
      */
-    public List<LoggedEvent> logAfter(long after, int max) {
-        return jdbc.query("SELECT position, id, contact_id, key_id, payload FROM trigger_event WHERE position > ?"
-                + " ORDER BY position LIMIT " + max, (rs, n) -> logged(rs), after);
+    public List<LoggedEvent> logAfter(int partition, long after, int max) {
+        return jdbc.query("SELECT log_partition, position, id, contact_id, key_id, payload FROM trigger_event"
+                + " WHERE log_partition = ? AND position > ? ORDER BY position LIMIT " + max,
+                (rs, n) -> logged(rs), partition, after);
     }
 
-    /** The log's entries at these positions (a subscriber's retries), oldest first; gone ones are left out. */
-    public List<LoggedEvent> logAt(java.util.Collection<Long> positions) {
+    /** A partition's entries at these positions (a subscriber's retries), oldest first; gone ones are left out. */
+    public List<LoggedEvent> logAt(int partition, java.util.Collection<Long> positions) {
         if (positions.isEmpty()) {
             return List.of();
         }
         String in = "(" + "?,".repeat(positions.size() - 1) + "?)";
-        return jdbc.query("SELECT position, id, contact_id, key_id, payload FROM trigger_event WHERE position IN " + in
-                + " ORDER BY position", (rs, n) -> logged(rs), positions.toArray());
+        List<Object> args = new ArrayList<>();
+        args.add(partition);
+        args.addAll(positions);
+        return jdbc.query("SELECT log_partition, position, id, contact_id, key_id, payload FROM trigger_event"
+                + " WHERE log_partition = ? AND position IN " + in + " ORDER BY position", (rs, n) -> logged(rs),
+                args.toArray());
     }
 
-    /** The last position appended to the log (0 when empty). */
-    public long logHead() {
-        Long head = jdbc.queryForObject("SELECT last_position FROM event_log_head WHERE id = 1", Long.class);
-        return head == null ? 0 : head;
+    /** The last position appended to each partition (0 when empty), by partition number. */
+    public List<Long> logHeads() {
+        Long[] heads = new Long[partitions.count()];
+        java.util.Arrays.fill(heads, 0L);
+        jdbc.query("SELECT log_partition, last_position FROM event_log_head", rs -> {
+            int p = rs.getInt(1);
+            if (p < heads.length) {
+                heads[p] = rs.getLong(2);
+            }
+        });
+        return List.of(heads);
+    }
+
+    /** The number of partitions of the event log. */
+    public int logPartitions() {
+        return partitions.count();
     }
 
     /**
@@ -141,9 +164,9 @@ public class ContactStore implements MergedRecords {
     }
 
     private LoggedEvent logged(java.sql.ResultSet rs) throws java.sql.SQLException {
-        UUID id = rs.getObject(2, UUID.class);
-        return new LoggedEvent(rs.getLong(1), rs.getObject(3, UUID.class),
-                ContactJson.read(cipher.open(rs.getString(4), rs.getBytes(5), id.toString()), TriggerEvent.class));
+        UUID id = rs.getObject(3, UUID.class);
+        return new LoggedEvent(rs.getInt(1), rs.getLong(2), rs.getObject(4, UUID.class),
+                ContactJson.read(cipher.open(rs.getString(5), rs.getBytes(6), id.toString()), TriggerEvent.class));
     }
 
     /** Seals an event for storage; called by the receiving thread so the writer only commits. */

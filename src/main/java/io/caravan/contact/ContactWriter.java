@@ -78,6 +78,7 @@ public class ContactWriter implements SmartLifecycle {
     private final ObjectProvider<IntakeSource> sources;
     private final ObjectProvider<MergeFollower> mergeFollowers;
     private final AuditLog audit;
+    private final LogPartitions logPartitions;
     /** How far ahead of its receipt a message's event time is still trusted to order changes. */
     private final java.time.Duration maxFutureSkew;
     /** One queue per writer; a patient's messages always go to the same one, so they are applied in order. */
@@ -94,7 +95,8 @@ public class ContactWriter implements SmartLifecycle {
     private long checkpointed;
 
     public ContactWriter(DataSource dataSource, FieldCipher cipher, StoreProperties props, HubProperties hub,
-            ObjectProvider<IntakeSource> sources, AuditLog audit, ObjectProvider<MergeFollower> mergeFollowers) {
+            ObjectProvider<IntakeSource> sources, AuditLog audit, ObjectProvider<MergeFollower> mergeFollowers,
+            LogPartitions logPartitions) {
         this.dataSource = dataSource;
         this.cipher = cipher;
         this.props = props;
@@ -102,6 +104,7 @@ public class ContactWriter implements SmartLifecycle {
         this.sources = sources;
         this.mergeFollowers = mergeFollowers;
         this.audit = audit;
+        this.logPartitions = logPartitions;
         this.maxFutureSkew = props.maxFutureSkew();
     }
 
@@ -140,10 +143,42 @@ public class ContactWriter implements SmartLifecycle {
         }
     }
 
-    /** By the patient's first identifier, so one patient's messages share a writer and keep their order. */
-    private static Object partitionKey(InboundMessage m) {
-        return m.mapped() != null && !m.mapped().patch().identifiers.isEmpty()
-                ? m.mapped().patch().identifiers.get(0).key() : m.id();
+    /**
+     * By the patient's first identifier, so one patient's messages share a writer and keep their order. The writer is
+     * the one that owns the identifier's event-log partition ({@link #homePartition}; writer i owns the partitions
+     * p with p mod writers = i), where a contact it creates gets its id: so a writer appends to its own partitions'
+     * head rows, and group commits of different writers do not wait for each other's commit there.
+     */
+    private Object partitionKey(InboundMessage m) {
+        // GroupCommitter picks queue floorMod(key.hashCode(), writers): an Integer's hash is its value
+        int home = homePartition(m.mapped());
+        return home >= 0 ? home : logPartitions.ofKey(m.id().toString());
+    }
+
+    /** The log partition of the message's first identifier, or -1 when it names none. */
+    private int homePartition(ChangeRecord m) {
+        return m != null && !m.patch().identifiers.isEmpty()
+                ? logPartitions.ofKey(m.patch().identifiers.get(0).key()) : -1;
+    }
+
+    /**
+     * A new contact's id, drawn in the message's home partition: its events then go to the partition whose writer
+     * the patient's messages are routed to. Only the random bits of a time-ordered id are varied (each candidate is
+     * as unique as the first); ids are not meant to be guessed or to carry anything.
+     */
+    private UUID newContactId(ChangeRecord m) {
+        UUID id = Ids.next();
+        int home = homePartition(m);
+        if (home < 0 || logPartitions.count() == 1) {
+            return id;
+        }
+        for (long k = 0; k < 1 << 20; k++) {
+            UUID candidate = new UUID(id.getMostSignificantBits(), id.getLeastSignificantBits() ^ k);
+            if (logPartitions.of(candidate) == home) {
+                return candidate;
+            }
+        }
+        return id;
     }
 
     /**
@@ -621,36 +656,61 @@ public class ContactWriter implements SmartLifecycle {
     }
 
     /**
-     * Appends the group's trigger events to the event log (trigger_event with a position), last in the transaction:
-     * the log's head row is locked until this commit, so a concurrent writer takes its positions only after this one
-     * has committed (or rolled back) and no reader can see a position before a lower one is committed.
+     * Appends the group's trigger events to the event log (trigger_event with a partition and a position), last in
+     * the transaction: the head rows of just the partitions the group touches are locked (in partition order, so two
+     * writers cannot deadlock on them) until this commit, so a concurrent writer appending to the same partition takes
+     * its positions only after this one has committed (or rolled back), and no reader can see a position before a
+     * lower one of its partition is committed. A writer appending to other partitions does not wait.
      */
-    private static void appendToLog(Connection c, List<EventRow> events) throws SQLException {
+    private void appendToLog(Connection c, List<EventRow> events) throws SQLException {
         if (events.isEmpty()) {
             return;
         }
-        long last;
-        try (PreparedStatement ps = c.prepareStatement(
-                "SELECT last_position FROM event_log_head WHERE id = 1 FOR UPDATE");
-                ResultSet rs = ps.executeQuery()) {
-            if (!rs.next()) {
-                throw new SQLException("event_log_head has no row");
-            }
-            last = rs.getLong(1);
+        java.util.TreeMap<Integer, List<EventRow>> byPartition = new java.util.TreeMap<>();
+        for (EventRow row : events) {
+            byPartition.computeIfAbsent(logPartitions.of(row.contactId()), k -> new ArrayList<>()).add(row);
         }
-        try (PreparedStatement ps = c.prepareStatement(
-                "INSERT INTO trigger_event (id, contact_id, type, inbound_id, key_id, payload, recorded_at, position)"
-                        + " VALUES (?, ?, ?, ?, ?, ?, ?, ?)")) {
-            for (EventRow row : events) {
-                row.bind(ps);
-                ps.setLong(EventRow.COLUMNS + 1, ++last);
-                ps.addBatch();
+        List<Integer> touched = new ArrayList<>(byPartition.keySet());
+        Map<Integer, Long> last = new HashMap<>();
+        for (int from = 0; from < touched.size(); from += IN_CHUNK) {
+            List<Integer> chunk = touched.subList(from, Math.min(touched.size(), from + IN_CHUNK));
+            try (PreparedStatement ps = c.prepareStatement("SELECT log_partition, last_position FROM event_log_head"
+                    + " WHERE log_partition IN " + placeholders(chunk.size()) + " ORDER BY log_partition FOR UPDATE")) {
+                for (int i = 0; i < padded(chunk.size()); i++) {
+                    ps.setInt(i + 1, chunk.get(Math.min(i, chunk.size() - 1)));
+                }
+                try (ResultSet rs = ps.executeQuery()) {
+                    while (rs.next()) {
+                        last.put(rs.getInt(1), rs.getLong(2));
+                    }
+                }
+            }
+        }
+        try (PreparedStatement ps = c.prepareStatement("INSERT INTO trigger_event (id, contact_id, type, inbound_id,"
+                + " key_id, payload, recorded_at, log_partition, position) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")) {
+            for (Map.Entry<Integer, List<EventRow>> e : byPartition.entrySet()) {
+                Long at = last.get(e.getKey());
+                if (at == null) {
+                    throw new SQLException("event_log_head has no row for partition " + e.getKey());
+                }
+                for (EventRow row : e.getValue()) {
+                    row.bind(ps);
+                    ps.setInt(EventRow.COLUMNS + 1, e.getKey());
+                    ps.setLong(EventRow.COLUMNS + 2, ++at);
+                    ps.addBatch();
+                }
+                last.put(e.getKey(), at);
             }
             ps.executeBatch();
         }
-        try (PreparedStatement ps = c.prepareStatement("UPDATE event_log_head SET last_position = ? WHERE id = 1")) {
-            ps.setLong(1, last);
-            ps.executeUpdate();
+        try (PreparedStatement ps = c.prepareStatement(
+                "UPDATE event_log_head SET last_position = ? WHERE log_partition = ?")) {
+            for (Integer p : touched) {
+                ps.setLong(1, last.get(p));
+                ps.setInt(2, p);
+                ps.addBatch();
+            }
+            ps.executeBatch();
         }
     }
 
@@ -726,7 +786,7 @@ public class ContactWriter implements SmartLifecycle {
             prior = null;
         }
         if (survivor == null) {
-            Contact created = new Contact(Ids.next());
+            Contact created = new Contact(newContactId(m));
             created.updatedAt = now;
             survivor = new Working(created, null, null, true);
             contacts.put(created.id, survivor);
@@ -925,7 +985,7 @@ public class ContactWriter implements SmartLifecycle {
                     .offerWait(java.time.Duration.ofSeconds(5)).build();
         } else {
             writers = GroupCommitter.<InboundMessage, Outcome>builder("contact store", this::commit)
-                    .partitions(props.writers(), ContactWriter::partitionKey)
+                    .partitions(props.writers(), this::partitionKey)
                     .threadName(i -> "caravan-contact-writer-" + i).capacity(10_000).maxGroup(MAX_BATCH)
                     .offerWait(java.time.Duration.ofSeconds(5)).isolateFailures()
                     .onFailedAlone((m, e) -> log.warn("Store rejected a message ({}: {})",

@@ -17,17 +17,22 @@ class DatabaseEventLog implements EventLog {
     }
 
     @Override
-    public List<LoggedEvent> read(String subscriber, long after, int max) {
-        return store.logAfter(after, max);
+    public int partitions() {
+        return store.logPartitions();
     }
 
     @Override
-    public List<LoggedEvent> readAt(String subscriber, Collection<Long> positions) {
-        return store.logAt(positions);
+    public List<LoggedEvent> read(String subscriber, int partition, long after, int max) {
+        return store.logAfter(partition, after, max);
     }
 
     @Override
-    public long head() {
-        return store.logHead();
+    public List<LoggedEvent> readAt(String subscriber, int partition, Collection<Long> positions) {
+        return store.logAt(partition, positions);
+    }
+
+    @Override
+    public List<Long> heads() {
+        return store.logHeads();
     }
 }

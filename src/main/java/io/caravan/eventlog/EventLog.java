@@ -5,18 +5,26 @@ import java.util.Collection;
 import java.util.List;
 
 /**
- * The trigger events in the order they were committed, each at a position. Subscribers never read it directly: {@link
- * Subscriptions} reads for them and keeps their cursors. Today the contact store's table is the log; a multi-node
- * deployment can back it with Kafka (partitioned by contact) behind this same interface - README "Event log".
+ * The trigger events, partitioned by contact: a contact's events are all in one partition, at positions 1, 2, 3… in
+ * the order they were committed; partitions are independent. Subscribers never read it directly: {@link
+ * Subscriptions} reads for them and keeps their cursors, one per partition. Today the contact store's table is the
+ * log; a multi-node deployment can back it with a Kafka topic of as many partitions (a partition's position is the
+ * record's offset + 1) behind this same interface - README "Event log".
  */
 public interface EventLog {
 
-    /** At most {@code max} events after position {@code after}, oldest first, for {@code subscriber}. */
-    List<LoggedEvent> read(String subscriber, long after, int max);
+    /** The number of partitions; fixed once the log holds events. */
+    int partitions();
 
-    /** The events at these positions (a subscriber's retries), oldest first; positions no longer held are left out. */
-    List<LoggedEvent> readAt(String subscriber, Collection<Long> positions);
+    /** At most {@code max} events of a partition after position {@code after}, oldest first, for {@code subscriber}. */
+    List<LoggedEvent> read(String subscriber, int partition, long after, int max);
 
-    /** The last position appended: where a subscriber registered from now on starts. */
-    long head();
+    /** The events of a partition at these positions (a subscriber's retries), oldest first; gone ones left out. */
+    List<LoggedEvent> readAt(String subscriber, int partition, Collection<Long> positions);
+
+    /**
+     * The last position appended to each partition, by partition number: where a subscriber registered from now on
+     * starts, and what a cursor behind it has yet to read.
+     */
+    List<Long> heads();
 }

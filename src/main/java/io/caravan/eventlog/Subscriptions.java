@@ -17,8 +17,9 @@ import org.springframework.stereotype.Component;
 import org.springframework.transaction.support.TransactionTemplate;
 
 /**
- * Drives subscribers over the event log with their durable cursors (table {@code event_cursor}). Each event is acted
- * on in its own transaction that also moves the cursor from the position it was read at to the event's - a
+ * Drives subscribers over the event log with their durable cursors (table {@code event_cursor}: one per subscriber and
+ * log partition, as a Kafka consumer group commits one offset per topic partition). Each event is acted on in its own
+ * transaction that also moves its partition's cursor from the position it was read at to the event's - a
  * compare-and-set, so a second poller (another node, an overlapping tick) rolls its effect back instead of acting
  * twice. An event whose effect fails is not retried in place, which would block every event behind it: the cursor
  * moves past it and the event goes to {@code event_retry}, tried again on each later poll, and after {@value
@@ -45,6 +46,8 @@ public class Subscriptions {
     private final Clock clock;
     private final Map<String, ReentrantLock> locks = new ConcurrentHashMap<>();
     private final Map<String, Counter> parked = new ConcurrentHashMap<>();
+    /** Where each subscriber's next poll starts reading, so a backlog in one partition cannot starve the others. */
+    private final Map<String, Integer> nextStart = new ConcurrentHashMap<>();
 
     public Subscriptions(EventLog eventLog, JdbcTemplate jdbc, TransactionTemplate tx, MeterRegistry meters,
             Clock clock) {
@@ -56,31 +59,45 @@ public class Subscriptions {
     }
 
     /**
-     * The subscriber's cursor, created at the log's head when it has none: a subscriber added later starts from now,
-     * not from the beginning (a new webhook must not receive years of history; a backfill is a deliberate replay).
+     * The subscriber's cursors by partition number, each created at its partition's head when it has none: a
+     * subscriber added later starts from now, not from the beginning (a new webhook must not receive years of
+     * history; a backfill is a deliberate replay).
      */
-    public long cursor(String subscriber) {
-        List<Long> at = jdbc.queryForList("SELECT position FROM event_cursor WHERE subscriber = ?", Long.class,
-                subscriber);
-        if (!at.isEmpty()) {
-            return at.get(0);
+    public List<Long> cursor(String subscriber) {
+        Long[] at = new Long[eventLog.partitions()];
+        jdbc.query("SELECT log_partition, position FROM event_cursor WHERE subscriber = ?", rs -> {
+            int p = rs.getInt(1);
+            if (p < at.length) {
+                at[p] = rs.getLong(2);
+            }
+        }, subscriber);
+        List<Long> heads = null;
+        for (int p = 0; p < at.length; p++) {
+            if (at[p] != null) {
+                continue;
+            }
+            heads = heads == null ? eventLog.heads() : heads;
+            try {
+                jdbc.update("INSERT INTO event_cursor (subscriber, log_partition, position, updated_at)"
+                        + " VALUES (?, ?, ?, ?)", subscriber, p, heads.get(p), Timestamp.from(clock.instant()));
+                at[p] = heads.get(p);
+            } catch (DuplicateKeyException raced) {
+                at[p] = jdbc.queryForObject("SELECT position FROM event_cursor WHERE subscriber = ?"
+                        + " AND log_partition = ?", Long.class, subscriber, p);
+            }
         }
-        long head = eventLog.head();
-        try {
-            jdbc.update("INSERT INTO event_cursor (subscriber, position, updated_at) VALUES (?, ?, ?)", subscriber,
-                    head, Timestamp.from(clock.instant()));
-            log.info("Event log subscriber {} registered at position {}", subscriber, head);
-            return head;
-        } catch (DuplicateKeyException raced) {
-            return jdbc.queryForObject("SELECT position FROM event_cursor WHERE subscriber = ?", Long.class,
+        if (heads != null) {
+            log.info("Event log subscriber {} registered at the head of the partitions it had no cursor in",
                     subscriber);
         }
+        return List.of(at);
     }
 
     /**
-     * One poll: the subscriber's due retries, then batches of new events after its cursor (read {@value #BATCH} at a
-     * time, up to ten batches). Returns how many events were handled or failed. A poll already running for this
-     * subscriber in this process makes this one return 0 at once.
+     * One poll: the subscriber's due retries, then batches of new events after its cursor in each partition that has
+     * any (read {@value #BATCH} at a time, up to ten batches in all, starting one partition further on each poll).
+     * Returns how many events were handled or failed. A poll already running for this subscriber in this process
+     * makes this one return 0 at once.
      */
     public int poll(EventSubscriber s) {
         String name = s.subscriberName();
@@ -90,18 +107,28 @@ public class Subscriptions {
         }
         try {
             int n = retries(s);
-            long cursor = cursor(name);
-            List<LoggedEvent> batch;
-            do {
-                batch = eventLog.read(name, cursor, BATCH);
-                for (LoggedEvent e : batch) {
-                    if (!handle(s, e, cursor)) {
-                        return n;
-                    }
-                    cursor = e.position();
-                    n++;
+            List<Long> cursors = cursor(name);
+            List<Long> heads = eventLog.heads();
+            int count = cursors.size();
+            int first = nextStart.merge(name, 1, (a, b) -> (a + b) % count);
+            for (int i = 0; i < count && n < 10 * BATCH && !Thread.currentThread().isInterrupted(); i++) {
+                int p = (first + i) % count;
+                long cursor = cursors.get(p);
+                if (heads.get(p) <= cursor) {
+                    continue;
                 }
-            } while (batch.size() == BATCH && n < 10 * BATCH && !Thread.currentThread().isInterrupted());
+                List<LoggedEvent> batch;
+                do {
+                    batch = eventLog.read(name, p, cursor, BATCH);
+                    for (LoggedEvent e : batch) {
+                        if (!handle(s, e, cursor)) {
+                            return n;
+                        }
+                        cursor = e.position();
+                        n++;
+                    }
+                } while (batch.size() == BATCH && n < 10 * BATCH && !Thread.currentThread().isInterrupted());
+            }
             return n;
         } finally {
             lock.unlock();
@@ -114,20 +141,20 @@ public class Subscriptions {
         try {
             tx.executeWithoutResult(st -> {
                 s.onEvent(e);
-                advance(name, from, e.position());
+                advance(name, e.partition(), from, e.position());
             });
             return true;
         } catch (CursorMoved moved) {
             return false;
         } catch (RuntimeException ex) {
-            log.error("Event {} (position {}) not handled by {} ({}); retried later", e.event().id(), e.position(),
-                    name, ex.getClass().getSimpleName());
+            log.error("Event {} (partition {} position {}) not handled by {} ({}); retried later", e.event().id(),
+                    e.partition(), e.position(), name, ex.getClass().getSimpleName());
             try {
                 tx.executeWithoutResult(st -> {
-                    advance(name, from, e.position());
-                    jdbc.update("INSERT INTO event_retry (subscriber, position, attempts, parked, error, updated_at)"
-                            + " VALUES (?, ?, 1, FALSE, ?, ?)", name, e.position(), errorName(ex),
-                            Timestamp.from(clock.instant()));
+                    advance(name, e.partition(), from, e.position());
+                    jdbc.update("INSERT INTO event_retry (subscriber, log_partition, position, attempts, parked, error,"
+                            + " updated_at) VALUES (?, ?, ?, 1, FALSE, ?, ?)", name, e.partition(), e.position(),
+                            errorName(ex), Timestamp.from(clock.instant()));
                 });
                 return true;
             } catch (CursorMoved moved) {
@@ -136,33 +163,44 @@ public class Subscriptions {
         }
     }
 
-    private void advance(String subscriber, long from, long to) {
-        if (jdbc.update("UPDATE event_cursor SET position = ?, updated_at = ? WHERE subscriber = ? AND position = ?",
-                to, Timestamp.from(clock.instant()), subscriber, from) != 1) {
+    private void advance(String subscriber, int partition, long from, long to) {
+        if (jdbc.update("UPDATE event_cursor SET position = ?, updated_at = ? WHERE subscriber = ?"
+                + " AND log_partition = ? AND position = ?", to, Timestamp.from(clock.instant()), subscriber, partition,
+                from) != 1) {
             throw new CursorMoved();
         }
     }
 
     private int retries(EventSubscriber s) {
         String name = s.subscriberName();
-        List<Long> due = jdbc.queryForList("SELECT position FROM event_retry WHERE subscriber = ? AND parked = FALSE"
-                + " ORDER BY position LIMIT " + BATCH, Long.class, name);
-        if (due.isEmpty()) {
-            return 0;
+        Map<Integer, List<Long>> due = new java.util.TreeMap<>();
+        jdbc.query("SELECT log_partition, position FROM event_retry WHERE subscriber = ? AND parked = FALSE"
+                + " ORDER BY log_partition, position LIMIT " + BATCH, rs -> {
+                    due.computeIfAbsent(rs.getInt(1), k -> new java.util.ArrayList<>()).add(rs.getLong(2));
+                }, name);
+        int n = 0;
+        for (Map.Entry<Integer, List<Long>> d : due.entrySet()) {
+            n += retries(s, d.getKey(), d.getValue());
         }
-        List<LoggedEvent> events = eventLog.readAt(name, due);
+        return n;
+    }
+
+    private int retries(EventSubscriber s, int partition, List<Long> due) {
+        String name = s.subscriberName();
+        List<LoggedEvent> events = eventLog.readAt(name, partition, due);
         if (events.size() < due.size()) {
             // an event gone from the log (none is deleted today) has nothing left to act on
             List<Long> found = events.stream().map(LoggedEvent::position).toList();
             due.stream().filter(p -> !found.contains(p)).forEach(p -> jdbc.update(
-                    "DELETE FROM event_retry WHERE subscriber = ? AND position = ?", name, p));
+                    "DELETE FROM event_retry WHERE subscriber = ? AND log_partition = ? AND position = ?", name,
+                    partition, p));
         }
         for (LoggedEvent e : events) {
             try {
                 tx.executeWithoutResult(st -> {
                     s.onEvent(e);
-                    if (jdbc.update("DELETE FROM event_retry WHERE subscriber = ? AND position = ? AND parked = FALSE",
-                            name, e.position()) != 1) {
+                    if (jdbc.update("DELETE FROM event_retry WHERE subscriber = ? AND log_partition = ?"
+                            + " AND position = ? AND parked = FALSE", name, partition, e.position()) != 1) {
                         throw new CursorMoved();
                     }
                 });
@@ -170,20 +208,21 @@ public class Subscriptions {
                 // another poller handled this retry
             } catch (RuntimeException ex) {
                 Integer attempts = jdbc.queryForObject("SELECT attempts FROM event_retry WHERE subscriber = ?"
-                        + " AND position = ?", Integer.class, name, e.position());
+                        + " AND log_partition = ? AND position = ?", Integer.class, name, partition, e.position());
                 boolean park = attempts != null && attempts + 1 >= MAX_ATTEMPTS;
                 jdbc.update("UPDATE event_retry SET attempts = attempts + 1, parked = ?, error = ?, updated_at = ?"
-                        + " WHERE subscriber = ? AND position = ?", park, errorName(ex),
-                        Timestamp.from(clock.instant()), name, e.position());
+                        + " WHERE subscriber = ? AND log_partition = ? AND position = ?", park, errorName(ex),
+                        Timestamp.from(clock.instant()), name, partition, e.position());
                 if (park) {
-                    log.error("Event {} (position {}) parked for {} after {} failed attempts ({}); see event_retry",
-                            e.event().id(), e.position(), name, MAX_ATTEMPTS, ex.getClass().getSimpleName());
+                    log.error("Event {} (partition {} position {}) parked for {} after {} failed attempts ({});"
+                            + " see event_retry", e.event().id(), partition, e.position(), name, MAX_ATTEMPTS,
+                            ex.getClass().getSimpleName());
                     parked.computeIfAbsent(name, k -> Counter.builder("caravan_event_log_parked_total")
                             .description("Events a subscriber gave up on after its retries")
                             .tag("subscriber", k).register(meters)).increment();
                 } else {
-                    log.error("Event {} (position {}) not handled by {} again ({})", e.event().id(), e.position(),
-                            name, ex.getClass().getSimpleName());
+                    log.error("Event {} (partition {} position {}) not handled by {} again ({})", e.event().id(),
+                            partition, e.position(), name, ex.getClass().getSimpleName());
                 }
             }
         }

@@ -73,7 +73,8 @@ class JournalRecoveryBySourceKindTest {
                 .getBeanProvider(ContactWriter.MergeFollower.class);
         ContactWriter writer = new ContactWriter(ds, cipher,
                 new StoreProperties(new StoreProperties.Journal(true, false, journal), 1), new HubProperties(dir),
-                sources, new AuditLog(ds, cipher, Clock.systemUTC(), new AuditProperties(null, false, false)), none);
+                sources, new AuditLog(ds, cipher, Clock.systemUTC(), new AuditProperties(null, false, false)), none,
+                new LogPartitions(new org.springframework.jdbc.core.JdbcTemplate(ds), 16));
         writer.start();
         writer.awaitVisible();
         writer.stop();

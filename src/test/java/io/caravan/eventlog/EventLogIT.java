@@ -38,15 +38,15 @@ import org.springframework.test.context.DynamicPropertySource;
 class EventLogIT {
 
     static final TestHub HUB = TestHub.named("eventlog");
-    static final String ACTED = "CREATE TABLE IF NOT EXISTS it_acted (subscriber VARCHAR(64), position BIGINT,"
-            + " event_id UUID)";
+    static final String ACTED = "CREATE TABLE IF NOT EXISTS it_acted (subscriber VARCHAR(64), log_partition INT,"
+            + " position BIGINT, event_id UUID)";
 
     @DynamicPropertySource
     static void hub(DynamicPropertyRegistry r) {
         HUB.register(r);
     }
 
-    /** Acts by inserting (subscriber, position, event) - no key, so acting twice would show as two rows. */
+    /** Acts by inserting (subscriber, partition, position, event) - no key, so acting twice would show as two rows. */
     static class Recording implements EventSubscriber {
         final String name;
         final JdbcTemplate jdbc;
@@ -65,8 +65,8 @@ class EventLogIT {
 
         @Override
         public void onEvent(LoggedEvent e) {
-            jdbc.update("INSERT INTO it_acted (subscriber, position, event_id) VALUES (?, ?, ?)", name, e.position(),
-                    e.event().id());
+            jdbc.update("INSERT INTO it_acted (subscriber, log_partition, position, event_id) VALUES (?, ?, ?, ?)",
+                    name, e.partition(), e.position(), e.event().id());
             if (failOn.contains(e.event().type())) {
                 throw new IllegalStateException("refused by the test");
             }
@@ -108,78 +108,112 @@ class EventLogIT {
         return recordings.stream().filter(r -> r.name.equals(name)).findFirst().orElseThrow();
     }
 
-    /** Sends registrations of new patients; returns the log's head once all their events are in it. */
-    long register(String prefix, int n) throws Exception {
-        long before = eventLog.head();
+    /** Events in the whole log: positions count from 1 in each partition. */
+    static long total(List<Long> positions) {
+        return positions.stream().mapToLong(Long::longValue).sum();
+    }
+
+    /** Sends registrations of new patients; returns the partitions' heads once all their events are in the log. */
+    List<Long> register(String prefix, int n) throws Exception {
+        long before = total(eventLog.heads());
         try (MllpTestClient c = new MllpTestClient(HUB.mllpPort)) {
             for (int i = 0; i < n; i++) {
                 assertThat(MllpTestClient.msa1(c.exchange(Hl7Messages.adt("A04", Hl7Messages.controlId(),
                         prefix + i, "Log", "Lee", "log@example.org", OffsetDateTime.now()), 10_000))).isEqualTo("AA");
             }
         }
-        Awaitility.await().atMost(Duration.ofSeconds(20)).until(() -> eventLog.head() >= before + n);
-        return eventLog.head();
+        Awaitility.await().atMost(Duration.ofSeconds(20)).until(() -> total(eventLog.heads()) >= before + n);
+        return eventLog.heads();
     }
 
-    Map<Long, Long> acted(String subscriber) {
-        return jdbc.queryForList("SELECT position FROM it_acted WHERE subscriber = ?", Long.class, subscriber)
-                .stream().collect(Collectors.groupingBy(p -> p, Collectors.counting()));
+    /** How often the subscriber acted on each event, by "partition:position". */
+    Map<String, Long> acted(String subscriber) {
+        return jdbc.queryForList("SELECT log_partition, position FROM it_acted WHERE subscriber = ?", subscriber)
+                .stream().map(r -> r.get("log_partition") + ":" + r.get("position"))
+                .collect(Collectors.groupingBy(p -> p, Collectors.counting()));
+    }
+
+    /** Every event of the log after these cursors, partition by partition. */
+    List<LoggedEvent> after(List<Long> cursors) {
+        List<LoggedEvent> out = new java.util.ArrayList<>();
+        for (int p = 0; p < cursors.size(); p++) {
+            out.addAll(eventLog.read("it-check", p, cursors.get(p), 1000));
+        }
+        return out;
+    }
+
+    static String at(LoggedEvent e) {
+        return e.partition() + ":" + e.position();
     }
 
     @Test
     void twoSubscribersProgressIndependentlyAndEachActsOnEachEventOnce() throws Exception {
         Recording alpha = named("it-alpha");
         Recording beta = named("it-beta");
-        long alphaFrom = subscriptions.cursor(alpha.name);
-        long betaFrom = subscriptions.cursor(beta.name);
-        long head = register("LOG-A", 12);
+        List<Long> alphaFrom = subscriptions.cursor(alpha.name);
+        List<Long> betaFrom = subscriptions.cursor(beta.name);
+        List<Long> head = register("LOG-A", 12);
 
         subscriptions.poll(alpha);
         assertThat(subscriptions.cursor(alpha.name)).isEqualTo(head);
         assertThat(subscriptions.cursor(beta.name)).as("beta was not polled").isEqualTo(betaFrom);
-        assertThat(acted(beta.name).keySet()).noneMatch(p -> p > betaFrom);
+        assertThat(acted(beta.name).keySet()).noneMatch(k -> {
+            String[] pp = k.split(":");
+            return Long.parseLong(pp[1]) > betaFrom.get(Integer.parseInt(pp[0]));
+        });
 
-        long head2 = register("LOG-B", 5);
+        List<Long> head2 = register("LOG-B", 5);
         subscriptions.poll(beta);
         subscriptions.poll(alpha);
         subscriptions.poll(alpha);
         assertThat(subscriptions.cursor(beta.name)).isEqualTo(head2);
         assertThat(subscriptions.cursor(alpha.name)).isEqualTo(head2);
         for (String s : List.of(alpha.name, beta.name)) {
-            long from = s.equals(alpha.name) ? alphaFrom : betaFrom;
-            Map<Long, Long> acted = acted(s);
-            for (long p = from + 1; p <= head2; p++) {
-                assertThat(acted.get(p)).as(s + " at " + p).isEqualTo(1L);
+            List<Long> from = s.equals(alpha.name) ? alphaFrom : betaFrom;
+            Map<String, Long> acted = acted(s);
+            for (int p = 0; p < head2.size(); p++) {
+                for (long pos = from.get(p) + 1; pos <= head2.get(p); pos++) {
+                    assertThat(acted.get(p + ":" + pos)).as(s + " at " + p + ":" + pos).isEqualTo(1L);
+                }
             }
         }
-        // positions follow commit order: the log read back is gap-free and ascending over these events
-        List<LoggedEvent> read = eventLog.read("it-check", alphaFrom, 1000);
-        assertThat(read).extracting(LoggedEvent::position).startsWith(alphaFrom + 1).isSorted();
-        assertThat(read.stream().filter(e -> e.position() <= head2).count()).isEqualTo(head2 - alphaFrom);
+        // positions follow commit order: each partition read back is gap-free and ascending over these events
+        for (int p = 0; p < head2.size(); p++) {
+            long from = alphaFrom.get(p);
+            List<LoggedEvent> read = eventLog.read("it-check", p, from, 1000);
+            long upTo = head2.get(p);
+            int partition = p;
+            assertThat(read).allMatch(e -> e.partition() == partition);
+            assertThat(read).extracting(LoggedEvent::position).isSorted();
+            assertThat(read.stream().filter(e -> e.position() <= upTo).map(LoggedEvent::position).toList())
+                    .containsExactlyElementsOf(java.util.stream.LongStream.rangeClosed(from + 1, upTo).boxed()
+                            .toList());
+        }
     }
 
     @Test
     void aSubscriberAddedLaterStartsFromNow() throws Exception {
         register("LOG-EARLY", 3);
         Recording late = new Recording("it-late-" + UUID.randomUUID().toString().substring(0, 8), jdbc);
-        long head = eventLog.head();
+        List<Long> head = eventLog.heads();
         assertThat(subscriptions.cursor(late.name)).isEqualTo(head);
-        long head2 = register("LOG-LATE", 2);
+        register("LOG-LATE", 2);
+        List<String> since = after(head).stream().map(EventLogIT::at).toList();
+        assertThat(since).hasSize(2);
         subscriptions.poll(late);
         assertThat(acted(late.name).keySet()).as("only what came after it registered")
-                .containsExactlyInAnyOrderElementsOf(java.util.stream.LongStream.rangeClosed(head + 1, head2)
-                        .boxed().toList());
+                .containsExactlyInAnyOrderElementsOf(since);
     }
 
     @Test
     void aFailingEventIsRetriedFiveTimesThenParkedWithoutHoldingUpTheOthers() throws Exception {
         Recording alpha = named("it-alpha");
         subscriptions.poll(alpha);
-        long from = subscriptions.cursor(alpha.name);
+        List<Long> from = subscriptions.cursor(alpha.name);
         double parkedBefore = parkedCount();
         alpha.failOn.add("patient.admitted");
         try {
-            long before = eventLog.head();
+            long before = total(eventLog.heads());
             try (MllpTestClient c = new MllpTestClient(HUB.mllpPort)) {
                 for (String trigger : List.of("A04", "A01", "A04")) {
                     assertThat(MllpTestClient.msa1(c.exchange(Hl7Messages.adt(trigger, Hl7Messages.controlId(),
@@ -187,21 +221,29 @@ class EventLogIT {
                             "log@example.org", OffsetDateTime.now()), 10_000))).isEqualTo("AA");
                 }
             }
-            Awaitility.await().atMost(Duration.ofSeconds(20)).until(() -> eventLog.head() >= before + 3);
-            long head = eventLog.head();
+            Awaitility.await().atMost(Duration.ofSeconds(20)).until(() -> total(eventLog.heads()) >= before + 3);
+            List<Long> head = eventLog.heads();
             subscriptions.poll(alpha);
             assertThat(subscriptions.cursor(alpha.name)).as("the failing event does not block the cursor")
                     .isEqualTo(head);
             for (int i = 0; i < 10; i++) {
                 subscriptions.poll(alpha);
             }
-            long failing = from + 2;
-            assertThat(jdbc.queryForObject("SELECT COUNT(*) FROM it_acted WHERE subscriber = ? AND position = ?",
-                    Long.class, alpha.name, failing)).as("effects rolled back each time").isZero();
+            List<LoggedEvent> sent = after(from);
+            assertThat(sent).hasSize(3);
+            LoggedEvent failing = sent.stream().filter(e -> e.event().type().equals("patient.admitted"))
+                    .findFirst().orElseThrow();
+            assertThat(jdbc.queryForObject("SELECT COUNT(*) FROM it_acted WHERE subscriber = ? AND log_partition = ?"
+                    + " AND position = ?", Long.class, alpha.name, failing.partition(), failing.position()))
+                    .as("effects rolled back each time").isZero();
             assertThat(jdbc.queryForMap("SELECT attempts, parked FROM event_retry WHERE subscriber = ?"
-                    + " AND position = ?", alpha.name, failing)).containsEntry("attempts", 5)
-                    .containsEntry("parked", true);
-            assertThat(acted(alpha.name)).containsEntry(from + 1, 1L).containsEntry(from + 3, 1L);
+                    + " AND log_partition = ? AND position = ?", alpha.name, failing.partition(), failing.position()))
+                    .containsEntry("attempts", 5).containsEntry("parked", true);
+            for (LoggedEvent e : sent) {
+                if (e != failing) {
+                    assertThat(acted(alpha.name)).containsEntry(at(e), 1L);
+                }
+            }
             assertThat(parkedCount() - parkedBefore).isEqualTo(1.0);
         } finally {
             alpha.failOn.clear();
@@ -212,7 +254,7 @@ class EventLogIT {
     void anEventMergedAwayReachesSubscribersUnderTheSurvivor() throws Exception {
         Recording beta = named("it-beta");
         subscriptions.poll(beta);
-        long from = subscriptions.cursor(beta.name);
+        List<Long> from = subscriptions.cursor(beta.name);
         String tag = UUID.randomUUID().toString().substring(0, 6);
         try (MllpTestClient c = new MllpTestClient(HUB.mllpPort)) {
             for (String hl7 : List.of(
@@ -224,15 +266,18 @@ class EventLogIT {
                 assertThat(MllpTestClient.msa1(c.exchange(hl7, 10_000))).isEqualTo("AA");
             }
         }
-        Awaitility.await().atMost(Duration.ofSeconds(20)).until(() -> eventLog.head() >= from + 3);
-        List<LoggedEvent> read = eventLog.read(beta.name, from, 3);
+        Awaitility.await().atMost(Duration.ofSeconds(20)).until(() -> total(eventLog.heads()) >= total(from) + 3);
+        List<LoggedEvent> read = after(from);
         assertThat(read).extracting(e -> e.event().type())
-                .containsExactly("patient.registered", "patient.registered", "patient.merged");
+                .containsExactlyInAnyOrder("patient.registered", "patient.registered", "patient.merged");
+        UUID survivor = read.stream().filter(e -> e.event().type().equals("patient.merged")).findFirst()
+                .orElseThrow().contactId();
         assertThat(read).extracting(LoggedEvent::contactId).as("the prior record's event moved to the survivor")
-                .containsOnly(read.get(2).contactId());
+                .containsOnly(survivor);
         subscriptions.poll(beta);
-        assertThat(acted(beta.name)).containsEntry(from + 1, 1L).containsEntry(from + 2, 1L)
-                .containsEntry(from + 3, 1L);
+        for (LoggedEvent e : read) {
+            assertThat(acted(beta.name)).containsEntry(at(e), 1L);
+        }
     }
 
     double parkedCount() {
