@@ -33,7 +33,7 @@ class TableOwnershipTest {
      * owner the day it is created.
      */
     private static final Map<String, String> OWNERS = owners(
-            "contact", "contact contact_identifier inbound_message journal_state trigger_event event_log_head",
+            "contact", "contact contact_identifier inbound_message journal_state trigger_event event_log_head event_log_config",
             "eventlog", "event_cursor event_retry",
             "consent", "consent_record",
             "audit", "audit_chain audit_contact audit_entry audit_index_state audit_outbox",
