@@ -45,8 +45,9 @@ class TableOwnershipTest {
                     + " qrtz_locks qrtz_paused_trigger_grps qrtz_scheduler_state qrtz_simple_triggers"
                     + " qrtz_simprop_triggers qrtz_triggers");
 
-    private static final Pattern CREATE = Pattern.compile("(?i)create\\s+table\\s+(?:if\\s+not\\s+exists\\s+)?(\\w+)");
-    private static final Pattern DROP = Pattern.compile("(?i)drop\\s+table\\s+(?:if\\s+exists\\s+)?(\\w+)");
+    private static final Pattern DDL = Pattern.compile("(?i)create\\s+table\\s+(?:if\\s+not\\s+exists\\s+)?(\\w+)"
+            + "|drop\\s+table\\s+(?:if\\s+exists\\s+)?(\\w+)"
+            + "|alter\\s+table\\s+(?:if\\s+exists\\s+)?(\\w+)\\s+rename\\s+to\\s+(\\w+)");
     /** A string literal, and literals joined by {@code +} across lines: one SQL statement. */
     private static final Pattern LITERALS = Pattern.compile("\"(?:[^\"\\\\\\n]|\\\\.)*\"(?:\\s*\\+\\s*\"(?:[^\"\\\\\\n]|\\\\.)*\")*");
     private static final Pattern TEXT_BLOCK = Pattern.compile("(?s)\"\"\"(.*?)\"\"\"");
@@ -138,17 +139,37 @@ class TableOwnershipTest {
 
     /** Tables that exist after every migration: created and not dropped again. */
     static Set<String> migratedTables() throws IOException {
-        Set<String> created = new TreeSet<>();
-        Set<String> dropped = new TreeSet<>();
-        try (Stream<Path> files = Files.list(MIGRATIONS)) {
-            for (Path f : files.filter(p -> p.toString().endsWith(".sql")).toList()) {
-                String sql = Files.readString(f);
-                CREATE.matcher(sql).results().forEach(m -> created.add(m.group(1).toLowerCase(Locale.ROOT)));
-                DROP.matcher(sql).results().forEach(m -> dropped.add(m.group(1).toLowerCase(Locale.ROOT)));
+        // in Flyway's order, statement by statement: a migration may drop a table, or build a new one and rename it
+        Set<String> tables = new TreeSet<>();
+        List<Path> files;
+        try (Stream<Path> list = Files.list(MIGRATIONS)) {
+            files = list.filter(p -> p.toString().endsWith(".sql"))
+                    .sorted(java.util.Comparator.comparing(TableOwnershipTest::version)).toList();
+        }
+        for (Path f : files) {
+            java.util.regex.Matcher m = DDL.matcher(Files.readString(f));
+            while (m.find()) {
+                if (m.group(1) != null) {
+                    tables.add(m.group(1).toLowerCase(Locale.ROOT));
+                } else if (m.group(2) != null) {
+                    tables.remove(m.group(2).toLowerCase(Locale.ROOT));
+                } else {
+                    tables.remove(m.group(3).toLowerCase(Locale.ROOT));
+                    tables.add(m.group(4).toLowerCase(Locale.ROOT));
+                }
             }
         }
-        created.removeAll(dropped);
-        return created;
+        return tables;
+    }
+
+    /** {@code V10_7__x.sql} → 10.7, compared part by part. */
+    private static java.math.BigDecimal version(Path f) {
+        String name = f.getFileName().toString();
+        String v = name.substring(1, name.indexOf("__"));
+        String[] parts = v.split("_");
+        // two-level versions here (major_minor): major.minor with the minor zero-padded so 10_10 sorts after 10_9
+        return new java.math.BigDecimal(parts[0] + "." + String.format("%06d", parts.length > 1
+                ? Integer.parseInt(parts[1]) : 0));
     }
 
     private static String packageOf(Path file) {
