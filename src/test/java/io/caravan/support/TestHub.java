@@ -89,6 +89,10 @@ public final class TestHub {
         // then finds no context ("No CamelContext could be found with name: caravan-8") - never a journey started.
         String camelName = "caravan-" + CONTEXTS.incrementAndGet();
         r.add("camel.main.name", () -> camelName);
+        // Quartz keys its JDBC connection provider by scheduler name in a JVM-wide registry: contexts sharing the
+        // name "caravan" took each other's data source, and a cached context's scheduler then fired into a pool
+        // closed with another context ("HikariDataSource has been closed"), its tick never reaching a journey
+        r.add("spring.quartz.properties.org.quartz.scheduler.instanceName", () -> camelName);
         r.add("caravan.data-dir", dataDir::toString);
         r.add("caravan.mllp.host", () -> "127.0.0.1");
         r.add("caravan.mllp.port", () -> mllpPort);
