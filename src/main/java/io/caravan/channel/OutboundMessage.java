@@ -12,7 +12,8 @@ import java.util.UUID;
  *                   policy stopped it: see reasons), {@code deferred} (the relay refused for now or the connection
  *                   broke: retried with backoff), {@code sent} (handed over, protected as {@code protection}),
  *                   {@code delivered} (a delivery status notification said so), {@code bounced} (refused for good;
- *                   the address is suppressed when the refusal was about its mailbox), then {@code opened} / {@code clicked} when the reader did (machines
+ *                   the address is suppressed when the refusal was about its mailbox), for SMS
+ *                   {@code undeliverable} / {@code expired} (a delivery receipt, or the SMSC refusing the number), then {@code opened} / {@code clicked} when the reader did (machines
  *                   do not count), {@code failed} (retries used up, or an error)
  * @param protection {@code smime}, {@code pgp}, {@code tls}, {@code portal}, or {@code none} (PHI-free content only)
  * @param reasons    rule ids and codes, never values
@@ -28,4 +29,8 @@ public record OutboundMessage(UUID id, UUID contactId, String channel, String pu
     public static final String DEFERRED = "deferred";
     public static final String DELIVERED = "delivered";
     public static final String BOUNCED = "bounced";
+    /** SMS: the carrier could not deliver the text (a receipt said so, or the SMSC refused the number). */
+    public static final String UNDELIVERABLE = "undeliverable";
+    /** SMS: the text's validity period ran out before the handset took it (a receipt said so). */
+    public static final String EXPIRED = "expired";
 }
