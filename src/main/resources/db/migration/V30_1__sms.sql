@@ -19,3 +19,27 @@ CREATE TABLE sms_suppression (
     message_id UUID,
     at         TIMESTAMP WITH TIME ZONE NOT NULL
 );
+
+-- Which contacts the hub has texted at a number: an MO text names only the number, and a STOP from it opts out
+-- every one of them (a family sharing a phone). MACs of the number, never the number.
+CREATE TABLE sms_number (
+    number_mac VARCHAR(64) NOT NULL,
+    contact_id UUID NOT NULL,
+    PRIMARY KEY (number_mac, contact_id)
+);
+
+-- Numbers that texted STOP: nothing more goes to them (the one confirmation aside) until they text START.
+CREATE TABLE sms_number_opt_out (
+    number_mac VARCHAR(64) PRIMARY KEY,
+    at         TIMESTAMP WITH TIME ZONE NOT NULL
+);
+
+-- Other MO texts, for workflows to branch on: sealed (a patient's words are PHI), by contact where known.
+CREATE TABLE sms_inbound (
+    id         UUID PRIMARY KEY,
+    number_mac VARCHAR(64) NOT NULL,
+    contact_id UUID,
+    key_id     VARCHAR(32) NOT NULL,
+    text       BYTEA NOT NULL,
+    at         TIMESTAMP WITH TIME ZONE NOT NULL
+);

@@ -53,6 +53,7 @@ public class SmsSender {
     private final Optional<Smsc> smsc;
     private final SmsSegments segments;
     private final SmsSuppressions suppressions;
+    private final SmsNumberBook book;
     private final SmsProperties props;
     private final Clock clock;
     private final Semaphore window;
@@ -60,7 +61,8 @@ public class SmsSender {
     private final AtomicInteger downs = new AtomicInteger();
 
     SmsSender(MessageStore store, SmsTemplates templates, SmsConfig.SmscHolder smsc, SmsSegments segments,
-            SmsSuppressions suppressions, SmsProperties props, Clock clock) {
+            SmsSuppressions suppressions, SmsNumberBook book, SmsProperties props, Clock clock) {
+        this.book = book;
         this.store = store;
         this.templates = templates;
         this.smsc = smsc.smsc();
@@ -86,6 +88,12 @@ public class SmsSender {
         }
         if (suppressions.suppressed(number)) {
             store.finish(m.id(), OutboundMessage.BLOCKED, null, List.of("sms-number-suppressed"), clock.instant());
+            return;
+        }
+        if (book.optedOut(number)) {
+            // the number texted STOP: its contacts' opt-outs are recorded too, this also covers a contact whose
+            // number changed to it since
+            store.finish(m.id(), OutboundMessage.BLOCKED, null, List.of("sms-number-opted-out"), clock.instant());
             return;
         }
         SmsTemplates.Template t = templates.get(m.template()).orElseThrow(() -> new IllegalStateException(
@@ -150,6 +158,7 @@ public class SmsSender {
         List<String> ids = ex.getMessage().getHeader(SmppConstants.ID, List.class);
         downs.set(0);
         segments.submitted(smsc.get().id(), m.id(), ids == null ? List.of() : ids, clock.instant());
+        book.texted(ex.getProperty(Disclosures.RECIPIENT, String.class), m.contactId());
         ex.setProperty(Disclosures.DESCRIPTION, "sms " + m.template());
         ex.setProperty(Disclosures.PROTECTION, "none");
         ex.setProperty(Deliveries.REASONS, List.of(e.alphabet().code, "segments:" + e.segmentCount()));

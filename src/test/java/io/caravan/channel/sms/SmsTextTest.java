@@ -71,7 +71,7 @@ class SmsTextTest {
 
     @Test
     void aSurrogatePairIsNeverSplitAcrossSegments() {
-        SmsText.Encoded e = SmsText.encode("ç".repeat(66) + "\uD83D\uDE00" + "ç");
+        SmsText.Encoded e = SmsText.encode("ç".repeat(66) + "\uD83D\uDE00" + "ççç");
         assertThat(e.segments()).hasSize(2);
         assertThat(e.segments().get(0).length - 6).isEqualTo(66 * 2);
     }
