@@ -43,3 +43,24 @@ CREATE TABLE sms_inbound (
     text       BYTEA NOT NULL,
     at         TIMESTAMP WITH TIME ZONE NOT NULL
 );
+
+-- Treatment texts per number (the FCC healthcare exemption's 1 a day, 3 a week, as policy): reserved when a text is
+-- about to be submitted, released when it is not.
+CREATE TABLE sms_sent (
+    message_id UUID PRIMARY KEY,
+    number_mac VARCHAR(64) NOT NULL,
+    purpose    VARCHAR(16) NOT NULL,
+    at         TIMESTAMP WITH TIME ZONE NOT NULL
+);
+CREATE INDEX sms_sent_number ON sms_sent (number_mac, purpose, at);
+
+-- Receipts that arrived before the hub had recorded their text as sent (a fast SMSC answers the submit and the
+-- receipt almost together): applied by the sweep once the text is sent, dropped after an hour (another system's).
+CREATE TABLE sms_receipt_early (
+    adapter VARCHAR(64) NOT NULL,
+    smsc_id VARCHAR(65) NOT NULL,
+    state   VARCHAR(16) NOT NULL,
+    error   VARCHAR(16),
+    at      TIMESTAMP WITH TIME ZONE NOT NULL,
+    PRIMARY KEY (adapter, smsc_id)
+);

@@ -7,6 +7,7 @@ import io.caravan.contact.Contact;
 import java.time.Clock;
 import java.util.List;
 import java.util.Optional;
+import java.util.UUID;
 import org.apache.camel.Exchange;
 import org.apache.camel.component.smpp.SmppConstants;
 import org.slf4j.Logger;
@@ -74,6 +75,14 @@ public class SmsInbound {
         if (outcome == null) {
             return;
         }
+        Optional<UUID> message = segments.messageOf(smsc.get().id(), smscId);
+        Optional<OutboundMessage> m = message.flatMap(store::find);
+        if (m.isEmpty() || OutboundMessage.PLANNED.equals(m.get().status())
+                || OutboundMessage.DEFERRED.equals(m.get().status())) {
+            // not (yet) a text the hub recorded as sent: the submit's response and this receipt crossed
+            segments.keepEarly(smsc.get().id(), smscId, state, error, clock.instant());
+            return;
+        }
         boolean permanent = "REJECTD".equals(state) || "UNDELIV".equals(state)
                 && smsc.get().settings().permanentErrors.contains(errorCode(error));
         Optional<SmsSegments.Reported> done = segments.receipt(smsc.get().id(), smscId,
@@ -95,14 +104,35 @@ public class SmsInbound {
         }
         store.report(done.get().messageId(), status, reason, clock.instant());
         if (outcomes.contains("refused")) {
-            store.find(done.get().messageId()).ifPresent(m -> {
-                Contact c = consents.requireContact(m.contactId());
-                if (c.phone != null) {
-                    suppressions.suppress(c.phone, "receipt:" + state, m.id(), m.contactId(), ACTOR);
-                }
-            });
+            OutboundMessage sent = m.get();
+            Contact c = consents.requireContact(sent.contactId());
+            if (c.phone != null) {
+                suppressions.suppress(c.phone, "receipt:" + state, sent.id(), sent.contactId(), ACTOR);
+            }
         }
         log.debug("SMS message {} reported {}", done.get().messageId(), status);
+    }
+
+    /**
+     * Receipts that came before their text was recorded as sent, applied now that it is; those still unknown after
+     * an hour were about another system's messages.
+     */
+    public void sweep() {
+        if (smsc.isEmpty()) {
+            return;
+        }
+        java.time.Instant stale = clock.instant().minus(java.time.Duration.ofHours(1));
+        for (SmsSegments.Early e : segments.early(smsc.get().id())) {
+            Optional<OutboundMessage> m = segments.messageOf(smsc.get().id(), e.smscId()).flatMap(store::find);
+            boolean inFlight = m.isPresent() && (OutboundMessage.PLANNED.equals(m.get().status())
+                    || OutboundMessage.DEFERRED.equals(m.get().status()));
+            if (m.isPresent() && !inFlight) {
+                segments.dropEarly(smsc.get().id(), e.smscId());
+                receipt(e.smscId(), e.state(), e.error());
+            } else if (e.at().isBefore(stale)) {
+                segments.dropEarly(smsc.get().id(), e.smscId());
+            }
+        }
     }
 
     private static Integer errorCode(String error) {

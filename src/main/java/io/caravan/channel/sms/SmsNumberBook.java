@@ -67,6 +67,22 @@ public class SmsNumberBook {
         return n == null ? 0 : n;
     }
 
+    /** Reserves a slot for a text about to go; the times of the earlier ones of that purpose since {@code since}. */
+    public List<Instant> sentSince(String e164, String purpose, Instant since) {
+        return jdbc.queryForList("SELECT at FROM sms_sent WHERE number_mac = ? AND purpose = ? AND at > ? ORDER BY at",
+                Timestamp.class, key(e164), purpose, Timestamp.from(since)).stream().map(Timestamp::toInstant).toList();
+    }
+
+    public void reserve(String e164, UUID messageId, String purpose, Instant at) {
+        jdbc.update("DELETE FROM sms_sent WHERE message_id = ?", messageId);
+        jdbc.update("INSERT INTO sms_sent (message_id, number_mac, purpose, at) VALUES (?, ?, ?, ?)", messageId,
+                key(e164), purpose, Timestamp.from(at));
+    }
+
+    public void release(UUID messageId) {
+        jdbc.update("DELETE FROM sms_sent WHERE message_id = ?", messageId);
+    }
+
     private String key(String e164) {
         return HexFormat.of().formatHex(cipher.mac("sms-number", e164.trim().getBytes(StandardCharsets.UTF_8)));
     }

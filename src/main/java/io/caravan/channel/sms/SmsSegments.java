@@ -30,6 +30,32 @@ public class SmsSegments {
         }
     }
 
+    /** The message a segment belongs to, if the hub sent it. */
+    public Optional<UUID> messageOf(String adapter, String smscId) {
+        return jdbc.queryForList("SELECT message_id FROM sms_segment WHERE adapter = ? AND smsc_id = ?", UUID.class,
+                adapter, smscId).stream().findFirst();
+    }
+
+    /** A receipt that came before its text was recorded as sent: kept for {@link #early}. */
+    public void keepEarly(String adapter, String smscId, String state, String error, Instant at) {
+        jdbc.update("INSERT INTO sms_receipt_early (adapter, smsc_id, state, error, at) SELECT ?, ?, ?, ?, ? WHERE NOT"
+                + " EXISTS (SELECT 1 FROM sms_receipt_early WHERE adapter = ? AND smsc_id = ?)", adapter, smscId,
+                state, error, Timestamp.from(at), adapter, smscId);
+    }
+
+    public record Early(String smscId, String state, String error, Instant at) {
+    }
+
+    public List<Early> early(String adapter) {
+        return jdbc.query("SELECT smsc_id, state, error, at FROM sms_receipt_early WHERE adapter = ? ORDER BY at"
+                + " FETCH FIRST 1000 ROWS ONLY", (rs, n) -> new Early(rs.getString(1), rs.getString(2),
+                rs.getString(3), rs.getTimestamp(4).toInstant()), adapter);
+    }
+
+    public void dropEarly(String adapter, String smscId) {
+        jdbc.update("DELETE FROM sms_receipt_early WHERE adapter = ? AND smsc_id = ?", adapter, smscId);
+    }
+
     /** What a message's segments reported, once every one has: outcome per segment; empty while some are pending. */
     public record Reported(UUID messageId, List<String> outcomes) {
     }

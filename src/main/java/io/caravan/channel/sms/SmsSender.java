@@ -39,6 +39,7 @@ public class SmsSender {
     static final String URI = "CaravanSmscUri";
     static final String ENCODED = "CaravanSmsEncoded";
     static final String WINDOW = "CaravanSmsWindow";
+    static final String TREATMENT = "treatment";
 
     // SMPP 3.4 command_status values that say the destination itself is wrong
     private static final int ESME_RINVDSTADR = 0x0B;
@@ -57,6 +58,9 @@ public class SmsSender {
     private final SmsProperties props;
     private final Clock clock;
     private final Semaphore window;
+    private final QuietHours quiet;
+    /** Striped locks: the cap check and the reservation of one number happen under one lock. */
+    private final Object[] stripes = new Object[64];
     /** Consecutive connection failures: how long deferred texts wait before the next try (doubling, capped). */
     private final AtomicInteger downs = new AtomicInteger();
 
@@ -71,6 +75,15 @@ public class SmsSender {
         this.props = props;
         this.clock = clock;
         this.window = new Semaphore(this.smsc.map(Smsc::window).orElse(1));
+        java.util.Map<String, QuietHours.Window> states = new java.util.HashMap<>();
+        props.quietHours().states().forEach((k, v) -> states.put(k.toUpperCase(java.util.Locale.ROOT),
+                QuietHours.Window.parse(v)));
+        String zone = this.smsc.map(x -> x.settings().timeZone).orElse(null);
+        this.quiet = new QuietHours(QuietHours.Window.parse(props.quietHours().window()), states,
+                java.time.ZoneId.of(zone == null ? "UTC" : zone));
+        for (int i = 0; i < stripes.length; i++) {
+            stripes[i] = new Object();
+        }
     }
 
     /**
@@ -99,11 +112,33 @@ public class SmsSender {
         SmsTemplates.Template t = templates.get(m.template()).orElseThrow(() -> new IllegalStateException(
                 "template gone"));
         Map<String, Object> model = store.data(m.id());
-        SmsText.Encoded e = SmsText.encode(templates.render(m.template(), c.language, model));
+        String text = templates.render(m.template(), c.language, model);
+        SmsText.Encoded e = SmsText.encode(text);
         if (e.segmentCount() > t.maxSegments()) {
             store.finish(m.id(), OutboundMessage.FAILED, null, List.of(e.alphabet().code, "segments:"
                     + e.segmentCount(), "over-segment-cap:" + t.maxSegments()), clock.instant());
             return;
+        }
+        Instant now = clock.instant();
+        if (TREATMENT.equals(m.purpose()) && text.codePointCount(0, text.length()) > 160) {
+            // the FCC's healthcare exemption covers treatment texts of 160 characters at most
+            store.finish(m.id(), OutboundMessage.FAILED, null, List.of("treatment-over-160"), now);
+            return;
+        }
+        Optional<Instant> open = quiet.waitUntil(now, c, number);
+        if (open.isPresent()) {
+            store.defer(m.id(), List.of("quiet-hours"), false, open.get(), now);
+            return;
+        }
+        if (TREATMENT.equals(m.purpose())) {
+            synchronized (stripes[Math.floorMod(number.hashCode(), stripes.length)]) {
+                Optional<Instant> capped = capped(number, now);
+                if (capped.isPresent()) {
+                    store.defer(m.id(), List.of("treatment-cap"), false, capped.get(), now);
+                    return;
+                }
+                book.reserve(number, m.id(), m.purpose(), now);
+            }
         }
         try {
             window.acquire();
@@ -116,12 +151,30 @@ public class SmsSender {
         ex.setProperty(ENCODED, e);
         ex.setProperty(URI, smsc.get().endpointUri());
         // camel-smpp reads these headers; they go again right after the submit (Hawtio shows headers)
-        ex.getMessage().setBody(templates.render(m.template(), c.language, model));
+        ex.getMessage().setBody(text);
         ex.getMessage().setHeader(SmppConstants.DEST_ADDR, SmsNumbers.destination(number));
         ex.getMessage().setHeader(SmppConstants.DATA_CODING, e.alphabet().dataCoding);
         ex.getMessage().setHeader(SmppConstants.ALPHABET, e.alphabet().dataCoding);
         ex.getMessage().setHeader(SmppConstants.DATA_SPLITTER, new Presplit(e));
         ex.setProperty(SUBMIT, true);
+    }
+
+    /**
+     * When the next treatment text may go to the number under the per-day and per-week caps; empty: now. Texts of
+     * other purposes do not count (marketing has its own caps in the workflow engine).
+     */
+    private Optional<Instant> capped(String number, Instant now) {
+        Instant wait = null;
+        List<Instant> day = book.sentSince(number, TREATMENT, now.minus(Duration.ofDays(1)));
+        if (day.size() >= props.treatmentCap().perDay()) {
+            wait = day.get(day.size() - props.treatmentCap().perDay()).plus(Duration.ofDays(1));
+        }
+        List<Instant> week = book.sentSince(number, TREATMENT, now.minus(Duration.ofDays(7)));
+        if (week.size() >= props.treatmentCap().perWeek()) {
+            Instant w = week.get(week.size() - props.treatmentCap().perWeek()).plus(Duration.ofDays(7));
+            wait = wait == null || w.isAfter(wait) ? w : wait;
+        }
+        return Optional.ofNullable(wait);
     }
 
     /** Step 2 when camel-smpp threw: a typed failure the route's doCatch acts on. Never names the number. */
@@ -179,6 +232,7 @@ public class SmsSender {
         OutboundMessage m = ex.getProperty(Deliveries.MESSAGE, OutboundMessage.class);
         DeliveryFailure.Transient t = ex.getProperty(Exchange.EXCEPTION_CAUGHT, DeliveryFailure.Transient.class);
         Instant now = clock.instant();
+        book.release(m.id());
         if (t.counts()) {
             int attempts = store.attempts(m.id());
             List<Duration> backoff = props.backoff();
@@ -203,6 +257,7 @@ public class SmsSender {
         OutboundMessage m = ex.getProperty(Deliveries.MESSAGE, OutboundMessage.class);
         DeliveryFailure.Permanent f = ex.getProperty(Exchange.EXCEPTION_CAUGHT, DeliveryFailure.Permanent.class);
         String reason = f.reasons().get(0);
+        book.release(m.id());
         if (f.addressRefused()) {
             suppressions.suppress(ex.getProperty(Disclosures.RECIPIENT, String.class), reason, m.id(), m.contactId(),
                     ACTOR);

@@ -67,14 +67,54 @@ class SmsChannelIT {
                 """.formatted(SMSC.port));
         r.add("caravan.mapping.adapters-dir", adapters::toString);
         r.add("caravan.sms.adapter", () -> "test-smsc");
+        // these tests are about the wire, not the TCPA policy (SmsPolicyIT): any hour, any number of texts
+        r.add("caravan.sms.quiet-hours.window", () -> "00:00-23:59:59");
+        r.add("caravan.sms.treatment-cap.per-day", () -> "1000");
+        r.add("caravan.sms.treatment-cap.per-week", () -> "1000");
         r.add("CARAVAN_TEST_SMPP_PASSWORD", () -> "secret");
         Path templates = HUB.dataDir.resolveSibling(HUB.dataDir.getFileName() + "-sms-templates");
         org.springframework.util.FileSystemUtils.copyRecursively(Path.of("config/templates/sms"), templates);
         Files.createDirectories(templates.resolve("long-note"));
         Files.writeString(templates.resolve("long-note/template.yaml"),
-                "purpose: treatment\ncontent: phi-free\nlanguages: [en]\nrequires: [note]\nmaxSegments: 3\n");
+                "purpose: operations\ncontent: phi-free\nlanguages: [en]\nrequires: [note]\nmaxSegments: 3\n");
         Files.writeString(templates.resolve("long-note/en.txt.peb"), "{{ note }}\n");
+        Files.createDirectories(templates.resolve("long-treatment"));
+        Files.writeString(templates.resolve("long-treatment/template.yaml"),
+                "purpose: treatment\ncontent: phi-free\nlanguages: [en]\nrequires: [note]\nmaxSegments: 3\n");
+        Files.writeString(templates.resolve("long-treatment/en.txt.peb"), "{{ note }}\n");
         r.add("caravan.sms.templates-dir", templates::toString);
+        // one workflow that sends by email and then by SMS: the engine takes the channel per step, unchanged
+        Path workflows = HUB.dataDir.resolveSibling(HUB.dataDir.getFileName() + "-workflows");
+        Files.createDirectories(workflows);
+        Files.writeString(workflows.resolve("both-channels.yaml"), """
+                id: both-channels
+                description: A reminder by email, then the same by text
+                purpose: treatment
+                trigger:
+                  event: patient.registered
+                  when: "contact.name.family == 'Twochannel'"
+                steps:
+                  - id: by-email
+                    send:
+                      template: appointment-reminder
+                      data:
+                        appointmentDate: "'2030-01-02'"
+                        appointmentTime: "'09:30'"
+                        provider: "'your care team'"
+                        clinicPhone: "'217-555-0100'"
+                  - id: by-text
+                    send:
+                      channel: sms
+                      template: appointment-reminder
+                      data:
+                        appointmentDate: "'2030-01-02'"
+                        appointmentTime: "'09:30'"
+                        clinicPhone: "'217-555-0100'"
+                  - id: done
+                    exit:
+                      reason: reminded
+                """);
+        r.add("caravan.workflow.dir", workflows::toString);
     }
 
     @AfterAll
@@ -94,8 +134,12 @@ class SmsChannelIT {
     }
 
     Patient patient(String mrn) throws Exception {
+        return patient(mrn, "Textor");
+    }
+
+    Patient patient(String mrn, String family) throws Exception {
         String line = String.format("%04d", NUMBERS.incrementAndGet());
-        String msg = Hl7Messages.a04(Hl7Messages.controlId(), mrn, "Textor", "Sam", mrn.toLowerCase() + "@example.org")
+        String msg = Hl7Messages.a04(Hl7Messages.controlId(), mrn, family, "Sam", mrn.toLowerCase() + "@example.org")
                 .replace("^PRN^CP^^1^217^5550199", "^PRN^CP^^1^217^555" + line);
         try (MllpTestClient c = new MllpTestClient(HUB.mllpPort)) {
             assertThat(MllpTestClient.msa1(c.exchange(msg, 10_000))).isEqualTo("AA");
@@ -107,7 +151,8 @@ class SmsChannelIT {
 
     String plan(UUID contact, String template, Map<String, Object> data) throws IOException {
         ResponseEntity<String> r = HubApi.post(admin(), "/api/messages", Map.of("contactId", contact,
-                "template", template, "channel", "sms", "purpose", "treatment", "data", data));
+                "template", template, "channel", "sms", "purpose", template.equals("long-note") ? "operations"
+                        : "treatment", "data", data));
         assertThat(r.getStatusCode()).as(r.getBody()).isEqualTo(HttpStatus.ACCEPTED);
         return HubApi.JSON.readTree(r.getBody()).get("id").asText();
     }
@@ -162,6 +207,16 @@ class SmsChannelIT {
         SMSC.receipt(parts.get(0).id(), DeliveryReceiptState.DELIVRD, "000"); // a repeated receipt changes nothing
         SMSC.receipt(parts.get(1).id(), DeliveryReceiptState.DELIVRD, "000");
         awaitStatus(id, "delivered");
+    }
+
+    @Test
+    void aTreatmentTextOver160CharactersIsNotSent() throws Exception {
+        Patient p = patient("SMS-13");
+        String id = plan(p.id(), "long-treatment", Map.of("note", "x".repeat(161)));
+        awaitStatus(id, "failed");
+        assertThat(message(id).get("reasons").toString()).contains("treatment-over-160");
+        awaitStatus(plan(p.id(), "long-treatment", Map.of("note", "x".repeat(160))), "sent");
+        assertThat(to(p)).hasSize(1);
     }
 
     @Test
@@ -233,5 +288,106 @@ class SmsChannelIT {
         awaitStatus(during, "sent");
         assertThat(SMSC.binds.get()).as("bound again").isGreaterThan(binds);
         assertThat(to(p)).hasSize(2);
+    }
+
+    @Autowired
+    SmsNumberBook book;
+
+    boolean allowed(UUID contact) throws IOException {
+        return HubApi.JSON.readTree(admin().getForEntity("/api/contacts/{id}/decision?purpose=treatment&channel=sms",
+                String.class, contact).getBody()).get("allowed").asBoolean();
+    }
+
+    List<String> repliesTo(Patient p) {
+        return to(p).stream().map(s -> SmsText.decodeGsm7(s.shortMessage())).toList();
+    }
+
+    @Test
+    void stopOptsTheNumberOutAtOnceAuditedWithExactlyOneConfirmation() throws Exception {
+        Patient p = patient("SMS-8");
+        awaitStatus(plan(p.id(), "appointment-reminder", REMINDER), "sent");
+        assertThat(allowed(p.id())).isTrue();
+
+        SMSC.mo(p.digits(), "  Stop.  ");
+        Awaitility.await().atMost(Duration.ofSeconds(20)).until(() -> !allowed(p.id()));
+        Awaitility.await().atMost(Duration.ofSeconds(20)).until(() -> repliesTo(p).size() == 2);
+        Thread.sleep(2000);
+        assertThat(repliesTo(p)).as("the reminder, then one confirmation").hasSize(2);
+        assertThat(repliesTo(p).get(1)).contains("unsubscribed").doesNotContainIgnoringCase("offer");
+        JsonNode audit = HubApi.JSON.readTree(rest.withBasicAuth(TestHub.COMPLIANCE, TestHub.USER_PASSWORD)
+                .getForEntity("/api/audit?contact={id}", String.class, p.id()).getBody());
+        assertThat(audit.toString()).contains("consent.recorded", "sms-keyword");
+
+        String after = plan(p.id(), "appointment-reminder", REMINDER);
+        assertThat(message(after).get("status").asText()).isEqualTo("blocked");
+        assertThat(message(after).get("reasons").toString()).contains("opt-out");
+    }
+
+    @Test
+    void aPlainLanguageRequestOptsOutAndStartResubscribes() throws Exception {
+        Patient p = patient("SMS-9");
+        awaitStatus(plan(p.id(), "appointment-reminder", REMINDER), "sent");
+        SMSC.mo(p.digits(), "please stop texting me");
+        Awaitility.await().atMost(Duration.ofSeconds(20)).until(() -> !allowed(p.id()));
+        SMSC.mo(p.digits(), "START");
+        Awaitility.await().atMost(Duration.ofSeconds(20)).until(() -> allowed(p.id()));
+        Awaitility.await().atMost(Duration.ofSeconds(20)).until(() -> repliesTo(p).size() == 3);
+        assertThat(repliesTo(p).get(2)).contains("resubscribed");
+        awaitStatus(plan(p.id(), "appointment-reminder", REMINDER), "sent");
+    }
+
+    @Test
+    void helpIsAnsweredWithTheAdaptersProgramSupportRatesAndHowToOptOut() throws Exception {
+        Patient p = patient("SMS-10");
+        awaitStatus(plan(p.id(), "appointment-reminder", REMINDER), "sent");
+        SMSC.mo(p.digits(), "help?");
+        Awaitility.await().atMost(Duration.ofSeconds(20)).until(() -> repliesTo(p).size() == 2);
+        assertThat(repliesTo(p).get(1)).contains("Mercy Health reminders", "217-555-0100",
+                "Msg & data rates may apply", "STOP");
+        assertThat(allowed(p.id())).isTrue();
+    }
+
+    @Test
+    void anOrdinaryTextIsKeptForWorkflowsAndOptsNothingOut() throws Exception {
+        Patient p = patient("SMS-11");
+        awaitStatus(plan(p.id(), "appointment-reminder", REMINDER), "sent");
+        SMSC.mo(p.digits(), "I stopped by the clinic, see you Monday");
+        Awaitility.await().atMost(Duration.ofSeconds(20)).until(() -> book.inboundCount(p.id()) == 1);
+        assertThat(allowed(p.id())).isTrue();
+        assertThat(repliesTo(p)).hasSize(1);
+    }
+
+    @Test
+    void aTextPlannedBeforeAStopThatArrivesBeforeItsSendIsNotSent() throws Exception {
+        Patient p = patient("SMS-12");
+        awaitStatus(plan(p.id(), "appointment-reminder", REMINDER), "sent");
+        SMSC.refuse = 0x58; // the SMSC holds the next text back: it waits, deferred, planned and allowed
+        String pending;
+        try {
+            pending = plan(p.id(), "appointment-reminder", REMINDER);
+            awaitStatus(pending, "deferred");
+            SMSC.mo(p.digits(), "STOP");
+            Awaitility.await().atMost(Duration.ofSeconds(20)).until(() -> !allowed(p.id()));
+        } finally {
+            SMSC.refuse = 0;
+        }
+        awaitStatus(pending, "blocked");
+        assertThat(message(pending).get("reasons").toString()).contains("opt-out");
+        // planned texts ask for a receipt; keyword replies do not
+        assertThat(to(p)).filteredOn(x -> x.registeredDelivery() == 1).as("only the first text").hasSize(1);
+    }
+
+    @Test
+    void aWorkflowSendsByEmailAndBySmsWithTheEngineUnchanged() throws Exception {
+        Patient p = patient("SMS-14", "Twochannel");
+        Awaitility.await().atMost(Duration.ofSeconds(40)).until(() -> to(p).size() == 1);
+        assertThat(SmsText.decodeGsm7(to(p).get(0).shortMessage())).contains("2030-01-02 at 09:30");
+        JsonNode messages = HubApi.JSON.readTree(admin().getForEntity("/api/contacts/{id}/messages", String.class,
+                p.id()).getBody());
+        assertThat(messages.findValues("channel")).extracting(JsonNode::asText).containsExactlyInAnyOrder("email",
+                "sms");
+        Awaitility.await().atMost(Duration.ofSeconds(20)).until(() -> HubApi.JSON.readTree(admin().getForEntity(
+                "/api/contacts/{id}/journeys", String.class, p.id()).getBody()).findValues("status").stream()
+                .anyMatch(x -> x.asText().equals("completed") || x.asText().equals("exited")));
     }
 }
