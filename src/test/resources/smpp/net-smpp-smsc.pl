@@ -9,7 +9,9 @@ use Net::SMPP;
 
 $| = 1;
 my ($port, $mo) = @ARGV;
-my $listener = Net::SMPP->new_listen('127.0.0.1', port => $port, smpp_version => 0x34)
+# the listening socket's timeout is Net::SMPP's connection timeout (5 s by default): the hub binds only when its
+# first text goes, well after that
+my $listener = Net::SMPP->new_listen('127.0.0.1', port => $port, smpp_version => 0x34, timeout => 600)
     or die "cannot listen: $!";
 print "LISTENING\n";
 my $smpp = $listener->accept or die "accept: $!";

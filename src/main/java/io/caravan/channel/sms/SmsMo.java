@@ -16,8 +16,9 @@ import org.springframework.stereotype.Component;
  * MO texts from patients. STOP (a keyword or a plain-language request) opts the number out of SMS at once - every
  * contact the hub texted at it, through {@link ConsentHooks}, audited - and gets exactly one confirmation with no
  * marketing in it; HELP gets the adapter's help text; START re-subscribes a number that opted out by text; anything
- * else is kept, sealed, as an inbound text. Replies go straight to the SMSC: the contact has just opted out, and the
- * one confirmation TCPA allows must not be stopped by the gate that opt-out closes.
+ * else is kept, sealed, as an inbound text. Replies go straight to the SMSC (through the route {@code sms-submit}, the one bind):
+ * the contact has just opted out, and the one confirmation TCPA allows must not be stopped by the gate that opt-out
+ * closes.
  */
 @Component
 public class SmsMo {
@@ -82,7 +83,8 @@ public class SmsMo {
     private void reply(String number, String text) {
         SmsText.Encoded e = SmsText.encode(text);
         try {
-            producer.send(smsc.get().endpointUri(), ex -> {
+            org.apache.camel.Exchange done = producer.send("direct:sms-submit", ex -> {
+                ex.setProperty(SmsSender.URI, smsc.get().endpointUri());
                 ex.getMessage().setBody(text);
                 ex.getMessage().setHeader(SmppConstants.DEST_ADDR, SmsNumbers.destination(number));
                 ex.getMessage().setHeader(SmppConstants.DATA_CODING, e.alphabet().dataCoding);
@@ -90,6 +92,9 @@ public class SmsMo {
                 ex.getMessage().setHeader(SmppConstants.DATA_SPLITTER, new SmsSender.Presplit(e));
                 ex.getMessage().setHeader(SmppConstants.REGISTERED_DELIVERY, (byte) 0);
             });
+            if (done.getException() != null) {
+                log.warn("SMS keyword reply not sent ({})", done.getException().getClass().getSimpleName());
+            }
         } catch (RuntimeException ex) {
             log.warn("SMS keyword reply not sent ({})", ex.getClass().getSimpleName());
         }

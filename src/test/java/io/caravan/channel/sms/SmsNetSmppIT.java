@@ -86,6 +86,7 @@ class SmsNetSmppIT {
 
     @AfterAll
     static void down() {
+        System.out.println("Net::SMPP SMSC said: " + SEEN);
         if (smsc != null) {
             smsc.destroy();
         }

@@ -35,6 +35,7 @@ import org.springframework.test.context.DynamicPropertySource;
         "logging.level.root=DEBUG", "logging.level.io.caravan=DEBUG", "logging.level.org.apache.camel=DEBUG",
         "logging.level.org.springframework.web.client=INFO", "logging.level.jdk.internal.httpclient=INFO"})
 @ExtendWith(OutputCaptureExtension.class)
+@org.springframework.test.annotation.DirtiesContext
 class SmsPhiCanaryIT {
 
     static final TestHub HUB = TestHub.named("sms-canary");
