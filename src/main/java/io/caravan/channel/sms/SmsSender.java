@@ -147,6 +147,8 @@ public class SmsSender {
             throw new DeliveryFailure.Transient(List.of("interrupted"), false);
         }
         ex.setProperty(WINDOW, true);
+        // before the submit: a STOP may come back from the number before the submit's response has been handled
+        book.texted(number, m.contactId());
         smsc.get().pace();
         ex.setProperty(ENCODED, e);
         ex.setProperty(URI, smsc.get().endpointUri());
@@ -211,7 +213,6 @@ public class SmsSender {
         List<String> ids = ex.getMessage().getHeader(SmppConstants.ID, List.class);
         downs.set(0);
         segments.submitted(smsc.get().id(), m.id(), ids == null ? List.of() : ids, clock.instant());
-        book.texted(ex.getProperty(Disclosures.RECIPIENT, String.class), m.contactId());
         ex.setProperty(Disclosures.DESCRIPTION, "sms " + m.template());
         ex.setProperty(Disclosures.PROTECTION, "none");
         ex.setProperty(Deliveries.REASONS, List.of(e.alphabet().code, "segments:" + e.segmentCount()));
