@@ -79,8 +79,10 @@ public class SmsInbound {
         Optional<OutboundMessage> m = message.flatMap(store::find);
         if (m.isEmpty() || OutboundMessage.PLANNED.equals(m.get().status())
                 || OutboundMessage.DEFERRED.equals(m.get().status())) {
-            // not (yet) a text the hub recorded as sent: the submit's response and this receipt crossed
+            // not (yet) a text the hub recorded as sent: the submit's response and this receipt crossed. Kept (the
+            // sweep applies it even after a restart) and tried again shortly, off camel-smpp's PDU threads
             segments.keepEarly(smsc.get().id(), smscId, state, error, clock.instant());
+            retryEarly(smscId, state, error, 1);
             return;
         }
         boolean permanent = "REJECTD".equals(state) || "UNDELIV".equals(state)
@@ -113,6 +115,40 @@ public class SmsInbound {
         log.debug("SMS message {} reported {}", done.get().messageId(), status);
     }
 
+    private final java.util.concurrent.ScheduledExecutorService early = java.util.concurrent.Executors
+            .newScheduledThreadPool(2, r -> {
+                Thread t = new Thread(r, "sms-early-receipts");
+                t.setDaemon(true);
+                return t;
+            });
+
+    /** An early receipt, again after a short wait (its text is usually marked sent within milliseconds). */
+    private void retryEarly(String smscId, String state, String error, int attempt) {
+        if (attempt > 20) {
+            return; // the sweep takes it from here
+        }
+        early.schedule(() -> {
+            try {
+                Optional<OutboundMessage> m = segments.messageOf(smsc.get().id(), smscId).flatMap(store::find);
+                if (m.isPresent() && !OutboundMessage.PLANNED.equals(m.get().status())
+                        && !OutboundMessage.DEFERRED.equals(m.get().status())) {
+                    if (segments.dropEarly(smsc.get().id(), smscId)) {
+                        receipt(smscId, state, error);
+                    }
+                } else {
+                    retryEarly(smscId, state, error, attempt + 1);
+                }
+            } catch (RuntimeException e) {
+                log.warn("SMS receipt not applied yet ({}); the sweep retries", e.getClass().getSimpleName());
+            }
+        }, 50L * attempt, java.util.concurrent.TimeUnit.MILLISECONDS);
+    }
+
+    @jakarta.annotation.PreDestroy
+    void stop() {
+        early.shutdownNow();
+    }
+
     /**
      * Receipts that came before their text was recorded as sent, applied now that it is; those still unknown after
      * an hour were about another system's messages.
@@ -127,8 +163,9 @@ public class SmsInbound {
             boolean inFlight = m.isPresent() && (OutboundMessage.PLANNED.equals(m.get().status())
                     || OutboundMessage.DEFERRED.equals(m.get().status()));
             if (m.isPresent() && !inFlight) {
-                segments.dropEarly(smsc.get().id(), e.smscId());
-                receipt(e.smscId(), e.state(), e.error());
+                if (segments.dropEarly(smsc.get().id(), e.smscId())) {
+                    receipt(e.smscId(), e.state(), e.error());
+                }
             } else if (e.at().isBefore(stale)) {
                 segments.dropEarly(smsc.get().id(), e.smscId());
             }

@@ -52,8 +52,9 @@ public class SmsSegments {
                 rs.getString(3), rs.getTimestamp(4).toInstant()), adapter);
     }
 
-    public void dropEarly(String adapter, String smscId) {
-        jdbc.update("DELETE FROM sms_receipt_early WHERE adapter = ? AND smsc_id = ?", adapter, smscId);
+    /** True for the one caller that removed it (the retry and the sweep may race for it). */
+    public boolean dropEarly(String adapter, String smscId) {
+        return jdbc.update("DELETE FROM sms_receipt_early WHERE adapter = ? AND smsc_id = ?", adapter, smscId) == 1;
     }
 
     /** What a message's segments reported, once every one has: outcome per segment; empty while some are pending. */
