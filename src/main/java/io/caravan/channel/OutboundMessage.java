@@ -12,8 +12,10 @@ import java.util.UUID;
  *                   policy stopped it: see reasons), {@code deferred} (the relay refused for now or the connection
  *                   broke: retried with backoff), {@code sent} (handed over, protected as {@code protection}),
  *                   {@code delivered} (a delivery status notification said so), {@code bounced} (refused for good;
- *                   the address is suppressed when the refusal was about its mailbox), then {@code opened} / {@code clicked} when the reader did (machines
- *                   do not count), {@code failed} (retries used up, or an error)
+ *                   the address is suppressed when the refusal was about its mailbox), for SMS
+ *                   {@code undeliverable} / {@code expired} (a delivery receipt, or the SMSC refusing the number),
+ *                   then {@code opened} / {@code clicked} when the reader did (machines do not count),
+ *                   {@code failed} (retries used up, or an error)
  * @param protection {@code smime}, {@code pgp}, {@code tls}, {@code portal}, or {@code none} (PHI-free content only)
  * @param reasons    rule ids and codes, never values
  */

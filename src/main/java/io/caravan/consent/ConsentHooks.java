@@ -57,6 +57,32 @@ public class ConsentHooks {
         return k;
     }
 
+    /** The source recorded on an opt-out a text asked for: START lifts only these. */
+    public static final String SMS_TEXT_SOURCE = "sms-keyword";
+
+    /**
+     * A text from the contact's number asked to stop (a keyword or a plain-language request, recognised by the SMS
+     * channel): an opt-out of every SMS purpose, at once and audited; the evidence names the request kind and the
+     * inbound reference, never the text.
+     */
+    public ConsentRecord smsOptOut(UUID contactId, String evidence) {
+        return consents.optOut(contactId, new ConsentForms.OptOut("sms", ConsentRecord.ANY, evidence, SMS_TEXT_SOURCE),
+                SMS_TEXT_SOURCE);
+    }
+
+    /**
+     * START / UNSTOP / YES from the contact's number: lifts the SMS opt-outs a text recorded (audited revocations).
+     * Opt-outs from the API, a feed or a FHIR Consent stay: a text cannot undo what the patient said elsewhere.
+     */
+    public List<ConsentRecord> smsOptIn(UUID contactId, String evidence, Instant at) {
+        return consents.records(contactId).stream()
+                .filter(r -> ConsentRecord.OPT_OUT.equals(r.kind()) && "sms".equals(r.channel())
+                        && SMS_TEXT_SOURCE.equals(r.source()) && r.revokedAt() == null)
+                .map(r -> consents.revoke(contactId, ConsentRecord.OPT_OUT, r.id(),
+                        new ConsentForms.Revocation(at, "sms keyword START", evidence), SMS_TEXT_SOURCE))
+                .toList();
+    }
+
     /**
      * The terms of a FHIR R4 {@code Consent} the FHIR feed has parsed: status, provision type, the purposes
      * ({@code Consent.provision.purpose}, v3 ActReason: TREAT, HPAYMT, HOPERAT, HMARKT) and channel it limits.

@@ -30,6 +30,8 @@ public final class AdapterProfile {
     public Identity identity = new Identity();
     /** For {@code kind: smtp}: the relay's connection. */
     public Smtp smtp;
+    /** For {@code kind: smpp}: the SMSC's connection, the sender identity and the texts it answers with. */
+    public Smpp smpp;
 
     // --- MLLP sender checks (io.caravan.ingest.MllpSenders) ---
     /** For {@code kind: hl7v2-mllp}: where the feed connects from and which client certificate it shows. */
@@ -71,6 +73,57 @@ public final class AdapterProfile {
         /** Connections kept open and reused, per kind (verified / opportunistic). */
         public Integer connections = 8;
         public String heloName;
+    }
+
+    /**
+     * An SMSC reached over SMPP 3.4. The password comes from an environment variable, never the file.
+     *
+     * @see io.caravan.channel.sms
+     */
+    public static final class Smpp {
+        @JsonProperty(required = true)
+        public String host;
+        @JsonProperty(required = true)
+        public Integer port;
+        /** TLS to the SMSC, where it offers it (SMPP over TLS on its own port). */
+        public boolean tls;
+        /** {@code transceiver} (one bind sends and receives), or {@code transmitter} (receipts and MO then need
+         *  a receiver bind the SMSC opens to nobody: use transceiver unless the SMSC cannot). */
+        public String bindType = "transceiver";
+        @JsonProperty(required = true)
+        public String systemId;
+        public String passwordEnv;
+        public String systemType = "";
+        /** The sender: a short code, a long code (E.164 without the plus) or an alphanumeric name. */
+        @JsonProperty(required = true)
+        public String sourceAddress;
+        /** SMPP type of number / numbering plan of the source address (short code: 3/0, long code: 1/1, alpha: 5/0). */
+        public Integer sourceTon = 1;
+        public Integer sourceNpi = 1;
+        /** The SMSC's contracted throughput: submits per second at most. */
+        public Integer throughput = 100;
+        /** Submits waiting for their response at once. */
+        public Integer windowSize = 10;
+        public Integer enquireLinkSeconds = 30;
+        /** First wait after a dropped bind, doubled per failed attempt up to {@code reconnectMaxSeconds}. */
+        public Integer reconnectSeconds = 1;
+        public Integer reconnectMaxSeconds = 60;
+        /** Where a number has no time zone of its own (IANA id). */
+        public String timeZone;
+        /** Brand or program name, support contact and message frequency for the HELP answer. */
+        public String program;
+        public String support;
+        public String frequency = "Msg frequency varies";
+        /**
+         * Receipt error codes ({@code err:} of an UNDELIV receipt; GSM MAP causes by default: unknown, unidentified
+         * or illegal subscriber, teleservice not provisioned) that mean the number cannot take texts: it is
+         * suppressed like a hard email bounce. A REJECTD receipt always is.
+         */
+        public java.util.List<Integer> permanentErrors = java.util.List.of(1, 5, 9, 11);
+        /** Texts the adapter answers with; defaults are built from program and support. */
+        public String helpText;
+        public String stopText;
+        public String startText;
     }
 
     /**

@@ -117,6 +117,9 @@ public class MappingCatalog {
             if ("smtp".equals(a.kind)) {
                 checkSmtp(f, a.smtp, problems);
             }
+            if ("smpp".equals(a.kind)) {
+                checkSmpp(f, a.smpp, problems);
+            }
             if (a.identity != null && a.identity.fallback != null) {
                 for (String path : a.identity.fallback) {
                     if (path == null || !FieldRule.PATH.matcher(path).matches()) {
@@ -197,6 +200,38 @@ public class MappingCatalog {
         }
         if (s.trustCertificates != null && !Files.isRegularFile(Path.of(s.trustCertificates))) {
             problems.add(f + ": smtp.trustCertificates " + s.trustCertificates + " is not a file");
+        }
+    }
+
+    private static void checkSmpp(Path f, AdapterProfile.Smpp s, List<String> problems) {
+        if (s == null) {
+            problems.add(f + ": kind smpp needs an smpp section (host, port, systemId, sourceAddress)");
+            return;
+        }
+        if (s.port == null || s.port < 1 || s.port > 65535) {
+            problems.add(f + ": smpp.port must be 1-65535");
+        }
+        if (!Set.of("transceiver", "transmitter").contains(s.bindType)) {
+            problems.add(f + ": smpp.bindType must be transceiver or transmitter");
+        }
+        if (s.systemId == null || s.systemId.isEmpty() || s.systemId.length() > 15) {
+            problems.add(f + ": smpp.systemId must be 1-15 characters (SMPP 3.4)");
+        }
+        if (s.sourceAddress == null || s.sourceAddress.isEmpty() || s.sourceAddress.length() > 20) {
+            problems.add(f + ": smpp.sourceAddress must be 1-20 characters");
+        }
+        if (s.throughput == null || s.throughput < 1) {
+            problems.add(f + ": smpp.throughput must be at least 1 (messages per second)");
+        }
+        if (s.windowSize == null || s.windowSize < 1) {
+            problems.add(f + ": smpp.windowSize must be at least 1");
+        }
+        if (s.timeZone != null) {
+            try {
+                ZoneId.of(s.timeZone);
+            } catch (RuntimeException e) {
+                problems.add(f + ": unknown smpp.timeZone " + s.timeZone);
+            }
         }
     }
 

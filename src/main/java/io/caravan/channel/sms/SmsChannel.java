@@ -1,0 +1,42 @@
+package io.caravan.channel.sms;
+
+import io.caravan.channel.Channel;
+import io.caravan.channel.Template;
+import io.caravan.contact.Contact;
+import java.util.Optional;
+import java.util.Set;
+import org.springframework.stereotype.Component;
+
+/**
+ * SMS as a channel plug-in: templates under {@code config/templates/sms} (PHI-free only), the contact's mobile number
+ * as the feed mapped it (E.164, of a type that receives texts), delivered by the {@code deliver-sms} route.
+ */
+@Component
+class SmsChannel implements Channel {
+
+    private final SmsTemplates templates;
+
+    SmsChannel(SmsTemplates templates) {
+        this.templates = templates;
+    }
+
+    @Override
+    public String name() {
+        return "sms";
+    }
+
+    @Override
+    public Optional<Template> template(String name) {
+        return templates.get(name).map(t -> new Template(t.name(), t.purpose(), t.content(), t.requires()));
+    }
+
+    @Override
+    public Optional<String> address(Contact contact) {
+        return SmsNumbers.textable(contact.phone);
+    }
+
+    @Override
+    public Set<String> contentClasses() {
+        return Set.of("phi-free");
+    }
+}

@@ -1,0 +1,127 @@
+package io.caravan.channel.sms;
+
+import io.caravan.consent.ConsentHooks;
+import java.time.Clock;
+import java.time.Instant;
+import java.util.List;
+import java.util.Optional;
+import java.util.UUID;
+import org.apache.camel.ProducerTemplate;
+import org.apache.camel.component.smpp.SmppConstants;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.springframework.stereotype.Component;
+
+/**
+ * MO texts from patients. STOP (a keyword or a plain-language request) opts the number out of SMS at once - every
+ * contact the hub texted at it, through {@link ConsentHooks}, audited - and gets exactly one confirmation with no
+ * marketing in it; HELP gets the adapter's help text; START re-subscribes a number that opted out by text; anything
+ * else is kept, sealed, as an inbound text. Replies go straight to the SMSC (through the route {@code sms-submit}, the one bind):
+ * the contact has just opted out, and the one confirmation TCPA allows must not be stopped by the gate that opt-out
+ * closes.
+ */
+@Component
+public class SmsMo {
+
+    private static final Logger log = LoggerFactory.getLogger(SmsMo.class);
+
+    private final ConsentHooks hooks;
+    private final SmsNumberBook book;
+    private final Optional<Smsc> smsc;
+    private final ProducerTemplate producer;
+    private final Clock clock;
+
+    SmsMo(ConsentHooks hooks, SmsNumberBook book, SmsConfig.SmscHolder smsc, ProducerTemplate producer, Clock clock) {
+        this.hooks = hooks;
+        this.book = book;
+        this.smsc = smsc.smsc();
+        this.producer = producer;
+        this.clock = clock;
+    }
+
+    /** A text from {@code source} (SMPP digits of the sender's number). Never logs either. */
+    public SmsKeywords.Request received(String source, String text) {
+        if (source == null || smsc.isEmpty()) {
+            return SmsKeywords.Request.NONE;
+        }
+        String number = source.startsWith("+") ? source : "+" + source;
+        SmsKeywords.Request r = SmsKeywords.recognise(text);
+        Instant now = clock.instant();
+        List<UUID> contacts = book.contacts(number);
+        AdapterTexts texts = new AdapterTexts(smsc.get());
+        switch (r) {
+            case STOP -> {
+                book.optOut(number, now);
+                for (UUID c : contacts) {
+                    hooks.smsOptOut(c, "sms text (opt-out request) via " + smsc.get().id());
+                }
+                reply(number, texts.stop());
+            }
+            case START -> {
+                boolean was = book.optIn(number);
+                for (UUID c : contacts) {
+                    hooks.smsOptIn(c, "sms text START via " + smsc.get().id(), now);
+                }
+                if (was) {
+                    reply(number, texts.start());
+                }
+            }
+            case HELP -> reply(number, texts.help());
+            case NONE -> {
+                if (contacts.isEmpty()) {
+                    book.inbound(number, null, text == null ? "" : text, now);
+                }
+                for (UUID c : contacts) {
+                    book.inbound(number, c, text == null ? "" : text, now);
+                }
+            }
+        }
+        log.info("SMS from a patient: {} ({} contact(s) at the number)", r, contacts.size());
+        return r;
+    }
+
+    private void reply(String number, String text) {
+        SmsText.Encoded e = SmsText.encode(text);
+        try {
+            org.apache.camel.Exchange done = producer.send("direct:sms-submit", ex -> {
+                ex.setProperty(SmsSender.URI, smsc.get().endpointUri());
+                ex.getMessage().setBody(text);
+                ex.getMessage().setHeader(SmppConstants.DEST_ADDR, SmsNumbers.destination(number));
+                ex.getMessage().setHeader(SmppConstants.DATA_CODING, e.alphabet().dataCoding);
+                ex.getMessage().setHeader(SmppConstants.ALPHABET, e.alphabet().dataCoding);
+                ex.getMessage().setHeader(SmppConstants.DATA_SPLITTER, new SmsSender.Presplit(e));
+                ex.getMessage().setHeader(SmppConstants.REGISTERED_DELIVERY, (byte) 0);
+            });
+            if (done.getException() != null) {
+                log.warn("SMS keyword reply not sent ({})", done.getException().getClass().getSimpleName());
+            }
+        } catch (RuntimeException ex) {
+            log.warn("SMS keyword reply not sent ({})", ex.getClass().getSimpleName());
+        }
+    }
+
+    /** The adapter's keyword answers (CTIA: program name, support, frequency, rates, how to opt out). */
+    record AdapterTexts(Smsc smsc) {
+        String program() {
+            return smsc.settings().program == null ? "Caravan" : smsc.settings().program;
+        }
+
+        String help() {
+            var s = smsc.settings();
+            return s.helpText != null ? s.helpText : program() + ": " + s.frequency + ". Msg & data rates may apply."
+                    + (s.support == null ? "" : " Help: " + s.support + ".") + " Reply STOP to opt out.";
+        }
+
+        String stop() {
+            var s = smsc.settings();
+            return s.stopText != null ? s.stopText : program() + ": you are unsubscribed and will receive no more"
+                    + " texts. Reply START to resubscribe.";
+        }
+
+        String start() {
+            var s = smsc.settings();
+            return s.startText != null ? s.startText : program() + ": you are resubscribed. " + s.frequency
+                    + ". Msg & data rates may apply. Reply HELP for help, STOP to opt out.";
+        }
+    }
+}

@@ -1,0 +1,89 @@
+package io.caravan.channel.sms;
+
+import io.caravan.crypto.FieldCipher;
+import io.caravan.system.Ids;
+import java.nio.charset.StandardCharsets;
+import java.sql.Timestamp;
+import java.time.Instant;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.UUID;
+import org.springframework.jdbc.core.JdbcTemplate;
+import org.springframework.stereotype.Repository;
+
+/**
+ * Numbers as the SMS channel knows them, by MAC only: which contacts were texted at a number (an MO text names only
+ * the number), which numbers texted STOP, and the other MO texts, sealed.
+ */
+@Repository
+public class SmsNumberBook {
+
+    private final JdbcTemplate jdbc;
+    private final FieldCipher cipher;
+
+    public SmsNumberBook(JdbcTemplate jdbc, FieldCipher cipher) {
+        this.jdbc = jdbc;
+        this.cipher = cipher;
+    }
+
+    public void texted(String e164, UUID contactId) {
+        String key = key(e164);
+        jdbc.update("INSERT INTO sms_number (number_mac, contact_id) SELECT ?, ? WHERE NOT EXISTS (SELECT 1 FROM"
+                + " sms_number WHERE number_mac = ? AND contact_id = ?)", key, contactId, key, contactId);
+    }
+
+    public List<UUID> contacts(String e164) {
+        return jdbc.queryForList("SELECT contact_id FROM sms_number WHERE number_mac = ?", UUID.class, key(e164));
+    }
+
+    /** True when the number was not opted out already. */
+    public boolean optOut(String e164, Instant at) {
+        String key = key(e164);
+        return jdbc.update("INSERT INTO sms_number_opt_out (number_mac, at) SELECT ?, ? WHERE NOT EXISTS (SELECT 1"
+                + " FROM sms_number_opt_out WHERE number_mac = ?)", key, Timestamp.from(at), key) == 1;
+    }
+
+    /** True when the number had opted out by text. */
+    public boolean optIn(String e164) {
+        return jdbc.update("DELETE FROM sms_number_opt_out WHERE number_mac = ?", key(e164)) == 1;
+    }
+
+    public boolean optedOut(String e164) {
+        return !jdbc.queryForList("SELECT 1 FROM sms_number_opt_out WHERE number_mac = ?", Integer.class, key(e164))
+                .isEmpty();
+    }
+
+    public UUID inbound(String e164, UUID contactId, String text, Instant at) {
+        UUID id = Ids.next();
+        jdbc.update("INSERT INTO sms_inbound (id, number_mac, contact_id, key_id, text, at) VALUES (?, ?, ?, ?, ?, ?)",
+                id, key(e164), contactId, cipher.activeKeyId(),
+                cipher.seal(text.getBytes(StandardCharsets.UTF_8), "sms-inbound:" + id), Timestamp.from(at));
+        return id;
+    }
+
+    public int inboundCount(UUID contactId) {
+        Integer n = jdbc.queryForObject("SELECT COUNT(*) FROM sms_inbound WHERE contact_id = ?", Integer.class,
+                contactId);
+        return n == null ? 0 : n;
+    }
+
+    /** Reserves a slot for a text about to go; the times of the earlier ones of that purpose since {@code since}. */
+    public List<Instant> sentSince(String e164, String purpose, Instant since) {
+        return jdbc.queryForList("SELECT at FROM sms_sent WHERE number_mac = ? AND purpose = ? AND at > ? ORDER BY at",
+                Timestamp.class, key(e164), purpose, Timestamp.from(since)).stream().map(Timestamp::toInstant).toList();
+    }
+
+    public void reserve(String e164, UUID messageId, String purpose, Instant at) {
+        jdbc.update("DELETE FROM sms_sent WHERE message_id = ?", messageId);
+        jdbc.update("INSERT INTO sms_sent (message_id, number_mac, purpose, at) VALUES (?, ?, ?, ?)", messageId,
+                key(e164), purpose, Timestamp.from(at));
+    }
+
+    public void release(UUID messageId) {
+        jdbc.update("DELETE FROM sms_sent WHERE message_id = ?", messageId);
+    }
+
+    private String key(String e164) {
+        return HexFormat.of().formatHex(cipher.mac("sms-number", e164.trim().getBytes(StandardCharsets.UTF_8)));
+    }
+}

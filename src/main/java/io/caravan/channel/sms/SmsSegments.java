@@ -1,0 +1,87 @@
+package io.caravan.channel.sms;
+
+import java.sql.Timestamp;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.UUID;
+import org.springframework.jdbc.core.JdbcTemplate;
+import org.springframework.stereotype.Repository;
+
+/**
+ * The segments each text went out as, by the id the SMSC gave each one, so a delivery receipt (which names only that
+ * id) finds its message; and the outcome each receipt reported, so a message gets its one final status when the last
+ * of its segments is reported.
+ */
+@Repository
+public class SmsSegments {
+
+    private final JdbcTemplate jdbc;
+
+    public SmsSegments(JdbcTemplate jdbc) {
+        this.jdbc = jdbc;
+    }
+
+    public void submitted(String adapter, UUID messageId, List<String> smscIds, Instant at) {
+        for (int i = 0; i < smscIds.size(); i++) {
+            jdbc.update("INSERT INTO sms_segment (adapter, smsc_id, message_id, seq, total, at) VALUES (?, ?, ?, ?, ?, ?)",
+                    adapter, smscIds.get(i), messageId, i + 1, smscIds.size(), Timestamp.from(at));
+        }
+    }
+
+    /** The message a segment belongs to, if the hub sent it. */
+    public Optional<UUID> messageOf(String adapter, String smscId) {
+        return jdbc.queryForList("SELECT message_id FROM sms_segment WHERE adapter = ? AND smsc_id = ?", UUID.class,
+                adapter, smscId).stream().findFirst();
+    }
+
+    /** A receipt that came before its text was recorded as sent: kept for {@link #early}. */
+    public void keepEarly(String adapter, String smscId, String state, String error, Instant at) {
+        jdbc.update("INSERT INTO sms_receipt_early (adapter, smsc_id, state, error, at) SELECT ?, ?, ?, ?, ? WHERE NOT"
+                + " EXISTS (SELECT 1 FROM sms_receipt_early WHERE adapter = ? AND smsc_id = ?)", adapter, smscId,
+                state, error, Timestamp.from(at), adapter, smscId);
+    }
+
+    public record Early(String smscId, String state, String error, Instant at) {
+    }
+
+    public List<Early> early(String adapter) {
+        return jdbc.query("SELECT smsc_id, state, error, at FROM sms_receipt_early WHERE adapter = ? ORDER BY at"
+                + " FETCH FIRST 1000 ROWS ONLY", (rs, n) -> new Early(rs.getString(1), rs.getString(2),
+                rs.getString(3), rs.getTimestamp(4).toInstant()), adapter);
+    }
+
+    /** True for the one caller that removed it (the retry and the sweep may race for it). */
+    public boolean dropEarly(String adapter, String smscId) {
+        return jdbc.update("DELETE FROM sms_receipt_early WHERE adapter = ? AND smsc_id = ?", adapter, smscId) == 1;
+    }
+
+    /** What a message's segments reported, once every one has: outcome per segment; empty while some are pending. */
+    public record Reported(UUID messageId, List<String> outcomes) {
+    }
+
+    /**
+     * Records a receipt's outcome on its segment (the first receipt per segment counts; SMSCs repeat them) and
+     * returns the message's outcomes once all of its segments are reported. Empty when the id is unknown (another
+     * system's message) or segments are still pending.
+     */
+    public Optional<Reported> receipt(String adapter, String smscId, String outcome) {
+        List<UUID> ids = jdbc.queryForList("SELECT message_id FROM sms_segment WHERE adapter = ? AND smsc_id = ?",
+                UUID.class, adapter, smscId);
+        if (ids.isEmpty()) {
+            return Optional.empty();
+        }
+        int changed = jdbc.update("UPDATE sms_segment SET outcome = ? WHERE adapter = ? AND smsc_id = ?"
+                + " AND outcome IS NULL", outcome, adapter, smscId);
+        if (changed == 0) {
+            return Optional.empty(); // a repeated receipt: the first one already counted
+        }
+        UUID id = ids.get(0);
+        List<Map<String, Object>> rows = jdbc.queryForList("SELECT outcome FROM sms_segment WHERE message_id = ?", id);
+        if (rows.stream().anyMatch(r -> r.get("outcome") == null)) {
+            return Optional.empty();
+        }
+        return Optional.of(new Reported(id, rows.stream().map(r -> (String) r.get("outcome")).toList()));
+    }
+}
