@@ -27,7 +27,11 @@ public record StreamProperties(Deidentification deidentification) {
         public Deidentification {
             SafeHarbor.Zip3List census2010 = SafeHarbor.Zip3List.census2010();
             if (restrictedZip3 == null) {
-                zip3ListVersion = zip3ListVersion == null ? census2010.version() : zip3ListVersion;
+                if (zip3ListVersion != null && !census2010.version().equals(zip3ListVersion)) {
+                    throw new IllegalArgumentException("caravan.streams.deidentification.restricted-zip3 is required"
+                            + " with a zip3-list-version other than " + census2010.version());
+                }
+                zip3ListVersion = census2010.version();
                 restrictedZip3 = List.copyOf(census2010.restricted());
             } else if (zip3ListVersion == null || zip3ListVersion.isBlank()) {
                 // a list without its census cannot be audited later

@@ -39,5 +39,9 @@ class StreamPropertiesTest {
                 .hasMessageContaining("zip3-list-version");
         assertThatThrownBy(() -> new StreamProperties.Deidentification("x", List.of("36")))
                 .hasMessageContaining("not three digits");
+        assertThatThrownBy(() -> new StreamProperties.Deidentification("census-2020", null))
+                .hasMessageContaining("restricted-zip3 is required");
+        assertThat(bind(Map.of("caravan.streams.deidentification.zip3-list-version", "census-2010"))
+                .deidentification().zip3List()).isEqualTo(SafeHarbor.Zip3List.census2010());
     }
 }
