@@ -11,7 +11,8 @@ CREATE TABLE stream_surrogate (
 CREATE UNIQUE INDEX stream_surrogate_by_surrogate ON stream_surrogate (destination, surrogate);
 
 -- The transactional outbox: filled by each destination's event-log subscriber in the transaction that moves its
--- cursor, drained by the destination's publisher in seq order (one destination's events keep their order). The
+-- cursor, drained by the destination's publisher in seq order (one destination's events keep their order); an entry
+-- still failing when its retry window ends is given up (given_up_at) so the ones behind it can go. The
 -- payload is sealed like every other record (the BAA form carries PHI). event_id is what the destination sees
 -- (webhook-id, the Kafka payload's id): stable across resends.
 CREATE TABLE stream_outbox (
@@ -28,6 +29,7 @@ CREATE TABLE stream_outbox (
     attempts        INT NOT NULL,
     next_attempt_at TIMESTAMP WITH TIME ZONE NOT NULL,
     delivered_at    TIMESTAMP WITH TIME ZONE,
+    given_up_at     TIMESTAMP WITH TIME ZONE,
     last_error      VARCHAR(200)
 );
 CREATE UNIQUE INDEX stream_outbox_event ON stream_outbox (destination, event_id);

@@ -8,12 +8,36 @@ import org.springframework.boot.context.properties.ConfigurationProperties;
  * Outbound event streams (README "Event streams").
  *
  * @param deidentification the Safe Harbor transformer's configuration
+ * @param webhook          how webhooks are retried
  */
 @ConfigurationProperties("caravan.streams")
-public record StreamProperties(Deidentification deidentification) {
+public record StreamProperties(Deidentification deidentification, Webhook webhook) {
 
     public StreamProperties {
         deidentification = deidentification == null ? new Deidentification(null, null) : deidentification;
+        webhook = webhook == null ? new Webhook(null, null, null) : webhook;
+    }
+
+    /**
+     * @param retryInitial     the wait after the first failed attempt; it doubles with each further one
+     * @param retryMaxInterval the longest wait between two attempts
+     * @param giveUpAfter      how long after it was written an entry is still tried (Standard Webhooks: 3 days)
+     */
+    public record Webhook(java.time.Duration retryInitial, java.time.Duration retryMaxInterval,
+            java.time.Duration giveUpAfter) {
+
+        public Webhook {
+            retryInitial = retryInitial == null ? java.time.Duration.ofSeconds(5) : retryInitial;
+            retryMaxInterval = retryMaxInterval == null ? java.time.Duration.ofHours(1) : retryMaxInterval;
+            giveUpAfter = giveUpAfter == null ? java.time.Duration.ofDays(3) : giveUpAfter;
+        }
+
+        /** The wait after {@code attempts} failed attempts: initial × 2^(attempts-1), at most the maximum. */
+        public java.time.Duration backoff(int attempts) {
+            int doublings = Math.min(Math.max(attempts - 1, 0), 30);
+            java.time.Duration d = retryInitial.multipliedBy(1L << doublings);
+            return d.compareTo(retryMaxInterval) > 0 ? retryMaxInterval : d;
+        }
     }
 
     /**

@@ -55,7 +55,7 @@ class StreamOutboxIT {
                     id: care-partner
                     kind: webhook
                     baa: { status: signed, reference: BAA-1, expires: 2099-12-31 }
-                    webhook: { url: "https://partner.example.org/hooks", secretEnv: CARAVAN_TEST_PARTNER_SECRET }
+                    webhook: { url: "http://127.0.0.1:9/partner", secretEnv: CARAVAN_TEST_PARTNER_SECRET }
                     stream:
                       events: [patient.registered]
                       purpose: operations
@@ -65,7 +65,7 @@ class StreamOutboxIT {
                     id: lapsed
                     kind: webhook
                     baa: { status: signed, reference: BAA-0, expires: 2020-01-01 }
-                    webhook: { url: "https://lapsed.example.org/hooks", secretEnv: CARAVAN_TEST_LAPSED_SECRET }
+                    webhook: { url: "http://127.0.0.1:9/lapsed", secretEnv: CARAVAN_TEST_LAPSED_SECRET }
                     stream:
                       events: [patient.registered]
                       purpose: operations
@@ -75,7 +75,7 @@ class StreamOutboxIT {
                     id: spanish
                     kind: webhook
                     baa: { status: none }
-                    webhook: { url: "https://es.example.org/hooks", secretEnv: CARAVAN_TEST_ES_SECRET }
+                    webhook: { url: "http://127.0.0.1:9/es", secretEnv: CARAVAN_TEST_ES_SECRET }
                     stream:
                       events: [patient.registered]
                       filter: "contact.language == 'es'"
@@ -90,6 +90,9 @@ class StreamOutboxIT {
         HUB.register(r);
         r.add("caravan.mapping.adapters-dir", ADAPTERS::toString);
         r.add("caravan.event-log.poll-interval", () -> "50ms");
+        for (String d : List.of("CRM", "PARTNER", "LAPSED", "ES")) {
+            r.add("CARAVAN_TEST_" + d + "_SECRET", () -> "a-test-signing-secret-of-" + d);
+        }
     }
 
     @Autowired
