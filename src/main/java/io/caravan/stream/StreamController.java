@@ -31,13 +31,15 @@ class StreamController {
     private final StreamDestinations destinations;
     private final StreamOutbox outbox;
     private final WebhookPublisher webhooks;
+    private final KafkaPublisher kafka;
     private final Subscriptions subscriptions;
     private final EventLog eventLog;
     private final AuditLog audit;
     private final Clock clock;
 
     StreamController(StreamDestinations destinations, StreamOutbox outbox, WebhookPublisher webhooks,
-            Subscriptions subscriptions, EventLog eventLog, AuditLog audit, Clock clock) {
+            KafkaPublisher kafka, Subscriptions subscriptions, EventLog eventLog, AuditLog audit, Clock clock) {
+        this.kafka = kafka;
         this.destinations = destinations;
         this.outbox = outbox;
         this.webhooks = webhooks;
@@ -57,7 +59,8 @@ class StreamController {
         LocalDate today = LocalDate.ofInstant(clock.instant(), ZoneOffset.UTC);
         return destinations.all().stream().map(d -> {
             StreamOutbox.Backlog b = outbox.backlog(d.id());
-            WebhookPublisher.Failure f = webhooks.lastFailure(d.id());
+            WebhookPublisher.Failure f = StreamDestination.KAFKA.equals(d.kind()) ? kafka.lastFailure(d.id())
+                    : webhooks.lastFailure(d.id());
             Map<String, Object> m = new LinkedHashMap<>();
             m.put("destination", d.id());
             m.put("kind", d.kind());

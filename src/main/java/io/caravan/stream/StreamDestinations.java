@@ -105,6 +105,15 @@ public class StreamDestinations {
         } else {
             if (a.kafka == null || a.kafka.bootstrapServers == null || a.kafka.topic == null) {
                 problems.add(at + "kafka.bootstrapServers and kafka.topic are required");
+            } else if (a.kafka.producer != null) {
+                // what makes a resend harmless and an acknowledged record durable is not negotiable
+                String idem = a.kafka.producer.get("enable.idempotence");
+                String acks = a.kafka.producer.get("acks");
+                if (idem != null && !"true".equals(idem) || acks != null && !"all".equals(acks)
+                        && !"-1".equals(acks) || a.kafka.producer.containsKey("transactional.id")) {
+                    problems.add(at + "kafka.producer cannot turn off enable.idempotence or acks=all, nor set"
+                            + " transactional.id");
+                }
             }
         }
         if (a.id.length() > 56) {
