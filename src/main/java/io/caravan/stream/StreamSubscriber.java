@@ -115,7 +115,8 @@ public class StreamSubscriber implements EventSubscriber {
         out.put("type", e.type());
         List<String> f = d.fields();
         if (f.contains("event.occurredAt") && e.occurredAt() != null) {
-            out.put("occurredAt", e.occurredAt().toString());
+            // RFC 3339 with seconds always (OffsetDateTime.toString drops ":00" seconds)
+            out.put("occurredAt", e.occurredAt().format(java.time.format.DateTimeFormatter.ISO_OFFSET_DATE_TIME));
         }
         Map<String, Object> who = new LinkedHashMap<>();
         who.put("id", surrogate.toString());

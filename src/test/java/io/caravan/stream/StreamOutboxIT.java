@@ -150,6 +150,10 @@ class StreamOutboxIT {
         // minimum necessary: what the file does not list does not go
         assertThat(partner.toString()).doesNotContain("SO-1001", "5550199", "62704", "1980-01-01", id.toString());
 
+        // what went matches the published schemas
+        assertThat(StreamSchemasTest.schema("trigger-event.deidentified.v1.json").validate(crm)).isEmpty();
+        assertThat(StreamSchemasTest.schema("trigger-event.baa.v1.json").validate(partner)).isEmpty();
+
         JsonNode lapsed = bodies("lapsed", id).get(0);
         assertThat(lapsed.get("form").asText()).as("an expired BAA counts as none").isEqualTo("deidentified");
         assertThat(lapsed.toString()).doesNotContain("Quillfeather", "marisol.q@example.org");
