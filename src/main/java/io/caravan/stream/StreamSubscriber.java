@@ -36,7 +36,11 @@ import org.slf4j.LoggerFactory;
 public class StreamSubscriber implements EventSubscriber {
 
     private static final Logger log = LoggerFactory.getLogger(StreamSubscriber.class);
-    private static final ObjectMapper JSON = new ObjectMapper().findAndRegisterModules();
+    // modules named, not discovered: a module found on the classpath (Scala's, with Kafka) would change the maps
+    private static final ObjectMapper JSON = com.fasterxml.jackson.databind.json.JsonMapper.builder()
+            .addModule(new com.fasterxml.jackson.datatype.jsr310.JavaTimeModule()).build();
+    private static final com.fasterxml.jackson.core.type.TypeReference<Map<String, Object>> MAP =
+            new com.fasterxml.jackson.core.type.TypeReference<>() { };
     public static final String FORM_BAA = "baa";
 
     private final StreamDestination d;
@@ -129,12 +133,12 @@ public class StreamSubscriber implements EventSubscriber {
         put(who, f, "contact.phone", "phone", c.phone);
         put(who, f, "contact.language", "language", c.language);
         put(who, f, "contact.address", "address", c.address);
-        out.put("contact", JSON.convertValue(who, Map.class));
+        out.put("contact", JSON.convertValue(who, MAP));
         if (f.contains("event.data") && e.data() != null) {
             out.put("data", e.data());
         }
         if (f.contains("event.source") && e.source() != null) {
-            out.put("source", JSON.convertValue(e.source(), Map.class));
+            out.put("source", JSON.convertValue(e.source(), MAP));
         }
         return out;
     }
@@ -146,9 +150,8 @@ public class StreamSubscriber implements EventSubscriber {
     }
 
     /** A filter that cannot be evaluated for this contact (a value of the wrong kind) does not hold. */
-    @SuppressWarnings("unchecked")
     private boolean holds(Contact c, TriggerEvent e) {
-        Map<String, Object> contact = Collections.unmodifiableMap(JSON.convertValue(c, Map.class));
+        Map<String, Object> contact = Collections.unmodifiableMap(JSON.convertValue(c, MAP));
         Map<String, Object> event = new LinkedHashMap<>();
         event.put("type", e.type());
         event.put("occurredAt", e.occurredAt() == null ? null : e.occurredAt().toString());

@@ -35,7 +35,8 @@ class SafeHarborPropertiesTest {
     static final SafeHarbor HARBOR = new SafeHarbor(SafeHarbor.Zip3List.census2010());
     static final List<String> RESTRICTED = List.of("036", "059", "102", "203", "205", "369", "556", "692", "821",
             "823", "878", "879", "884", "893");
-    static final ObjectMapper JSON = new ObjectMapper().findAndRegisterModules();
+    static final ObjectMapper JSON = com.fasterxml.jackson.databind.json.JsonMapper.builder()
+            .addModule(new com.fasterxml.jackson.datatype.jsr310.JavaTimeModule()).build();
 
     /** A contact and an event built from identifiers, with the list of every identifier placed in them. */
     record Case(Contact contact, TriggerEvent event, List<String> identifiers) {

@@ -144,7 +144,7 @@ class StreamOutboxIT {
 
         JsonNode partner = bodies("care-partner", id).get(0);
         assertThat(partner.get("form").asText()).isEqualTo("baa");
-        assertThat(partner.at("/contact/name/family").asText()).isEqualTo("Quillfeather");
+        assertThat(partner.at("/contact/name/family").asText()).as(partner.toString()).isEqualTo("Quillfeather");
         assertThat(partner.at("/contact/email").asText()).isEqualTo("marisol.q@example.org");
         assertThat(partner.get("occurredAt").asText()).startsWith("2026-03-01T09:00");
         // minimum necessary: what the file does not list does not go

@@ -33,7 +33,8 @@ import org.junit.jupiter.api.Test;
  */
 class StreamSchemasTest {
 
-    static final ObjectMapper JSON = new ObjectMapper().findAndRegisterModules();
+    static final ObjectMapper JSON = com.fasterxml.jackson.databind.json.JsonMapper.builder()
+            .addModule(new com.fasterxml.jackson.datatype.jsr310.JavaTimeModule()).build();
     static final Path DIR = Path.of("config/schemas/streams");
 
     static JsonSchema schema(String file) throws Exception {
