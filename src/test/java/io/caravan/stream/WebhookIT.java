@@ -60,6 +60,9 @@ class WebhookIT {
         final HttpServer server;
         final List<Received> received = Collections.synchronizedList(new ArrayList<>());
         final Map<String, Integer> seen = new HashMap<>();
+        /** The stubborn endpoint answers 503 while this is set, else 200. */
+        volatile boolean refuse;
+        final List<Received> stubborn = Collections.synchronizedList(new ArrayList<>());
 
         Receiver() {
             try {
@@ -67,6 +70,15 @@ class WebhookIT {
             } catch (java.io.IOException e) {
                 throw new IllegalStateException(e);
             }
+            server.createContext("/stubborn", x -> {
+                byte[] body = x.getRequestBody().readAllBytes();
+                int code = refuse ? 503 : 200;
+                stubborn.add(new Received(x.getRequestHeaders().getFirst("webhook-id"),
+                        x.getRequestHeaders().getFirst("webhook-timestamp"),
+                        x.getRequestHeaders().getFirst("webhook-signature"), body, code, Instant.now()));
+                x.sendResponseHeaders(code, -1);
+                x.close();
+            });
             server.createContext("/hooks", x -> {
                 byte[] body = x.getRequestBody().readAllBytes();
                 String id = x.getRequestHeaders().getFirst("webhook-id");
@@ -100,6 +112,14 @@ class WebhookIT {
                     stream:
                       events: [patient.registered]
                     """.formatted(RECEIVER.server.getAddress().getPort()));
+            Files.writeString(ADAPTERS.resolve("stubborn.yaml"), """
+                    id: stubborn
+                    kind: webhook
+                    baa: { status: none }
+                    webhook: { url: "http://127.0.0.1:%d/stubborn", secretEnv: CARAVAN_TEST_HOOK_SECRET }
+                    stream:
+                      events: [patient.registered]
+                    """.formatted(RECEIVER.server.getAddress().getPort()));
         } catch (Exception e) {
             throw new ExceptionInInitializerError(e);
         }
@@ -112,6 +132,8 @@ class WebhookIT {
         r.add("caravan.event-log.poll-interval", () -> "50ms");
         r.add("caravan.streams.webhook.poll-interval", () -> "50");
         r.add("caravan.streams.webhook.retry-initial", () -> "200ms");
+        // the retry window of the issue is 3 days; here a few seconds, so giving up can be watched
+        r.add("caravan.streams.webhook.give-up-after", () -> "4s");
         r.add("CARAVAN_TEST_HOOK_SECRET", () -> SECRET);
     }
 
@@ -254,6 +276,58 @@ class WebhookIT {
     }
 
     @Test
+    void anEventStillRefusedAtTheEndOfItsRetryWindowIsGivenUpAndAReplaySendsItAgain() throws Exception {
+        Instant before = Instant.now().minusSeconds(1);
+        RECEIVER.refuse = true;
+        UUID refused;
+        try {
+            refused = HubApi.register(HUB, rest, "WH-500", "Givenup", "Gil", "gil@example.org", "");
+            await().atMost(Duration.ofSeconds(20)).untilAsserted(() -> {
+                JsonNode s = stubbornStatus();
+                assertThat(s.get("givenUp").asLong()).isGreaterThanOrEqualTo(1);
+                assertThat(s.get("lastError").asText()).isEqualTo("HTTP 503");
+            });
+        } finally {
+            RECEIVER.refuse = false;
+        }
+        String gil = surrogates.surrogate("stubborn", refused).toString();
+        List<Received> attempts = RECEIVER.stubborn.stream().filter(r -> body(r).contains(gil)).toList();
+        assertThat(attempts).as("retried with backoff before giving up").hasSizeGreaterThan(1)
+                .allMatch(r -> r.answered() == 503);
+        assertThat(attempts.stream().map(Received::id).distinct()).hasSize(1);
+
+        // given up, it no longer holds the destination: the next event goes
+        UUID next = HubApi.register(HUB, rest, "WH-501", "Nextly", "Nia", "nia@example.org", "");
+        String nia = surrogates.surrogate("stubborn", next).toString();
+        await().atMost(Duration.ofSeconds(20)).until(() -> RECEIVER.stubborn.stream()
+                .anyMatch(r -> r.answered() == 200 && body(r).contains(nia)));
+
+        assertThat(post(rest.withBasicAuth(TestHub.INTEGRATION, TestHub.USER_PASSWORD),
+                "/api/streams/stubborn/replay?from={f}", null, before.toString()).getStatusCode())
+                .isEqualTo(HttpStatus.ACCEPTED);
+        await().atMost(Duration.ofSeconds(20)).until(() -> RECEIVER.stubborn.stream()
+                .anyMatch(r -> r.answered() == 200 && body(r).contains(gil)));
+        assertThat(RECEIVER.stubborn.stream().filter(r -> r.answered() == 200 && body(r).contains(gil))
+                .map(Received::id).findFirst()).contains(attempts.get(0).id());
+        assertThat(stubbornStatus().get("givenUp").asLong()).isZero();
+    }
+
+    static String body(Received r) {
+        return new String(r.body(), StandardCharsets.UTF_8);
+    }
+
+    JsonNode stubbornStatus() throws Exception {
+        JsonNode all = JSON.readTree(rest.withBasicAuth(TestHub.OPERATOR, TestHub.USER_PASSWORD)
+                .getForObject("/api/streams", String.class));
+        for (JsonNode n : all) {
+            if ("stubborn".equals(n.get("destination").asText())) {
+                return n;
+            }
+        }
+        throw new AssertionError("no stubborn destination in " + all);
+    }
+
+    @Test
     void theStatusShowsLagBacklogAndTheLastError() throws Exception {
         UUID id = HubApi.register(HUB, rest, "WH-400", "Statusby", "Sam", "sam@example.org", "");
         String surrogate = surrogates.surrogate("hook", id).toString();
@@ -269,7 +343,13 @@ class WebhookIT {
         await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> {
             JsonNode all = JSON.readTree(rest.withBasicAuth(TestHub.OPERATOR, TestHub.USER_PASSWORD)
                     .getForObject("/api/streams", String.class));
-            JsonNode hook = all.get(0);
+            JsonNode hook = null;
+            for (JsonNode n : all) {
+                if ("hook".equals(n.get("destination").asText())) {
+                    hook = n;
+                }
+            }
+            assertThat(hook).isNotNull();
             assertThat(hook.get("destination").asText()).isEqualTo("hook");
             assertThat(hook.get("channel").asText()).isEqualTo("webhook:hook");
             assertThat(hook.get("form").asText()).isEqualTo("deidentified");
