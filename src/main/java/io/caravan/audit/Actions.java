@@ -19,6 +19,8 @@ public final class Actions {
     public static final String CONTACT_UPDATED = "contact.updated";
     /** An operator replayed a failed inbound message through the current mappings: which message, the outcome. */
     public static final String INBOUND_REPLAYED = "inbound.replayed";
+    /** An operator sent a stream destination's events again from a time: which destination, from when, how many. */
+    public static final String STREAM_REPLAYED = "stream.replayed";
     /** Entries older than the retention period were purged; the chain stays verifiable from the anchor. */
     public static final String PURGED = "audit.purged";
 

@@ -13,15 +13,20 @@ class ConsentConfig {
 
     /** Adapters of this kind are queue destinations ({@code queue:<id>}); their BAA status decides the content. */
     static final String QUEUE_KIND = "kafka";
+    /** Adapters of this kind are webhook destinations ({@code webhook:<id>}). */
+    static final String WEBHOOK_KIND = "webhook";
 
     @Bean
     DecisionEngine decisionEngine(ConsentProperties props, MappingCatalog catalog) {
         Map<String, String> queues = new HashMap<>();
+        Map<String, String> webhooks = new HashMap<>();
         for (AdapterProfile a : catalog.adapters()) {
             if (QUEUE_KIND.equals(a.kind)) {
                 queues.put(a.id, a.baa.status);
+            } else if (WEBHOOK_KIND.equals(a.kind)) {
+                webhooks.put(a.id, a.baa.status);
             }
         }
-        return new DecisionEngine(ConsentPolicy.load(props.policiesDir()), queues);
+        return new DecisionEngine(ConsentPolicy.load(props.policiesDir()), queues, webhooks);
     }
 }

@@ -27,7 +27,7 @@ public final class ConsentPolicy {
             "opt-out", "protection-indicator", "publicity-no-contact", "treatment-communication", "payment-operations",
             "marketing-authorization", "marketing-remuneration-statement", "sms-marketing-written-consent",
             "email-marketing-opt-in", "sensitive-data-marketing", "sensitive-data-minimum", "sms-phi-free",
-            "queue-without-baa");
+            "queue-without-baa", "deidentified-data");
 
     static final Set<String> FORMS = Set.of("written", "electronic", "verbal");
 

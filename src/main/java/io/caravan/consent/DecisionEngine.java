@@ -29,6 +29,8 @@ public final class DecisionEngine {
     private final ConsentPolicy policy;
     /** Queue adapter id → BAA status (signed, pending, none, not-applicable). */
     private final Map<String, String> queues;
+    /** Webhook adapter id → BAA status ({@code webhook:<id>} destinations). */
+    private final Map<String, String> webhooks;
     private final Map<String, Decision.Reason> deny = new HashMap<>();
     private final Map<String, Decision.Reason> allow = new HashMap<>();
     private final Map<String, Decision.Reason> limit = new HashMap<>();
@@ -38,8 +40,13 @@ public final class DecisionEngine {
     private final boolean emailOptIn;
 
     public DecisionEngine(ConsentPolicy policy, Map<String, String> queues) {
+        this(policy, queues, Map.of());
+    }
+
+    public DecisionEngine(ConsentPolicy policy, Map<String, String> queues, Map<String, String> webhooks) {
         this.policy = policy;
         this.queues = Map.copyOf(queues);
+        this.webhooks = Map.copyOf(webhooks);
         for (String r : ConsentPolicy.RULES) {
             deny.put(r, new Decision.Reason(r, policy.citation(r), "deny"));
             allow.put(r, new Decision.Reason(r, policy.citation(r), "allow"));
@@ -63,6 +70,9 @@ public final class DecisionEngine {
         if (channel.startsWith("queue:")) {
             return queues.containsKey(channel.substring(6));
         }
+        if (channel.startsWith("webhook:")) {
+            return webhooks.containsKey(channel.substring(8));
+        }
         return policy.channels.contains(channel);
     }
 
@@ -80,13 +90,16 @@ public final class DecisionEngine {
         String purpose = req.purpose();
         String channel = req.channel();
         boolean phiFreeRequested = Decision.PHI_FREE.equals(req.content());
+        // Safe Harbor de-identified data is not PHI (164.514(a)): no authorization is needed to use it, but the
+        // patient's opt-outs and the EHR's restrictions still say "do not contact me" and stop it
+        boolean deidentified = Decision.DEIDENTIFIED.equals(req.content());
         if (contact == null || purpose == null || !policy.purposes.contains(purpose) || !knownChannel(channel)
-                || !(phiFreeRequested || Decision.PHI.equals(req.content()))) {
+                || !(phiFreeRequested || deidentified || Decision.PHI.equals(req.content()))) {
             return new Decision(false, Decision.NONE, List.of(deny.get("request-unknown")));
         }
         List<Decision.Reason> reasons = new ArrayList<>(4);
         boolean allowed = true;
-        boolean phi = !phiFreeRequested;
+        boolean phi = !phiFreeRequested && !deidentified;
 
         // opt-outs: records from any source, and those a feed raised on the contact
         boolean global = false;
@@ -183,7 +196,9 @@ public final class DecisionEngine {
         switch (purpose) {
             case "treatment" -> reasons.add(allow.get("treatment-communication"));
             case "marketing" -> {
-                if (authorization == null) {
+                if (deidentified) {
+                    reasons.add(allow.get("deidentified-data"));
+                } else if (authorization == null) {
                     allowed = false;
                     reasons.add(deny.get("marketing-authorization"));
                 } else {
@@ -231,14 +246,16 @@ public final class DecisionEngine {
             phi = false;
             reasons.add(limit.get("sms-phi-free"));
         }
-        if (phi && channel.startsWith("queue:")) {
-            String baa = queues.get(channel.substring(6));
+        if (phi && (channel.startsWith("queue:") || channel.startsWith("webhook:"))) {
+            String baa = channel.startsWith("queue:") ? queues.get(channel.substring(6))
+                    : webhooks.get(channel.substring(8));
             if (!"signed".equals(baa) && !"not-applicable".equals(baa)) {
                 phi = false;
                 reasons.add(limit.get("queue-without-baa"));
             }
         }
-        return new Decision(allowed, allowed ? (phi ? Decision.PHI : Decision.PHI_FREE) : Decision.NONE, reasons);
+        String content = deidentified ? Decision.DEIDENTIFIED : phi ? Decision.PHI : Decision.PHI_FREE;
+        return new Decision(allowed, allowed ? content : Decision.NONE, reasons);
     }
 
     /** PD1-13 gives the date the protection started; without it the indicator is in force. */

@@ -7,7 +7,8 @@ import java.util.List;
  *
  * @param purpose      treatment, payment, operations or marketing
  * @param channel      email, sms, or {@code queue:<adapter id>}
- * @param content      what the message would carry: {@code phi} or {@code phi-free}
+ * @param content      what the message would carry: {@code phi}, {@code phi-free} or {@code deidentified}
+ *                     (an event stream's Safe Harbor form)
  * @param remuneration marketing for which the covered entity receives financial remuneration from a third party
  * @param dataCodes    codes the message content derives from ({@code SYSTEM|CODE}, e.g. {@code ICD-10-CM|E11.9}),
  *                     checked against the sensitive categories

@@ -33,6 +33,47 @@ public final class AdapterProfile {
     /** For {@code kind: smpp}: the SMSC's connection, the sender identity and the texts it answers with. */
     public Smpp smpp;
 
+    // --- Outbound event streams (io.caravan.stream.StreamDestinations checks these) ---
+    /** For {@code kind: webhook}: where events are POSTed, signed. */
+    public Webhook webhook;
+    /** For {@code kind: kafka}: the cluster and topic. */
+    public Kafka kafka;
+    /** For {@code kind: webhook} and {@code kafka}: which events go there, and in which form. */
+    public Stream stream;
+
+    /** A webhook endpoint (Standard Webhooks). The signing secret comes from an environment variable. */
+    public static final class Webhook {
+        public String url;
+        public String secretEnv;
+    }
+
+    /** A Kafka topic. Credentials come from environment variables, never the file. */
+    public static final class Kafka {
+        public String bootstrapServers;
+        public String topic;
+        /** {@code PLAINTEXT}, {@code SSL}, {@code SASL_PLAINTEXT} or {@code SASL_SSL}. */
+        public String securityProtocol = "PLAINTEXT";
+        public String saslMechanism;
+        public String usernameEnv;
+        public String passwordEnv;
+        public String truststore;
+        public String truststorePasswordEnv;
+        /** Further producer settings (kafka-clients names); idempotence and acks=all cannot be turned off. */
+        public Map<String, String> producer = new LinkedHashMap<>();
+    }
+
+    /** What a stream destination receives. */
+    public static final class Stream {
+        /** Event types ({@code patient.registered}, {@code message.opened}…); empty: none. */
+        public java.util.List<String> events = java.util.List.of();
+        /** A workflow condition ({@code contact.language == 'es'}); empty: every event of the listed types. */
+        public String filter;
+        /** The purpose the gate is asked about. */
+        public String purpose = "marketing";
+        /** With a BAA in force: the fields sent (minimum necessary); ignored for the de-identified form. */
+        public java.util.List<String> fields = java.util.List.of();
+    }
+
     // --- MLLP sender checks (io.caravan.ingest.MllpSenders) ---
     /** For {@code kind: hl7v2-mllp}: where the feed connects from and which client certificate it shows. */
     public Mllp mllp;

@@ -134,7 +134,10 @@ class DecisionEngineTest {
                         req("operations", "queue:analytics"), true, "phi-free", "queue-without-baa", "limit",
                         "164.514(b)(2)"),
                 row("queue with BAA gets PHI", contact(), List.of(), req("operations", "queue:partner"), true, "phi",
-                        "payment-operations", "allow", "164.506"));
+                        "payment-operations", "allow", "164.506"),
+                row("de-identified marketing to a queue needs no authorization", contact(), List.of(),
+                        new DecisionRequest("marketing", "queue:analytics", "deidentified", false, List.of()), true,
+                        "deidentified", "deidentified-data", "allow", "164.514"));
     }
 
     static Contact withAttribute(Contact c, String k, Object v) {

@@ -1,0 +1,185 @@
+package io.caravan.stream;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.caravan.audit.Disclosures;
+import io.caravan.consent.ConsentService;
+import io.caravan.consent.Decision;
+import io.caravan.consent.DecisionRequest;
+import io.caravan.contact.Contact;
+import io.caravan.contact.ContactStore;
+import io.caravan.contact.ContactStore.LoggedEvent;
+import io.caravan.contact.TriggerEvent;
+import io.caravan.eventlog.EventSubscriber;
+import io.caravan.workflow.Conditions;
+import io.micrometer.core.instrument.MeterRegistry;
+import java.time.Clock;
+import java.time.LocalDate;
+import java.time.ZoneOffset;
+import java.util.Collection;
+import java.util.Collections;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.UUID;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One destination's reader of the event log, with its own cursor ({@code stream:<id>}). For each event of a listed
+ * type whose contact passes the filter, it asks the gate (per contact, at this moment: an opt-out stops the very next
+ * event) and writes what may go into the outbox, in the transaction that moves its cursor - so after a crash each
+ * event is in the outbox exactly once. The form follows the gate's answer: {@code phi} (a BAA in force and a purpose
+ * allowed) gives the allow-listed fields, anything else the Safe Harbor form.
+ */
+public class StreamSubscriber implements EventSubscriber {
+
+    private static final Logger log = LoggerFactory.getLogger(StreamSubscriber.class);
+    // modules named, not discovered: a module found on the classpath (Scala's, with Kafka) would change the maps
+    private static final ObjectMapper JSON = com.fasterxml.jackson.databind.json.JsonMapper.builder()
+            .addModule(new com.fasterxml.jackson.datatype.jsr310.JavaTimeModule()).build();
+    private static final com.fasterxml.jackson.core.type.TypeReference<Map<String, Object>> MAP =
+            new com.fasterxml.jackson.core.type.TypeReference<>() { };
+    public static final String FORM_BAA = "baa";
+
+    private final StreamDestination d;
+    private final ContactStore contacts;
+    private final ConsentService consent;
+    private final Disclosures disclosures;
+    private final Surrogates surrogates;
+    private final SafeHarbor harbor;
+    private final StreamOutbox outbox;
+    private final MeterRegistry meters;
+    private final Clock clock;
+
+    public StreamSubscriber(StreamDestination d, ContactStore contacts, ConsentService consent,
+            Disclosures disclosures, Surrogates surrogates, SafeHarbor harbor, StreamOutbox outbox, MeterRegistry meters,
+            Clock clock) {
+        this.d = d;
+        this.contacts = contacts;
+        this.consent = consent;
+        this.disclosures = disclosures;
+        this.surrogates = surrogates;
+        this.harbor = harbor;
+        this.outbox = outbox;
+        this.meters = meters;
+        this.clock = clock;
+    }
+
+    @Override
+    public String subscriberName() {
+        return d.subscriberName();
+    }
+
+    public StreamDestination destination() {
+        return d;
+    }
+
+    @Override
+    public void onEvent(LoggedEvent logged) {
+        TriggerEvent e = logged.event();
+        if (!d.events().contains(e.type())) {
+            return;
+        }
+        Contact c = contacts.findById(logged.contactId()).orElse(null);
+        if (c == null) {
+            return;
+        }
+        if (d.filter() != null && !holds(c, e)) {
+            count("filtered");
+            return;
+        }
+        boolean baa = d.baaInForce(LocalDate.ofInstant(clock.instant(), ZoneOffset.UTC));
+        Decision decision = consent.decide(c, new DecisionRequest(d.purpose(), d.channel(),
+                baa ? Decision.PHI : Decision.DEIDENTIFIED, false, codes(e)), "stream:" + d.id(),
+                ConsentService.Stage.SEND);
+        if (!decision.allowed()) {
+            count("denied");
+            return;
+        }
+        String form = Decision.PHI.equals(decision.content()) ? FORM_BAA : SafeHarbor.FORM;
+        UUID surrogate = surrogates.surrogate(d.id(), c.id);
+        UUID eventId = EventKinds.eventId(d.id(), e.id());
+        Map<String, Object> payload = FORM_BAA.equals(form) ? baaPayload(eventId, e, c, surrogate)
+                : harbor.deidentify(eventId, e.type(), e.occurredAt(), c, surrogate);
+        // recorded before the outbox row commits: a crash in between repeats the record, never loses it
+        disclosures.record(new Disclosures.Disclosure(c.id, d.purpose(), d.channel(), d.kind() + ":" + d.id(),
+                e.type() + " event, " + (FORM_BAA.equals(form) ? "allow-listed fields under the BAA"
+                        : "de-identified (Safe Harbor)"), form, eventId.toString(), false), "stream:" + d.id());
+        outbox.add(d.id(), eventId, logged.position(), e.type(), form, surrogate, payload);
+        count(form);
+    }
+
+    /** The BAA form: the listed fields only (minimum necessary), the contact still under its surrogate. */
+    Map<String, Object> baaPayload(UUID eventId, TriggerEvent e, Contact c, UUID surrogate) {
+        Map<String, Object> out = new LinkedHashMap<>();
+        out.put("id", eventId.toString());
+        out.put("form", FORM_BAA);
+        out.put("type", e.type());
+        List<String> f = d.fields();
+        if (f.contains("event.occurredAt") && e.occurredAt() != null) {
+            // RFC 3339 with seconds always (OffsetDateTime.toString drops ":00" seconds)
+            out.put("occurredAt", e.occurredAt().format(java.time.format.DateTimeFormatter.ISO_OFFSET_DATE_TIME));
+        }
+        Map<String, Object> who = new LinkedHashMap<>();
+        who.put("id", surrogate.toString());
+        put(who, f, "contact.hubId", "hubId", c.id == null ? null : c.id.toString());
+        put(who, f, "contact.identifiers", "identifiers", c.identifiers);
+        put(who, f, "contact.name", "name", c.name);
+        put(who, f, "contact.birthDate", "birthDate", c.birthDate);
+        put(who, f, "contact.gender", "gender", c.gender);
+        put(who, f, "contact.email", "email", c.email);
+        put(who, f, "contact.phone", "phone", c.phone);
+        put(who, f, "contact.language", "language", c.language);
+        put(who, f, "contact.address", "address", c.address);
+        out.put("contact", JSON.convertValue(who, MAP));
+        if (f.contains("event.data") && e.data() != null) {
+            out.put("data", e.data());
+        }
+        if (f.contains("event.source") && e.source() != null) {
+            out.put("source", JSON.convertValue(e.source(), MAP));
+        }
+        return out;
+    }
+
+    private static void put(Map<String, Object> m, List<String> fields, String field, String key, Object v) {
+        if (v != null && fields.contains(field)) {
+            m.put(key, v);
+        }
+    }
+
+    /** A filter that cannot be evaluated for this contact (a value of the wrong kind) does not hold. */
+    private boolean holds(Contact c, TriggerEvent e) {
+        Map<String, Object> contact = Collections.unmodifiableMap(JSON.convertValue(c, MAP));
+        Map<String, Object> event = new LinkedHashMap<>();
+        event.put("type", e.type());
+        event.put("occurredAt", e.occurredAt() == null ? null : e.occurredAt().toString());
+        event.put("data", e.data() == null ? Map.of() : Collections.unmodifiableMap(e.data()));
+        Set<String> codes = new HashSet<>(codes(e));
+        if (contact.get("attributes") instanceof Map<?, ?> a && a.get("codes") instanceof Collection<?> cs) {
+            cs.forEach(x -> codes.add(String.valueOf(x)));
+        }
+        try {
+            return Conditions.test(d.filter(), new Conditions.Facts(contact, event, event, clock.instant(),
+                    ZoneOffset.UTC, codes, (step, what) -> false));
+        } catch (IllegalArgumentException ex) {
+            log.warn("The filter of stream {} could not be evaluated for event {} ({}); not published", d.id(),
+                    e.id(), ex.getMessage());
+            return false;
+        }
+    }
+
+    /** The codes an event carries (data {@code codes}), for the gate's sensitive categories. */
+    private static List<String> codes(TriggerEvent e) {
+        Object v = e.data() == null ? null : e.data().get("codes");
+        if (v instanceof Collection<?> c) {
+            return c.stream().map(String::valueOf).toList();
+        }
+        return v == null ? List.of() : List.of(String.valueOf(v));
+    }
+
+    private void count(String outcome) {
+        meters.counter("caravan_stream_events_total", "destination", d.id(), "outcome", outcome).increment();
+    }
+}

@@ -1,0 +1,189 @@
+package io.caravan.stream;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.caravan.support.Hl7Messages;
+import io.caravan.support.HubApi;
+import io.caravan.support.MllpTestClient;
+import io.caravan.support.TestHub;
+import java.io.File;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.net.URL;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.OffsetDateTime;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.jar.JarFile;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Test;
+import org.springframework.beans.factory.annotation.Autowired;
+import org.springframework.boot.test.context.SpringBootTest;
+import org.springframework.boot.test.web.client.TestRestTemplate;
+import org.springframework.test.annotation.DirtiesContext;
+import org.springframework.test.context.DynamicPropertyRegistry;
+import org.springframework.test.context.DynamicPropertySource;
+
+/**
+ * An independent consumer: a Kafka broker in a process of its own, started from the Kafka jars on Maven (KRaft,
+ * formatted by Kafka's own StorageTool), and Debian's {@code kcat} reading what the hub produced - keys, payloads,
+ * order per contact - with librdkafka instead of the Java client the hub uses.
+ */
+@SpringBootTest(webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT)
+@DirtiesContext
+class KafkaKcatIT {
+
+    static final TestHub HUB = TestHub.named("stream-kcat");
+    static final String TOPIC = "caravan-kcat";
+    static final ObjectMapper JSON = new ObjectMapper();
+    static final int PORT = free();
+    static final Process BROKER;
+    static final Path ADAPTERS;
+
+    static int free() {
+        try (ServerSocket s = new ServerSocket(0)) {
+            return s.getLocalPort();
+        } catch (Exception e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    static {
+        try {
+            Path dir = Files.createTempDirectory("caravan-kafka-broker");
+            int controller = free();
+            Path props = dir.resolve("server.properties");
+            Files.writeString(props, String.join("\n", "process.roles=broker,controller", "node.id=1",
+                    "controller.quorum.voters=1@127.0.0.1:" + controller,
+                    "listeners=PLAINTEXT://127.0.0.1:" + PORT + ",CONTROLLER://127.0.0.1:" + controller,
+                    "advertised.listeners=PLAINTEXT://127.0.0.1:" + PORT, "controller.listener.names=CONTROLLER",
+                    "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
+                    "log.dirs=" + dir.resolve("logs"), "num.partitions=3", "offsets.topic.replication.factor=1",
+                    "transaction.state.log.replication.factor=1", "transaction.state.log.min.isr=1",
+                    "group.initial.rebalance.delay.ms=0", "auto.create.topics.enable=true", ""));
+            String cp = classpath();
+            String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+            Process format = new ProcessBuilder(java, "-cp", cp, "kafka.tools.StorageTool", "format", "-t",
+                    org.apache.kafka.common.Uuid.randomUuid().toString(), "-c", props.toString())
+                    .redirectErrorStream(true).redirectOutput(dir.resolve("format.log").toFile()).start();
+            if (!format.waitFor(60, TimeUnit.SECONDS) || format.exitValue() != 0) {
+                throw new IllegalStateException("kafka-storage format failed: " + Files.readString(
+                        dir.resolve("format.log")));
+            }
+            BROKER = new ProcessBuilder(java, "-Xmx384m", "-cp", cp, "kafka.Kafka", props.toString())
+                    .redirectErrorStream(true).redirectOutput(dir.resolve("broker.log").toFile()).start();
+            long until = System.currentTimeMillis() + 90_000;
+            boolean up = false;
+            while (!up && System.currentTimeMillis() < until && BROKER.isAlive()) {
+                try (Socket s = new Socket("127.0.0.1", PORT)) {
+                    up = true;
+                } catch (java.io.IOException notYet) {
+                    Thread.sleep(250);
+                }
+            }
+            if (!up) {
+                throw new IllegalStateException("broker did not start: see " + dir.resolve("broker.log"));
+            }
+            ADAPTERS = Files.createTempDirectory("caravan-kcat-adapters");
+            Files.writeString(ADAPTERS.resolve("warehouse.yaml"), """
+                    id: warehouse
+                    kind: kafka
+                    baa: { status: none }
+                    kafka: { bootstrapServers: "127.0.0.1:%d", topic: %s }
+                    stream:
+                      events: [patient.registered, patient.updated]
+                    """.formatted(PORT, TOPIC));
+        } catch (Exception e) {
+            throw new ExceptionInInitializerError(e);
+        }
+    }
+
+    /** This JVM's class path, also when the test runner hands it over in a manifest-only jar. */
+    static String classpath() throws Exception {
+        String cp = System.getProperty("java.class.path");
+        String[] parts = cp.split(File.pathSeparator);
+        if (parts.length == 1 && parts[0].endsWith(".jar")) {
+            try (JarFile jar = new JarFile(parts[0])) {
+                String manifest = jar.getManifest().getMainAttributes().getValue("Class-Path");
+                if (manifest != null) {
+                    List<String> files = new ArrayList<>();
+                    for (String u : manifest.trim().split("\\s+")) {
+                        files.add(Path.of(new URL(new URL("file:" + parts[0]), u).toURI()).toString());
+                    }
+                    return String.join(File.pathSeparator, files);
+                }
+            }
+        }
+        return cp;
+    }
+
+    @DynamicPropertySource
+    static void hub(DynamicPropertyRegistry r) {
+        HUB.register(r);
+        r.add("caravan.mapping.adapters-dir", ADAPTERS::toString);
+        r.add("caravan.event-log.poll-interval", () -> "50ms");
+        r.add("caravan.streams.kafka.poll-interval", () -> "50");
+    }
+
+    @AfterAll
+    static void stop() throws Exception {
+        BROKER.destroy();
+        BROKER.waitFor(30, TimeUnit.SECONDS);
+    }
+
+    @Autowired
+    TestRestTemplate rest;
+
+    /** What kcat reads from the beginning of the topic: key TAB value, one record a line. */
+    static List<String[]> kcat() throws Exception {
+        Process p = new ProcessBuilder("kcat", "-C", "-b", "127.0.0.1:" + PORT, "-t", TOPIC, "-o", "beginning",
+                "-e", "-q", "-X", "isolation.level=read_committed", "-f", "%k\\t%s\\n").redirectErrorStream(false)
+                .start();
+        p.getOutputStream().close();
+        assertThat(p.waitFor(30, TimeUnit.SECONDS)).isTrue();
+        List<String[]> out = new ArrayList<>();
+        for (String line : new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).split("\n")) {
+            if (!line.isBlank()) {
+                out.add(line.split("\t", 2));
+            }
+        }
+        return out;
+    }
+
+    @Test
+    void kcatReadsWhatTheHubProducedKeyedBySurrogateInOrderPerContact() throws Exception {
+        for (int i = 0; i < 3; i++) {
+            String mrn = "KC-" + (100 + i);
+            HubApi.register(HUB, rest, mrn, "Kcatley", "Cat", "cat@example.org", "");
+            try (MllpTestClient c = new MllpTestClient(HUB.mllpPort)) {
+                assertThat(MllpTestClient.msa1(c.exchange(Hl7Messages.adt("A08", Hl7Messages.controlId(), mrn,
+                        "Kcatley", "Cat", "cat@example.org", OffsetDateTime.parse("2026-03-02T09:00:00-05:00")),
+                        10_000))).isEqualTo("AA");
+            }
+        }
+        await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofSeconds(2)).until(() -> kcat().size() >= 6);
+        List<String[]> records = kcat();
+        assertThat(records).hasSize(6);
+        Map<String, List<String>> perKey = new LinkedHashMap<>();
+        List<String> ids = new ArrayList<>();
+        for (String[] r : records) {
+            JsonNode body = JSON.readTree(r[1]);
+            assertThat(body.at("/contact/id").asText()).isEqualTo(r[0]);
+            assertThat(r[1]).doesNotContain("Kcatley", "KC-10", "cat@example.org");
+            ids.add(body.get("id").asText());
+            perKey.computeIfAbsent(r[0], k -> new ArrayList<>()).add(body.get("type").asText());
+        }
+        assertThat(ids).doesNotHaveDuplicates();
+        assertThat(perKey).hasSize(3);
+        perKey.values().forEach(t -> assertThat(t).containsExactly("patient.registered", "patient.updated"));
+    }
+}

@@ -1,0 +1,44 @@
+package io.caravan.stream;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.time.Clock;
+import java.util.UUID;
+import org.flywaydb.core.Flyway;
+import org.h2.jdbcx.JdbcDataSource;
+import org.junit.jupiter.api.Test;
+import org.springframework.jdbc.core.JdbcTemplate;
+
+/** Surrogate ids: one per contact and destination, kept, and random - not a function of the contact. */
+class SurrogatesTest {
+
+    static JdbcTemplate database() {
+        JdbcDataSource ds = new JdbcDataSource();
+        ds.setURL("jdbc:h2:mem:surrogates-" + UUID.randomUUID()
+                + ";MODE=PostgreSQL;DATABASE_TO_LOWER=TRUE;DB_CLOSE_DELAY=-1");
+        ds.setUser("sa");
+        Flyway.configure().dataSource(ds).locations("classpath:db/migration").load().migrate();
+        return new JdbcTemplate(ds);
+    }
+
+    @Test
+    void aContactKeepsOneSurrogatePerDestinationAndDifferentOnesAcrossDestinations() {
+        Surrogates s = new Surrogates(database(), Clock.systemUTC());
+        UUID contact = UUID.randomUUID();
+        UUID crm = s.surrogate("crm", contact);
+        assertThat(s.surrogate("crm", contact)).isEqualTo(crm);
+        assertThat(s.surrogate("analytics", contact)).isNotEqualTo(crm);
+        assertThat(crm).isNotEqualTo(contact);
+        assertThat(s.surrogate("crm", UUID.randomUUID())).isNotEqualTo(crm);
+    }
+
+    @Test
+    void theSameContactOnAnotherHubGetsAnotherSurrogate() {
+        // derived from the contact (a hash of its id or MRN), two stores would agree; drawn at random, they do not
+        UUID contact = UUID.randomUUID();
+        UUID one = new Surrogates(database(), Clock.systemUTC()).surrogate("crm", contact);
+        UUID two = new Surrogates(database(), Clock.systemUTC()).surrogate("crm", contact);
+        assertThat(one).isNotEqualTo(two);
+        assertThat(one.version()).isEqualTo(4);
+    }
+}
