@@ -33,13 +33,17 @@ class TableOwnershipTest {
      * owner the day it is created.
      */
     private static final Map<String, String> OWNERS = owners(
-            "contact", "contact contact_identifier inbound_message journal_state trigger_event event_log_head event_log_config",
+            "contact", "contact contact_identifier inbound_message journal_state trigger_event event_log_head"
+                    + " event_log_config",
             "eventlog", "event_cursor event_retry",
             "consent", "consent_record",
             "audit", "audit_chain audit_contact audit_entry audit_index_state audit_outbox",
             "channel", "outbound_message",
             "channel.email", "message_event email_suppression portal_pickup recipient_key",
+            "channel.sms", "sms_segment sms_suppression sms_number sms_number_opt_out sms_inbound sms_sent"
+                    + " sms_receipt_early",
             "workflow", "journey journey_step",
+            "stream", "stream_surrogate stream_outbox",
             // Quartz's own schema (camel-quartz's clustered scheduler): the library's, used by no package's SQL
             "system", "qrtz_blob_triggers qrtz_calendars qrtz_cron_triggers qrtz_fired_triggers qrtz_job_details"
                     + " qrtz_locks qrtz_paused_trigger_grps qrtz_scheduler_state qrtz_simple_triggers"
