@@ -58,6 +58,17 @@ public class Subscriptions {
         this.clock = clock;
     }
 
+    /** How many logged events the subscriber has not read yet, over all partitions. */
+    public long lag(String subscriber) {
+        List<Long> cursors = cursor(subscriber);
+        List<Long> heads = eventLog.heads();
+        long lag = 0;
+        for (int p = 0; p < Math.min(cursors.size(), heads.size()); p++) {
+            lag += Math.max(0, heads.get(p) - cursors.get(p));
+        }
+        return lag;
+    }
+
     /**
      * The subscriber's cursors by partition number, each created at its partition's head when it has none: a
      * subscriber added later starts from now, not from the beginning (a new webhook must not receive years of

@@ -3,7 +3,6 @@ package io.caravan.stream;
 import io.caravan.audit.Actions;
 import io.caravan.audit.AuditDraft;
 import io.caravan.audit.AuditLog;
-import io.caravan.eventlog.EventLog;
 import io.caravan.eventlog.Subscriptions;
 import io.caravan.system.Problems;
 import java.security.Principal;
@@ -33,18 +32,16 @@ class StreamController {
     private final WebhookPublisher webhooks;
     private final KafkaPublisher kafka;
     private final Subscriptions subscriptions;
-    private final EventLog eventLog;
     private final AuditLog audit;
     private final Clock clock;
 
     StreamController(StreamDestinations destinations, StreamOutbox outbox, WebhookPublisher webhooks,
-            KafkaPublisher kafka, Subscriptions subscriptions, EventLog eventLog, AuditLog audit, Clock clock) {
+            KafkaPublisher kafka, Subscriptions subscriptions, AuditLog audit, Clock clock) {
         this.kafka = kafka;
         this.destinations = destinations;
         this.outbox = outbox;
         this.webhooks = webhooks;
         this.subscriptions = subscriptions;
-        this.eventLog = eventLog;
         this.audit = audit;
         this.clock = clock;
     }
@@ -55,7 +52,6 @@ class StreamController {
      */
     @GetMapping("/api/streams")
     List<Map<String, Object>> status() {
-        long head = eventLog.head();
         LocalDate today = LocalDate.ofInstant(clock.instant(), ZoneOffset.UTC);
         return destinations.all().stream().map(d -> {
             StreamOutbox.Backlog b = outbox.backlog(d.id());
@@ -66,7 +62,7 @@ class StreamController {
             m.put("kind", d.kind());
             m.put("channel", d.channel());
             m.put("form", d.baaInForce(today) ? StreamSubscriber.FORM_BAA : SafeHarbor.FORM);
-            m.put("lag", Math.max(0, head - subscriptions.cursor(d.subscriberName())));
+            m.put("lag", subscriptions.lag(d.subscriberName()));
             m.put("backlog", b.pending());
             m.put("oldestPending", b.oldestPending());
             m.put("givenUp", b.givenUp());
