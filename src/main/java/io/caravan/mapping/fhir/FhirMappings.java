@@ -159,8 +159,15 @@ public final class FhirMappings {
     public static String dedupeText(String adapter, IBaseResource r) {
         String version = r.getMeta() == null ? null : r.getMeta().getVersionId();
         String id = r.getIdElement() == null ? null : r.getIdElement().getIdPart();
-        if (id == null || version == null) {
-            return null;
+        if (version == null) {
+            // no version to tell resends apart: the same content again is the resend (only a blind index is kept)
+            byte[] json = R4.newJsonParser().encodeResourceToString(r).getBytes(java.nio.charset.StandardCharsets.UTF_8);
+            try {
+                version = "sha256:" + java.util.HexFormat.of().formatHex(
+                        java.security.MessageDigest.getInstance("SHA-256").digest(json));
+            } catch (java.security.NoSuchAlgorithmException e) {
+                throw new IllegalStateException(e);
+            }
         }
         return adapter + "|" + R4.getResourceType(r) + "|" + id + "|" + version;
     }
