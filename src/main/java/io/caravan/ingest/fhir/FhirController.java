@@ -24,6 +24,7 @@ import org.hl7.fhir.instance.model.api.IBaseResource;
 import org.hl7.fhir.r4.model.Bundle;
 import org.hl7.fhir.r4.model.CapabilityStatement;
 import org.hl7.fhir.r4.model.Enumerations;
+import org.hl7.fhir.r4.model.MessageHeader;
 import org.hl7.fhir.r4.model.OperationOutcome;
 import org.hl7.fhir.r4.model.OperationOutcome.IssueSeverity;
 import org.hl7.fhir.r4.model.OperationOutcome.IssueType;
@@ -153,15 +154,32 @@ class FhirController {
         List<Entry> entries = new ArrayList<>();
         for (int i = 0; i < b.getEntry().size(); i++) {
             Bundle.BundleEntryComponent be = b.getEntry().get(i);
-            Entry e = be.getResource() == null
-                    ? Entry.refused(new Refused(400, IssueType.REQUIRED, "Bundle.entry[" + i + "] has no resource"))
-                    : read(adapter, be.getResource());
+            Entry e;
+            if (be.getResource() == null) {
+                e = Entry.refused(new Refused(400, IssueType.REQUIRED, "Bundle.entry[" + i + "] has no resource"));
+            } else if (type == Bundle.BundleType.MESSAGE && be.getResource() instanceof MessageHeader) {
+                // the envelope of a message Bundle: says who sent it, nothing to apply
+                e = new Entry();
+                e.header = true;
+            } else {
+                e = read(adapter, be.getResource());
+            }
             e.where = "Bundle.entry[" + i + "]";
             entries.add(e);
         }
         boolean transaction = type == Bundle.BundleType.TRANSACTION;
         Bundle response = new Bundle().setType(transaction ? Bundle.BundleType.TRANSACTIONRESPONSE
                 : Bundle.BundleType.BATCHRESPONSE);
+        if (transaction) {
+            // a transaction is taken whole or not at all: an entry that would be stored as failed refuses it too
+            for (Entry e : entries) {
+                SourceMessage.Failed f = e.read == null ? null : e.read.failure();
+                if (e.refusal == null && f != null) {
+                    e.refusal = new Refused(422, IssueType.PROCESSING, "the resource could not be mapped ("
+                            + f.reasonText() + ")");
+                }
+            }
+        }
         if (transaction && entries.stream().anyMatch(e -> e.refusal != null)) {
             // all or nothing: one entry that cannot be taken and none is stored
             OperationOutcome oo = new OperationOutcome();
@@ -179,7 +197,10 @@ class FhirController {
         for (Entry e : entries) {
             int status;
             OperationOutcome oo;
-            if (e.refusal != null) {
+            if (e.header) {
+                status = 200;
+                oo = issue(IssueSeverity.INFORMATION, IssueType.INFORMATIONAL, "MessageHeader read", e.where);
+            } else if (e.refusal != null) {
                 status = e.refusal.status;
                 oo = issue(IssueSeverity.ERROR, e.refusal.type, e.refusal.getMessage(), e.where);
             } else {
@@ -187,6 +208,8 @@ class FhirController {
                 status = status(outcome);
                 oo = outcome(e, outcome);
             }
+            // an entry the store did not confirm: the whole Bundle is answered 503 so the sender sends it again
+            // (entries already applied are recognised as resends by their version)
             worst = Math.max(worst, status >= 500 ? status : worst);
             response.addEntry().getResponse().setStatus(status + " " + reason(status)).setOutcome(oo);
         }
@@ -200,6 +223,7 @@ class FhirController {
         SourceMessage read;
         Refused refusal;
         String where;
+        boolean header;
 
         static Entry refused(Refused r) {
             Entry e = new Entry();

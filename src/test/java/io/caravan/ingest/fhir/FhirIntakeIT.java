@@ -173,6 +173,21 @@ class FhirIntakeIT {
     }
 
     @Test
+    void aMessageBundleAppliesItsResourcesAndReadsItsHeader() throws Exception {
+        String mrn = unique("FG");
+        String message = "{\"resourceType\":\"Bundle\",\"type\":\"message\",\"entry\":[{\"resource\":"
+                + "{\"resourceType\":\"MessageHeader\",\"eventCoding\":{\"code\":\"admin-notify\"},"
+                + "\"source\":{\"endpoint\":\"urn:ehr\"}}},{\"resource\":"
+                + patient(unique("pat-"), "1", "2026-03-05T10:00:00Z", mrn, "Msgbundle", "msg@example.org") + "}]}";
+        ResponseEntity<String> r = post("/fhir", message);
+        assertThat(r.getStatusCode().value()).as(r.getBody()).isEqualTo(200);
+        assertThat(json(r).at("/entry/0/response/status").asText()).startsWith("200");
+        assertThat(json(r).at("/entry/1/response/status").asText()).startsWith("200");
+        await().atMost(Duration.ofSeconds(20)).untilAsserted(() -> assertThat(eventTypes("MERCY|" + mrn))
+                .containsExactly("patient.registered"));
+    }
+
+    @Test
     void aTransactionWithOneBadEntryAppliesNothing() throws Exception {
         String mrn = unique("FT");
         String good = patient(unique("pat-"), "1", "2026-03-05T10:00:00Z", mrn, "Txgood", "tx@example.org");
