@@ -163,6 +163,12 @@ class FhirController {
                 e.header = true;
             } else {
                 e = read(adapter, be.getResource());
+                if (e.refusal != null && e.refusal.type == IssueType.NOTSUPPORTED) {
+                    // an EHR's Bundle carries Practitioners, Organizations, Observations beside the Patient: a type
+                    // the hub does not take is passed over, not a reason to refuse the rest
+                    e.refusal = null;
+                    e.passedOver = true;
+                }
             }
             e.where = "Bundle.entry[" + i + "]";
             entries.add(e);
@@ -200,6 +206,10 @@ class FhirController {
             if (e.header) {
                 status = 200;
                 oo = issue(IssueSeverity.INFORMATION, IssueType.INFORMATIONAL, "MessageHeader read", e.where);
+            } else if (e.passedOver) {
+                status = 200;
+                oo = issue(IssueSeverity.INFORMATION, IssueType.INFORMATIONAL, FhirMappings.R4.getResourceType(
+                        e.resource) + " is not taken from this adapter: passed over, nothing stored", e.where);
             } else if (e.refusal != null) {
                 status = e.refusal.status;
                 oo = issue(IssueSeverity.ERROR, e.refusal.type, e.refusal.getMessage(), e.where);
@@ -224,6 +234,7 @@ class FhirController {
         Refused refusal;
         String where;
         boolean header;
+        boolean passedOver;
 
         static Entry refused(Refused r) {
             Entry e = new Entry();

@@ -35,7 +35,8 @@ import org.springframework.test.context.DynamicPropertySource;
 class FhirIntakeIT {
 
     static final ObjectMapper JSON = new ObjectMapper();
-    static final int MAX_BYTES = 200_000;
+    static final int MAX_BYTES = 1_000_000;
+    static final java.nio.file.Path SYNTHEA = java.nio.file.Path.of("/work/shared/fixtures/fhir/synthea-bundles");
 
     static TestHub hub() {
         return TestHub.named("fhir");
@@ -170,6 +171,39 @@ class FhirIntakeIT {
         assertThat(r.getBody()).doesNotContain("Badentry");
         await().atMost(Duration.ofSeconds(20)).untilAsserted(() -> assertThat(eventTypes("MERCY|" + mrn))
                 .containsExactly("patient.registered"));
+    }
+
+    @Test
+    void aSyntheaTransactionAppliesItsPatientAndPassesOverTheTypesTheHubDoesNotTake() throws Exception {
+        java.nio.file.Path file;
+        try (var files = java.nio.file.Files.list(SYNTHEA)) {
+            file = files.filter(p -> p.toString().endsWith(".json")).sorted().findFirst().orElseThrow();
+        }
+        JsonNode bundle = JSON.readTree(file.toFile());
+        JsonNode patient = null;
+        for (JsonNode e : bundle.get("entry")) {
+            if ("Patient".equals(e.at("/resource/resourceType").asText())) {
+                patient = e.get("resource");
+            }
+        }
+        String mr = null;
+        for (JsonNode i : patient.get("identifier")) {
+            if ("MR".equals(i.at("/type/coding/0/code").asText())) {
+                mr = i.get("system").asText() + "|" + i.get("value").asText();
+            }
+        }
+        ResponseEntity<String> r = post("/fhir", java.nio.file.Files.readString(file));
+        assertThat(r.getStatusCode().value()).as(r.getBody()).isEqualTo(200);
+        JsonNode answer = json(r);
+        assertThat(answer.path("type").asText()).isEqualTo("transaction-response");
+        assertThat(answer.get("entry")).hasSize(bundle.get("entry").size())
+                .allSatisfy(e -> assertThat(e.at("/response/status").asText()).startsWith("200"));
+        String key = mr;
+        await().atMost(Duration.ofSeconds(20)).untilAsserted(() -> assertThat(eventTypes(key))
+                .containsExactly("patient.registered"));
+        Contact c = contact(key).orElseThrow();
+        assertThat(c.name.family()).isEqualTo(patient.at("/name/0/family").asText());
+        assertThat(c.birthDate).isEqualTo(patient.get("birthDate").asText());
     }
 
     @Test
