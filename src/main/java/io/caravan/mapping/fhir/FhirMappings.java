@@ -84,7 +84,7 @@ public final class FhirMappings {
 
     public static final class FieldPath {
         public String path;
-        /** string, date, name, telecom-email, telecom-phone, language, address, flag, code. */
+        /** string (the first primitive), name, email, phone, language, address, flag, datetime. */
         public String as = "string";
     }
 
@@ -340,6 +340,14 @@ public final class FhirMappings {
                     String iso = v == null ? null : iso6391(v);
                     if (iso != null) {
                         return iso;
+                    }
+                }
+                return null;
+            }
+            case "datetime": {
+                for (Base b : vs) {
+                    if (b instanceof org.hl7.fhir.r4.model.BaseDateTimeType d && d.hasValue()) {
+                        return d.getValueAsString();
                     }
                 }
                 return null;
