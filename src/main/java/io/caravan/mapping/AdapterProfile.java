@@ -77,6 +77,21 @@ public final class AdapterProfile {
     // --- MLLP sender checks (io.caravan.ingest.MllpSenders) ---
     /** For {@code kind: hl7v2-mllp}: where the feed connects from and which client certificate it shows. */
     public Mllp mllp;
+    /** For {@code kind: fhir}: how its resources are read (io.caravan.mapping.fhir). */
+    public Fhir fhir;
+
+    /** A FHIR R4 source: its identifier systems in the hub's terms, and the resource types taken. */
+    public static final class Fhir {
+        /** The server's base URL (names the system of its resource ids); optional for direct POST. */
+        public String baseUrl;
+        /**
+         * FHIR identifier system URI -> the hub's identifier system (HL7 v2: the assigning authority, e.g. MERCY), so
+         * one patient sent both ways is one contact. A URI not in the map is kept as the system.
+         */
+        public java.util.Map<String, String> identifierSystems = java.util.Map.of();
+        /** The resource types taken from this source; others are answered "not supported". */
+        public java.util.List<String> resourceTypes = java.util.List.of("Patient", "Appointment");
+    }
 
     /**
      * What a connection must be for a message that claims (by MSH-3/MSH-4) to come from this feed. Anyone on the
