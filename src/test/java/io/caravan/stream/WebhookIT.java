@@ -167,7 +167,7 @@ class WebhookIT {
     }
 
     @Test
-    void eachEventIsAcceptedOnceSignedAndInOrderThroughA500() throws Exception {
+    void eachEventIsAcceptedOnceAndSignedThroughA500() throws Exception {
         List<UUID> ids = new ArrayList<>();
         for (int i = 0; i < 3; i++) {
             ids.add(HubApi.register(HUB, rest, "WH-10" + i, "Hookham", "Ada", "ada" + i + "@example.org", ""));
@@ -194,7 +194,8 @@ class WebhookIT {
                     "@example.org");
         }
         List<Received> accepted = mine.stream().filter(r -> r.answered() == 200).toList();
-        // each event once, in the order the patients were registered, each after its 500
+        // each event once, each after its 500. Order holds per contact (the event log is partitioned by contact, as a
+        // Kafka topic would be): these are three patients, so any order; one contact's order is WebhookKillNineIT's
         assertThat(accepted).hasSize(3);
         assertThat(accepted.stream().map(r -> {
             try {
@@ -202,7 +203,7 @@ class WebhookIT {
             } catch (Exception e) {
                 throw new IllegalStateException(e);
             }
-        }).toList()).containsExactlyElementsOf(expected);
+        }).toList()).containsExactlyInAnyOrderElementsOf(expected);
         assertThat(accepted.stream().map(Received::id).distinct()).hasSize(3);
         for (Received a : accepted) {
             assertThat(mine.stream().filter(r -> r.id().equals(a.id()))).extracting(Received::answered)
