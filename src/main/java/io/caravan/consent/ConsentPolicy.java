@@ -24,7 +24,7 @@ public final class ConsentPolicy {
 
     /** The rules the engine implements, in the order they are reported. */
     public static final List<String> RULES = List.of("request-unknown", "record-integrity", "global-opt-out",
-            "opt-out", "protection-indicator", "publicity-no-contact", "treatment-communication", "payment-operations",
+            "opt-out", "protection-indicator", "publicity-no-contact", "deceased", "treatment-communication", "payment-operations",
             "marketing-authorization", "marketing-remuneration-statement", "sms-marketing-written-consent",
             "email-marketing-opt-in", "sensitive-data-marketing", "sensitive-data-minimum", "sms-phi-free",
             "queue-without-baa", "deidentified-data");

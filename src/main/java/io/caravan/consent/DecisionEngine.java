@@ -36,6 +36,7 @@ public final class DecisionEngine {
     private final Map<String, Decision.Reason> limit = new HashMap<>();
     private final ConsentPolicy.Rule protection;
     private final ConsentPolicy.Rule publicity;
+    private final ConsentPolicy.Rule deceased;
     private final Set<String> smsForms;
     private final boolean emailOptIn;
 
@@ -54,6 +55,7 @@ public final class DecisionEngine {
         }
         this.protection = policy.rule("protection-indicator");
         this.publicity = policy.rule("publicity-no-contact");
+        this.deceased = policy.rule("deceased");
         this.smsForms = Set.copyOf(policy.rule("sms-marketing-written-consent").forms);
         this.emailOptIn = Boolean.TRUE.equals(policy.rule("email-marketing-opt-in").required);
     }
@@ -190,6 +192,12 @@ public final class DecisionEngine {
         if (code != null && publicity.codes.contains(code.toString()) && publicity.deny.contains(purpose)) {
             allowed = false;
             reasons.add(deny.get("publicity-no-contact"));
+        }
+        // a feed reported the patient dead (PID-29/30, FHIR deceased[x]): a message now reaches the family
+        if ((Boolean.TRUE.equals(contact.attributes.get("deceased")) || contact.attributes.get("deathDateTime") != null)
+                && deceased.deny.contains(purpose)) {
+            allowed = false;
+            reasons.add(deny.get("deceased"));
         }
 
         // the purpose
