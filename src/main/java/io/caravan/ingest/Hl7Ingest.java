@@ -194,8 +194,11 @@ public class Hl7Ingest implements Intake.Answering {
         return null;
     }
 
-    /** The choice's test: MSH-9.1 has at least one mapping (ADT, ORU, SIU...). */
-    public boolean mapsMessageType(String messageType) {
+    /**
+     * The choice's test: MSH-9.1 has at least one mapping (ADT, ORU, SIU...). Bound by annotation: a parameter
+     * expression in the route ({@code mapsMessageType(${variable...})}) is parsed again for every message.
+     */
+    public boolean mapsMessageType(@org.apache.camel.Variable("hl7MessageType") String messageType) {
         return messageType != null && catalog.messageTypes().contains(messageType);
     }
 
