@@ -194,11 +194,8 @@ public class Hl7Ingest implements Intake.Answering {
         return null;
     }
 
-    /**
-     * The choice's test: MSH-9.1 has at least one mapping (ADT, ORU, SIU...). Bound by annotation: a parameter
-     * expression in the route ({@code mapsMessageType(${variable...})}) is parsed again for every message.
-     */
-    public boolean mapsMessageType(@org.apache.camel.Variable("hl7MessageType") String messageType) {
+    /** The choice's test (bean {@code hl7v2MappedType}): MSH-9.1 has at least one mapping (ADT, ORU, SIU...). */
+    public boolean mapsMessageType(String messageType) {
         return messageType != null && catalog.messageTypes().contains(messageType);
     }
 
