@@ -1,9 +1,14 @@
 package io.caravan.channel.sms;
 
 import io.caravan.consent.ConsentHooks;
+import io.caravan.contact.ContactWriter;
+import io.caravan.contact.TriggerEvent;
+import io.caravan.system.Ids;
 import java.time.Clock;
 import java.time.Instant;
+import java.time.ZoneOffset;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.UUID;
 import org.apache.camel.ProducerTemplate;
@@ -16,23 +21,28 @@ import org.springframework.stereotype.Component;
  * MO texts from patients. STOP (a keyword or a plain-language request) opts the number out of SMS at once - every
  * contact the hub texted at it, through {@link ConsentHooks}, audited - and gets exactly one confirmation with no
  * marketing in it; HELP gets the adapter's help text; START re-subscribes a number that opted out by text; anything
- * else is kept, sealed, as an inbound text. Replies go straight to the SMSC (through the route {@code sms-submit}, the one bind):
- * the contact has just opted out, and the one confirmation TCPA allows must not be stopped by the gate that opt-out
- * closes.
+ * else is kept, sealed, as an inbound text, with an {@code sms.received} event on the contact's log for workflows.
+ * Replies go straight to the SMSC (through the route {@code sms-submit}, the one bind): the contact has just opted
+ * out, and the one confirmation TCPA allows must not be stopped by the gate that opt-out closes.
  */
 @Component
 public class SmsMo {
 
     private static final Logger log = LoggerFactory.getLogger(SmsMo.class);
+    /** The event type of a patient's text that is not a keyword (or a YES that re-subscribed nothing). */
+    public static final String RECEIVED = "sms.received";
 
     private final ConsentHooks hooks;
     private final SmsNumberBook book;
     private final Optional<Smsc> smsc;
     private final ProducerTemplate producer;
+    private final ContactWriter writer;
     private final Clock clock;
 
-    SmsMo(ConsentHooks hooks, SmsNumberBook book, SmsConfig.SmscHolder smsc, ProducerTemplate producer, Clock clock) {
+    SmsMo(ConsentHooks hooks, SmsNumberBook book, SmsConfig.SmscHolder smsc, ProducerTemplate producer,
+            ContactWriter writer, Clock clock) {
         this.hooks = hooks;
+        this.writer = writer;
         this.book = book;
         this.smsc = smsc.smsc();
         this.producer = producer;
@@ -64,20 +74,39 @@ public class SmsMo {
                 }
                 if (was) {
                     reply(number, texts.start());
+                } else {
+                    // a YES from a number that never opted out answers a question a text asked ("reply YES to
+                    // confirm"): a reply for workflows like any other
+                    recordInbound(number, contacts, text, "start", now);
                 }
             }
             case HELP -> reply(number, texts.help());
-            case NONE -> {
-                if (contacts.isEmpty()) {
-                    book.inbound(number, null, text == null ? "" : text, now);
-                }
-                for (UUID c : contacts) {
-                    book.inbound(number, c, text == null ? "" : text, now);
-                }
-            }
+            case NONE -> recordInbound(number, contacts, text, "none", now);
         }
         log.info("SMS from a patient: {} ({} contact(s) at the number)", r, contacts.size());
         return r;
+    }
+
+    /**
+     * A text that is not a keyword, kept sealed, and an {@value #RECEIVED} event on the log of each contact texted at
+     * the number, committed together, so a workflow can trigger or exit on it. The event carries only what may be
+     * logged and streamed: the keyword class, the id of the sealed text and the adapter - never the words or the
+     * number. A number the hub never texted is nobody's: its text is kept without an event.
+     */
+    private void recordInbound(String number, List<UUID> contacts, String text, String keyword, Instant now) {
+        String body = text == null ? "" : text;
+        boolean logged = false;
+        for (UUID c : contacts) {
+            UUID textId = Ids.next();
+            TriggerEvent event = new TriggerEvent(Ids.next(), RECEIVED, now.atOffset(ZoneOffset.UTC),
+                    new TriggerEvent.Source("sms:" + smsc.get().id(), null, "sms-inbound/" + textId),
+                    Map.of("keyword", keyword, "inboundText", textId.toString(), "adapter", smsc.get().id()));
+            logged |= writer.appendEvent(c, event, (conn, survivor) -> book.inbound(conn, textId, number, survivor,
+                    body, now)).isPresent();
+        }
+        if (!logged) {
+            book.inbound(number, null, body, now);
+        }
     }
 
     private void reply(String number, String text) {

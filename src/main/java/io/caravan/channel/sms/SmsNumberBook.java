@@ -3,6 +3,9 @@ package io.caravan.channel.sms;
 import io.caravan.crypto.FieldCipher;
 import io.caravan.system.Ids;
 import java.nio.charset.StandardCharsets;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.SQLException;
 import java.sql.Timestamp;
 import java.time.Instant;
 import java.util.HexFormat;
@@ -55,11 +58,27 @@ public class SmsNumberBook {
 
     public UUID inbound(String e164, UUID contactId, String text, Instant at) {
         UUID id = Ids.next();
-        jdbc.update("INSERT INTO sms_inbound (id, number_mac, contact_id, key_id, text, at) VALUES (?, ?, ?, ?, ?, ?)",
-                id, key(e164), contactId, cipher.activeKeyId(),
+        jdbc.update(INSERT_INBOUND, id, key(e164), contactId, cipher.activeKeyId(),
                 cipher.seal(text.getBytes(StandardCharsets.UTF_8), "sms-inbound:" + id), Timestamp.from(at));
         return id;
     }
+
+    /** The same, inside the caller's transaction (the text and the event that points at it commit together). */
+    public void inbound(Connection c, UUID id, String e164, UUID contactId, String text, Instant at)
+            throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement(INSERT_INBOUND)) {
+            ps.setObject(1, id);
+            ps.setString(2, key(e164));
+            ps.setObject(3, contactId);
+            ps.setString(4, cipher.activeKeyId());
+            ps.setBytes(5, cipher.seal(text.getBytes(StandardCharsets.UTF_8), "sms-inbound:" + id));
+            ps.setTimestamp(6, Timestamp.from(at));
+            ps.executeUpdate();
+        }
+    }
+
+    private static final String INSERT_INBOUND = "INSERT INTO sms_inbound (id, number_mac, contact_id, key_id, text,"
+            + " at) VALUES (?, ?, ?, ?, ?, ?)";
 
     public int inboundCount(UUID contactId) {
         Integer n = jdbc.queryForObject("SELECT COUNT(*) FROM sms_inbound WHERE contact_id = ?", Integer.class,

@@ -114,6 +114,19 @@ class SmsChannelIT {
                     exit:
                       reason: reminded
                 """);
+        // a patient's text back starts a journey: the workflow sees the keyword class, never the words
+        Files.writeString(workflows.resolve("text-back.yaml"), """
+                id: text-back
+                description: A patient texted back something that is not a keyword
+                purpose: operations
+                trigger:
+                  event: sms.received
+                  when: "event.data.keyword == 'none'"
+                steps:
+                  - id: flag
+                    update:
+                      tag: [texted-back]
+                """);
         r.add("caravan.workflow.dir", workflows::toString);
     }
 
@@ -355,6 +368,60 @@ class SmsChannelIT {
         Awaitility.await().atMost(Duration.ofSeconds(20)).until(() -> book.inboundCount(p.id()) == 1);
         assertThat(allowed(p.id())).isTrue();
         assertThat(repliesTo(p)).hasSize(1);
+    }
+
+    List<JsonNode> events(UUID contact, String type) throws IOException {
+        List<JsonNode> out = new java.util.ArrayList<>();
+        HubApi.JSON.readTree(admin().getForEntity("/api/contacts/{id}/events", String.class, contact).getBody())
+                .forEach(e -> {
+                    if (type.equals(e.get("type").asText())) {
+                        out.add(e);
+                    }
+                });
+        return out;
+    }
+
+    JsonNode journey(UUID contact, String workflow) throws IOException {
+        for (JsonNode j : HubApi.JSON.readTree(admin().getForEntity("/api/contacts/{id}/journeys", String.class,
+                contact).getBody())) {
+            if (workflow.equals(j.get("workflow").asText())) {
+                return j;
+            }
+        }
+        return null;
+    }
+
+    @Test
+    void anOrdinaryTextIsAnEventOnTheContactsLogThatStartsAWorkflowWithoutItsWords() throws Exception {
+        Patient p = patient("SMS-15");
+        awaitStatus(plan(p.id(), "appointment-reminder", REMINDER), "sent");
+        SMSC.mo(p.digits(), "Running late, Quixotic traffic");
+        Awaitility.await().atMost(Duration.ofSeconds(20)).until(() -> events(p.id(), "sms.received").size() == 1);
+        JsonNode e = events(p.id(), "sms.received").get(0);
+        assertThat(e.at("/data/keyword").asText()).isEqualTo("none");
+        assertThat(e.at("/data/adapter").asText()).isEqualTo("test-smsc");
+        assertThat(e.at("/data/inboundText").asText()).isNotBlank();
+        assertThat(e.toString()).doesNotContain("Quixotic").doesNotContain(p.digits().substring(4));
+        assertThat(book.inboundCount(p.id())).as("the words kept, sealed, beside the event").isEqualTo(1);
+
+        Awaitility.await().atMost(Duration.ofSeconds(40)).until(() -> journey(p.id(), "text-back") != null
+                && "completed".equals(journey(p.id(), "text-back").get("status").asText()));
+        JsonNode contact = HubApi.JSON.readTree(admin().getForEntity("/api/contacts/{id}", String.class, p.id())
+                .getBody());
+        assertThat(contact.at("/attributes/tags").toString()).contains("texted-back");
+    }
+
+    @Test
+    void keywordsAreNoInboundEvent() throws Exception {
+        Patient p = patient("SMS-16");
+        awaitStatus(plan(p.id(), "appointment-reminder", REMINDER), "sent");
+        SMSC.mo(p.digits(), "HELP");
+        SMSC.mo(p.digits(), "STOP");
+        Awaitility.await().atMost(Duration.ofSeconds(20)).until(() -> !allowed(p.id()));
+        SMSC.mo(p.digits(), "see you");
+        Awaitility.await().atMost(Duration.ofSeconds(20)).until(() -> events(p.id(), "sms.received").size() == 1);
+        Thread.sleep(1000);
+        assertThat(events(p.id(), "sms.received")).as("only the ordinary text").hasSize(1);
     }
 
     @Test
