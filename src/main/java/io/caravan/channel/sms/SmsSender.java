@@ -6,6 +6,7 @@ import io.caravan.channel.DeliveryFailure;
 import io.caravan.channel.MessageStore;
 import io.caravan.channel.MessageStatus;
 import io.caravan.channel.OutboundMessage;
+import io.caravan.channel.Suppressions;
 import io.caravan.contact.Contact;
 import java.io.IOException;
 import java.time.Clock;
@@ -42,6 +43,7 @@ public class SmsSender {
     static final String WINDOW = "CaravanSmsWindow";
     static final String TREATMENT = "treatment";
 
+    static final String SMS = "sms";
     // SMPP 3.4 command_status values that say the destination itself is wrong
     private static final int ESME_RINVDSTADR = 0x0B;
     private static final int ESME_RINVDSTTON = 0x50;
@@ -54,7 +56,7 @@ public class SmsSender {
     private final SmsTemplates templates;
     private final Optional<Smsc> smsc;
     private final SmsSegments segments;
-    private final SmsSuppressions suppressions;
+    private final Suppressions suppressions;
     private final SmsNumberBook book;
     private final SmsProperties props;
     private final Clock clock;
@@ -66,7 +68,7 @@ public class SmsSender {
     private final AtomicInteger downs = new AtomicInteger();
 
     SmsSender(MessageStore store, SmsTemplates templates, SmsConfig.SmscHolder smsc, SmsSegments segments,
-            SmsSuppressions suppressions, SmsNumberBook book, SmsProperties props, Clock clock) {
+            Suppressions suppressions, SmsNumberBook book, SmsProperties props, Clock clock) {
         this.book = book;
         this.store = store;
         this.templates = templates;
@@ -100,7 +102,7 @@ public class SmsSender {
         if (smsc.isEmpty()) {
             throw new DeliveryFailure.Transient(List.of("no-smsc"), false);
         }
-        if (suppressions.suppressed(number)) {
+        if (suppressions.suppressed(SMS, number)) {
             store.finish(m.id(), MessageStatus.BLOCKED, null, List.of("sms-number-suppressed"), clock.instant());
             return;
         }
@@ -261,8 +263,8 @@ public class SmsSender {
         String reason = f.reasons().get(0);
         book.release(m.id());
         if (f.addressRefused()) {
-            suppressions.suppress(ex.getProperty(Disclosures.RECIPIENT, String.class), reason, m.id(), m.contactId(),
-                    ACTOR);
+            suppressions.suppress(SMS, ex.getProperty(Disclosures.RECIPIENT, String.class), reason, m.id(),
+                    m.contactId(), ACTOR);
         }
         store.finish(m.id(), MessageStatus.UNDELIVERABLE, null, List.of(reason), clock.instant());
     }
