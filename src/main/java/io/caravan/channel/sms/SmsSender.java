@@ -42,8 +42,8 @@ public class SmsSender {
     static final String ENCODED = "CaravanSmsEncoded";
     static final String WINDOW = "CaravanSmsWindow";
     static final String TREATMENT = "treatment";
-
     static final String SMS = "sms";
+
     // SMPP 3.4 command_status values that say the destination itself is wrong
     private static final int ESME_RINVDSTADR = 0x0B;
     private static final int ESME_RINVDSTTON = 0x50;
@@ -133,6 +133,8 @@ public class SmsSender {
             store.defer(m.id(), List.of("quiet-hours"), false, open.get(), now);
             return;
         }
+        // before the submit: a STOP may come back from the number before the submit's response has been handled,
+        // so the contact is known at the number; a treatment text also takes its slot under the caps
         if (TREATMENT.equals(m.purpose())) {
             synchronized (stripes[Math.floorMod(number.hashCode(), stripes.length)]) {
                 Optional<Instant> capped = capped(number, now);
@@ -140,8 +142,10 @@ public class SmsSender {
                     store.defer(m.id(), List.of("treatment-cap"), false, capped.get(), now);
                     return;
                 }
-                book.reserve(number, m.id(), m.purpose(), now);
+                book.beforeSubmit(number, m.contactId(), m.id(), m.purpose(), now);
             }
+        } else {
+            book.texted(number, m.contactId());
         }
         try {
             window.acquire();
@@ -150,8 +154,6 @@ public class SmsSender {
             throw new DeliveryFailure.Transient(List.of("interrupted"), false);
         }
         ex.setProperty(WINDOW, true);
-        // before the submit: a STOP may come back from the number before the submit's response has been handled
-        book.texted(number, m.contactId());
         smsc.get().pace();
         ex.setProperty(ENCODED, e);
         ex.setProperty(URI, smsc.get().endpointUri());
@@ -170,11 +172,13 @@ public class SmsSender {
      */
     private Optional<Instant> capped(String number, Instant now) {
         Instant wait = null;
-        List<Instant> day = book.sentSince(number, TREATMENT, now.minus(Duration.ofDays(1)));
+        // one read for both windows: the day's texts are the week's latest
+        List<Instant> week = book.sentSince(number, TREATMENT, now.minus(Duration.ofDays(7)));
+        Instant dayAgo = now.minus(Duration.ofDays(1));
+        List<Instant> day = week.stream().filter(t -> t.isAfter(dayAgo)).toList();
         if (day.size() >= props.treatmentCap().perDay()) {
             wait = day.get(day.size() - props.treatmentCap().perDay()).plus(Duration.ofDays(1));
         }
-        List<Instant> week = book.sentSince(number, TREATMENT, now.minus(Duration.ofDays(7)));
         if (week.size() >= props.treatmentCap().perWeek()) {
             Instant w = week.get(week.size() - props.treatmentCap().perWeek()).plus(Duration.ofDays(7));
             wait = wait == null || w.isAfter(wait) ? w : wait;
