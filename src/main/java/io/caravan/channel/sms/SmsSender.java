@@ -41,6 +41,7 @@ public class SmsSender {
     static final String URI = "CaravanSmscUri";
     static final String ENCODED = "CaravanSmsEncoded";
     static final String WINDOW = "CaravanSmsWindow";
+    static final String FIRST_BIND = "CaravanSmsFirstBind";
     static final String TREATMENT = "treatment";
     static final String SMS = "sms";
 
@@ -66,6 +67,9 @@ public class SmsSender {
     private final Object[] stripes = new Object[64];
     /** Consecutive connection failures: how long deferred texts wait before the next try (doubling, capped). */
     private final AtomicInteger downs = new AtomicInteger();
+    /** Whether a submit went through since the start or the last connection failure (see {@link #prepare}). */
+    private volatile boolean bound;
+    private final Semaphore firstBind = new Semaphore(1);
 
     SmsSender(MessageStore store, SmsTemplates templates, SmsConfig.SmscHolder smsc, SmsSegments segments,
             Suppressions suppressions, SmsNumberBook book, SmsProperties props, Clock clock) {
@@ -154,6 +158,17 @@ public class SmsSender {
             throw new DeliveryFailure.Transient(List.of("interrupted"), false);
         }
         ex.setProperty(WINDOW, true);
+        if (!bound) {
+            // camel-smpp binds lazily, on the first submit, and fails every other submit that arrives meanwhile
+            // ("could not acquire a lock for creating the session"): until a submit has gone through, one at a time
+            try {
+                firstBind.acquire();
+            } catch (InterruptedException ie) {
+                Thread.currentThread().interrupt();
+                throw new DeliveryFailure.Transient(List.of("interrupted"), false);
+            }
+            ex.setProperty(FIRST_BIND, true);
+        }
         smsc.get().pace();
         ex.setProperty(ENCODED, e);
         ex.setProperty(URI, smsc.get().endpointUri());
@@ -208,6 +223,9 @@ public class SmsSender {
             connection |= x instanceof IOException || x instanceof IllegalStateException
                     || x.getClass().getName().startsWith("org.jsmpp");
         }
+        if (connection) {
+            bound = false; // camel-smpp binds again on its own; the first submit after that goes alone again
+        }
         log.warn("SMS submit failed ({}): the text waits, deferred", e == null ? "unknown" : e.getClass().getSimpleName());
         throw new DeliveryFailure.Transient(List.of(connection ? "connection" : "smsc-error"), false);
     }
@@ -219,6 +237,7 @@ public class SmsSender {
         @SuppressWarnings("unchecked")
         List<String> ids = ex.getMessage().getHeader(SmppConstants.ID, List.class);
         downs.set(0);
+        bound = true;
         segments.submitted(smsc.get().id(), m.id(), ids == null ? List.of() : ids, clock.instant());
         ex.setProperty(Disclosures.DESCRIPTION, "sms " + m.template());
         ex.setProperty(Disclosures.PROTECTION, "none");
@@ -230,6 +249,9 @@ public class SmsSender {
     public void cleanUp(Exchange ex) {
         if (Boolean.TRUE.equals(ex.removeProperty(WINDOW))) {
             window.release();
+        }
+        if (Boolean.TRUE.equals(ex.removeProperty(FIRST_BIND))) {
+            firstBind.release();
         }
         ex.getMessage().removeHeaders("CamelSmpp*");
         ex.getMessage().setBody(null);
