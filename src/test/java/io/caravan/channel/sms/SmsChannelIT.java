@@ -4,8 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.caravan.support.HubApi;
-import io.caravan.support.Hl7Messages;
-import io.caravan.support.MllpTestClient;
 import io.caravan.support.TestHub;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -23,8 +21,6 @@ import org.junit.jupiter.api.Test;
 import org.springframework.beans.factory.annotation.Autowired;
 import org.springframework.boot.test.context.SpringBootTest;
 import org.springframework.boot.test.web.client.TestRestTemplate;
-import org.springframework.http.HttpStatus;
-import org.springframework.http.ResponseEntity;
 import org.springframework.test.annotation.DirtiesContext;
 import org.springframework.test.context.DynamicPropertyRegistry;
 import org.springframework.test.context.DynamicPropertySource;
@@ -46,31 +42,15 @@ class SmsChannelIT {
     static void hub(DynamicPropertyRegistry r) throws IOException {
         HUB.register(r);
         SMSC.start();
-        Path adapters = HUB.dataDir.resolveSibling(HUB.dataDir.getFileName() + "-adapters");
-        Files.createDirectories(adapters);
-        Files.writeString(adapters.resolve("test-smsc.yaml"), """
-                id: test-smsc
-                kind: smpp
-                baa:
-                  status: signed
-                smpp:
-                  host: 127.0.0.1
-                  port: %d
-                  systemId: caravan
-                  passwordEnv: CARAVAN_TEST_SMPP_PASSWORD
-                  sourceAddress: "12175550000"
-                  throughput: 200
-                  reconnectSeconds: 1
-                  reconnectMaxSeconds: 2
-                  program: Mercy Health reminders
-                  support: 217-555-0100
-                """.formatted(SMSC.port));
-        r.add("caravan.mapping.adapters-dir", adapters::toString);
-        r.add("caravan.sms.adapter", () -> "test-smsc");
-        // these tests are about the wire, not the TCPA policy (SmsPolicyIT): any hour, any number of texts
-        r.add("caravan.sms.quiet-hours.window", () -> "00:00-23:59:59");
-        r.add("caravan.sms.treatment-cap.per-day", () -> "1000");
-        r.add("caravan.sms.treatment-cap.per-week", () -> "1000");
+        SmsHub.adapter(HUB, r, "test-smsc", SMSC.port, """
+                passwordEnv: CARAVAN_TEST_SMPP_PASSWORD
+                throughput: 200
+                reconnectSeconds: 1
+                reconnectMaxSeconds: 2
+                program: Mercy Health reminders
+                support: 217-555-0100
+                """);
+        SmsHub.anyHourNoCap(r);
         r.add("CARAVAN_TEST_SMPP_PASSWORD", () -> "secret");
         Path templates = HUB.dataDir.resolveSibling(HUB.dataDir.getFileName() + "-sms-templates");
         org.springframework.util.FileSystemUtils.copyRecursively(Path.of("config/templates/sms"), templates);
@@ -151,40 +131,28 @@ class SmsChannelIT {
     }
 
     Patient patient(String mrn, String family) throws Exception {
-        String line = String.format("%04d", NUMBERS.incrementAndGet());
-        String msg = Hl7Messages.a04(Hl7Messages.controlId(), mrn, family, "Sam", mrn.toLowerCase() + "@example.org")
-                .replace("^PRN^CP^^1^217^5550199", "^PRN^CP^^1^217^555" + line);
-        try (MllpTestClient c = new MllpTestClient(HUB.mllpPort)) {
-            assertThat(MllpTestClient.msa1(c.exchange(msg, 10_000))).isEqualTo("AA");
-        }
-        JsonNode found = HubApi.JSON.readTree(admin().getForEntity("/api/contacts?identifier={id}", String.class,
-                "MERCY|" + mrn).getBody());
-        return new Patient(UUID.fromString(found.get(0).get("id").asText()), "1217555" + line);
+        String line = "555" + String.format("%04d", NUMBERS.incrementAndGet());
+        return new Patient(SmsHub.patient(HUB, rest, mrn, family, line), "1217" + line);
     }
 
     String plan(UUID contact, String template, Map<String, Object> data) throws IOException {
-        ResponseEntity<String> r = HubApi.post(admin(), "/api/messages", Map.of("contactId", contact,
-                "template", template, "channel", "sms", "purpose", template.equals("long-note") ? "operations"
-                        : "treatment", "data", data));
-        assertThat(r.getStatusCode()).as(r.getBody()).isEqualTo(HttpStatus.ACCEPTED);
-        return HubApi.JSON.readTree(r.getBody()).get("id").asText();
+        return SmsHub.plan(HUB, rest, contact, template, template.equals("long-note") ? "operations" : "treatment",
+                data);
     }
 
     JsonNode message(String id) throws IOException {
-        return HubApi.JSON.readTree(admin().getForEntity("/api/messages/{id}", String.class, id).getBody());
+        return SmsHub.message(HUB, rest, id);
     }
 
     void awaitStatus(String id, String status) {
-        Awaitility.await().atMost(Duration.ofSeconds(40)).pollInterval(Duration.ofMillis(200))
-                .until(() -> status.equals(message(id).get("status").asText()));
+        SmsHub.awaitStatus(HUB, rest, id, status);
     }
 
     List<TestSmsc.Submitted> to(Patient p) {
         return SMSC.submitted.stream().filter(s -> s.destination().equals(p.digits())).toList();
     }
 
-    static final Map<String, Object> REMINDER = Map.of("appointmentDate", "2030-01-02", "appointmentTime", "09:30",
-            "clinicPhone", "217-555-0100");
+    static final Map<String, Object> REMINDER = SmsHub.REMINDER;
 
     @Test
     void aTextGoesOverATransceiverBindAsGsm7AndIsRecordedWithItsEncodingAndDisclosed() throws Exception {
