@@ -11,6 +11,9 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.UUID;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
 import org.apache.camel.ProducerTemplate;
 import org.apache.camel.component.smpp.SmppConstants;
 import org.slf4j.Logger;
@@ -31,6 +34,9 @@ public class SmsMo {
     private static final Logger log = LoggerFactory.getLogger(SmsMo.class);
     /** The event type of a patient's text that is not a keyword (or a YES that re-subscribed nothing). */
     public static final String RECEIVED = "sms.received";
+    /** TCPA: an opt-out's confirmation goes within five minutes. */
+    private static final java.time.Duration REPLY_WITHIN = java.time.Duration.ofMinutes(5);
+    private static final long REPLY_RETRY_MAX_MS = 30_000;
 
     private final ConsentHooks hooks;
     private final SmsNumberBook book;
@@ -38,6 +44,11 @@ public class SmsMo {
     private final ProducerTemplate producer;
     private final ContactWriter writer;
     private final Clock clock;
+    private final ScheduledExecutorService replies = Executors.newSingleThreadScheduledExecutor(r -> {
+        Thread t = new Thread(r, "sms-keyword-replies");
+        t.setDaemon(true);
+        return t;
+    });
 
     SmsMo(ConsentHooks hooks, SmsNumberBook book, SmsConfig.SmscHolder smsc, ProducerTemplate producer,
             ContactWriter writer, Clock clock) {
@@ -109,7 +120,37 @@ public class SmsMo {
         }
     }
 
+    /**
+     * A keyword's answer, sent off camel-smpp's PDU thread (a synchronous submit there would hold the thread that
+     * reads the bind) and tried again until it goes: TCPA wants the one confirmation of an opt-out within five
+     * minutes, and an SMSC that is throttling or rebinding must not swallow it. One sender thread keeps one number's
+     * answers in order (STOP's confirmation before START's).
+     */
     private void reply(String number, String text) {
+        long deadline = System.nanoTime() + REPLY_WITHIN.toNanos();
+        replies.execute(() -> attempt(number, text, deadline, 1));
+    }
+
+    private void attempt(String number, String text, long deadline, int n) {
+        String failed = submit(number, text);
+        if (failed == null) {
+            return;
+        }
+        long wait = Math.min(REPLY_RETRY_MAX_MS, 500L << Math.min(n, 6));
+        if (System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(wait) > deadline) {
+            log.warn("SMS keyword reply not sent after {} attempts ({}): given up", n, failed);
+            return;
+        }
+        log.info("SMS keyword reply not sent ({}): again in {} ms", failed, wait);
+        try {
+            replies.schedule(() -> attempt(number, text, deadline, n + 1), wait, TimeUnit.MILLISECONDS);
+        } catch (java.util.concurrent.RejectedExecutionException stopping) {
+            log.warn("SMS keyword reply not sent ({}): the hub is stopping", failed);
+        }
+    }
+
+    /** One submit of a reply; null when the SMSC took it, else what failed (a class name, never the text). */
+    private String submit(String number, String text) {
         SmsText.Encoded e = SmsText.encode(text);
         try {
             org.apache.camel.Exchange done = producer.send("direct:sms-submit", ex -> {
@@ -121,12 +162,15 @@ public class SmsMo {
                 ex.getMessage().setHeader(SmppConstants.DATA_SPLITTER, new SmsSender.Presplit(e));
                 ex.getMessage().setHeader(SmppConstants.REGISTERED_DELIVERY, (byte) 0);
             });
-            if (done.getException() != null) {
-                log.warn("SMS keyword reply not sent ({})", done.getException().getClass().getSimpleName());
-            }
+            return done.getException() == null ? null : done.getException().getClass().getSimpleName();
         } catch (RuntimeException ex) {
-            log.warn("SMS keyword reply not sent ({})", ex.getClass().getSimpleName());
+            return ex.getClass().getSimpleName();
         }
+    }
+
+    @jakarta.annotation.PreDestroy
+    void stop() {
+        replies.shutdownNow();
     }
 
     /** The adapter's keyword answers (CTIA: program name, support, frequency, rates, how to opt out). */

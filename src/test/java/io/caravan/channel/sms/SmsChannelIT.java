@@ -305,6 +305,25 @@ class SmsChannelIT {
     }
 
     @Test
+    void aStopConfirmationTheSmscRefusedAtFirstIsSentOnceItAcceptsAgain() throws Exception {
+        Patient p = patient("SMS-17");
+        awaitStatus(plan(p.id(), "appointment-reminder", REMINDER), "sent");
+        SMSC.refuse = 0x58; // throttled: the confirmation's first submit is refused
+        try {
+            SMSC.mo(p.digits(), "STOP");
+            Awaitility.await().atMost(Duration.ofSeconds(20)).until(() -> !allowed(p.id()));
+            Thread.sleep(1500);
+            assertThat(repliesTo(p)).as("not yet: the SMSC refuses").hasSize(1);
+        } finally {
+            SMSC.refuse = 0;
+        }
+        Awaitility.await().atMost(Duration.ofSeconds(30)).until(() -> repliesTo(p).size() == 2);
+        assertThat(repliesTo(p).get(1)).contains("unsubscribed");
+        Thread.sleep(3000);
+        assertThat(repliesTo(p)).as("exactly one confirmation").hasSize(2);
+    }
+
+    @Test
     void aPlainLanguageRequestOptsOutAndStartResubscribes() throws Exception {
         Patient p = patient("SMS-9");
         awaitStatus(plan(p.id(), "appointment-reminder", REMINDER), "sent");
