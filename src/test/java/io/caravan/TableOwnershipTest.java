@@ -38,9 +38,9 @@ class TableOwnershipTest {
             "eventlog", "event_cursor event_retry",
             "consent", "consent_record",
             "audit", "audit_chain audit_contact audit_entry audit_index_state audit_outbox",
-            "channel", "outbound_message",
-            "channel.email", "message_event email_suppression portal_pickup recipient_key",
-            "channel.sms", "sms_segment sms_suppression sms_number sms_number_opt_out sms_inbound sms_sent"
+            "channel", "outbound_message channel_suppression",
+            "channel.email", "message_event portal_pickup recipient_key",
+            "channel.sms", "sms_segment sms_number sms_number_opt_out sms_inbound sms_sent"
                     + " sms_receipt_early",
             "workflow", "journey journey_step",
             "stream", "stream_surrogate stream_outbox",

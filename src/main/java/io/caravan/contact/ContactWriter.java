@@ -58,6 +58,11 @@ public class ContactWriter implements SmartLifecycle {
     /** What happened to a submitted message. */
     public enum Outcome { PROCESSED, DUPLICATE, IGNORED, FAILED_STORED }
 
+    /** The caller's statements that commit with an event it appends ({@link #appendEvent}). */
+    public interface RowsWithEvent {
+        void write(Connection c, UUID contactId) throws SQLException;
+    }
+
     /**
      * Rows of another package keyed by contact that follow an A40 merge to the survivor, in the merge's transaction
      * (consent records, which must be re-MACed for their new contact rather than re-pointed by a bare UPDATE).
@@ -232,6 +237,50 @@ public class ContactWriter implements SmartLifecycle {
                             return java.util.Optional.of(contact);
                         }
                     }
+                }
+                c.rollback();
+                return java.util.Optional.empty();
+            } catch (SQLException | RuntimeException e) {
+                c.rollback();
+                throw e;
+            }
+        } catch (SQLException e) {
+            throw new IllegalStateException("contact store unavailable (" + safe(e) + ")", e);
+        }
+    }
+
+    /**
+     * An event the hub itself observed about a contact (a text the patient sent back, say), appended to the contact's
+     * partition of the event log in one transaction with {@code work} - the caller's own rows, such as the sealed
+     * record the event points at - so neither exists without the other. Follows merges to the survivor; the event's
+     * position is taken under the partition's head lock, as a feed's events are. Returns the contact the event was
+     * logged under, or empty when there is no such contact (then nothing, {@code work} included, is written).
+     */
+    public java.util.Optional<UUID> appendEvent(UUID contactId, TriggerEvent event, RowsWithEvent work) {
+        awaitVisible();
+        try (Connection c = dataSource.getConnection()) {
+            c.setAutoCommit(false);
+            try {
+                UUID id = contactId;
+                for (int hop = 0; hop < 8 && id != null; hop++) {
+                    UUID merged;
+                    try (PreparedStatement ps = c.prepareStatement("SELECT merged_into FROM contact WHERE id = ?")) {
+                        ps.setObject(1, id);
+                        try (ResultSet rs = ps.executeQuery()) {
+                            if (!rs.next()) {
+                                break;
+                            }
+                            merged = rs.getObject(1, UUID.class);
+                        }
+                    }
+                    if (merged == null) {
+                        work.write(c, id);
+                        appendToLog(c, List.of(new EventRow(event.id(), id, event.type(), null, cipher.activeKeyId(),
+                                ContactStore.sealEvent(cipher, event), Timestamp.from(Instant.now()))));
+                        c.commit();
+                        return java.util.Optional.of(id);
+                    }
+                    id = merged;
                 }
                 c.rollback();
                 return java.util.Optional.empty();

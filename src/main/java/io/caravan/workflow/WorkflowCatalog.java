@@ -33,10 +33,13 @@ import java.util.stream.Stream;
  */
 public final class WorkflowCatalog {
 
-    /** The event types of the public contract (BRIEF.md). */
+    /**
+     * The event types of the public contract (BRIEF.md), and {@code sms.received}: a patient's text back that is not
+     * a keyword (issue 13), which a journey may start or end on.
+     */
     public static final Set<String> EVENT_TYPES = Set.of("patient.registered", "patient.admitted",
             "patient.discharged", "patient.updated", "patient.merged", "appointment.booked",
-            "appointment.rescheduled", "appointment.cancelled", "result.available");
+            "appointment.rescheduled", "appointment.cancelled", "result.available", "sms.received");
     private static final Pattern ID = Pattern.compile("[a-z0-9][a-z0-9-]*");
     /** The attribute that holds a contact's tags (a sorted list), changed only by tag and untag. */
     static final String TAGS = "tags";

@@ -6,7 +6,7 @@ import io.caravan.channel.DeliveryFailure;
 import io.caravan.channel.MessageStore;
 import io.caravan.channel.MessageStatus;
 import io.caravan.channel.OutboundMessage;
-import io.caravan.channel.email.feedback.Suppressions;
+import io.caravan.channel.Suppressions;
 import io.caravan.channel.email.feedback.Tracking;
 import io.caravan.channel.email.portal.Portal;
 import io.caravan.channel.email.protection.Dkim;
@@ -87,6 +87,7 @@ public class EmailSender {
     private final Dkim dkim;
     private final Tracking tracking;
     private final Portal portal;
+    private static final String EMAIL = "email";
     private final Suppressions suppressions;
     private final EmailMetrics metrics;
     private final SmtpDelivery relay;
@@ -150,7 +151,7 @@ public class EmailSender {
             block(m, List.of("no-email-address"));
             return;
         }
-        if (suppressions.suppressed(c.email)) {
+        if (suppressions.suppressed(EMAIL, c.email)) {
             block(m, List.of("address-suppressed"));
             return;
         }
@@ -307,7 +308,7 @@ public class EmailSender {
         DeliveryFailure.Permanent f = ex.getProperty(Exchange.EXCEPTION_CAUGHT, DeliveryFailure.Permanent.class);
         String reason = f.reasons().get(0);
         if (f.addressRefused()) {
-            suppressions.suppress(p.address(), reason, p.messageId(), p.contactId(), ACTOR);
+            suppressions.suppress(EMAIL, p.address(), reason, p.messageId(), p.contactId(), ACTOR);
         }
         store.finish(p.messageId(), MessageStatus.BOUNCED, p.protection(), List.of(reason), clock.instant());
     }

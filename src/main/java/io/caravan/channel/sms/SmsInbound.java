@@ -3,6 +3,7 @@ package io.caravan.channel.sms;
 import io.caravan.channel.MessageStore;
 import io.caravan.channel.MessageStatus;
 import io.caravan.channel.OutboundMessage;
+import io.caravan.channel.Suppressions;
 import io.caravan.consent.ConsentService;
 import io.caravan.contact.Contact;
 import java.time.Clock;
@@ -14,6 +15,7 @@ import org.apache.camel.component.smpp.SmppConstants;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.stereotype.Component;
+import org.springframework.transaction.support.TransactionTemplate;
 
 /**
  * What the SMSC sends the hub on its bind ({@code deliver_sm}, route {@code sms-inbound}): delivery receipts, which
@@ -28,14 +30,16 @@ public class SmsInbound {
 
     private final SmsSegments segments;
     private final MessageStore store;
-    private final SmsSuppressions suppressions;
+    private final Suppressions suppressions;
     private final ConsentService consents;
     private final Optional<Smsc> smsc;
     private final SmsMo mo;
     private final Clock clock;
+    private final TransactionTemplate tx;
 
-    SmsInbound(SmsSegments segments, MessageStore store, SmsSuppressions suppressions, ConsentService consents,
-            SmsConfig.SmscHolder smsc, SmsMo mo, Clock clock) {
+    SmsInbound(SmsSegments segments, MessageStore store, Suppressions suppressions, ConsentService consents,
+            SmsConfig.SmscHolder smsc, SmsMo mo, Clock clock, TransactionTemplate tx) {
+        this.tx = tx;
         this.segments = segments;
         this.store = store;
         this.suppressions = suppressions;
@@ -64,6 +68,14 @@ public class SmsInbound {
 
     /** A receipt for one segment; the message's status moves once, when its last segment is reported. */
     void receipt(String smscId, String state, String error) {
+        receipt(smscId, state, error, false);
+    }
+
+    /**
+     * {@code kept}: the receipt came early and waits in {@code sms_receipt_early}; it is applied only by the caller
+     * that removes it there, in the same transaction (the retry and the sweep may race for it).
+     */
+    private void receipt(String smscId, String state, String error, boolean kept) {
         if (smscId == null || smsc.isEmpty()) {
             return;
         }
@@ -74,12 +86,18 @@ public class SmsInbound {
             default -> null; // ACCEPTD, ENROUTE: not final
         };
         if (outcome == null) {
+            if (kept) {
+                segments.dropEarly(smsc.get().id(), smscId);
+            }
             return;
         }
         Optional<UUID> message = segments.messageOf(smsc.get().id(), smscId);
         Optional<OutboundMessage> m = message.flatMap(store::find);
         if (m.isEmpty() || m.get().status() == MessageStatus.PLANNED
                 || m.get().status() == MessageStatus.DEFERRED) {
+            if (kept) {
+                return; // still early: the retry or the sweep comes back to it
+            }
             // not (yet) a text the hub recorded as sent: the submit's response and this receipt crossed. Kept (the
             // sweep applies it even after a restart) and tried again shortly, off camel-smpp's PDU threads
             segments.keepEarly(smsc.get().id(), smscId, state, error, clock.instant());
@@ -88,12 +106,31 @@ public class SmsInbound {
         }
         boolean permanent = "REJECTD".equals(state) || "UNDELIV".equals(state)
                 && smsc.get().settings().permanentErrors.contains(errorCode(error));
-        Optional<SmsSegments.Reported> done = segments.receipt(smsc.get().id(), smscId,
-                permanent ? "refused" : outcome);
-        if (done.isEmpty()) {
+        // the receipt (its early copy gone, its segment's outcome, the message's status) in one commit
+        Optional<SmsSegments.Reported> done = tx.execute(s -> {
+            if (kept && !segments.dropEarly(smsc.get().id(), smscId)) {
+                return Optional.<SmsSegments.Reported>empty();
+            }
+            Optional<SmsSegments.Reported> r = segments.receipt(smsc.get().id(), smscId,
+                    permanent ? "refused" : outcome);
+            r.ifPresent(x -> report(x, state, error));
+            return r;
+        });
+        if (done == null || done.isEmpty()) {
             return;
         }
-        List<String> outcomes = done.get().outcomes();
+        if (done.get().outcomes().contains("refused")) {
+            OutboundMessage sent = m.get();
+            Contact c = consents.requireContact(sent.contactId());
+            if (c.phone != null) {
+                suppressions.suppress(SmsSender.SMS, c.phone, "receipt:" + state, sent.id(), sent.contactId(), ACTOR);
+            }
+        }
+    }
+
+    /** The message's one final status from its segments' outcomes. */
+    private void report(SmsSegments.Reported done, String state, String error) {
+        List<String> outcomes = done.outcomes();
         MessageStatus status;
         String reason = null;
         if (outcomes.stream().allMatch(MessageStatus.DELIVERED.value()::equals)) {
@@ -105,15 +142,8 @@ public class SmsInbound {
             status = MessageStatus.EXPIRED;
             reason = "receipt:EXPIRED";
         }
-        store.report(done.get().messageId(), status, reason, clock.instant());
-        if (outcomes.contains("refused")) {
-            OutboundMessage sent = m.get();
-            Contact c = consents.requireContact(sent.contactId());
-            if (c.phone != null) {
-                suppressions.suppress(c.phone, "receipt:" + state, sent.id(), sent.contactId(), ACTOR);
-            }
-        }
-        log.debug("SMS message {} reported {}", done.get().messageId(), status);
+        store.report(done.messageId(), status, reason, clock.instant());
+        log.debug("SMS message {} reported {}", done.messageId(), status);
     }
 
     private final java.util.concurrent.ScheduledExecutorService early = java.util.concurrent.Executors
@@ -133,9 +163,7 @@ public class SmsInbound {
                 Optional<OutboundMessage> m = segments.messageOf(smsc.get().id(), smscId).flatMap(store::find);
                 if (m.isPresent() && m.get().status() != MessageStatus.PLANNED
                         && m.get().status() != MessageStatus.DEFERRED) {
-                    if (segments.dropEarly(smsc.get().id(), smscId)) {
-                        receipt(smscId, state, error);
-                    }
+                    receipt(smscId, state, error, true);
                 } else {
                     retryEarly(smscId, state, error, attempt + 1);
                 }
@@ -164,9 +192,7 @@ public class SmsInbound {
             boolean inFlight = m.isPresent() && (m.get().status() == MessageStatus.PLANNED
                     || m.get().status() == MessageStatus.DEFERRED);
             if (m.isPresent() && !inFlight) {
-                if (segments.dropEarly(smsc.get().id(), e.smscId())) {
-                    receipt(e.smscId(), e.state(), e.error());
-                }
+                receipt(e.smscId(), e.state(), e.error(), true);
             } else if (e.at().isBefore(stale)) {
                 segments.dropEarly(smsc.get().id(), e.smscId());
             }

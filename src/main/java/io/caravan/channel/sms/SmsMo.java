@@ -1,11 +1,19 @@
 package io.caravan.channel.sms;
 
 import io.caravan.consent.ConsentHooks;
+import io.caravan.contact.ContactWriter;
+import io.caravan.contact.TriggerEvent;
+import io.caravan.system.Ids;
 import java.time.Clock;
 import java.time.Instant;
+import java.time.ZoneOffset;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.UUID;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
 import org.apache.camel.ProducerTemplate;
 import org.apache.camel.component.smpp.SmppConstants;
 import org.slf4j.Logger;
@@ -16,23 +24,36 @@ import org.springframework.stereotype.Component;
  * MO texts from patients. STOP (a keyword or a plain-language request) opts the number out of SMS at once - every
  * contact the hub texted at it, through {@link ConsentHooks}, audited - and gets exactly one confirmation with no
  * marketing in it; HELP gets the adapter's help text; START re-subscribes a number that opted out by text; anything
- * else is kept, sealed, as an inbound text. Replies go straight to the SMSC (through the route {@code sms-submit}, the one bind):
- * the contact has just opted out, and the one confirmation TCPA allows must not be stopped by the gate that opt-out
- * closes.
+ * else is kept, sealed, as an inbound text, with an {@code sms.received} event on the contact's log for workflows.
+ * Replies go straight to the SMSC (through the route {@code sms-submit}, the one bind): the contact has just opted
+ * out, and the one confirmation TCPA allows must not be stopped by the gate that opt-out closes.
  */
 @Component
 public class SmsMo {
 
     private static final Logger log = LoggerFactory.getLogger(SmsMo.class);
+    /** The event type of a patient's text that is not a keyword (or a YES that re-subscribed nothing). */
+    public static final String RECEIVED = "sms.received";
+    /** TCPA: an opt-out's confirmation goes within five minutes. */
+    private static final java.time.Duration REPLY_WITHIN = java.time.Duration.ofMinutes(5);
+    private static final long REPLY_RETRY_MAX_MS = 30_000;
 
     private final ConsentHooks hooks;
     private final SmsNumberBook book;
     private final Optional<Smsc> smsc;
     private final ProducerTemplate producer;
+    private final ContactWriter writer;
     private final Clock clock;
+    private final ScheduledExecutorService replies = Executors.newSingleThreadScheduledExecutor(r -> {
+        Thread t = new Thread(r, "sms-keyword-replies");
+        t.setDaemon(true);
+        return t;
+    });
 
-    SmsMo(ConsentHooks hooks, SmsNumberBook book, SmsConfig.SmscHolder smsc, ProducerTemplate producer, Clock clock) {
+    SmsMo(ConsentHooks hooks, SmsNumberBook book, SmsConfig.SmscHolder smsc, ProducerTemplate producer,
+            ContactWriter writer, Clock clock) {
         this.hooks = hooks;
+        this.writer = writer;
         this.book = book;
         this.smsc = smsc.smsc();
         this.producer = producer;
@@ -64,23 +85,72 @@ public class SmsMo {
                 }
                 if (was) {
                     reply(number, texts.start());
+                } else {
+                    // a YES from a number that never opted out answers a question a text asked ("reply YES to
+                    // confirm"): a reply for workflows like any other
+                    recordInbound(number, contacts, text, "start", now);
                 }
             }
             case HELP -> reply(number, texts.help());
-            case NONE -> {
-                if (contacts.isEmpty()) {
-                    book.inbound(number, null, text == null ? "" : text, now);
-                }
-                for (UUID c : contacts) {
-                    book.inbound(number, c, text == null ? "" : text, now);
-                }
-            }
+            case NONE -> recordInbound(number, contacts, text, "none", now);
         }
         log.info("SMS from a patient: {} ({} contact(s) at the number)", r, contacts.size());
         return r;
     }
 
+    /**
+     * A text that is not a keyword, kept sealed, and an {@value #RECEIVED} event on the log of each contact texted at
+     * the number, committed together, so a workflow can trigger or exit on it. The event carries only what may be
+     * logged and streamed: the keyword class, the id of the sealed text and the adapter - never the words or the
+     * number. A number the hub never texted is nobody's: its text is kept without an event.
+     */
+    private void recordInbound(String number, List<UUID> contacts, String text, String keyword, Instant now) {
+        String body = text == null ? "" : text;
+        boolean logged = false;
+        for (UUID c : contacts) {
+            UUID textId = Ids.next();
+            TriggerEvent event = new TriggerEvent(Ids.next(), RECEIVED, now.atOffset(ZoneOffset.UTC),
+                    new TriggerEvent.Source("sms:" + smsc.get().id(), null, "sms-inbound/" + textId),
+                    Map.of("keyword", keyword, "inboundText", textId.toString(), "adapter", smsc.get().id()));
+            logged |= writer.appendEvent(c, event, (conn, survivor) -> book.inbound(conn, textId, number, survivor,
+                    body, now)).isPresent();
+        }
+        if (!logged) {
+            book.inbound(number, null, body, now);
+        }
+    }
+
+    /**
+     * A keyword's answer, sent off camel-smpp's PDU thread (a synchronous submit there would hold the thread that
+     * reads the bind) and tried again until it goes: TCPA wants the one confirmation of an opt-out within five
+     * minutes, and an SMSC that is throttling or rebinding must not swallow it. One sender thread keeps one number's
+     * answers in order (STOP's confirmation before START's).
+     */
     private void reply(String number, String text) {
+        long deadline = System.nanoTime() + REPLY_WITHIN.toNanos();
+        replies.execute(() -> attempt(number, text, deadline, 1));
+    }
+
+    private void attempt(String number, String text, long deadline, int n) {
+        String failed = submit(number, text);
+        if (failed == null) {
+            return;
+        }
+        long wait = Math.min(REPLY_RETRY_MAX_MS, 500L << Math.min(n, 6));
+        if (System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(wait) > deadline) {
+            log.warn("SMS keyword reply not sent after {} attempts ({}): given up", n, failed);
+            return;
+        }
+        log.info("SMS keyword reply not sent ({}): again in {} ms", failed, wait);
+        try {
+            replies.schedule(() -> attempt(number, text, deadline, n + 1), wait, TimeUnit.MILLISECONDS);
+        } catch (java.util.concurrent.RejectedExecutionException stopping) {
+            log.warn("SMS keyword reply not sent ({}): the hub is stopping", failed);
+        }
+    }
+
+    /** One submit of a reply; null when the SMSC took it, else what failed (a class name, never the text). */
+    private String submit(String number, String text) {
         SmsText.Encoded e = SmsText.encode(text);
         try {
             org.apache.camel.Exchange done = producer.send("direct:sms-submit", ex -> {
@@ -92,12 +162,15 @@ public class SmsMo {
                 ex.getMessage().setHeader(SmppConstants.DATA_SPLITTER, new SmsSender.Presplit(e));
                 ex.getMessage().setHeader(SmppConstants.REGISTERED_DELIVERY, (byte) 0);
             });
-            if (done.getException() != null) {
-                log.warn("SMS keyword reply not sent ({})", done.getException().getClass().getSimpleName());
-            }
+            return done.getException() == null ? null : done.getException().getClass().getSimpleName();
         } catch (RuntimeException ex) {
-            log.warn("SMS keyword reply not sent ({})", ex.getClass().getSimpleName());
+            return ex.getClass().getSimpleName();
         }
+    }
+
+    @jakarta.annotation.PreDestroy
+    void stop() {
+        replies.shutdownNow();
     }
 
     /** The adapter's keyword answers (CTIA: program name, support, frequency, rates, how to opt out). */

@@ -3,6 +3,9 @@ package io.caravan.channel.sms;
 import io.caravan.crypto.FieldCipher;
 import io.caravan.system.Ids;
 import java.nio.charset.StandardCharsets;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.SQLException;
 import java.sql.Timestamp;
 import java.time.Instant;
 import java.util.HexFormat;
@@ -10,6 +13,7 @@ import java.util.List;
 import java.util.UUID;
 import org.springframework.jdbc.core.JdbcTemplate;
 import org.springframework.stereotype.Repository;
+import org.springframework.transaction.support.TransactionTemplate;
 
 /**
  * Numbers as the SMS channel knows them, by MAC only: which contacts were texted at a number (an MO text names only
@@ -18,18 +22,57 @@ import org.springframework.stereotype.Repository;
 @Repository
 public class SmsNumberBook {
 
+    /** How many (number, contact) pairs {@link #known} remembers before it starts over. */
+    private static final int KNOWN_MAX = 200_000;
+
     private final JdbcTemplate jdbc;
     private final FieldCipher cipher;
+    private final TransactionTemplate tx;
+    /**
+     * Pairs already in {@code sms_number} (rows are never deleted): a text to a number the hub texted before costs no
+     * write for it. Only what committed goes in.
+     */
+    private final java.util.Set<String> known = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
-    public SmsNumberBook(JdbcTemplate jdbc, FieldCipher cipher) {
+    public SmsNumberBook(JdbcTemplate jdbc, FieldCipher cipher, TransactionTemplate tx) {
         this.jdbc = jdbc;
         this.cipher = cipher;
+        this.tx = tx;
     }
 
     public void texted(String e164, UUID contactId) {
+        beforeSubmit(e164, contactId, null, null, null);
+    }
+
+    /**
+     * What must hold before a text is submitted, in one commit: the contact is known at the number (so a STOP that
+     * comes back before the submit's response finds them) and, when {@code purpose} is given, the text's slot under
+     * the per-number caps is reserved (replacing an earlier attempt's).
+     */
+    public void beforeSubmit(String e164, UUID contactId, UUID messageId, String purpose, Instant at) {
         String key = key(e164);
-        jdbc.update("INSERT INTO sms_number (number_mac, contact_id) SELECT ?, ? WHERE NOT EXISTS (SELECT 1 FROM"
-                + " sms_number WHERE number_mac = ? AND contact_id = ?)", key, contactId, key, contactId);
+        String pair = key + contactId;
+        boolean newPair = !known.contains(pair);
+        if (!newPair && purpose == null) {
+            return;
+        }
+        tx.executeWithoutResult(s -> {
+            if (newPair) {
+                jdbc.update("INSERT INTO sms_number (number_mac, contact_id) SELECT ?, ? WHERE NOT EXISTS (SELECT 1"
+                        + " FROM sms_number WHERE number_mac = ? AND contact_id = ?)", key, contactId, key, contactId);
+            }
+            if (purpose != null) {
+                jdbc.update("DELETE FROM sms_sent WHERE message_id = ?", messageId);
+                jdbc.update("INSERT INTO sms_sent (message_id, number_mac, purpose, at) VALUES (?, ?, ?, ?)",
+                        messageId, key, purpose, Timestamp.from(at));
+            }
+        });
+        if (newPair) {
+            if (known.size() > KNOWN_MAX) {
+                known.clear();
+            }
+            known.add(pair);
+        }
     }
 
     public List<UUID> contacts(String e164) {
@@ -55,11 +98,27 @@ public class SmsNumberBook {
 
     public UUID inbound(String e164, UUID contactId, String text, Instant at) {
         UUID id = Ids.next();
-        jdbc.update("INSERT INTO sms_inbound (id, number_mac, contact_id, key_id, text, at) VALUES (?, ?, ?, ?, ?, ?)",
-                id, key(e164), contactId, cipher.activeKeyId(),
+        jdbc.update(INSERT_INBOUND, id, key(e164), contactId, cipher.activeKeyId(),
                 cipher.seal(text.getBytes(StandardCharsets.UTF_8), "sms-inbound:" + id), Timestamp.from(at));
         return id;
     }
+
+    /** The same, inside the caller's transaction (the text and the event that points at it commit together). */
+    public void inbound(Connection c, UUID id, String e164, UUID contactId, String text, Instant at)
+            throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement(INSERT_INBOUND)) {
+            ps.setObject(1, id);
+            ps.setString(2, key(e164));
+            ps.setObject(3, contactId);
+            ps.setString(4, cipher.activeKeyId());
+            ps.setBytes(5, cipher.seal(text.getBytes(StandardCharsets.UTF_8), "sms-inbound:" + id));
+            ps.setTimestamp(6, Timestamp.from(at));
+            ps.executeUpdate();
+        }
+    }
+
+    private static final String INSERT_INBOUND = "INSERT INTO sms_inbound (id, number_mac, contact_id, key_id, text,"
+            + " at) VALUES (?, ?, ?, ?, ?, ?)";
 
     public int inboundCount(UUID contactId) {
         Integer n = jdbc.queryForObject("SELECT COUNT(*) FROM sms_inbound WHERE contact_id = ?", Integer.class,
@@ -73,11 +132,6 @@ public class SmsNumberBook {
                 Timestamp.class, key(e164), purpose, Timestamp.from(since)).stream().map(Timestamp::toInstant).toList();
     }
 
-    public void reserve(String e164, UUID messageId, String purpose, Instant at) {
-        jdbc.update("DELETE FROM sms_sent WHERE message_id = ?", messageId);
-        jdbc.update("INSERT INTO sms_sent (message_id, number_mac, purpose, at) VALUES (?, ?, ?, ?)", messageId,
-                key(e164), purpose, Timestamp.from(at));
-    }
 
     public void release(UUID messageId) {
         jdbc.update("DELETE FROM sms_sent WHERE message_id = ?", messageId);

@@ -67,17 +67,22 @@ public class SmsSegments {
      * system's message) or segments are still pending.
      */
     public Optional<Reported> receipt(String adapter, String smscId, String outcome) {
-        List<UUID> ids = jdbc.queryForList("SELECT message_id FROM sms_segment WHERE adapter = ? AND smsc_id = ?",
-                UUID.class, adapter, smscId);
-        if (ids.isEmpty()) {
+        List<Map<String, Object>> seg = jdbc.queryForList("SELECT message_id, total FROM sms_segment WHERE adapter = ?"
+                + " AND smsc_id = ?", adapter, smscId);
+        if (seg.isEmpty()) {
             return Optional.empty();
+        }
+        UUID id = (UUID) seg.get(0).get("message_id");
+        if (((Number) seg.get(0).get("total")).intValue() > 1) {
+            // in the caller's transaction, receipts for two segments of one text would each miss the other's
+            // uncommitted outcome and neither would report the message: one at a time per message
+            jdbc.queryForList("SELECT seq FROM sms_segment WHERE message_id = ? ORDER BY seq FOR UPDATE", id);
         }
         int changed = jdbc.update("UPDATE sms_segment SET outcome = ? WHERE adapter = ? AND smsc_id = ?"
                 + " AND outcome IS NULL", outcome, adapter, smscId);
         if (changed == 0) {
             return Optional.empty(); // a repeated receipt: the first one already counted
         }
-        UUID id = ids.get(0);
         List<Map<String, Object>> rows = jdbc.queryForList("SELECT outcome FROM sms_segment WHERE message_id = ?", id);
         if (rows.stream().anyMatch(r -> r.get("outcome") == null)) {
             return Optional.empty();

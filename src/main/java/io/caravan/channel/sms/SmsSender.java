@@ -6,6 +6,7 @@ import io.caravan.channel.DeliveryFailure;
 import io.caravan.channel.MessageStore;
 import io.caravan.channel.MessageStatus;
 import io.caravan.channel.OutboundMessage;
+import io.caravan.channel.Suppressions;
 import io.caravan.contact.Contact;
 import java.io.IOException;
 import java.time.Clock;
@@ -40,7 +41,9 @@ public class SmsSender {
     static final String URI = "CaravanSmscUri";
     static final String ENCODED = "CaravanSmsEncoded";
     static final String WINDOW = "CaravanSmsWindow";
+    static final String FIRST_BIND = "CaravanSmsFirstBind";
     static final String TREATMENT = "treatment";
+    static final String SMS = "sms";
 
     // SMPP 3.4 command_status values that say the destination itself is wrong
     private static final int ESME_RINVDSTADR = 0x0B;
@@ -54,7 +57,7 @@ public class SmsSender {
     private final SmsTemplates templates;
     private final Optional<Smsc> smsc;
     private final SmsSegments segments;
-    private final SmsSuppressions suppressions;
+    private final Suppressions suppressions;
     private final SmsNumberBook book;
     private final SmsProperties props;
     private final Clock clock;
@@ -64,9 +67,12 @@ public class SmsSender {
     private final Object[] stripes = new Object[64];
     /** Consecutive connection failures: how long deferred texts wait before the next try (doubling, capped). */
     private final AtomicInteger downs = new AtomicInteger();
+    /** Whether a submit went through since the start or the last connection failure (see {@link #prepare}). */
+    private volatile boolean bound;
+    private final Semaphore firstBind = new Semaphore(1);
 
     SmsSender(MessageStore store, SmsTemplates templates, SmsConfig.SmscHolder smsc, SmsSegments segments,
-            SmsSuppressions suppressions, SmsNumberBook book, SmsProperties props, Clock clock) {
+            Suppressions suppressions, SmsNumberBook book, SmsProperties props, Clock clock) {
         this.book = book;
         this.store = store;
         this.templates = templates;
@@ -100,7 +106,7 @@ public class SmsSender {
         if (smsc.isEmpty()) {
             throw new DeliveryFailure.Transient(List.of("no-smsc"), false);
         }
-        if (suppressions.suppressed(number)) {
+        if (suppressions.suppressed(SMS, number)) {
             store.finish(m.id(), MessageStatus.BLOCKED, null, List.of("sms-number-suppressed"), clock.instant());
             return;
         }
@@ -131,6 +137,8 @@ public class SmsSender {
             store.defer(m.id(), List.of("quiet-hours"), false, open.get(), now);
             return;
         }
+        // before the submit: a STOP may come back from the number before the submit's response has been handled,
+        // so the contact is known at the number; a treatment text also takes its slot under the caps
         if (TREATMENT.equals(m.purpose())) {
             synchronized (stripes[Math.floorMod(number.hashCode(), stripes.length)]) {
                 Optional<Instant> capped = capped(number, now);
@@ -138,8 +146,10 @@ public class SmsSender {
                     store.defer(m.id(), List.of("treatment-cap"), false, capped.get(), now);
                     return;
                 }
-                book.reserve(number, m.id(), m.purpose(), now);
+                book.beforeSubmit(number, m.contactId(), m.id(), m.purpose(), now);
             }
+        } else {
+            book.texted(number, m.contactId());
         }
         try {
             window.acquire();
@@ -148,8 +158,17 @@ public class SmsSender {
             throw new DeliveryFailure.Transient(List.of("interrupted"), false);
         }
         ex.setProperty(WINDOW, true);
-        // before the submit: a STOP may come back from the number before the submit's response has been handled
-        book.texted(number, m.contactId());
+        if (!bound) {
+            // camel-smpp binds lazily, on the first submit, and fails every other submit that arrives meanwhile
+            // ("could not acquire a lock for creating the session"): until a submit has gone through, one at a time
+            try {
+                firstBind.acquire();
+            } catch (InterruptedException ie) {
+                Thread.currentThread().interrupt();
+                throw new DeliveryFailure.Transient(List.of("interrupted"), false);
+            }
+            ex.setProperty(FIRST_BIND, true);
+        }
         smsc.get().pace();
         ex.setProperty(ENCODED, e);
         ex.setProperty(URI, smsc.get().endpointUri());
@@ -168,11 +187,13 @@ public class SmsSender {
      */
     private Optional<Instant> capped(String number, Instant now) {
         Instant wait = null;
-        List<Instant> day = book.sentSince(number, TREATMENT, now.minus(Duration.ofDays(1)));
+        // one read for both windows: the day's texts are the week's latest
+        List<Instant> week = book.sentSince(number, TREATMENT, now.minus(Duration.ofDays(7)));
+        Instant dayAgo = now.minus(Duration.ofDays(1));
+        List<Instant> day = week.stream().filter(t -> t.isAfter(dayAgo)).toList();
         if (day.size() >= props.treatmentCap().perDay()) {
             wait = day.get(day.size() - props.treatmentCap().perDay()).plus(Duration.ofDays(1));
         }
-        List<Instant> week = book.sentSince(number, TREATMENT, now.minus(Duration.ofDays(7)));
         if (week.size() >= props.treatmentCap().perWeek()) {
             Instant w = week.get(week.size() - props.treatmentCap().perWeek()).plus(Duration.ofDays(7));
             wait = wait == null || w.isAfter(wait) ? w : wait;
@@ -202,6 +223,9 @@ public class SmsSender {
             connection |= x instanceof IOException || x instanceof IllegalStateException
                     || x.getClass().getName().startsWith("org.jsmpp");
         }
+        if (connection) {
+            bound = false; // camel-smpp binds again on its own; the first submit after that goes alone again
+        }
         log.warn("SMS submit failed ({}): the text waits, deferred", e == null ? "unknown" : e.getClass().getSimpleName());
         throw new DeliveryFailure.Transient(List.of(connection ? "connection" : "smsc-error"), false);
     }
@@ -213,6 +237,7 @@ public class SmsSender {
         @SuppressWarnings("unchecked")
         List<String> ids = ex.getMessage().getHeader(SmppConstants.ID, List.class);
         downs.set(0);
+        bound = true;
         segments.submitted(smsc.get().id(), m.id(), ids == null ? List.of() : ids, clock.instant());
         ex.setProperty(Disclosures.DESCRIPTION, "sms " + m.template());
         ex.setProperty(Disclosures.PROTECTION, "none");
@@ -224,6 +249,9 @@ public class SmsSender {
     public void cleanUp(Exchange ex) {
         if (Boolean.TRUE.equals(ex.removeProperty(WINDOW))) {
             window.release();
+        }
+        if (Boolean.TRUE.equals(ex.removeProperty(FIRST_BIND))) {
+            firstBind.release();
         }
         ex.getMessage().removeHeaders("CamelSmpp*");
         ex.getMessage().setBody(null);
@@ -261,8 +289,8 @@ public class SmsSender {
         String reason = f.reasons().get(0);
         book.release(m.id());
         if (f.addressRefused()) {
-            suppressions.suppress(ex.getProperty(Disclosures.RECIPIENT, String.class), reason, m.id(), m.contactId(),
-                    ACTOR);
+            suppressions.suppress(SMS, ex.getProperty(Disclosures.RECIPIENT, String.class), reason, m.id(),
+                    m.contactId(), ACTOR);
         }
         store.finish(m.id(), MessageStatus.UNDELIVERABLE, null, List.of(reason), clock.instant());
     }

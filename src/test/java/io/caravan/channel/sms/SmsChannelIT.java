@@ -4,8 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.caravan.support.HubApi;
-import io.caravan.support.Hl7Messages;
-import io.caravan.support.MllpTestClient;
 import io.caravan.support.TestHub;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -23,8 +21,6 @@ import org.junit.jupiter.api.Test;
 import org.springframework.beans.factory.annotation.Autowired;
 import org.springframework.boot.test.context.SpringBootTest;
 import org.springframework.boot.test.web.client.TestRestTemplate;
-import org.springframework.http.HttpStatus;
-import org.springframework.http.ResponseEntity;
 import org.springframework.test.annotation.DirtiesContext;
 import org.springframework.test.context.DynamicPropertyRegistry;
 import org.springframework.test.context.DynamicPropertySource;
@@ -46,31 +42,15 @@ class SmsChannelIT {
     static void hub(DynamicPropertyRegistry r) throws IOException {
         HUB.register(r);
         SMSC.start();
-        Path adapters = HUB.dataDir.resolveSibling(HUB.dataDir.getFileName() + "-adapters");
-        Files.createDirectories(adapters);
-        Files.writeString(adapters.resolve("test-smsc.yaml"), """
-                id: test-smsc
-                kind: smpp
-                baa:
-                  status: signed
-                smpp:
-                  host: 127.0.0.1
-                  port: %d
-                  systemId: caravan
-                  passwordEnv: CARAVAN_TEST_SMPP_PASSWORD
-                  sourceAddress: "12175550000"
-                  throughput: 200
-                  reconnectSeconds: 1
-                  reconnectMaxSeconds: 2
-                  program: Mercy Health reminders
-                  support: 217-555-0100
-                """.formatted(SMSC.port));
-        r.add("caravan.mapping.adapters-dir", adapters::toString);
-        r.add("caravan.sms.adapter", () -> "test-smsc");
-        // these tests are about the wire, not the TCPA policy (SmsPolicyIT): any hour, any number of texts
-        r.add("caravan.sms.quiet-hours.window", () -> "00:00-23:59:59");
-        r.add("caravan.sms.treatment-cap.per-day", () -> "1000");
-        r.add("caravan.sms.treatment-cap.per-week", () -> "1000");
+        SmsHub.adapter(HUB, r, "test-smsc", SMSC.port, """
+                passwordEnv: CARAVAN_TEST_SMPP_PASSWORD
+                throughput: 200
+                reconnectSeconds: 1
+                reconnectMaxSeconds: 2
+                program: Mercy Health reminders
+                support: 217-555-0100
+                """);
+        SmsHub.anyHourNoCap(r);
         r.add("CARAVAN_TEST_SMPP_PASSWORD", () -> "secret");
         Path templates = HUB.dataDir.resolveSibling(HUB.dataDir.getFileName() + "-sms-templates");
         org.springframework.util.FileSystemUtils.copyRecursively(Path.of("config/templates/sms"), templates);
@@ -114,6 +94,19 @@ class SmsChannelIT {
                     exit:
                       reason: reminded
                 """);
+        // a patient's text back starts a journey: the workflow sees the keyword class, never the words
+        Files.writeString(workflows.resolve("text-back.yaml"), """
+                id: text-back
+                description: A patient texted back something that is not a keyword
+                purpose: operations
+                trigger:
+                  event: sms.received
+                  when: "event.data.keyword == 'none'"
+                steps:
+                  - id: flag
+                    update:
+                      tag: [texted-back]
+                """);
         r.add("caravan.workflow.dir", workflows::toString);
     }
 
@@ -138,40 +131,28 @@ class SmsChannelIT {
     }
 
     Patient patient(String mrn, String family) throws Exception {
-        String line = String.format("%04d", NUMBERS.incrementAndGet());
-        String msg = Hl7Messages.a04(Hl7Messages.controlId(), mrn, family, "Sam", mrn.toLowerCase() + "@example.org")
-                .replace("^PRN^CP^^1^217^5550199", "^PRN^CP^^1^217^555" + line);
-        try (MllpTestClient c = new MllpTestClient(HUB.mllpPort)) {
-            assertThat(MllpTestClient.msa1(c.exchange(msg, 10_000))).isEqualTo("AA");
-        }
-        JsonNode found = HubApi.JSON.readTree(admin().getForEntity("/api/contacts?identifier={id}", String.class,
-                "MERCY|" + mrn).getBody());
-        return new Patient(UUID.fromString(found.get(0).get("id").asText()), "1217555" + line);
+        String line = "555" + String.format("%04d", NUMBERS.incrementAndGet());
+        return new Patient(SmsHub.patient(HUB, rest, mrn, family, line), "1217" + line);
     }
 
     String plan(UUID contact, String template, Map<String, Object> data) throws IOException {
-        ResponseEntity<String> r = HubApi.post(admin(), "/api/messages", Map.of("contactId", contact,
-                "template", template, "channel", "sms", "purpose", template.equals("long-note") ? "operations"
-                        : "treatment", "data", data));
-        assertThat(r.getStatusCode()).as(r.getBody()).isEqualTo(HttpStatus.ACCEPTED);
-        return HubApi.JSON.readTree(r.getBody()).get("id").asText();
+        return SmsHub.plan(HUB, rest, contact, template, template.equals("long-note") ? "operations" : "treatment",
+                data);
     }
 
     JsonNode message(String id) throws IOException {
-        return HubApi.JSON.readTree(admin().getForEntity("/api/messages/{id}", String.class, id).getBody());
+        return SmsHub.message(HUB, rest, id);
     }
 
     void awaitStatus(String id, String status) {
-        Awaitility.await().atMost(Duration.ofSeconds(40)).pollInterval(Duration.ofMillis(200))
-                .until(() -> status.equals(message(id).get("status").asText()));
+        SmsHub.awaitStatus(HUB, rest, id, status);
     }
 
     List<TestSmsc.Submitted> to(Patient p) {
         return SMSC.submitted.stream().filter(s -> s.destination().equals(p.digits())).toList();
     }
 
-    static final Map<String, Object> REMINDER = Map.of("appointmentDate", "2030-01-02", "appointmentTime", "09:30",
-            "clinicPhone", "217-555-0100");
+    static final Map<String, Object> REMINDER = SmsHub.REMINDER;
 
     @Test
     void aTextGoesOverATransceiverBindAsGsm7AndIsRecordedWithItsEncodingAndDisclosed() throws Exception {
@@ -324,6 +305,25 @@ class SmsChannelIT {
     }
 
     @Test
+    void aStopConfirmationTheSmscRefusedAtFirstIsSentOnceItAcceptsAgain() throws Exception {
+        Patient p = patient("SMS-17");
+        awaitStatus(plan(p.id(), "appointment-reminder", REMINDER), "sent");
+        SMSC.refuse = 0x58; // throttled: the confirmation's first submit is refused
+        try {
+            SMSC.mo(p.digits(), "STOP");
+            Awaitility.await().atMost(Duration.ofSeconds(20)).until(() -> !allowed(p.id()));
+            Thread.sleep(1500);
+            assertThat(repliesTo(p)).as("not yet: the SMSC refuses").hasSize(1);
+        } finally {
+            SMSC.refuse = 0;
+        }
+        Awaitility.await().atMost(Duration.ofSeconds(30)).until(() -> repliesTo(p).size() == 2);
+        assertThat(repliesTo(p).get(1)).contains("unsubscribed");
+        Thread.sleep(3000);
+        assertThat(repliesTo(p)).as("exactly one confirmation").hasSize(2);
+    }
+
+    @Test
     void aPlainLanguageRequestOptsOutAndStartResubscribes() throws Exception {
         Patient p = patient("SMS-9");
         awaitStatus(plan(p.id(), "appointment-reminder", REMINDER), "sent");
@@ -355,6 +355,60 @@ class SmsChannelIT {
         Awaitility.await().atMost(Duration.ofSeconds(20)).until(() -> book.inboundCount(p.id()) == 1);
         assertThat(allowed(p.id())).isTrue();
         assertThat(repliesTo(p)).hasSize(1);
+    }
+
+    List<JsonNode> events(UUID contact, String type) throws IOException {
+        List<JsonNode> out = new java.util.ArrayList<>();
+        HubApi.JSON.readTree(admin().getForEntity("/api/contacts/{id}/events", String.class, contact).getBody())
+                .forEach(e -> {
+                    if (type.equals(e.get("type").asText())) {
+                        out.add(e);
+                    }
+                });
+        return out;
+    }
+
+    JsonNode journey(UUID contact, String workflow) throws IOException {
+        for (JsonNode j : HubApi.JSON.readTree(admin().getForEntity("/api/contacts/{id}/journeys", String.class,
+                contact).getBody())) {
+            if (workflow.equals(j.get("workflow").asText())) {
+                return j;
+            }
+        }
+        return null;
+    }
+
+    @Test
+    void anOrdinaryTextIsAnEventOnTheContactsLogThatStartsAWorkflowWithoutItsWords() throws Exception {
+        Patient p = patient("SMS-15");
+        awaitStatus(plan(p.id(), "appointment-reminder", REMINDER), "sent");
+        SMSC.mo(p.digits(), "Running late, Quixotic traffic");
+        Awaitility.await().atMost(Duration.ofSeconds(20)).until(() -> events(p.id(), "sms.received").size() == 1);
+        JsonNode e = events(p.id(), "sms.received").get(0);
+        assertThat(e.at("/data/keyword").asText()).isEqualTo("none");
+        assertThat(e.at("/data/adapter").asText()).isEqualTo("test-smsc");
+        assertThat(e.at("/data/inboundText").asText()).isNotBlank();
+        assertThat(e.toString()).doesNotContain("Quixotic").doesNotContain(p.digits().substring(4));
+        assertThat(book.inboundCount(p.id())).as("the words kept, sealed, beside the event").isEqualTo(1);
+
+        Awaitility.await().atMost(Duration.ofSeconds(40)).until(() -> journey(p.id(), "text-back") != null
+                && "completed".equals(journey(p.id(), "text-back").get("status").asText()));
+        JsonNode contact = HubApi.JSON.readTree(admin().getForEntity("/api/contacts/{id}", String.class, p.id())
+                .getBody());
+        assertThat(contact.at("/attributes/tags").toString()).contains("texted-back");
+    }
+
+    @Test
+    void keywordsAreNoInboundEvent() throws Exception {
+        Patient p = patient("SMS-16");
+        awaitStatus(plan(p.id(), "appointment-reminder", REMINDER), "sent");
+        SMSC.mo(p.digits(), "HELP");
+        SMSC.mo(p.digits(), "STOP");
+        Awaitility.await().atMost(Duration.ofSeconds(20)).until(() -> !allowed(p.id()));
+        SMSC.mo(p.digits(), "see you");
+        Awaitility.await().atMost(Duration.ofSeconds(20)).until(() -> events(p.id(), "sms.received").size() == 1);
+        Thread.sleep(1000);
+        assertThat(events(p.id(), "sms.received")).as("only the ordinary text").hasSize(1);
     }
 
     @Test

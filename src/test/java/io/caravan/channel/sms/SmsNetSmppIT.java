@@ -4,19 +4,15 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.caravan.support.HubApi;
-import io.caravan.support.Hl7Messages;
-import io.caravan.support.MllpTestClient;
 import io.caravan.support.TestHub;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.HexFormat;
 import java.util.List;
-import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.CopyOnWriteArrayList;
 import org.awaitility.Awaitility;
@@ -65,22 +61,7 @@ class SmsNetSmppIT {
                 || !smsc.isAlive());
         assertThat(SEEN).as("Net::SMPP (libnet-smpp-perl) runs: .ci/run installs it").contains("LISTENING");
 
-        Path adapters = HUB.dataDir.resolveSibling(HUB.dataDir.getFileName() + "-adapters");
-        Files.createDirectories(adapters);
-        Files.writeString(adapters.resolve("net-smpp.yaml"), """
-                id: net-smpp
-                kind: smpp
-                baa:
-                  status: signed
-                smpp:
-                  host: 127.0.0.1
-                  port: %d
-                  systemId: caravan
-                  sourceAddress: "12175550000"
-                  program: Mercy Health reminders
-                """.formatted(PORT));
-        r.add("caravan.mapping.adapters-dir", adapters::toString);
-        r.add("caravan.sms.adapter", () -> "net-smpp");
+        SmsHub.adapter(HUB, r, "net-smpp", PORT, "program: Mercy Health reminders\n");
         r.add("caravan.sms.quiet-hours.window", () -> "00:00-23:59:59");
     }
 
@@ -110,18 +91,8 @@ class SmsNetSmppIT {
 
     @Test
     void theHubBindsSubmitsTakesTheReceiptAndHonoursAStopFromNetSmpp() throws Exception {
-        String msg = Hl7Messages.a04(Hl7Messages.controlId(), "NET-1", "Perl", "Pat", "net1@example.org")
-                .replace("^PRN^CP^^1^217^5550199", "^PRN^CP^^1^217^5550401");
-        try (MllpTestClient c = new MllpTestClient(HUB.mllpPort)) {
-            assertThat(MllpTestClient.msa1(c.exchange(msg, 10_000))).isEqualTo("AA");
-        }
-        UUID contact = UUID.fromString(HubApi.JSON.readTree(admin().getForEntity("/api/contacts?identifier={id}",
-                String.class, "MERCY|NET-1").getBody()).get(0).get("id").asText());
-        JsonNode planned = HubApi.JSON.readTree(HubApi.post(admin(), "/api/messages", Map.of("contactId", contact,
-                "template", "appointment-reminder", "channel", "sms", "purpose", "treatment", "data",
-                Map.of("appointmentDate", "2030-01-02", "appointmentTime", "09:30", "clinicPhone", "217-555-0100")))
-                .getBody());
-        String id = planned.get("id").asText();
+        UUID contact = SmsHub.patient(HUB, rest, "NET-1", "Perl", "5550401");
+        String id = SmsHub.plan(HUB, rest, contact, "appointment-reminder", "treatment", SmsHub.REMINDER);
 
         Awaitility.await().atMost(Duration.ofSeconds(30)).until(() -> "delivered".equals(status(id)));
         assertThat(SEEN).contains("BOUND transceiver caravan");

@@ -4,12 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.caravan.support.HubApi;
-import io.caravan.support.Hl7Messages;
-import io.caravan.support.MllpTestClient;
 import io.caravan.support.TestHub;
 import java.io.IOException;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Map;
 import java.util.UUID;
@@ -48,27 +44,8 @@ class SmsPhiCanaryIT {
     static void hub(DynamicPropertyRegistry r) throws IOException {
         HUB.register(r);
         SMSC.start();
-        Path adapters = HUB.dataDir.resolveSibling(HUB.dataDir.getFileName() + "-adapters");
-        Files.createDirectories(adapters);
-        Files.writeString(adapters.resolve("canary-smsc.yaml"), """
-                id: canary-smsc
-                kind: smpp
-                baa:
-                  status: signed
-                smpp:
-                  host: 127.0.0.1
-                  port: %d
-                  systemId: caravan
-                  sourceAddress: "12175550000"
-                  reconnectSeconds: 1
-                  reconnectMaxSeconds: 2
-                """.formatted(SMSC.port));
-        r.add("caravan.mapping.adapters-dir", adapters::toString);
-        r.add("caravan.sms.adapter", () -> "canary-smsc");
-        // these tests are about the wire, not the TCPA policy (SmsPolicyIT): any hour, any number of texts
-        r.add("caravan.sms.quiet-hours.window", () -> "00:00-23:59:59");
-        r.add("caravan.sms.treatment-cap.per-day", () -> "1000");
-        r.add("caravan.sms.treatment-cap.per-week", () -> "1000");
+        SmsHub.adapter(HUB, r, "canary-smsc", SMSC.port, "reconnectSeconds: 1\nreconnectMaxSeconds: 2\n");
+        SmsHub.anyHourNoCap(r);
     }
 
     @AfterAll
@@ -94,14 +71,7 @@ class SmsPhiCanaryIT {
 
     @Test
     void numbersAndTextsReachNoLogLine(CapturedOutput out) throws Exception {
-        String msg = Hl7Messages.a04(Hl7Messages.controlId(), "CAN-SMS-1", "Canary", "Sms", "can-sms@example.org")
-                .replace("^PRN^CP^^1^217^5550199", "^PRN^CP^^1^217^" + LINE);
-        try (MllpTestClient c = new MllpTestClient(HUB.mllpPort)) {
-            assertThat(MllpTestClient.msa1(c.exchange(msg, 10_000))).isEqualTo("AA");
-        }
-        UUID contact = UUID.fromString(HubApi.JSON.readTree(rest.withBasicAuth("admin", HUB.adminPassword())
-                .getForEntity("/api/contacts?identifier={id}", String.class, "MERCY|CAN-SMS-1").getBody())
-                .get(0).get("id").asText());
+        UUID contact = SmsHub.patient(HUB, rest, "CAN-SMS-1", "Canary", LINE);
 
         String first = plan(contact);
         Awaitility.await().atMost(Duration.ofSeconds(30)).until(() -> "sent".equals(status(first)));

@@ -3,23 +3,16 @@ package io.caravan.channel.sms;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import io.caravan.support.HubApi;
-import io.caravan.support.Hl7Messages;
-import io.caravan.support.MllpTestClient;
 import io.caravan.support.MovableClockConfig;
 import io.caravan.support.MutableClock;
 import io.caravan.support.TestHub;
 import java.io.IOException;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.LocalTime;
 import java.time.ZoneId;
 import java.time.ZonedDateTime;
-import java.util.Map;
 import java.util.UUID;
-import org.awaitility.Awaitility;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
 import org.springframework.beans.factory.annotation.Autowired;
@@ -48,22 +41,7 @@ class SmsPolicyIT {
     static void hub(DynamicPropertyRegistry r) throws IOException {
         HUB.register(r);
         SMSC.start();
-        Path adapters = HUB.dataDir.resolveSibling(HUB.dataDir.getFileName() + "-adapters");
-        Files.createDirectories(adapters);
-        Files.writeString(adapters.resolve("policy-smsc.yaml"), """
-                id: policy-smsc
-                kind: smpp
-                baa:
-                  status: signed
-                smpp:
-                  host: 127.0.0.1
-                  port: %d
-                  systemId: caravan
-                  sourceAddress: "12175550000"
-                  timeZone: America/Los_Angeles
-                """.formatted(SMSC.port));
-        r.add("caravan.mapping.adapters-dir", adapters::toString);
-        r.add("caravan.sms.adapter", () -> "policy-smsc");
+        SmsHub.adapter(HUB, r, "policy-smsc", SMSC.port, "timeZone: America/Los_Angeles\n");
     }
 
     @AfterAll
@@ -77,20 +55,15 @@ class SmsPolicyIT {
     MutableClock clock;
 
     JsonNode message(String id) throws IOException {
-        return HubApi.JSON.readTree(rest.withBasicAuth("admin", HUB.adminPassword())
-                .getForEntity("/api/messages/{id}", String.class, id).getBody());
+        return SmsHub.message(HUB, rest, id);
     }
 
     void awaitStatus(String id, String status) {
-        Awaitility.await().atMost(Duration.ofSeconds(40)).pollInterval(Duration.ofMillis(250))
-                .until(() -> status.equals(message(id).get("status").asText()));
+        SmsHub.awaitStatus(HUB, rest, id, status);
     }
 
     String plan(UUID c) throws IOException {
-        return HubApi.JSON.readTree(HubApi.post(rest.withBasicAuth("admin", HUB.adminPassword()), "/api/messages",
-                Map.of("contactId", c, "template", "appointment-reminder", "channel", "sms", "purpose", "treatment",
-                        "data", Map.of("appointmentDate", "2030-01-02", "appointmentTime", "09:30",
-                                "clinicPhone", "217-555-0100"))).getBody()).get("id").asText();
+        return SmsHub.plan(HUB, rest, c, "appointment-reminder", "treatment", SmsHub.REMINDER);
     }
 
     /** Moves the hub's clock on to the next {@code time} in Chicago. */
@@ -105,14 +78,7 @@ class SmsPolicyIT {
 
     UUID patient(String mrn, String line) throws Exception {
         // the address is in Springfield, IL: Chicago time, whatever the adapter's zone (Los Angeles)
-        String msg = Hl7Messages.a04(Hl7Messages.controlId(), mrn, "Policy", "Pat", mrn.toLowerCase() + "@example.org")
-                .replace("^PRN^CP^^1^217^5550199", "^PRN^CP^^1^217^" + line);
-        try (MllpTestClient c = new MllpTestClient(HUB.mllpPort)) {
-            assertThat(MllpTestClient.msa1(c.exchange(msg, 10_000))).isEqualTo("AA");
-        }
-        return UUID.fromString(HubApi.JSON.readTree(rest.withBasicAuth("admin", HUB.adminPassword())
-                .getForEntity("/api/contacts?identifier={id}", String.class, "MERCY|" + mrn).getBody())
-                .get(0).get("id").asText());
+        return SmsHub.patient(HUB, rest, mrn, "Policy", line);
     }
 
     @Test

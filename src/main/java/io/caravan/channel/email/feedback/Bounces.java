@@ -5,6 +5,7 @@ import io.caravan.audit.AuditLog;
 import io.caravan.channel.MessageStore;
 import io.caravan.channel.MessageStatus;
 import io.caravan.channel.OutboundMessage;
+import io.caravan.channel.Suppressions;
 import io.caravan.contact.ContactStore;
 import jakarta.mail.BodyPart;
 import jakarta.mail.Message;
@@ -110,7 +111,7 @@ public class Bounces {
                             .channel("email").outcome(reason).detail("messageId", r.messageId().toString()));
                 }
                 if (mailbox) {
-                    suppressions.suppress(address, reason, r.messageId(), sent.get().contactId(), ACTOR);
+                    suppressions.suppress("email", address, reason, r.messageId(), sent.get().contactId(), ACTOR);
                 }
                 log.info("Message {} bounced (DSN {}){}", r.messageId(), rc.status(),
                         mailbox ? "; the address is suppressed" : "");

@@ -1,5 +1,6 @@
 package io.caravan.channel.email.feedback;
 
+import io.caravan.channel.Suppressions;
 import io.caravan.consent.ConsentService;
 import io.caravan.contact.Contact;
 import io.caravan.system.Problems.NotFound;
@@ -35,7 +36,7 @@ class SuppressionController {
         if (c.email == null || c.email.isBlank()) {
             throw new NotFound("the contact has no email address");
         }
-        Suppressions.Suppression s = suppressions.lift(c.id, c.email, who.getName())
+        Suppressions.Suppression s = suppressions.lift("email", c.id, c.email, who.getName())
                 .orElseThrow(() -> new NotFound("the contact's email address is not suppressed"));
         return new Lifted(c.id, s.reason(), s.messageId(), s.at());
     }
