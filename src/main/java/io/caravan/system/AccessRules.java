@@ -60,6 +60,10 @@ public final class AccessRules {
                     Set.of("INTEGRATION"), "/api/inbound/*/replay"),
             roles(HttpMethod.POST, "HL7 v2 messages over HTTP, answered with the ACK as over MLLP",
                     Set.of("INTEGRATION"), "/api/hl7v2"),
+            open(HttpMethod.POST, "FHIR subscription notifications: the EHR proves itself with its adapter's shared"
+                    + " secret header, checked by the endpoint", "/fhir/subscriptions/*"),
+            roles(HttpMethod.GET, "where each FHIR subscription's event numbers stand: no PHI", Set.of("INTEGRATION"),
+                    "/api/fhir/subscriptions/*"),
             roles(HttpMethod.POST, "FHIR R4 resources and Bundles in, answered with OperationOutcomes",
                     Set.of("INTEGRATION"), "/fhir", "/fhir/*"),
             roles(HttpMethod.GET, "what the FHIR endpoint accepts: no PHI", Set.of("INTEGRATION"), "/fhir/metadata"),
