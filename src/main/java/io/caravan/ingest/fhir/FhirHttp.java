@@ -28,7 +28,8 @@ public final class FhirHttp {
     private final Duration timeout;
 
     public FhirHttp(Duration timeout) {
-        this.http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10))
+        // HTTP/1.1: an h2c upgrade on plain http buys nothing for a few long downloads and trips simple servers
+        this.http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(Duration.ofSeconds(10))
                 .followRedirects(HttpClient.Redirect.NORMAL).build();
         this.timeout = timeout;
     }

@@ -267,7 +267,8 @@ public class FhirBulkExports {
                 } catch (IOException io) {
                     // the server could not be reached: try the same step again, the attempt goes on
                     log.warn("FHIR bulk export {} of adapter {}: {} unreachable ({}); trying again", id, a.id,
-                            e.statusUrl() == null ? "kick-off" : "server", io.getClass().getSimpleName());
+                            e.statusUrl() == null ? "kick-off" : "server", io.getClass().getSimpleName()
+                            + (io.getCause() == null ? "" : "/" + io.getCause().getClass().getSimpleName()));
                     store.phase(id, e.phase(), e.progress(), clock.instant().plus(duration(s.pollInterval)));
                 }
             }

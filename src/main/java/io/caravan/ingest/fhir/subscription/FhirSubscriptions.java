@@ -135,6 +135,11 @@ public class FhirSubscriptions {
         int duplicates = 0;
         int failed = 0;
         for (Event e : n.events()) {
+            if (e.number() > 0 && store.applied(a.id, n.subscription(), e.number())) {
+                // a notification delivered again (at least once): its event is not applied twice
+                duplicates++;
+                continue;
+            }
             IBaseResource resource = e.resource();
             if (resource == null && e.focus() != null) {
                 resource = readBack(a, e.focus());   // id-only: the resource from the server

@@ -143,6 +143,14 @@ class SubscriptionStore {
         applied(adapter, subscription, List.of(), now);
     }
 
+    /** Whether event {@code number} was applied already. */
+    boolean applied(String adapter, String subscription, long number) {
+        return jdbc.queryForObject("SELECT COUNT(*) FROM fhir_subscription s WHERE s.adapter = ? AND s.subscription = ?"
+                + " AND (s.contiguous >= ? OR EXISTS (SELECT 1 FROM fhir_subscription_event e WHERE e.adapter ="
+                + " s.adapter AND e.subscription = s.subscription AND e.event_number = ?))", Integer.class, adapter,
+                subscription, number, number) > 0;
+    }
+
     /** The numbers between {@code contiguous} and {@code highest} not applied yet. */
     List<Long> missing(State st) {
         List<Long> have = jdbc.queryForList("SELECT event_number FROM fhir_subscription_event WHERE adapter = ? AND"

@@ -116,8 +116,8 @@ class FhirBulkIT {
     }
 
     JsonNode finished(String id) {
-        await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(200)).until(() -> !get(
-                "/api/fhir/imports/" + id).path("finishedAt").isNull());
+        await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(200)).until(() -> get(
+                "/api/fhir/imports/" + id).hasNonNull("finishedAt"));
         return get("/api/fhir/imports/" + id);
     }
 
@@ -211,7 +211,10 @@ class FhirBulkIT {
             assertThat(events("MERCY", changed)).containsExactly("patient.registered", "patient.updated");
             assertThat(events("MERCY", mrns.get(8))).as("the same version again changes nothing")
                     .containsExactly("patient.registered");
-            assertThat(done2.path("resources").path("Patient").path("duplicates").asLong()).isEqualTo(1);
+            // (counted as duplicates with the store in direct mode; the embedded journal recognises them when it
+            // applies, after answering, so there they count as committed - either way no event)
+            assertThat(done2.path("resources").path("Patient").path("committed").asLong()
+                    + done2.path("resources").path("Patient").path("duplicates").asLong()).isEqualTo(2);
             Contact c = store.findByIdentifier("MERCY", changed).orElseThrow();
             assertThat(c.name.family()).isEqualTo("Bulkchanged");
         }
