@@ -93,7 +93,7 @@ public final class AdapterProfile {
         public java.util.List<String> resourceTypes = java.util.List.of("Patient", "Appointment");
         /** Bulk Data {@code $export} from the server; absent: none. */
         public FhirBulkSettings bulk;
-        /** Backport subscription notifications from the server; absent: the endpoint refuses them. */
+        /** Backport subscription notifications from the server; absent: they are refused. */
         public FhirSubscriptionSettings subscription;
     }
 

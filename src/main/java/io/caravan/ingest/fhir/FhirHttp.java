@@ -27,6 +27,16 @@ public final class FhirHttp {
     private final HttpClient http;
     private final Duration timeout;
 
+    private FhirHttp(HttpClient http, Duration timeout) {
+        this.http = http;
+        this.timeout = timeout;
+    }
+
+    /** The same requests over {@code client} (an adapter's TLS trust); this one when null. */
+    public FhirHttp over(HttpClient client) {
+        return client == null ? this : new FhirHttp(client, timeout);
+    }
+
     public FhirHttp(Duration timeout) {
         // HTTP/1.1: an h2c upgrade on plain http buys nothing for a few long downloads and trips simple servers
         this.http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(Duration.ofSeconds(10))

@@ -297,7 +297,7 @@ public class FhirBulkExports {
 
     private void kickOff(Export e, AdapterProfile a) throws IOException, InterruptedException, AttemptFailed {
         String url = kickOffUrl(a, e);
-        FhirHttp.Answer r = http.send(http.request(url, auth.authorization(a)).header("Accept", FHIR_JSON)
+        FhirHttp.Answer r = http(a).send(http(a).request(url, auth.authorization(a)).header("Accept", FHIR_JSON)
                 .header("Prefer", "respond-async").GET().build());
         Instant now = clock.instant();
         if (r.status() == 202 && r.header("Content-Location") != null) {
@@ -334,7 +334,7 @@ public class FhirBulkExports {
     }
 
     private void poll(Export e, AdapterProfile a) throws IOException, InterruptedException, AttemptFailed {
-        FhirHttp.Answer r = http.get(e.statusUrl(), auth.authorization(a), "application/json");
+        FhirHttp.Answer r = http(a).get(e.statusUrl(), auth.authorization(a), "application/json");
         Instant now = clock.instant();
         Duration wait = Optional.ofNullable(FhirHttp.retryAfter(r.header("Retry-After"), now))
                 .orElse(duration(a.fhir.bulk.pollInterval));
@@ -393,7 +393,7 @@ public class FhirBulkExports {
                 continue;
             }
             check(e.id());
-            HttpResponse<InputStream> r = http.stream(f.url(), token, f.error() ? NDJSON + ", application/json"
+            HttpResponse<InputStream> r = http(a).stream(f.url(), token, f.error() ? NDJSON + ", application/json"
                     : NDJSON);
             try (InputStream in = r.body()) {
                 if (r.statusCode() == 404 || r.statusCode() == 410) {
@@ -512,7 +512,7 @@ public class FhirBulkExports {
         }
         AdapterProfile a = adapter(e.adapter());
         try {
-            http.send(http.request(e.statusUrl(), a == null ? null : auth.authorization(a)).DELETE().build());
+            http(a).send(http(a).request(e.statusUrl(), a == null ? null : auth.authorization(a)).DELETE().build());
         } catch (IOException | InterruptedException | RuntimeException ignored) {
             // the server's files expire anyway; a DELETE only frees them sooner
         }
@@ -526,6 +526,11 @@ public class FhirBulkExports {
             }
         }
         check(id);
+    }
+
+    /** Requests to {@code a}'s server, over its own TLS trust when the adapter's auth provides one. */
+    private FhirHttp http(AdapterProfile a) {
+        return a == null ? http : http.over(auth.httpClient(a));
     }
 
     static Duration duration(String text) {

@@ -166,7 +166,7 @@ public class FhirSubscriptions {
     private IBaseResource readBack(AdapterProfile a, String focus) throws InterruptedException {
         String url = absolute(a, focus);
         try {
-            FhirHttp.Answer r = http.get(url, auth.authorization(a), FHIR_JSON);
+            FhirHttp.Answer r = http(a).get(url, auth.authorization(a), FHIR_JSON);
             if (r.status() != 200) {
                 log.warn("FHIR subscription of adapter {}: reading an id-only event's resource answered {}", a.id,
                         FhirHttp.summary(r));
@@ -350,7 +350,7 @@ public class FhirSubscriptions {
         String url = base(a) + "/Subscription/" + st.subscription() + "/$status";
         store.checked(a.id, st.subscription(), now);
         try {
-            FhirHttp.Answer r = http.get(url, auth.authorization(a), FHIR_JSON);
+            FhirHttp.Answer r = http(a).get(url, auth.authorization(a), FHIR_JSON);
             if (r.status() != 200) {
                 log.warn("FHIR subscription {} of adapter {}: no heartbeat, and $status answered {}",
                         st.subscription(), a.id, FhirHttp.summary(r));
@@ -380,7 +380,7 @@ public class FhirSubscriptions {
         String url = base(a) + "/Subscription/" + st.subscription() + "/$events?eventsSinceNumber=" + from
                 + "&eventsUntilNumber=" + to + "&content=full-resource";
         try {
-            FhirHttp.Answer r = http.get(url, auth.authorization(a), FHIR_JSON);
+            FhirHttp.Answer r = http(a).get(url, auth.authorization(a), FHIR_JSON);
             if (r.status() == 200) {
                 Bundle b = (Bundle) FhirSource.jsonParser().parseResource(r.body());
                 Notification n = read(b);
@@ -417,7 +417,7 @@ public class FhirSubscriptions {
             String url = base(a) + "/" + type + "?_lastUpdated=" + URLEncoder.encode("ge"
                     + DateTimeFormatter.ISO_INSTANT.format(since), StandardCharsets.UTF_8) + "&_count=100";
             for (int page = 0; url != null && page < 10_000; page++) {
-                FhirHttp.Answer r = http.get(url, auth.authorization(a), FHIR_JSON);
+                FhirHttp.Answer r = http(a).get(url, auth.authorization(a), FHIR_JSON);
                 if (r.status() != 200) {
                     throw new IOException("search answered " + r.status());
                 }
@@ -436,6 +436,11 @@ public class FhirSubscriptions {
         store.recoveredUpTo(a.id, st.subscription(), upTo, count, now);
         log.info("FHIR subscription {} of adapter {}: gap up to event {} closed by a search ({} resources read)",
                 st.subscription(), a.id, upTo, count);
+    }
+
+    /** Requests to {@code a}'s server, over its own TLS trust when the adapter's auth provides one. */
+    private FhirHttp http(AdapterProfile a) {
+        return a == null ? http : http.over(auth.httpClient(a));
     }
 
     static Duration duration(String text) {

@@ -45,8 +45,8 @@ class SubscriptionStore {
         return t == null ? null : t.toInstant();
     }
 
-    private static final String COLUMNS = "adapter, subscription, status, contiguous, highest, contiguous_at, gap_since,"
-            + " last_seen_at, handshake_at, heartbeats, recovered, recovery_error";
+    private static final String COLUMNS = "adapter, subscription, status, contiguous, highest, contiguous_at,"
+            + " gap_since, last_seen_at, handshake_at, heartbeats, recovered, recovery_error";
 
     private static State state(ResultSet rs, int n) throws SQLException {
         return new State(rs.getString("adapter"), rs.getString("subscription"), rs.getString("status"),
