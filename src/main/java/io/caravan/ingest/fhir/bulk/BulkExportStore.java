@@ -83,6 +83,12 @@ class BulkExportStore {
      */
     Optional<Export> request(String adapter, String trigger, Instant since, boolean full, List<String> types,
             Instant now) {
+        return request(adapter, trigger, since, full, types, now, null);
+    }
+
+    /** As above; {@code statusUrl} set for an import that needs no kick-off (a local folder: {@code folder:<uri>}). */
+    Optional<Export> request(String adapter, String trigger, Instant since, boolean full, List<String> types,
+            Instant now, String statusUrl) {
         try {
             jdbc.update("INSERT INTO fhir_export_adapter (adapter) VALUES (?)", adapter);
         } catch (DuplicateKeyException exists) {
@@ -97,8 +103,8 @@ class BulkExportStore {
             Instant from = full ? null : since != null ? since : adapter(adapter).map(AdapterState::since)
                     .orElse(null);
             jdbc.update("INSERT INTO fhir_export (id, adapter, trigger_kind, state, since_time, types, attempt,"
-                    + " requested_at) VALUES (?, ?, ?, ?, ?, ?, 1, ?)", id, adapter, trigger, QUEUED, ts(from),
-                    String.join(",", types), ts(now));
+                    + " requested_at, status_url) VALUES (?, ?, ?, ?, ?, ?, 1, ?, ?)", id, adapter, trigger, QUEUED,
+                    ts(from), String.join(",", types), ts(now), statusUrl);
             return find(id);
         }).map(e -> {
             if (h2()) {
@@ -225,13 +231,18 @@ class BulkExportStore {
      * Every file is committed: the export is complete and its transactionTime becomes the next export's
      * {@code _since} - in one transaction, so a crash can never leave a _since past resources not yet committed.
      */
-    void complete(UUID id, Instant now) {
+    void complete(UUID id, Instant now, boolean fromServer) {
         tx.executeWithoutResult(s -> {
             jdbc.update("UPDATE fhir_export SET state = 'completed', phase = NULL, finished_at = ?, next_at = NULL,"
                     + " lease_until = NULL WHERE id = ?", ts(now), id);
-            jdbc.update("UPDATE fhir_export_adapter SET since_time = (SELECT transaction_time FROM fhir_export"
-                    + " WHERE id = ?), active_export = NULL, last_finished_at = ? WHERE active_export = ?", id,
-                    ts(now), id);
+            if (fromServer) {
+                jdbc.update("UPDATE fhir_export_adapter SET since_time = (SELECT transaction_time FROM fhir_export"
+                        + " WHERE id = ?), active_export = NULL, last_finished_at = ? WHERE active_export = ?", id,
+                        ts(now), id);
+            } else {
+                // a folder's files are no server's transaction: the next export's _since and schedule stay
+                jdbc.update("UPDATE fhir_export_adapter SET active_export = NULL WHERE active_export = ?", id);
+            }
         });
     }
 

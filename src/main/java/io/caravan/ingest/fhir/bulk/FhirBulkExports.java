@@ -22,6 +22,8 @@ import java.net.URI;
 import java.net.URLEncoder;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -99,13 +101,17 @@ public class FhirBulkExports {
     private final Set<UUID> lost = ConcurrentHashMap.newKeySet();
     private final Object sleep = new Object();
     private volatile boolean stopping;
+    private final Path importDir;
+    static final String FOLDER = "folder";
 
     FhirBulkExports(BulkExportStore store, FhirResourceIntake intake, FhirSource source, MappingCatalog catalog,
             FhirServerAuth auth, MeterRegistry meters, Clock clock,
             @Value("${caravan.fhir.bulk.lease:30s}") Duration lease,
             @Value("${caravan.fhir.bulk.batch-size:500}") int batchSize,
             @Value("${caravan.fhir.bulk.intake-threads:8}") int intakeThreads,
-            @Value("${caravan.fhir.bulk.http-timeout:60s}") Duration httpTimeout) {
+            @Value("${caravan.fhir.bulk.http-timeout:60s}") Duration httpTimeout,
+            @Value("${caravan.fhir.import-dir:${caravan.data-dir:./data}/inbox/fhir}") Path importDir) {
+        this.importDir = importDir.toAbsolutePath().normalize();
         this.store = store;
         this.intake = intake;
         this.source = source;
@@ -155,6 +161,62 @@ public class FhirBulkExports {
         e.ifPresent(x -> log.info("FHIR bulk export {} of adapter {} requested ({}), since {}", x.id(), adapter,
                 trigger, x.since() == null ? "the beginning" : x.since()));
         return e;
+    }
+
+    /**
+     * Asks for an import of the NDJSON files ({@code *.ndjson}, one resource per line) in {@code folder} under
+     * {@code caravan.fhir.import-dir}, read as resources from {@code adapter} - the same checkpointed import, without a
+     * server. Empty when the adapter runs an export or import already.
+     */
+    public Optional<Export> requestFolder(String adapter, String folder) {
+        AdapterProfile a = source.adapter(adapter);
+        if (a == null) {
+            throw new IllegalArgumentException("no FHIR adapter has that id");
+        }
+        Path dir = importDir.resolve(folder).normalize();
+        if (Path.of(folder).isAbsolute() || !dir.startsWith(importDir) || dir.equals(importDir)) {
+            throw new IllegalArgumentException("'folder' must name a folder inside caravan.fhir.import-dir");
+        }
+        if (!Files.isDirectory(dir)) {
+            throw new IllegalArgumentException("'folder' does not name a folder inside caravan.fhir.import-dir");
+        }
+        Optional<Export> e = store.request(adapter, FOLDER, null, true, a.fhir == null ? List.of()
+                : a.fhir.resourceTypes, clock.instant(), FOLDER + ":" + dir.toUri());
+        e.ifPresent(x -> log.info("FHIR import {} of adapter {} requested from a folder", x.id(), adapter));
+        return e;
+    }
+
+    private static boolean folder(Export e) {
+        return FOLDER.equals(e.trigger());
+    }
+
+    /** The folder's files as the manifest: the adapter's types first, in their order, then by name. */
+    private void folderManifest(Export e) throws IOException {
+        Path dir = Path.of(URI.create(e.statusUrl().substring(FOLDER.length() + 1)));
+        List<Path> found;
+        try (var s = Files.list(dir)) {
+            found = new ArrayList<>(s.filter(p -> p.getFileName().toString().endsWith(".ndjson"))
+                    .filter(Files::isRegularFile).toList());
+        }
+        List<String> order = e.types();
+        found.sort(Comparator.<Path>comparingInt(p -> {
+            int i = order.indexOf(typeOf(p));
+            return i < 0 ? order.size() : i;
+        }).thenComparing(p -> p.getFileName().toString()));
+        List<ExportFile> files = new ArrayList<>();
+        for (Path p : found) {
+            files.add(new ExportFile(files.size(), "output", typeOf(p), p.toUri().toString(), 0, 0, 0, 0, 0, null,
+                    false));
+        }
+        store.manifest(e.id(), clock.instant(), files);
+        log.info("FHIR import {} of adapter {}: {} file(s) in the folder", e.id(), e.adapter(), files.size());
+    }
+
+    /** {@code Patient.ndjson}, {@code Patient.000.ndjson}, {@code Patient-2.ndjson}: Patient. */
+    private static String typeOf(Path p) {
+        String name = p.getFileName().toString();
+        String t = name.split("[.\\-_]", 2)[0];
+        return t.matches("[A-Z][A-Za-z]{1,63}") ? t : "unknown";
     }
 
     static List<String> types(AdapterProfile a) {
@@ -233,12 +295,12 @@ public class FhirBulkExports {
                 if (e == null || !e.active()) {
                     return;
                 }
-                AdapterProfile a = adapter(e.adapter());
+                AdapterProfile a = folder(e) ? source.adapter(e.adapter()) : adapter(e.adapter());
                 if (a == null) {
                     store.end(id, BulkExportStore.FAILED, "the adapter no longer exports", clock.instant());
                     return;
                 }
-                FhirBulkSettings s = a.fhir.bulk;
+                FhirBulkSettings s = a.fhir != null && a.fhir.bulk != null ? a.fhir.bulk : new FhirBulkSettings();
                 Instant now = clock.instant();
                 if (e.nextAt() != null && e.nextAt().isAfter(now)) {
                     pause(id, Duration.between(now, e.nextAt()));
@@ -249,14 +311,20 @@ public class FhirBulkExports {
                             && e.attemptStarted().plus(duration(s.timeout)).isBefore(now)) {
                         throw new AttemptFailed("the export took longer than " + s.timeout);
                     }
-                    if (e.statusUrl() == null) {
+                    if (folder(e) && e.transactionTime() == null) {
+                        folderManifest(e);
+                    } else if (e.statusUrl() == null) {
                         kickOff(e, a);
                     } else if (e.transactionTime() == null) {
                         poll(e, a);
                     } else {
                         download(e, a);
                         check(id);
-                        store.complete(id, clock.instant());
+                        store.complete(id, clock.instant(), !folder(e));
+                        if (folder(e)) {
+                            log.info("FHIR import {} of adapter {} from a folder complete", id, a.id);
+                            return;
+                        }
                         log.info("FHIR bulk export {} of adapter {} complete; the next starts from {}", id, a.id,
                                 e.transactionTime());
                         deleteAtServer(e);
@@ -282,7 +350,7 @@ public class FhirBulkExports {
 
     private void attemptFailed(Export e, FhirBulkSettings s, String why) {
         String error = FhirHttp.printable(why, 400);
-        if (e.attempt() >= s.maxAttempts) {
+        if (e.attempt() >= s.maxAttempts || folder(e)) {
             store.end(e.id(), BulkExportStore.FAILED, error, clock.instant());
             log.warn("FHIR bulk export {} of adapter {} failed after {} attempts: {}", e.id(), e.adapter(),
                     e.attempt(), error);
@@ -393,6 +461,12 @@ public class FhirBulkExports {
                 continue;
             }
             check(e.id());
+            if (folder(e)) {
+                try (InputStream in = Files.newInputStream(Path.of(URI.create(f.url())))) {
+                    output(e, f, new BufferedReader(new InputStreamReader(in, StandardCharsets.UTF_8), 1 << 16));
+                }
+                continue;
+            }
             HttpResponse<InputStream> r = http(a).stream(f.url(), token, f.error() ? NDJSON + ", application/json"
                     : NDJSON);
             try (InputStream in = r.body()) {
@@ -507,7 +581,7 @@ public class FhirBulkExports {
     }
 
     private void deleteAtServer(Export e) {
-        if (e.statusUrl() == null) {
+        if (e.statusUrl() == null || folder(e)) {
             return;
         }
         AdapterProfile a = adapter(e.adapter());

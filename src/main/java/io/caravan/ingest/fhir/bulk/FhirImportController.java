@@ -22,7 +22,8 @@ import org.springframework.web.bind.annotation.RequestParam;
 import org.springframework.web.bind.annotation.RestController;
 
 /**
- * Bulk Data imports over the API: {@code POST /api/fhir/imports} ({@code {"adapter": "...", "since": "..."}}) or
+ * Bulk Data imports over the API: {@code POST /api/fhir/imports} ({@code {"adapter": "...", "since": "..."}}, or
+ * {@code {"adapter": "...", "folder": "..."}} for NDJSON files under {@code caravan.fhir.import-dir}) or
  * {@code POST /api/fhir/{adapter}/export} start an export now (202, or 409 naming the export already running);
  * {@code GET /api/fhir/imports/{id}} and {@code GET /api/fhir/{adapter}/export} say where it is - state, attempt,
  * the server's progress, resources read per type and outcome, the server's reported errors by issue code. Ids, counts
@@ -31,8 +32,8 @@ import org.springframework.web.bind.annotation.RestController;
 @RestController
 class FhirImportController {
 
-    /** A request: the adapter, and optionally {@code since} (ISO 8601) or {@code full} (no _since). */
-    record ImportRequest(String adapter, String since, Boolean full) {
+    /** The adapter, and optionally {@code since} (ISO 8601), {@code full} (no _since) or a {@code folder}. */
+    record ImportRequest(String adapter, String since, Boolean full, String folder) {
     }
 
     private final FhirBulkExports exports;
@@ -67,7 +68,9 @@ class FhirImportController {
             }
         }
         boolean full = request != null && Boolean.TRUE.equals(request.full());
-        Export e = exports.request(adapter, "manual", since, full).orElseThrow(() -> new Conflict(
+        boolean folder = request != null && request.folder() != null && !request.folder().isBlank();
+        Export e = (folder ? exports.requestFolder(adapter, request.folder())
+                : exports.request(adapter, "manual", since, full)).orElseThrow(() -> new Conflict(
                 "an export of this adapter is running already: " + store.adapter(adapter)
                         .map(s -> "/api/fhir/imports/" + s.activeExport()).orElse("")));
         return ResponseEntity.accepted().location(URI.create("/api/fhir/imports/" + e.id())).body(view(e));

@@ -267,6 +267,39 @@ class FhirBulkIT {
     }
 
     @Test
+    void aFolderOfNdjsonFilesIsImportedAndLeavesTheNextSinceAlone() throws Exception {
+        synchronized (FhirBulkIT.class) {
+            String mrn = unique("BD");
+            String other = unique("BD");
+            Path folder = Files.createDirectories(hub().dataDir.resolve("inbox/fhir/batch-" + mrn));
+            Files.writeString(folder.resolve("Appointment.ndjson"), BulkDataServer.appointment("a-" + mrn, "p-" + mrn)
+                    + "\n");
+            Files.writeString(folder.resolve("Patient.000.ndjson"), BulkDataServer.patient("p-" + mrn, 1,
+                    "2026-03-01T10:00:00Z", mrn, "Folder") + "\n" + BulkDataServer.patient("p-" + other, 1,
+                    "2026-03-01T10:00:00Z", other, "Folder") + "\n");
+            Files.writeString(folder.resolve("notes.txt"), "not an NDJSON file");
+            JsonNode before = get("/api/fhir/bulk-ehr/export");
+            int kickOffs = manual.kickOffs.size();
+
+            String id = start("{\"adapter\":\"bulk-ehr\",\"folder\":\"batch-" + mrn + "\"}");
+            JsonNode done = finished(id);
+
+            assertThat(done.path("state").asText()).as(done.toString()).isEqualTo("completed");
+            assertThat(done.path("trigger").asText()).isEqualTo("folder");
+            assertThat(events("MERCY", mrn)).as("Patients first, whatever the names' order")
+                    .containsExactly("patient.registered", "appointment.booked");
+            assertThat(events("MERCY", other)).containsExactly("patient.registered");
+            assertThat(done.path("resources").path("Patient").path("committed").asLong()).isEqualTo(2);
+            assertThat(manual.kickOffs).as("no server asked").hasSize(kickOffs);
+            assertThat(get("/api/fhir/bulk-ehr/export").path("nextSince")).isEqualTo(before.path("nextSince"));
+            for (String bad : List.of("../..", "/etc", "no-such-folder")) {
+                assertThat(post("/api/fhir/imports", "{\"adapter\":\"bulk-ehr\",\"folder\":\"" + bad + "\"}",
+                        TestHub.INTEGRATION).getStatusCode().value()).as(bad).isEqualTo(400);
+            }
+        }
+    }
+
+    @Test
     void aScheduledExportRunsByItselfOnOneNodeAndNotAgainBeforeItIsDue() throws Exception {
         await().atMost(Duration.ofSeconds(60)).until(() -> events("NIGHTLY", "NIGHT1").size() == 1);
         JsonNode status = get("/api/fhir/bulk-nightly/export");
