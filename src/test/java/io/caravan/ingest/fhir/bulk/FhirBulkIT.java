@@ -44,6 +44,7 @@ class FhirBulkIT {
     static final ObjectMapper JSON = new ObjectMapper();
     static BulkDataServer manual;
     static BulkDataServer scheduled;
+    static Path imports;
 
     static TestHub hub() {
         return TestHub.named("fhir-bulk");
@@ -77,6 +78,8 @@ class FhirBulkIT {
                 """.formatted(scheduled.base()));
         scheduled.patients = List.of(BulkDataServer.patient("n-1", 1, "2026-03-01T10:00:00Z", "NIGHT1", "Night"));
         r.add("caravan.mapping.adapters-dir", adapters::toString);
+        imports = Files.createTempDirectory("caravan-bulk-imports");
+        r.add("caravan.fhir.import-dir", imports::toString);
         r.add("caravan.fhir.tick", () -> 200);
         r.add("caravan.fhir.bulk.lease", () -> "3s");
         r.add("caravan.fhir.bulk.batch-size", () -> 7);
@@ -271,7 +274,7 @@ class FhirBulkIT {
         synchronized (FhirBulkIT.class) {
             String mrn = unique("BD");
             String other = unique("BD");
-            Path folder = Files.createDirectories(hub().dataDir.resolve("inbox/fhir/batch-" + mrn));
+            Path folder = Files.createDirectories(imports.resolve("batch-" + mrn));
             Files.writeString(folder.resolve("Appointment.ndjson"), BulkDataServer.appointment("a-" + mrn, "p-" + mrn)
                     + "\n");
             Files.writeString(folder.resolve("Patient.000.ndjson"), BulkDataServer.patient("p-" + mrn, 1,
