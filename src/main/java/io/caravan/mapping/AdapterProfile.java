@@ -91,6 +91,10 @@ public final class AdapterProfile {
         public java.util.Map<String, String> identifierSystems = java.util.Map.of();
         /** The resource types taken from this source; others are answered "not supported". */
         public java.util.List<String> resourceTypes = java.util.List.of("Patient", "Appointment");
+        /** Bulk Data {@code $export} from the server; absent: none. */
+        public FhirBulkSettings bulk;
+        /** Backport subscription notifications from the server; absent: they are refused. */
+        public FhirSubscriptionSettings subscription;
     }
 
     /**

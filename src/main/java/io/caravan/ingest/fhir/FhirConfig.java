@@ -22,4 +22,16 @@ class FhirConfig {
     FhirSource fhirSource(FhirMappings mappings, MappingCatalog catalog) {
         return new FhirSource(mappings, catalog);
     }
+
+    @Bean
+    FhirResourceIntake fhirResourceIntake(FhirSource source, io.caravan.ingest.Intake intake) {
+        return new FhirResourceIntake(source, intake);
+    }
+
+    /** No credentials for calls to FHIR servers unless the adapters' auth provides a header. */
+    @Bean
+    @org.springframework.boot.autoconfigure.condition.ConditionalOnMissingBean
+    FhirServerAuth fhirServerAuth() {
+        return FhirServerAuth.NONE;
+    }
 }

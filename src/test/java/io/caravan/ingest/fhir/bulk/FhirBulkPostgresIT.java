@@ -1,0 +1,16 @@
+package io.caravan.ingest.fhir.bulk;
+
+import io.caravan.support.TestHub;
+import org.springframework.test.context.ActiveProfiles;
+import org.springframework.test.context.DynamicPropertyRegistry;
+import org.springframework.test.context.DynamicPropertySource;
+
+/** Bulk Data exports on the production profile: PostgreSQL, group commit without the journal. */
+@ActiveProfiles("postgres")
+class FhirBulkPostgresIT extends FhirBulkIT {
+
+    @DynamicPropertySource
+    static void postgres(DynamicPropertyRegistry r) {
+        TestHub.namedPostgres("fhir-bulk").register(r);
+    }
+}
