@@ -71,7 +71,7 @@ public class Deliveries {
             return; // already sent or stopped by an earlier attempt
         }
         OutboundMessage m = found.get();
-        Contact c = consents.requireContact(m.contactId());
+        Contact c = consents.requireContactForSend(m.contactId());
         Channel ch = channels.require(m.channel());
         Template t = ch.template(m.template()).orElseThrow(() -> new IllegalStateException("template gone"));
         ConsentService.Queued q = consents.decideQueued(c, new DecisionRequest(m.purpose(), ch.name(), t.content(),

@@ -113,7 +113,7 @@ public class Messages {
         if (!missing.isEmpty()) {
             throw new MissingTemplateData(t.name(), missing);
         }
-        Contact c = read != null ? read : consents.requireContact(r.contactId());
+        Contact c = read != null ? read : consents.requireContactForSend(r.contactId());
         Instant now = clock.instant();
         Map<String, Object> data = r.data() == null ? Map.of() : r.data();
         AtomicReference<OutboundMessage> planned = new AtomicReference<>();

@@ -51,6 +51,14 @@ public class ConsentService {
         return contact(id);
     }
 
+    /**
+     * The same for the send path (the planner, the gate at send time): decrypted again only when the contact changed
+     * since the send path last read it (see {@code ContactStore.findForSend}); the contact is shared, never change it.
+     */
+    public Contact requireContactForSend(UUID id) {
+        return contacts.findForSend(id).orElseThrow(() -> new NotFound("no contact with this id"));
+    }
+
     private Contact contact(UUID id) {
         return contacts.findById(id).orElseThrow(() -> new NotFound("no contact with this id"));
     }

@@ -51,6 +51,8 @@ class SendPathAuditIT {
     MessageStore store;
     @Autowired
     AuditLog audit;
+    @Autowired
+    io.caravan.contact.ContactStore contacts;
 
     TestRestTemplate compliance() {
         return rest.withBasicAuth(TestHub.COMPLIANCE, TestHub.USER_PASSWORD);
@@ -73,6 +75,33 @@ class SendPathAuditIT {
                 .allMatch(id -> MessageStatus.SENT.equals(store.find(id).orElseThrow().status())));
         // three durable entries per message, each waited for, before (plan decision, send decision, disclosure)
         assertThat(audit.waitedAppends() - before).as("waits for the trail, 5 messages").isEqualTo(2 * 5);
+    }
+
+    @Test
+    void theSendPathDecryptsAContactAgainOnlyWhenItChanged() throws Exception {
+        UUID c = HubApi.register(HUB, rest, "CACHE-1", "Quenby", "Marisol", "before@example.org", "");
+        io.caravan.contact.Contact first = contacts.findForSend(c).orElseThrow();
+        assertThat(contacts.findForSend(c).orElseThrow()).as("unchanged: held, not decrypted again").isSameAs(first);
+        OutboundMessage one = messages.plan(new Messages.Request(c, "appointment-reminder-notice", "email",
+                "treatment", Map.of("clinicPhone", "+1 217 555 0100")), "test");
+        Awaitility.await().atMost(Duration.ofSeconds(30))
+                .until(() -> MessageStatus.SENT.equals(store.find(one.id()).orElseThrow().status()));
+
+        // the feed moves the patient to another address: the next message goes there, not to the one held
+        try (io.caravan.support.MllpTestClient mllp = new io.caravan.support.MllpTestClient(HUB.mllpPort)) {
+            assertThat(io.caravan.support.MllpTestClient.msa1(mllp.exchange(io.caravan.support.Hl7Messages.adt("A08",
+                    io.caravan.support.Hl7Messages.controlId(), "CACHE-1", "Quenby", "Marisol", "after@example.org",
+                    java.time.OffsetDateTime.parse("2026-03-02T09:00:00-05:00")), 10_000))).isEqualTo("AA");
+        }
+        assertThat(contacts.findForSend(c).orElseThrow().email).isEqualTo("after@example.org");
+        OutboundMessage two = messages.plan(new Messages.Request(c, "appointment-reminder-notice", "email",
+                "treatment", Map.of("clinicPhone", "+1 217 555 0100")), "test");
+        Awaitility.await().atMost(Duration.ofSeconds(30))
+                .until(() -> MessageStatus.SENT.equals(store.find(two.id()).orElseThrow().status()));
+        JsonNode accounting = HubApi.JSON.readTree(compliance().getForEntity("/api/contacts/{id}/disclosures",
+                String.class, c).getBody()).get("disclosures");
+        assertThat(accounting).extracting(d -> d.get("recipient").asText())
+                .containsExactly("before@example.org", "after@example.org");
     }
 
     @Test
