@@ -110,6 +110,7 @@ public class AuditLog implements SmartLifecycle {
     private final java.util.Queue<CompletableFuture<Long>> checkpointWaiters =
             new java.util.concurrent.ConcurrentLinkedQueue<>();
     private volatile GroupCommitter<Pending, Long> writer;
+    private final java.util.concurrent.atomic.LongAdder waitedAppends = new java.util.concurrent.atomic.LongAdder();
     private volatile boolean running;
     private volatile boolean outboxNudged = true;
     private Worker indexer;
@@ -155,7 +156,16 @@ public class AuditLog implements SmartLifecycle {
     }
 
     public long appendAndWait(AuditDraft draft, TxWork work) {
+        waitedAppends.increment();
         return await(append(draft, work));
+    }
+
+    /**
+     * How many entries callers have appended and waited for since the start (not those queued without waiting): each
+     * is a commit of the trail a thread of the hub sat out. The send path's figure: one for planning, one for the send.
+     */
+    public long waitedAppends() {
+        return waitedAppends.sum();
     }
 
     /**
@@ -211,6 +221,14 @@ public class AuditLog implements SmartLifecycle {
     /** Tells the writer that the outbox has entries (after the other writer's commit). */
     public void outboxWritten() {
         outboxNudged = true;
+    }
+
+    /**
+     * Waits until a queued entry is durable (see {@link #append}); throws {@link AuditUnavailable} as
+     * {@link #appendAndWait} does. For callers that queue an entry, do work that does not act on it yet, then wait.
+     */
+    public static long awaitDurable(CompletableFuture<Long> queued) {
+        return await(queued);
     }
 
     static long await(CompletableFuture<Long> f) {

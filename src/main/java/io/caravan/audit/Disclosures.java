@@ -51,19 +51,41 @@ public class Disclosures {
 
     /** Records a disclosure and returns once the entry is durable. */
     public long record(Disclosure d, String actor) {
-        return audit.appendAndWait(AuditDraft.of(actor, Actions.DISCLOSURE).contact(d.contactId())
+        return audit.appendAndWait(draft(d, actor));
+    }
+
+    /**
+     * Records a disclosure together with the statements of the change it accompanies (the message marked sent): both
+     * commit, or neither; returns once durable.
+     */
+    public long record(Disclosure d, String actor, AuditLog.TxWork with) {
+        return audit.appendAndWait(draft(d, actor), with);
+    }
+
+    private static AuditDraft draft(Disclosure d, String actor) {
+        return AuditDraft.of(actor, Actions.DISCLOSURE).contact(d.contactId())
                 .purpose(d.purpose()).channel(d.channel()).outcome(d.protection()).detail("recipient", d.recipient())
                 .detail("description", d.description()).detail("messageId", d.messageId())
-                .detail("toIndividual", d.toIndividual()));
+                .detail("toIndividual", d.toIndividual());
     }
 
     /** Camel step: records the disclosure described by the exchange properties (see the constants). */
     public void process(Exchange ex) {
-        record(new Disclosure(ex.getProperty("CaravanContactId", UUID.class),
+        record(of(ex), actor(ex));
+    }
+
+    /** The disclosure the exchange properties describe (see the constants). */
+    public static Disclosure of(Exchange ex) {
+        return new Disclosure(ex.getProperty("CaravanContactId", UUID.class),
                 ex.getProperty("CaravanPurpose", String.class), ex.getProperty("CaravanChannel", String.class),
                 ex.getProperty(RECIPIENT, String.class), ex.getProperty(DESCRIPTION, String.class),
                 ex.getProperty(PROTECTION, "none", String.class), ex.getProperty(MESSAGE_ID, String.class),
-                ex.getProperty(TO_INDIVIDUAL, true, Boolean.class)), "route:" + ex.getFromRouteId());
+                ex.getProperty(TO_INDIVIDUAL, true, Boolean.class));
+    }
+
+    /** The actor a route's disclosure is recorded under: the route the exchange started in. */
+    public static String actor(Exchange ex) {
+        return "route:" + ex.getFromRouteId();
     }
 
     static Accounted accounted(AuditEntry e) {

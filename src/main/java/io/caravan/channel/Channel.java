@@ -40,6 +40,15 @@ public interface Channel {
         return messageIds.stream().filter(id -> engaged(id, what)).count();
     }
 
+    /**
+     * Whether the channel's route itself waits for the send-time decision's audit entry, with
+     * {@link Deliveries#awaitDecision}, after its own preparation and before the wire: the trail's commit then
+     * overlaps the channel's work (email's encryption and signature). Otherwise the gate waits before the route runs.
+     */
+    default boolean awaitsDecision() {
+        return false;
+    }
+
     /** The route that delivers for this channel. */
     default String deliveryUri() {
         return "direct:deliver-" + name();

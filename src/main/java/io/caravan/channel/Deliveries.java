@@ -1,5 +1,6 @@
 package io.caravan.channel;
 
+import io.caravan.audit.AuditLog;
 import io.caravan.audit.Disclosures;
 import io.caravan.consent.ConsentService;
 import io.caravan.consent.Decision;
@@ -9,6 +10,7 @@ import java.time.Clock;
 import java.util.List;
 import java.util.Optional;
 import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
 import org.apache.camel.Exchange;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -16,8 +18,14 @@ import org.springframework.stereotype.Component;
 
 /**
  * The channel-agnostic steps of the {@code message-send} route: the gate decides again at the moment of sending
- * ({@link #gate}), the channel's route {@code direct:deliver-<channel>} delivers, and {@link #sent} marks the message
- * sent once the disclosure is recorded. Everything travels as exchange properties, never headers (Hawtio shows those).
+ * ({@link #gate}), the channel's route {@code direct:deliver-<channel>} delivers, and {@link #sent} records the
+ * disclosure and marks the message sent in one commit of the audit trail. Everything travels as exchange properties,
+ * never headers (Hawtio shows those).
+ *
+ * <p>What the trail costs a message here: the send-time decision's entry is queued at the gate and becomes durable
+ * while the channel renders, encrypts and signs (a channel that {@linkplain Channel#awaitsDecision() says so} waits for
+ * it with {@link #awaitDecision} right before the wire; for any other the gate waits), and the disclosure's entry
+ * carries the message's status change with it. The only wait that is not overlapped with work is the disclosure's.
  */
 @Component("deliveries")
 public class Deliveries {
@@ -35,17 +43,22 @@ public class Deliveries {
     public static final String DELIVERED = "CaravanDelivered";
     /** Optional, set by the channel's route: reason codes to keep on the sent message. */
     public static final String REASONS = "CaravanReasons";
+    /** The send-time decision's audit entry, queued at the gate: see {@link #awaitDecision}. */
+    static final String DECISION_RECORDED = "CaravanDecisionRecorded";
 
     private final MessageStore store;
     private final ConsentService consents;
     private final Channels channels;
     private final Clock clock;
+    private final Disclosures disclosures;
 
-    public Deliveries(MessageStore store, ConsentService consents, Channels channels, Clock clock) {
+    public Deliveries(MessageStore store, ConsentService consents, Channels channels, Clock clock,
+            Disclosures disclosures) {
         this.store = store;
         this.consents = consents;
         this.channels = channels;
         this.clock = clock;
+        this.disclosures = disclosures;
     }
 
     /** Step 1: the gate at send time; leaves {@value #DELIVER} and, when true, what the channel's route needs. */
@@ -58,25 +71,32 @@ public class Deliveries {
             return; // already sent or stopped by an earlier attempt
         }
         OutboundMessage m = found.get();
-        Contact c = consents.requireContact(m.contactId());
+        Contact c = consents.requireContactForSend(m.contactId());
         Channel ch = channels.require(m.channel());
         Template t = ch.template(m.template()).orElseThrow(() -> new IllegalStateException("template gone"));
-        Decision d = consents.decide(c, new DecisionRequest(m.purpose(), ch.name(), t.content(), false, List.of()),
-                ACTOR, ConsentService.Stage.SEND);
+        ConsentService.Queued q = consents.decideQueued(c, new DecisionRequest(m.purpose(), ch.name(), t.content(),
+                false, List.of()), ACTOR, ConsentService.Stage.SEND);
+        Decision d = q.decision();
+        ex.setProperty(DECISION_RECORDED, q.recorded());
         if (!d.allowed()) {
+            awaitDecision(ex);
             store.finish(id, MessageStatus.BLOCKED, null, d.denials(), clock.instant());
             return;
         }
         Optional<String> address = ch.address(c);
         if (address.isEmpty()) {
+            awaitDecision(ex);
             store.finish(id, MessageStatus.BLOCKED, null, List.of("no-" + ch.name() + "-address"),
                     clock.instant());
             return;
         }
+        if (!ch.awaitsDecision()) {
+            awaitDecision(ex);
+        }
         ex.setProperty(DECISION, d);
         ex.setProperty(MESSAGE, m);
         ex.setProperty(CONTACT, c);
-        // what record-disclosure reads; the channel's route may refine recipient, description and protection
+        // what the disclosure records; the channel's route may refine recipient, description and protection
         ex.setProperty("CaravanContactId", c.id);
         ex.setProperty("CaravanPurpose", m.purpose());
         ex.setProperty("CaravanChannel", ch.name());
@@ -86,13 +106,39 @@ public class Deliveries {
         ex.setProperty(DELIVER, true);
     }
 
-    /** Step 3, after the disclosure is recorded: the message is sent. */
+    /**
+     * For a channel's route, right before the wire: returns once the send-time decision's audit entry is durable
+     * (at once if it is already), so no unaudited decision is acted on; throws when the trail could not record it,
+     * and the message must then not go.
+     */
+    public static void awaitDecision(Exchange ex) {
+        @SuppressWarnings("unchecked")
+        CompletableFuture<Long> recorded = ex.getProperty(DECISION_RECORDED, CompletableFuture.class);
+        if (recorded != null) {
+            AuditLog.awaitDurable(recorded);
+        }
+    }
+
+    /**
+     * Step 3, after the channel handed the message over: the disclosure (recipient, description, protection,
+     * purpose) is recorded and the message marked sent in the same commit, once that commit is durable.
+     */
     public void sent(Exchange ex) {
         OutboundMessage m = ex.getProperty(MESSAGE, OutboundMessage.class);
         @SuppressWarnings("unchecked")
         List<String> reasons = ex.getProperty(REASONS, List.of(), List.class);
-        store.finish(m.id(), MessageStatus.SENT, ex.getProperty(Disclosures.PROTECTION, String.class), reasons,
-                clock.instant());
+        String protection = ex.getProperty(Disclosures.PROTECTION, String.class);
+        // the decision's entry was queued first and the trail commits in order; waiting names a failure of its own
+        awaitDecision(ex);
+        Disclosures.Disclosure d = Disclosures.of(ex);
+        try {
+            disclosures.record(d, Disclosures.actor(ex),
+                    store.finishWork(m.id(), MessageStatus.SENT, protection, reasons, clock.instant()));
+        } catch (AuditLog.AuditUnavailable e) {
+            // the message went: whatever kept the status from committing must not keep it out of the accounting
+            disclosures.record(d, Disclosures.actor(ex));
+            throw e;
+        }
     }
 
     /** A failure the channel's route did not handle itself: the message fails, named by the exception's class. */

@@ -1,7 +1,9 @@
 package io.caravan.channel;
 
+import io.caravan.audit.AuditLog;
 import io.caravan.crypto.FieldCipher;
 import io.caravan.system.JsonMaps;
+import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Timestamp;
@@ -36,6 +38,69 @@ public class MessageStore {
                 + " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", m.id(), m.contactId(), m.channel(), m.purpose(),
                 m.template(), m.status().value(), m.protection(), join(m.reasons()), createdBy, cipher.activeKeyId(), sealed,
                 Timestamp.from(m.createdAt()), Timestamp.from(m.updatedAt()));
+    }
+
+    /**
+     * The same insert as statements for the audit trail's transaction (the planning decision's entry commits with
+     * it): the message is sealed here, on the caller's thread. A message already stored under this id (a workflow
+     * step run again after a crash) is left as it is and {@code existed} set; the audit writer runs one transaction
+     * at a time, so the look-up and the insert cannot race another plan of the same id.
+     */
+    public AuditLog.TxWork insertWork(OutboundMessage m, Map<String, Object> data, String createdBy,
+            java.util.concurrent.atomic.AtomicBoolean existed) {
+        byte[] sealed = cipher.seal(JsonMaps.write(data), "message:" + m.id());
+        String keyId = cipher.activeKeyId();
+        return c -> {
+            existed.set(false);
+            try (PreparedStatement q = c.prepareStatement("SELECT 1 FROM outbound_message WHERE id = ?")) {
+                q.setObject(1, m.id());
+                try (ResultSet rs = q.executeQuery()) {
+                    if (rs.next()) {
+                        existed.set(true);
+                        return;
+                    }
+                }
+            }
+            try (PreparedStatement ps = c.prepareStatement("INSERT INTO outbound_message (id, contact_id, channel,"
+                    + " purpose, template, status, protection, reasons, created_by, key_id, payload, created_at,"
+                    + " updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")) {
+                ps.setObject(1, m.id());
+                ps.setObject(2, m.contactId());
+                ps.setString(3, m.channel());
+                ps.setString(4, m.purpose());
+                ps.setString(5, m.template());
+                ps.setString(6, m.status().value());
+                ps.setString(7, m.protection());
+                ps.setString(8, join(m.reasons()));
+                ps.setString(9, createdBy);
+                ps.setString(10, keyId);
+                ps.setBytes(11, sealed);
+                ps.setTimestamp(12, Timestamp.from(m.createdAt()));
+                ps.setTimestamp(13, Timestamp.from(m.updatedAt()));
+                ps.executeUpdate();
+            }
+        };
+    }
+
+    /**
+     * {@link #finish} as statements for the audit trail's transaction (the disclosure's entry commits with it): the
+     * message is marked sent in the same commit that records what went to whom.
+     */
+    public AuditLog.TxWork finishWork(UUID id, MessageStatus status, String protection, List<String> reasons,
+            Instant at) {
+        return c -> {
+            try (PreparedStatement ps = c.prepareStatement("UPDATE outbound_message SET status = ?, protection = ?,"
+                    + " reasons = ?, updated_at = ?, next_attempt_at = NULL WHERE id = ? AND status IN (?, ?)")) {
+                ps.setString(1, status.value());
+                ps.setString(2, protection);
+                ps.setString(3, join(reasons));
+                ps.setTimestamp(4, Timestamp.from(at));
+                ps.setObject(5, id);
+                ps.setString(6, MessageStatus.PLANNED.value());
+                ps.setString(7, MessageStatus.DEFERRED.value());
+                ps.executeUpdate();
+            }
+        };
     }
 
     /**

@@ -12,6 +12,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.UUID;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicReference;
 import org.apache.camel.ProducerTemplate;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -68,8 +70,8 @@ public class Messages {
     /**
      * Plans under a given id - a workflow step's idempotency key: asking again (after a crash between planning and
      * recording the step) returns the message already planned instead of a second one. The caller has just read the
-     * contact (the workflow engine): it is not read again. The insert finds the earlier message by its key - no look-up
-     * first for the common case; a run again after a crash leaves one more decision entry, which is what happened.
+     * contact (the workflow engine): it is not read again. The insert, in the decision entry's commit, finds the
+     * earlier message by its key; a run again after a crash leaves one more decision entry, which is what happened.
      */
     public OutboundMessage planAs(UUID id, Request r, String actor, Contact contact) {
         if (!contact.id.equals(r.contactId())) {
@@ -111,18 +113,28 @@ public class Messages {
         if (!missing.isEmpty()) {
             throw new MissingTemplateData(t.name(), missing);
         }
-        Contact c = read != null ? read : consents.requireContact(r.contactId());
-        Decision d = consents.decide(c, new DecisionRequest(r.purpose(), r.channel(), t.content(), false, List.of()),
-                actor, ConsentService.Stage.PLAN);
+        Contact c = read != null ? read : consents.requireContactForSend(r.contactId());
         Instant now = clock.instant();
-        OutboundMessage m = new OutboundMessage(id, c.id, r.channel(), r.purpose(), t.name(),
-                d.allowed() ? MessageStatus.PLANNED : MessageStatus.BLOCKED, null,
-                d.allowed() ? List.of() : d.denials(), now, now);
-        store.insert(m, r.data() == null ? Map.of() : r.data(), actor);
+        Map<String, Object> data = r.data() == null ? Map.of() : r.data();
+        AtomicReference<OutboundMessage> planned = new AtomicReference<>();
+        AtomicBoolean existed = new AtomicBoolean();
+        // the decision's entry and the message row commit in one transaction of the audit trail (one durable write,
+        // grouped with other planners'), and the message is sealed before the trail's writer sees it
+        Decision d = consents.decide(c, new DecisionRequest(r.purpose(), r.channel(), t.content(), false, List.of()),
+                actor, ConsentService.Stage.PLAN, decision -> {
+                    OutboundMessage m = new OutboundMessage(id, c.id, r.channel(), r.purpose(), t.name(),
+                            decision.allowed() ? MessageStatus.PLANNED : MessageStatus.BLOCKED, null,
+                            decision.allowed() ? List.of() : decision.denials(), now, now);
+                    planned.set(m);
+                    return store.insertWork(m, data, actor, existed);
+                });
+        if (existed.get()) {
+            throw new org.springframework.dao.DuplicateKeyException("a message with this id is planned already");
+        }
         if (d.allowed()) {
             handOver(id);
         }
-        return m;
+        return planned.get();
     }
 
     /**

@@ -51,6 +51,14 @@ public class ConsentService {
         return contact(id);
     }
 
+    /**
+     * The same for the send path (the planner, the gate at send time): decrypted again only when the contact changed
+     * since the send path last read it (see {@code ContactStore.findForSend}); the contact is shared, never change it.
+     */
+    public Contact requireContactForSend(UUID id) {
+        return contacts.findForSend(id).orElseThrow(() -> new NotFound("no contact with this id"));
+    }
+
     private Contact contact(UUID id) {
         return contacts.findById(id).orElseThrow(() -> new NotFound("no contact with this id"));
     }
@@ -208,15 +216,47 @@ public class ConsentService {
 
     private Decision decide(Contact c, UUID contactId, DecisionRequest req, String actor, Stage stage) {
         Instant now = clock.instant();
-        List<ConsentRecord> records = c == null ? List.of() : store.forDecision(c.id);
-        Decision d = engine.decide(c, records, req, now);
-        AuditDraft entry = AuditDraft.of(actor, Actions.DECISION).contact(c != null ? c.id : contactId)
+        Decision d = engine.decide(c, c == null ? List.of() : store.forDecision(c.id), req, now);
+        audit.appendAndWait(entry(d, c != null ? c.id : contactId, req, actor, stage, now));
+        return d;
+    }
+
+    /**
+     * Decides and commits the decision's entry together with the statements {@code with} gives for it (the planner's
+     * message row, planned or blocked): one durable write instead of an entry and then a row. Returns once both are
+     * durable; when the trail cannot record, neither is there.
+     */
+    public Decision decide(Contact contact, DecisionRequest req, String actor, Stage stage,
+            java.util.function.Function<Decision, AuditLog.TxWork> with) {
+        Instant now = clock.instant();
+        Decision d = engine.decide(contact, store.forDecision(contact.id), req, now);
+        audit.appendAndWait(entry(d, contact.id, req, actor, stage, now), with.apply(d));
+        return d;
+    }
+
+    /** A decision whose audit entry is queued, and the entry's durability: see {@link #decideQueued}. */
+    public record Queued(Decision decision, java.util.concurrent.CompletableFuture<Long> recorded) {
+    }
+
+    /**
+     * Decides (the records read afresh, as always) and queues the decision's entry without waiting for it, so that the
+     * caller can prepare what the decision allows (render, encrypt, sign) while the trail commits. The caller must wait
+     * for {@link Queued#recorded()} before it acts on the decision (hands the message to the wire): no unaudited
+     * decision is acted on, but the wait overlaps the cryptography instead of preceding it.
+     */
+    public Queued decideQueued(Contact contact, DecisionRequest req, String actor, Stage stage) {
+        Instant now = clock.instant();
+        Decision d = engine.decide(contact, store.forDecision(contact.id), req, now);
+        return new Queued(d, audit.append(entry(d, contact.id, req, actor, stage, now)));
+    }
+
+    private static AuditDraft entry(Decision d, UUID contactId, DecisionRequest req, String actor, Stage stage,
+            Instant now) {
+        return AuditDraft.of(actor, Actions.DECISION).contact(contactId)
                 .purpose(req.purpose()).channel(req.channel()).outcome(d.allowed() ? "allow" : "deny")
                 .at(now).detail("stage", stage.name().toLowerCase(java.util.Locale.ROOT))
                 .detail("content", d.content()).detail("rules", d.reasons().stream()
                         .map(x -> x.rule() + ":" + x.effect()).toList());
-        audit.appendAndWait(entry);
-        return d;
     }
 
     private void purpose(String p, boolean anyAllowed, List<String> problems) {

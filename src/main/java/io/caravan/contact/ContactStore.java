@@ -63,6 +63,56 @@ public class ContactStore implements MergedRecords {
         return Optional.empty();
     }
 
+    /** A decrypted contact as the send path holds it, with the row version it was read at. */
+    private record Held(long version, Contact contact) {
+    }
+
+    private record VersionRow(long version, UUID mergedInto) {
+    }
+
+    /**
+     * Decrypted contacts the send path read lately: a message's contact is read when it is planned and again at the
+     * moment it is sent, and a campaign or a burst of reminders reads the same contacts over and over. Bounded and
+     * short-lived, in memory only (PHI at rest stays sealed; this is what a thread holds while it sends, kept a little
+     * longer), and never trusted without the row's version: see {@link #findForSend}.
+     */
+    private final com.github.benmanes.caffeine.cache.Cache<UUID, Held> forSend = com.github.benmanes.caffeine.cache
+            .Caffeine.newBuilder().maximumSize(SEND_CACHE_SIZE).expireAfterWrite(SEND_CACHE_TTL).build();
+    static final int SEND_CACHE_SIZE = 10_000;
+    static final java.time.Duration SEND_CACHE_TTL = java.time.Duration.ofSeconds(30);
+
+    /**
+     * The contact as {@link #findById} reads it, for the send path (the planner and the gate at send time): the row's
+     * version is read every time - a small indexed read, no decryption - and the contact decrypted and parsed again
+     * only when it changed since the send path last read it. Every write of a contact (the writer, a workflow's
+     * update, a merge, a split) moves its version, so a change committed before this read is always seen, as with
+     * {@link #findById}. The contact returned is shared with other senders: read it, never change it.
+     */
+    public Optional<Contact> findForSend(UUID id) {
+        writer.awaitVisible();
+        List<VersionRow> rows = jdbc.query("SELECT version, merged_into FROM contact WHERE id = ?",
+                (rs, n) -> new VersionRow(rs.getLong(1), rs.getObject(2, UUID.class)), id);
+        if (rows.isEmpty()) {
+            return Optional.empty();
+        }
+        if (rows.get(0).mergedInto() != null) {
+            return findById(id); // a merged-away id: rare, read through to the survivor
+        }
+        long version = rows.get(0).version();
+        Held held = forSend.getIfPresent(id);
+        if (held != null && held.version() == version) {
+            return Optional.of(held.contact());
+        }
+        List<Held> read = jdbc.query("SELECT key_id, payload, version FROM contact WHERE id = ? AND merged_into IS NULL",
+                (rs, n) -> new Held(rs.getLong(3), ContactJson.read(cipher.open(rs.getString(1), rs.getBytes(2),
+                        id.toString()), ContactJson.Stored.class).contact()), id);
+        if (read.isEmpty()) {
+            return findById(id); // merged in between
+        }
+        forSend.put(id, read.get(0));
+        return Optional.of(read.get(0).contact());
+    }
+
     /**
      * The contact's id and those of every record merged into it (directly or through earlier merges): the records
      * whose audit entries and disclosures are the survivor's too. Empty when there is no such contact. Follows merges

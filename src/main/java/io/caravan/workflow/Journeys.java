@@ -335,7 +335,8 @@ public class Journeys implements EventSubscriber {
         }
         Instant now = clock.instant();
         WorkflowDefinition w = catalog.get(j.workflow()).orElse(null);
-        Optional<Contact> found = contacts.findById(j.contactId());
+        // the send path's read: the gate at send time finds this contact decrypted already
+        Optional<Contact> found = contacts.findForSend(j.contactId());
         Run run = new Run(id, j.workflow(), now);
         Set<String> visited = new LinkedHashSet<>(j.visited());
         if (w == null || found.isEmpty()) {

@@ -39,6 +39,12 @@ class EmailChannel implements Channel {
         return Optional.ofNullable(contact.email);
     }
 
+    /** {@link EmailSender#prepare} waits for the decision's entry after encrypting and signing. */
+    @Override
+    public boolean awaitsDecision() {
+        return true;
+    }
+
     @Override
     public Set<String> contentClasses() {
         return Set.of("phi", "phi-free");

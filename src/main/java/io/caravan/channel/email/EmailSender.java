@@ -222,6 +222,8 @@ public class EmailSender {
         }
         msg.saveChanges();
         ex.getMessage().setBody(dkim.sign(msg));
+        // the send-time decision's entry became durable while this thread encrypted and signed: the wire comes next
+        Deliveries.awaitDecision(ex);
         ex.setProperty(PREPARED, new Prepared(m.id(), c.id, m.purpose(), c.email, use.name(), choice.protection(),
                 choice.wire(), reasons));
         ex.setProperty(DELIVERY, choice.wire().name().toLowerCase(java.util.Locale.ROOT));
