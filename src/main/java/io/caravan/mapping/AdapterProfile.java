@@ -91,6 +91,12 @@ public final class AdapterProfile {
         public java.util.Map<String, String> identifierSystems = java.util.Map.of();
         /** The resource types taken from this source; others are answered "not supported". */
         public java.util.List<String> resourceTypes = java.util.List.of("Patient", "Appointment");
+        /** How the hub authenticates to the server (polling; see FhirAuthSettings). */
+        public FhirAuthSettings auth = new FhirAuthSettings();
+        /** PEM file of CA certificates to trust besides the JVM's (a private EHR's CA). */
+        public String trustCertificates;
+        /** Polling the server for changes; absent: not polled (see FhirPollSettings). */
+        public FhirPollSettings poll;
     }
 
     /**
