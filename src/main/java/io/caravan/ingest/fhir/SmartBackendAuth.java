@@ -24,6 +24,12 @@ import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.security.GeneralSecurityException;
+import java.security.KeyFactory;
+import java.security.PrivateKey;
+import java.security.interfaces.ECPrivateKey;
+import java.security.interfaces.RSAPrivateKey;
+import java.security.spec.PKCS8EncodedKeySpec;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -73,6 +79,23 @@ final class SmartBackendAuth extends FhirAuth {
     }
 
     private JWSSigner signer(String key) {
+        if (key.contains("-----BEGIN PRIVATE KEY-----")) {
+            // PKCS#8 (openssl genpkey's default): an EC key in it usually carries no public point, which nimbus's
+            // PEM reader needs; the signers need only the private key
+            PrivateKey pk = pkcs8(key);
+            if (JWSAlgorithm.RS384.equals(algorithm) && pk instanceof RSAPrivateKey) {
+                return new RSASSASigner(pk);
+            }
+            if (JWSAlgorithm.ES384.equals(algorithm) && pk instanceof ECPrivateKey ec) {
+                try {
+                    return new ECDSASigner(ec);
+                } catch (JOSEException e) {
+                    throw new AuthException("adapter " + adapter + ": the SMART private key is not a P-384 EC key");
+                }
+            }
+            throw new AuthException("adapter " + adapter + ": fhir.auth.algorithm " + algorithm + " needs a private "
+                    + (JWSAlgorithm.RS384.equals(algorithm) ? "RSA" : "P-384 EC") + " key");
+        }
         JWK jwk;
         try {
             jwk = key.startsWith("{") ? JWK.parse(key) : JWK.parseFromPEMEncodedObjects(key);
@@ -91,6 +114,24 @@ final class SmartBackendAuth extends FhirAuth {
         }
         throw new AuthException("adapter " + adapter + ": fhir.auth.algorithm " + algorithm
                 + " needs a private " + (JWSAlgorithm.RS384.equals(algorithm) ? "RSA" : "P-384 EC") + " key");
+    }
+
+    private PrivateKey pkcs8(String pem) {
+        String b64 = pem.replaceAll("-----(BEGIN|END) PRIVATE KEY-----", "").replaceAll("\\s", "");
+        byte[] der;
+        try {
+            der = java.util.Base64.getDecoder().decode(b64);
+        } catch (IllegalArgumentException e) {
+            throw new AuthException("adapter " + adapter + ": the SMART private key is not valid PEM");
+        }
+        for (String alg : new String[] {"RSA", "EC"}) {
+            try {
+                return KeyFactory.getInstance(alg).generatePrivate(new PKCS8EncodedKeySpec(der));
+            } catch (GeneralSecurityException e) {
+                // try the next
+            }
+        }
+        throw new AuthException("adapter " + adapter + ": the SMART private key is neither RSA nor EC PKCS#8");
     }
 
     @Override
