@@ -90,7 +90,8 @@ public final class AdapterProfile {
          */
         public java.util.Map<String, String> identifierSystems = java.util.Map.of();
         /** The resource types taken from this source; others are answered "not supported". */
-        public java.util.List<String> resourceTypes = java.util.List.of("Patient", "Appointment");
+        public java.util.List<String> resourceTypes = java.util.List.of("Patient", "Appointment", "Encounter",
+                "Consent");
         /** How the hub authenticates to the server (polling; see FhirAuthSettings). */
         public FhirAuthSettings auth = new FhirAuthSettings();
         /** PEM file of CA certificates to trust besides the JVM's (a private EHR's CA). */
