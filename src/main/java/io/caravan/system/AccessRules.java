@@ -63,6 +63,8 @@ public final class AccessRules {
             roles(HttpMethod.POST, "FHIR R4 resources and Bundles in, answered with OperationOutcomes",
                     Set.of("INTEGRATION"), "/fhir", "/fhir/*"),
             roles(HttpMethod.GET, "what the FHIR endpoint accepts: no PHI", Set.of("INTEGRATION"), "/fhir/metadata"),
+            roles(HttpMethod.GET, "FHIR adapters' polling status: times, counts, error kinds, no PHI",
+                    Set.of("INTEGRATION", "OPERATOR"), "/api/fhir/adapters"),
             roles(HttpMethod.GET, "workflow definitions are configuration, no PHI",
                     Set.of("INTEGRATION", "COMPLIANCE", "OPERATOR"), "/api/workflows", "/api/workflows/*",
                     "/api/workflows/*/report"),
