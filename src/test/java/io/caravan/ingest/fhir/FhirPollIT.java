@@ -111,8 +111,41 @@ class FhirPollIT {
     ObjectProvider<IntakeSource> sources;
     @Autowired
     Intake intake;
+    @Autowired
+    org.springframework.boot.test.web.client.TestRestTemplate rest;
 
-    static final Instant T0 = Instant.parse("2026-03-01T08:00:00Z");
+    static final com.fasterxml.jackson.databind.ObjectMapper JSON = new com.fasterxml.jackson.databind.ObjectMapper();
+
+    com.fasterxml.jackson.databind.JsonNode get(String user, String path, Object... vars) throws Exception {
+        var r = rest.withBasicAuth(user, TestHub.USER_PASSWORD).getForEntity(path, String.class, vars);
+        assertThat(r.getStatusCode().value()).as(r.getBody()).isEqualTo(200);
+        return JSON.readTree(r.getBody());
+    }
+
+    List<String> rules(UUID contact, String purpose, String channel, String effect) throws Exception {
+        List<String> out = new java.util.ArrayList<>();
+        get(TestHub.COMPLIANCE, "/api/contacts/{id}/decision?purpose={p}&channel={c}", contact, purpose, channel)
+                .get("reasons").forEach(r -> {
+                    if (effect.equals(r.get("effect").asText())) {
+                        out.add(r.get("rule").asText());
+                    }
+                });
+        return out;
+    }
+
+    /**
+     * The resources' lastUpdated: the tests share one server and its polled watermark, so like a real server's these
+     * only grow (a resource older than watermark - overlap is by design never read).
+     */
+    static Instant now() {
+        return Instant.now().truncatedTo(java.time.temporal.ChronoUnit.MILLIS);
+    }
+
+    static Instant gt(String url) {
+        String p = lastUpdatedParam(url);
+        assertThat(p).startsWith("gt");
+        return java.time.OffsetDateTime.parse(p.substring(2)).toInstant();
+    }
 
     static String mrn() {
         return "PM" + UUID.randomUUID().toString().substring(0, 8).toUpperCase();
@@ -139,28 +172,29 @@ class FhirPollIT {
     @Test
     void everyPageIsFollowedAndTheOverlapIsAppliedOnceAndTheWatermarkIsTheNewestCommitted() throws Exception {
         List<String> mrns = new java.util.ArrayList<>();
+        Instant base = now();
         for (int i = 0; i < 25; i++) {
-            String mrn = mrns.size() < 25 ? mrn() : null;
+            String mrn = mrn();
             mrns.add(mrn);
-            EHR.put(TestFhirServer.patient("pp-" + mrn, 1, T0.plusSeconds(i), mrn, "Paged"));
+            EHR.put(TestFhirServer.patient("pp-" + mrn, 1, base.plusMillis(10L * i), mrn, "Paged"));
         }
         await().atMost(Duration.ofSeconds(60)).untilAsserted(() -> assertThat(mrns)
                 .allSatisfy(m -> assertThat(events("POLL", m)).containsExactly("patient.registered")));
         assertThat(EHR.requests()).as("the pages after the first come from the server's next links")
                 .anySatisfy(r -> assertThat(r.url()).contains("_getpages="));
         await().atMost(Duration.ofSeconds(20)).untilAsserted(() -> assertThat(pollStore.watermark("ehr-poll",
-                "Patient")).isEqualTo(T0.plusSeconds(24)));
+                "Patient")).isEqualTo(base.plusMillis(240)));
 
         // the following polls read the last 10 minutes again (overlap): nothing is applied twice
         EHR.clearRequests();
         await().atMost(Duration.ofSeconds(20)).untilAsserted(() -> assertThat(EHR.requests())
                 .filteredOn(r -> r.url().contains("/fhir/Patient?")).hasSizeGreaterThanOrEqualTo(2));
         assertThat(EHR.requests()).filteredOn(r -> r.url().contains("/fhir/Patient?")).first()
-                .satisfies(r -> assertThat(lastUpdatedParam(r.url())).startsWith("gt2026-03-01T07:50:24"));
+                .satisfies(r -> assertThat(gt(r.url())).isEqualTo(base.plusMillis(240).minus(Duration.ofMinutes(10))));
         assertThat(EHR.requests()).allSatisfy(r -> assertThat(r.authorization()).isEqualTo("Bearer poll-token"));
 
         // a new version and a new patient: applied, once
-        EHR.put(TestFhirServer.patient("pp-" + mrns.get(3), 2, T0.plusSeconds(100), mrns.get(3), "Newname"));
+        EHR.put(TestFhirServer.patient("pp-" + mrns.get(3), 2, now(), mrns.get(3), "Newname"));
         await().atMost(Duration.ofSeconds(20)).untilAsserted(() -> assertThat(events("POLL", mrns.get(3)))
                 .containsExactly("patient.registered", "patient.updated"));
         Thread.sleep(2500);
@@ -177,7 +211,7 @@ class FhirPollIT {
         await().atMost(Duration.ofSeconds(20)).until(() -> EHR.requests().stream().anyMatch(r -> r.status() == 429));
         TestFhirServer.Request throttled = EHR.requests().stream().filter(r -> r.status() == 429).findFirst()
                 .orElseThrow();
-        EHR.put(TestFhirServer.patient("pp-" + mrn, 1, T0.plusSeconds(200), mrn, "Throttled"));
+        EHR.put(TestFhirServer.patient("pp-" + mrn, 1, now(), mrn, "Throttled"));
         await().atMost(Duration.ofSeconds(20)).untilAsserted(() -> assertThat(pollStore.state("ehr-poll").lastError())
                 .isEqualTo("the server answered HTTP 429"));
         await().atMost(Duration.ofSeconds(20)).untilAsserted(() -> assertThat(events("POLL", mrn))
@@ -225,9 +259,61 @@ class FhirPollIT {
         FhirPoller restarted = new FhirPoller(clients, source, intake, pollStore, catalog, Clock.systemUTC(), meters);
         restarted.pollNow("ehr-manual");
         assertThat(MANUAL.requests()).filteredOn(r -> r.url().contains("/fhir/Patient?")).first()
-                .satisfies(r -> assertThat(lastUpdatedParam(r.url())).startsWith("gt2026-04-01T07:59:04"));
+                .satisfies(r -> assertThat(gt(r.url())).isEqualTo(base.plusSeconds(4).minus(Duration.ofMinutes(1))));
         assertThat(mrns).allSatisfy(m -> assertThat(events("MANUAL", m)).containsExactly("patient.registered"));
         assertThat(pollStore.watermark("ehr-manual", "Patient")).isEqualTo(base.plusSeconds(11));
         assertThat(pollStore.state("ehr-manual").failures()).isZero();
+    }
+
+    @Test
+    void aPolledConsentDenyingTextsChangesTheGateAndAnEncounterRaisesAdmissionAndDischarge() throws Exception {
+        String mrn = mrn();
+        String pid = "pc-" + mrn;
+        EHR.put(TestFhirServer.patient(pid, 1, now(), mrn, "Consenting"));
+        await().atMost(Duration.ofSeconds(30)).until(() -> contact("POLL", mrn).isPresent());
+        UUID id = contact("POLL", mrn).orElseThrow().id;
+        assertThat(rules(id, "treatment", "sms", "deny")).doesNotContain("opt-out");
+
+        org.hl7.fhir.r4.model.Consent consent = new org.hl7.fhir.r4.model.Consent();
+        consent.setId("cns-" + mrn);
+        consent.getMeta().setVersionId("1").setLastUpdated(java.util.Date.from(now()));
+        consent.setStatus(org.hl7.fhir.r4.model.Consent.ConsentState.ACTIVE);
+        consent.getPatient().setReference("Patient/" + pid);
+        consent.getProvision().setType(org.hl7.fhir.r4.model.Consent.ConsentProvisionType.DENY).addCode()
+                .addCoding().setSystem("http://hl7.org/fhir/contact-point-system").setCode("sms");
+        EHR.put(consent);
+        org.hl7.fhir.r4.model.Encounter stay = new org.hl7.fhir.r4.model.Encounter();
+        stay.setId("enc-" + mrn);
+        stay.getMeta().setVersionId("1").setLastUpdated(java.util.Date.from(now()));
+        stay.setStatus(org.hl7.fhir.r4.model.Encounter.EncounterStatus.INPROGRESS);
+        stay.getClass_().setSystem("http://terminology.hl7.org/CodeSystem/v3-ActCode").setCode("IMP");
+        stay.getSubject().setReference("Patient/" + pid);
+        EHR.put(stay);
+        await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> assertThat(rules(id, "treatment", "sms", "deny"))
+                .contains("opt-out"));
+        await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> assertThat(events("POLL", mrn))
+                .containsExactlyInAnyOrder("patient.registered", "patient.updated", "patient.admitted"));
+
+        stay = stay.copy();
+        stay.getMeta().setVersionId("2").setLastUpdated(java.util.Date.from(now()));
+        stay.setStatus(org.hl7.fhir.r4.model.Encounter.EncounterStatus.FINISHED);
+        EHR.put(stay);
+        consent = consent.copy();
+        Instant withdrawn = now();
+        consent.getMeta().setVersionId("2").setLastUpdated(java.util.Date.from(withdrawn));
+        consent.setStatus(org.hl7.fhir.r4.model.Consent.ConsentState.INACTIVE);
+        EHR.put(consent);
+        await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> assertThat(events("POLL", mrn))
+                .containsExactlyInAnyOrder("patient.registered", "patient.updated", "patient.admitted",
+                        "patient.discharged", "patient.updated"));
+        assertThat(rules(id, "treatment", "sms", "deny")).as("the withdrawn deny lifts the opt-out")
+                .doesNotContain("opt-out");
+
+        var adapters = get(TestHub.OPERATOR, "/api/fhir/adapters");
+        var poll = java.util.stream.StreamSupport.stream(adapters.spliterator(), false)
+                .filter(a -> "ehr-poll".equals(a.get("id").asText())).findFirst().orElseThrow().get("poll");
+        assertThat(poll.get("watermarks").get("Consent").asText()).isEqualTo(withdrawn.toString());
+        assertThat(poll.get("lastSuccessAt").isNull()).isFalse();
+        assertThat(adapters.toString()).doesNotContain(mrn).doesNotContain("Consenting");
     }
 }
