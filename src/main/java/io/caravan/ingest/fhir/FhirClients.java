@@ -62,6 +62,32 @@ public class FhirClients {
     private final Map<String, One> byAdapter = new ConcurrentHashMap<>();
     private final Clock clock;
 
+    /**
+     * HAPI's generic client builds each request's HTTP client through its FhirContext's client factory, not the
+     * factory that made the client: the one shared context gets a factory that picks the adapter's HttpClient (its TLS
+     * trust, timeouts, pool) by the request URL. A URL of no adapter gets HAPI's default.
+     */
+    private static final Map<String, org.apache.http.client.HttpClient> BY_BASE_URL = new ConcurrentHashMap<>();
+
+    static {
+        ApacheRestfulClientFactory routing = new ApacheRestfulClientFactory(FhirMappings.R4) {
+            @Override
+            public synchronized ca.uhn.fhir.rest.client.api.IHttpClient getHttpClient(StringBuilder url,
+                    Map<String, List<String>> params, String contentType, ca.uhn.fhir.rest.api.RequestTypeEnum method,
+                    List<ca.uhn.fhir.rest.client.api.Header> headers) {
+                String u = url.toString();
+                org.apache.http.client.HttpClient native_ = BY_BASE_URL.entrySet().stream()
+                        .filter(e -> u.startsWith(e.getKey()))
+                        .max(java.util.Comparator.comparingInt(e -> e.getKey().length())).map(Map.Entry::getValue)
+                        .orElseGet(this::getNativeHttpClient);
+                return new ca.uhn.fhir.rest.client.apache.ApacheHttpClient(native_, url, params, contentType, method,
+                        headers);
+            }
+        };
+        routing.setServerValidationMode(ServerValidationModeEnum.NEVER);
+        FhirMappings.R4.setRestfulClientFactory(routing);
+    }
+
     @Autowired
     public FhirClients(MappingCatalog catalog, Environment env, Clock clock) {
         this(catalog.adapters(), env::getProperty, clock);
@@ -134,9 +160,14 @@ public class FhirClients {
         factory.setServerValidationMode(ServerValidationModeEnum.NEVER);
         RequestConfig rc = RequestConfig.custom().setConnectTimeout(10_000).setSocketTimeout(120_000)
                 .setConnectionRequestTimeout(10_000).build();
-        factory.setHttpClient(HttpClients.custom().setSSLContext(ssl).setDefaultRequestConfig(rc)
-                .setMaxConnPerRoute(4).setMaxConnTotal(8).disableCookieManagement().build());
-        IGenericClient client = factory.newGenericClient(a.fhir.baseUrl.replaceAll("/+$", ""));
+        org.apache.http.client.HttpClient nativeClient = HttpClients.custom().setSSLContext(ssl)
+                .setDefaultRequestConfig(rc).setMaxConnPerRoute(4).setMaxConnTotal(8).disableCookieManagement().build();
+        factory.setHttpClient(nativeClient);
+        String base = a.fhir.baseUrl.replaceAll("/+$", "");
+        // next links and Bulk Data URLs are absolute: they go by the server's own base, which is this one
+        BY_BASE_URL.put(base + "/", nativeClient);
+        BY_BASE_URL.put(base + "?", nativeClient);
+        IGenericClient client = factory.newGenericClient(base);
         client.registerInterceptor(auth.interceptor());
         client.registerInterceptor(new IClientInterceptor() {
             @Override
@@ -179,16 +210,22 @@ public class FhirClients {
                 ctx.init(null, null, null);
                 return ctx;
             }
-            KeyStore extra = KeyStore.getInstance(KeyStore.getDefaultType());
-            extra.load(null, null);
+            // trust anchors given directly, not through a KeyStore: with BouncyCastle registered first (the hub's
+            // crypto), KeyStore "PKCS12" is BC's, whose certificate entries the JDK's PKIX trust manager does not see
+            java.util.Set<java.security.cert.TrustAnchor> anchors = new java.util.HashSet<>();
             try (InputStream in = Files.newInputStream(Path.of(a.fhir.trustCertificates))) {
-                int i = 0;
                 for (Certificate c : CertificateFactory.getInstance("X.509").generateCertificates(in)) {
-                    extra.setCertificateEntry("extra-" + i++, c);
+                    anchors.add(new java.security.cert.TrustAnchor((X509Certificate) c, null));
                 }
             }
+            java.security.cert.PKIXBuilderParameters params = new java.security.cert.PKIXBuilderParameters(anchors,
+                    null);
+            params.setRevocationEnabled(false);
             X509TrustManager jvm = trustManager(null);
-            X509TrustManager own = trustManager(extra);
+            TrustManagerFactory pkix = TrustManagerFactory.getInstance("PKIX");
+            pkix.init(new javax.net.ssl.CertPathTrustManagerParameters(params));
+            X509TrustManager own = (X509TrustManager) java.util.Arrays.stream(pkix.getTrustManagers())
+                    .filter(t -> t instanceof X509TrustManager).findFirst().orElseThrow();
             ctx.init(null, new TrustManager[] {new X509TrustManager() {
                 @Override
                 public void checkClientTrusted(X509Certificate[] chain, String authType) throws CertificateException {

@@ -245,4 +245,18 @@ class FhirAuthTest {
         assertThatThrownBy(() -> search(c)).hasStackTraceContaining("the token endpoint answered 401 invalid_client");
         assertThat(te.problems).hasSize(1);
     }
+
+    @Test
+    void anHttpsServerIsTrustedThroughTheAdaptersCertificatesAndNotWithoutThem() {
+        try (TestFhirServer tls = new TestFhirServer(true)) {
+            AdapterProfile a = adapter(new FhirAuthSettings());
+            a.fhir.baseUrl = tls.baseUrl();
+            assertThatThrownBy(() -> search(new FhirClients(List.of(a), env::get, clock)))
+                    .as("a private CA is not trusted by default")
+                    .isInstanceOf(ca.uhn.fhir.rest.client.exceptions.FhirClientConnectionException.class);
+            a.fhir.trustCertificates = tls.certificatePem().toString();
+            search(new FhirClients(List.of(a), env::get, clock));
+            assertThat(tls.requests()).extracting(TestFhirServer.Request::status).containsExactly(200);
+        }
+    }
 }

@@ -66,13 +66,50 @@ public final class TestFhirServer implements AutoCloseable {
     private volatile Function<HttpServletRequest, String[]> tokenEndpoint;
     private final Tomcat tomcat = new Tomcat();
     private final int port;
+    private final boolean https;
+    private java.nio.file.Path certificatePem;
 
     public TestFhirServer() {
+        this(false);
+    }
+
+    /**
+     * @param https serve HTTPS with a self-signed certificate for 127.0.0.1 (made with the JDK's keytool); its PEM is
+     *              {@link #certificatePem()}
+     */
+    public TestFhirServer(boolean https) {
+        this.https = https;
         try {
-            tomcat.setBaseDir(Files.createTempDirectory("fhir-server-").toString());
+            java.nio.file.Path base = Files.createTempDirectory("fhir-server-");
+            tomcat.setBaseDir(base.toString());
             tomcat.setPort(0);
             tomcat.getEngine().setName("test-fhir-" + System.identityHashCode(this));
-            tomcat.getConnector();
+            if (https) {
+                java.nio.file.Path ks = base.resolve("server.p12");
+                certificatePem = base.resolve("server.pem");
+                keytool("-genkeypair", "-alias", "fhir", "-keyalg", "RSA", "-keysize", "2048", "-validity", "2",
+                        "-dname", "CN=127.0.0.1", "-ext", "SAN=ip:127.0.0.1,dns:localhost", "-storetype", "PKCS12",
+                        "-keystore", ks.toString(), "-storepass", "changeit", "-keypass", "changeit");
+                keytool("-exportcert", "-rfc", "-alias", "fhir", "-keystore", ks.toString(), "-storepass", "changeit",
+                        "-file", certificatePem.toString());
+                org.apache.catalina.connector.Connector c = new org.apache.catalina.connector.Connector();
+                c.setPort(0);
+                c.setScheme("https");
+                c.setSecure(true);
+                c.setProperty("SSLEnabled", "true");
+                org.apache.tomcat.util.net.SSLHostConfig host = new org.apache.tomcat.util.net.SSLHostConfig();
+                org.apache.tomcat.util.net.SSLHostConfigCertificate cert =
+                        new org.apache.tomcat.util.net.SSLHostConfigCertificate(host,
+                                org.apache.tomcat.util.net.SSLHostConfigCertificate.Type.RSA);
+                cert.setCertificateKeystoreFile(ks.toString());
+                cert.setCertificateKeystorePassword("changeit");
+                cert.setCertificateKeystoreType("PKCS12");
+                host.addCertificate(cert);
+                c.addSslHostConfig(host);
+                tomcat.setConnector(c);
+            } else {
+                tomcat.getConnector();
+            }
             Context ctx = tomcat.addContext("", null);
             RestfulServer server = new RestfulServer(FhirMappings.R4);
             for (Class<? extends Resource> type : List.of(Patient.class, Appointment.class, Encounter.class,
@@ -105,17 +142,33 @@ public final class TestFhirServer implements AutoCloseable {
             ctx.addFilterMap(map);
             tomcat.start();
             port = tomcat.getConnector().getLocalPort();
-        } catch (IOException | LifecycleException e) {
+        } catch (IOException | LifecycleException | InterruptedException e) {
             throw new IllegalStateException(e);
         }
     }
 
+    private static void keytool(String... args) throws IOException, InterruptedException {
+        List<String> cmd = new ArrayList<>();
+        cmd.add(java.nio.file.Path.of(System.getProperty("java.home"), "bin", "keytool").toString());
+        cmd.addAll(List.of(args));
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes());
+        if (p.waitFor() != 0) {
+            throw new IOException("keytool failed: " + out);
+        }
+    }
+
+    /** The server certificate (PEM), for an adapter's fhir.trustCertificates. */
+    public java.nio.file.Path certificatePem() {
+        return certificatePem;
+    }
+
     public String baseUrl() {
-        return "http://127.0.0.1:" + port + "/fhir";
+        return (https ? "https" : "http") + "://127.0.0.1:" + port + "/fhir";
     }
 
     public String tokenUrl() {
-        return "http://127.0.0.1:" + port + "/token";
+        return (https ? "https" : "http") + "://127.0.0.1:" + port + "/token";
     }
 
     /** Stores (or replaces) the current version of a resource; meta.versionId and meta.lastUpdated as the test set. */
@@ -190,7 +243,20 @@ public final class TestFhirServer implements AutoCloseable {
                     resp.setHeader("Retry-After", throttleRetryAfter);
                 }
             } else {
-                chain.doFilter(request, response);
+                // no gzip: what the hub reads then travels in clear, as from a server that does not compress (the
+                // PHI canary must see it if anything logs it)
+                chain.doFilter(new jakarta.servlet.http.HttpServletRequestWrapper(req) {
+                    @Override
+                    public String getHeader(String name) {
+                        return "Accept-Encoding".equalsIgnoreCase(name) ? null : super.getHeader(name);
+                    }
+
+                    @Override
+                    public java.util.Enumeration<String> getHeaders(String name) {
+                        return "Accept-Encoding".equalsIgnoreCase(name) ? java.util.Collections.emptyEnumeration()
+                                : super.getHeaders(name);
+                    }
+                }, response);
                 status = resp.getStatus();
             }
             requests.add(new Request(Instant.now(), req.getMethod(), url, auth, status));
