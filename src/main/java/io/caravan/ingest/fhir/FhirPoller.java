@@ -121,7 +121,15 @@ public class FhirPoller {
         int[] read = {0};
         Timer.Sample sample = Timer.start(meters);
         try {
-            poll(a, read);
+            try {
+                poll(a, read);
+            } catch (Stopped e) {
+                throw e;
+            } catch (RuntimeException e) {
+                // anything else (the database, a bug) backs off too, rather than retrying at every tick; the
+                // exception's message may quote what it failed on, so only its kind is kept
+                throw new Stopped("the poll failed (" + e.getClass().getSimpleName() + ")", null);
+            }
             store.succeeded(a.id, now, now.plus(poll.interval()), read[0]);
             sample.stop(meters.timer("caravan.fhir.poll.duration", "adapter", a.id, "outcome", "ok"));
             return read[0];
