@@ -90,7 +90,14 @@ public final class AdapterProfile {
          */
         public java.util.Map<String, String> identifierSystems = java.util.Map.of();
         /** The resource types taken from this source; others are answered "not supported". */
-        public java.util.List<String> resourceTypes = java.util.List.of("Patient", "Appointment");
+        public java.util.List<String> resourceTypes = java.util.List.of("Patient", "Appointment", "Encounter",
+                "Consent");
+        /** How the hub authenticates to the server (polling; see FhirAuthSettings). */
+        public FhirAuthSettings auth = new FhirAuthSettings();
+        /** PEM file of CA certificates to trust besides the JVM's (a private EHR's CA). */
+        public String trustCertificates;
+        /** Polling the server for changes; absent: not polled (see FhirPollSettings). */
+        public FhirPollSettings poll;
         /** Bulk Data {@code $export} from the server; absent: none. */
         public FhirBulkSettings bulk;
         /** Backport subscription notifications from the server; absent: they are refused. */

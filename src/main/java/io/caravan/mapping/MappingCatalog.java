@@ -120,6 +120,9 @@ public class MappingCatalog {
             if ("smpp".equals(a.kind)) {
                 checkSmpp(f, a.smpp, problems);
             }
+            if ("fhir".equals(a.kind) && a.fhir != null) {
+                FhirPollSettings.checkAdapter(f, a.fhir, problems);
+            }
             if (a.identity != null && a.identity.fallback != null) {
                 for (String path : a.identity.fallback) {
                     if (path == null || !FieldRule.PATH.matcher(path).matches()) {

@@ -69,6 +69,8 @@ public final class AccessRules {
             roles(HttpMethod.GET, "what the FHIR endpoint accepts: no PHI", Set.of("INTEGRATION"), "/fhir/metadata"),
             roles(null, "Bulk Data imports from an adapter's FHIR server: ids, counts and times, no PHI",
                     Set.of("INTEGRATION"), "/api/fhir/imports", "/api/fhir/imports/*", "/api/fhir/*/export"),
+            roles(HttpMethod.GET, "FHIR adapters' polling status: times, counts, error kinds, no PHI",
+                    Set.of("INTEGRATION", "OPERATOR"), "/api/fhir/adapters"),
             roles(HttpMethod.GET, "workflow definitions are configuration, no PHI",
                     Set.of("INTEGRATION", "COMPLIANCE", "OPERATOR"), "/api/workflows", "/api/workflows/*",
                     "/api/workflows/*/report"),

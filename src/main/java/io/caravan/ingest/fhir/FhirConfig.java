@@ -28,10 +28,19 @@ class FhirConfig {
         return new FhirResourceIntake(source, intake);
     }
 
-    /** No credentials for calls to FHIR servers unless the adapters' auth provides a header. */
+    /** Plain HTTP calls to an adapter's FHIR server (Bulk Data, id-only reads, $events) use the adapter's auth and trust. */
     @Bean
-    @org.springframework.boot.autoconfigure.condition.ConditionalOnMissingBean
-    FhirServerAuth fhirServerAuth() {
-        return FhirServerAuth.NONE;
+    FhirServerAuth fhirServerAuth(FhirClients clients) {
+        return new FhirServerAuth() {
+            @Override
+            public String authorization(io.caravan.mapping.AdapterProfile adapter) {
+                return clients.has(adapter.id) ? clients.auth(adapter.id).authorizationHeader() : null;
+            }
+
+            @Override
+            public java.net.http.HttpClient httpClient(io.caravan.mapping.AdapterProfile adapter) {
+                return clients.has(adapter.id) ? clients.httpClient(adapter.id) : null;
+            }
+        };
     }
 }

@@ -151,6 +151,7 @@ class FhirController {
             throw new Refused(422, IssueType.NOTSUPPORTED, "Bundle.type must be transaction, batch, collection or"
                     + " message");
         }
+        resolveFullUrls(b);
         List<Entry> entries = new ArrayList<>();
         for (int i = 0; i < b.getEntry().size(); i++) {
             Bundle.BundleEntryComponent be = b.getEntry().get(i);
@@ -224,6 +225,38 @@ class FhirController {
             response.addEntry().getResponse().setStatus(status + " " + reason(status)).setOutcome(oo);
         }
         return answer(worst >= 500 ? worst : 200, response, xml);
+    }
+
+    /**
+     * A transaction (Synthea's, an EHR's) names its Patient by the entry's {@code fullUrl} ({@code urn:uuid:...}):
+     * such references in the other entries are rewritten to {@code Type/id} of the entry they name, so an Encounter or
+     * a Consent finds the contact the Patient entry makes (its resource id, as a PI identifier).
+     */
+    private static void resolveFullUrls(Bundle b) {
+        java.util.Map<String, String> byFullUrl = new java.util.HashMap<>();
+        for (Bundle.BundleEntryComponent e : b.getEntry()) {
+            if (e.hasFullUrl() && e.getFullUrl().startsWith("urn:") && e.getResource() != null
+                    && e.getResource().getIdElement().hasIdPart()) {
+                byFullUrl.put(e.getFullUrl(), e.getResource().fhirType() + "/"
+                        + e.getResource().getIdElement().getIdPart());
+            }
+        }
+        if (byFullUrl.isEmpty()) {
+            return;
+        }
+        var terser = FhirMappings.R4.newTerser();
+        for (Bundle.BundleEntryComponent e : b.getEntry()) {
+            if (e.getResource() == null) {
+                continue;
+            }
+            for (org.hl7.fhir.r4.model.Reference ref : terser.getAllPopulatedChildElementsOfType(e.getResource(),
+                    org.hl7.fhir.r4.model.Reference.class)) {
+                String target = ref.hasReference() ? byFullUrl.get(ref.getReference()) : null;
+                if (target != null) {
+                    ref.setReference(target);
+                }
+            }
+        }
     }
 
     /** One resource read: what the source made of it, or why it is refused before anything is stored. */

@@ -75,6 +75,19 @@ public final class FhirMappings {
         public Map<String, FieldPath> attributes = new LinkedHashMap<>();
         /** Event data: name -> FHIRPath (first value, as text). */
         public Map<String, String> data = new LinkedHashMap<>();
+        /**
+         * Restrictions and opt-outs ({@code opt-out:<channel>:<purpose>}, as HL7's CON): name -> a FHIRPath boolean;
+         * true raises it, false clears it, empty says nothing about it.
+         */
+        public Map<String, String> restrictions = new LinkedHashMap<>();
+        /** FHIRPath to References (or Identifiers) of records merged into this one (Patient.link replaces). */
+        public String mergeFrom;
+        /**
+         * FHIRPath to References (or Identifiers) of the record that replaces this one (Patient.link replaced-by):
+         * when there is one, this resource is the prior record - its identifiers are merged into that one, and its
+         * demographics, being the replaced record's, are not applied.
+         */
+        public String mergeInto;
     }
 
     public static final class EventRule {
@@ -141,6 +154,13 @@ public final class FhirMappings {
         r.fields.values().forEach(v -> paths.add(v.path));
         r.attributes.values().forEach(v -> paths.add(v.path));
         paths.addAll(r.data.values());
+        paths.addAll(r.restrictions.values());
+        if (r.mergeFrom != null) {
+            paths.add(r.mergeFrom);
+        }
+        if (r.mergeInto != null) {
+            paths.add(r.mergeInto);
+        }
         for (String p : paths) {
             try {
                 fhirPath.parse(p);
@@ -236,15 +256,23 @@ public final class FhirMappings {
             }
         }
         if (m.patientReference != null) {
-            for (Reference ref : fhirPath.evaluate(r, m.patientReference, Reference.class)) {
-                if (ref.hasIdentifier() && ref.getIdentifier().hasValue()) {
-                    ids.add(identifier(fhir, ref.getIdentifier()));
-                } else if (ref.hasReference() && ref.getReferenceElement().getResourceType() != null
-                        && ref.getReferenceElement().hasIdPart()) {
-                    ids.add(new Identifier(resourceSystem(feed, fhir, ref.getReferenceElement().getResourceType()),
-                            ref.getReferenceElement().getIdPart(), "PI"));
-                }
+            ids.addAll(references(r, m.patientReference, feed, fhir));
+        }
+        List<Identifier> mergeFrom = List.of();
+        boolean demographics = m.demographics;
+        if (m.mergeInto != null) {
+            List<Identifier> survivor = references(r, m.mergeInto, feed, fhir);
+            if (!survivor.isEmpty()) {
+                // this record is the one replaced: what names it is merged into the survivor, as A40's MRG-1
+                mergeFrom = identity.split(new ArrayList<>(ids), type + ".identifier").linking();
+                ids = survivor;
+                business.clear();
+                business.addAll(survivor);
+                demographics = false;
             }
+        }
+        if (m.mergeFrom != null && mergeFrom.isEmpty()) {
+            mergeFrom = identity.split(references(r, m.mergeFrom, feed, fhir), type + ".link").linking();
         }
         IdentityRule.Split split = identity.split(ids, m.identifiers != null ? type + ".identifier"
                 : type + "." + "participant");
@@ -271,6 +299,12 @@ public final class FhirMappings {
                 patch.attributes.put(field, v);
             }
         });
+        m.restrictions.forEach((name, path) -> {
+            List<BooleanType> v = fhirPath.evaluate(r, path, BooleanType.class);
+            if (!v.isEmpty() && v.get(0).hasValue()) {
+                patch.restrictions.put(name, v.get(0).booleanValue());
+            }
+        });
         Map<String, Object> data = new LinkedHashMap<>();
         m.data.forEach((k, path) -> {
             List<Base> vs = fhirPath.evaluate(r, path, Base.class);
@@ -281,8 +315,27 @@ public final class FhirMappings {
         OffsetDateTime at = fhirPath.evaluateFirst(r, m.time, PrimitiveType.class)
                 .map(p -> p.getValue() instanceof java.util.Date d ? d.toInstant() : null)
                 .orElse(receivedAt).atOffset(ZoneOffset.UTC);
-        return new SourceMessage.Mapped(new ChangeRecord(feed, type, sourceRef(r), event, at, m.demographics, patch,
-                List.of(), data, split.warnings()));
+        return new SourceMessage.Mapped(new ChangeRecord(feed, type, sourceRef(r), event, at, demographics, patch,
+                mergeFrom, data, split.warnings()));
+    }
+
+    /** References (or Identifiers) at {@code path} as identifiers: a Reference's identifier, else its Type/id. */
+    private List<Identifier> references(Resource r, String path, String feed, AdapterProfile.Fhir fhir) {
+        List<Identifier> out = new ArrayList<>();
+        for (Base b : fhirPath.evaluate(r, path, Base.class)) {
+            if (b instanceof org.hl7.fhir.r4.model.Identifier i && i.hasValue()) {
+                out.add(identifier(fhir, i));
+            } else if (b instanceof Reference ref) {
+                if (ref.hasIdentifier() && ref.getIdentifier().hasValue()) {
+                    out.add(identifier(fhir, ref.getIdentifier()));
+                } else if (ref.hasReference() && ref.getReferenceElement().getResourceType() != null
+                        && ref.getReferenceElement().hasIdPart()) {
+                    out.add(new Identifier(resourceSystem(feed, fhir, ref.getReferenceElement().getResourceType()),
+                            ref.getReferenceElement().getIdPart(), "PI"));
+                }
+            }
+        }
+        return out;
     }
 
     private static Identifier identifier(AdapterProfile.Fhir fhir, org.hl7.fhir.r4.model.Identifier i) {

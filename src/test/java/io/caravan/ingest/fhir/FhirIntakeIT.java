@@ -199,8 +199,19 @@ class FhirIntakeIT {
         assertThat(answer.get("entry")).hasSize(bundle.get("entry").size())
                 .allSatisfy(e -> assertThat(e.at("/response/status").asText()).startsWith("200"));
         String key = mr;
+        // its inpatient and emergency Encounters name the Patient by the entry's urn:uuid fullUrl: they find it
+        long stays = 0;
+        for (JsonNode e : bundle.get("entry")) {
+            String cls = e.at("/resource/class/code").asText();
+            if ("Encounter".equals(e.at("/resource/resourceType").asText()) && List.of("IMP", "EMER", "ACUTE",
+                    "NONAC", "OBSENC", "SS").contains(cls)) {
+                stays++;
+            }
+        }
+        long expectedStays = stays;
         await().atMost(Duration.ofSeconds(20)).untilAsserted(() -> assertThat(eventTypes(key))
-                .containsExactly("patient.registered"));
+                .contains("patient.registered").hasSize(1 + (int) expectedStays)
+                .allMatch(t -> List.of("patient.registered", "patient.admitted", "patient.discharged").contains(t)));
         Contact c = contact(key).orElseThrow();
         assertThat(c.name.family()).isEqualTo(patient.at("/name/0/family").asText());
         assertThat(c.birthDate).isEqualTo(patient.get("birthDate").asText());
