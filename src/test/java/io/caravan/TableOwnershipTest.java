@@ -44,6 +44,8 @@ class TableOwnershipTest {
                     + " sms_receipt_early",
             "workflow", "journey journey_step",
             "stream", "stream_surrogate stream_outbox",
+            "segment", "segment_attribute segment_definition segment_state segment_member",
+            "campaign", "campaign campaign_recipient",
             // Quartz's own schema (camel-quartz's clustered scheduler): the library's, used by no package's SQL
             "system", "qrtz_blob_triggers qrtz_calendars qrtz_cron_triggers qrtz_fired_triggers qrtz_job_details"
                     + " qrtz_locks qrtz_paused_trigger_grps qrtz_scheduler_state qrtz_simple_triggers"
