@@ -132,6 +132,22 @@ public class MessageStore {
         }, id);
     }
 
+    /**
+     * The messages one actor planned, counted by status and, for blocked ones, by their reasons (a campaign variant's
+     * report: {@code campaign:<id>:<variant>}). Keys: the status word, and {@code blocked:<reasons>}.
+     */
+    public Map<String, Long> countsBy(String actor) {
+        Map<String, Long> out = new java.util.TreeMap<>();
+        jdbc.query("SELECT status, CASE WHEN status = ? THEN reasons END, COUNT(*) FROM outbound_message"
+                + " WHERE created_by = ? GROUP BY status, CASE WHEN status = ? THEN reasons END", rs -> {
+                    out.merge(rs.getString(1), rs.getLong(3), Long::sum);
+                    if (rs.getString(2) != null) {
+                        out.merge(rs.getString(1) + ":" + rs.getString(2), rs.getLong(3), Long::sum);
+                    }
+                }, MessageStatus.BLOCKED.value(), actor, MessageStatus.BLOCKED.value());
+        return out;
+    }
+
     private static OutboundMessage row(ResultSet rs) throws SQLException {
         String reasons = rs.getString(8);
         return new OutboundMessage(rs.getObject(1, UUID.class), rs.getObject(2, UUID.class), rs.getString(3),

@@ -208,6 +208,16 @@ public class Messages {
         return ids.size();
     }
 
+    /** See {@link MessageStore#countsBy}: an actor's messages by status, and blocked ones by reasons. */
+    public Map<String, Long> countsBy(String actor) {
+        return store.countsBy(actor);
+    }
+
+    /** The message, if it was planned (a campaign finding what it planned before a crash). */
+    public java.util.Optional<OutboundMessage> find(UUID id) {
+        return store.find(id);
+    }
+
     /** Planned messages of an earlier run (the hub stopped before sending them) go out now. */
     @EventListener(ApplicationReadyEvent.class)
     void resumePlanned() {

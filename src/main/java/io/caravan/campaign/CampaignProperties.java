@@ -1,0 +1,25 @@
+package io.caravan.campaign;
+
+import java.time.Duration;
+import org.springframework.boot.context.properties.ConfigurationProperties;
+
+/**
+ * Campaigns.
+ *
+ * @param rate          messages/s a campaign plans when its request names no rate (per campaign)
+ * @param maxRate       the highest rate a request may ask for
+ * @param workers       recipients planned at once (each plan waits for its durable audit entry)
+ * @param page          recipients read per round
+ * @param pollInterval  how often the runner looks for due campaigns while idle
+ */
+@ConfigurationProperties("caravan.campaigns")
+public record CampaignProperties(int rate, int maxRate, int workers, int page, Duration pollInterval) {
+
+    public CampaignProperties {
+        rate = rate <= 0 ? 50 : rate;
+        maxRate = maxRate <= 0 ? 5000 : maxRate;
+        workers = workers <= 0 ? 16 : workers;
+        page = page <= 0 ? 500 : page;
+        pollInterval = pollInterval == null ? Duration.ofMillis(500) : pollInterval;
+    }
+}
