@@ -148,6 +148,12 @@ public class MessageStore {
         return out;
     }
 
+    /** Contacts with a message in this status (a segment's {@code bounced()}). */
+    public java.util.Set<UUID> contactsWithStatus(MessageStatus status) {
+        return new java.util.HashSet<>(jdbc.queryForList("SELECT DISTINCT contact_id FROM outbound_message"
+                + " WHERE status = ?", UUID.class, status.value()));
+    }
+
     private static OutboundMessage row(ResultSet rs) throws SQLException {
         String reasons = rs.getString(8);
         return new OutboundMessage(rs.getObject(1, UUID.class), rs.getObject(2, UUID.class), rs.getString(3),

@@ -218,6 +218,19 @@ public class Messages {
         return store.find(id);
     }
 
+    /**
+     * Contacts who engaged: {@code opened} / {@code clicked} (by a person, on any channel that tracks it), or
+     * {@code bounced} (a message refused for good). Read once per segment evaluation.
+     */
+    public Set<UUID> engagedContacts(String what) {
+        if ("bounced".equals(what)) {
+            return store.contactsWithStatus(MessageStatus.BOUNCED);
+        }
+        Set<UUID> out = new java.util.HashSet<>();
+        channels.names().forEach(n -> channels.find(n).ifPresent(c -> out.addAll(c.engagedContacts(what))));
+        return out;
+    }
+
     /** Planned messages of an earlier run (the hub stopped before sending them) go out now. */
     @EventListener(ApplicationReadyEvent.class)
     void resumePlanned() {

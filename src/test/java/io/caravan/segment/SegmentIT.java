@@ -136,6 +136,10 @@ class SegmentIT {
         Awaitility.await().atMost(Duration.ofSeconds(20)).until(() -> journey(pat, "diabetes-welcome") != null);
         assertThat(journey(pat, "diabetes-welcome").get("status").asText()).isEqualTo("active");
         assertThat(journey(other, "diabetes-welcome")).isNull();
+        // journey state, as segments read it
+        JsonNode inJourney = HubApi.JSON.readTree(HubApi.post(integration(), "/api/segments/preview",
+                Map.of("when", "inJourney('diabetes-welcome')")).getBody());
+        assertThat(inJourney.get("sample").toString()).contains(pat.toString()).doesNotContain(other.toString());
 
         // the definition changes: re-evaluated over everyone, the patient exits and its journey ends
         assertThat(define("diabetics", "treatment", "inCodeSet('diabetes') and language == 'fr'")
@@ -160,6 +164,13 @@ class SegmentIT {
                 Map.of("when", "inCodeSet('asthma')")).getBody());
         assertThat(preview.get("count").asLong()).isGreaterThanOrEqualTo(1);
         assertThat(preview.get("sample").toString()).contains(pat.toString());
+        // engagement: an opt-out in force reads as unsubscribed()
+        assertThat(HubApi.post(rest.withBasicAuth(TestHub.COMPLIANCE, TestHub.USER_PASSWORD),
+                "/api/contacts/{id}/opt-outs", Map.of("channel", "email", "purpose", "marketing"), pat)
+                .getStatusCode().is2xxSuccessful()).isTrue();
+        JsonNode unsubscribed = HubApi.JSON.readTree(HubApi.post(integration(), "/api/segments/preview",
+                Map.of("when", "inCodeSet('asthma') and unsubscribed()")).getBody());
+        assertThat(unsubscribed.get("sample").toString()).contains(pat.toString());
     }
 
     @Test
