@@ -89,6 +89,8 @@ public class Campaigns implements SmartLifecycle {
     private final MeterRegistry meters;
     private final ObjectMapper json;
     private final Map<UUID, Pacer> pacers = new ConcurrentHashMap<>();
+    /** One per channel with a {@code caravan.campaigns.channel-rate}: shared by every campaign on it. */
+    private final Map<String, Pacer> channelPacers = new ConcurrentHashMap<>();
     private ExecutorService workers;
     private Worker runner;
     private volatile boolean running;
@@ -186,6 +188,7 @@ public class Campaigns implements SmartLifecycle {
                 write(variants), holdout, data, rate, SCHEDULED, Timestamp.from(start), cut(actor, 64),
                 Timestamp.from(now), Timestamp.from(now));
         log.info("Campaign {} created for segment {} on {}", id, segment.definition().id, channel.name());
+        gauges(id, variants);
         return id;
     }
 
@@ -317,6 +320,48 @@ public class Campaigns implements SmartLifecycle {
         }
     }
 
+    /** The report's figures per variant as gauges ({@code caravan_campaign_messages}), read from a cached report. */
+    private static final List<String> FIGURES = List.of("targeted", "waiting", "sent", "delivered", "bounced",
+            "failed", "opened", "clicked", "unsubscribed", "blocked");
+    private static final long REPORT_TTL_NANOS = Duration.ofSeconds(10).toNanos();
+    private record Cached(long at, Map<String, Object> report) {
+    }
+    private final Map<UUID, Cached> reports = new ConcurrentHashMap<>();
+
+    private void gauges(UUID id, List<Assignment.Variant> variants) {
+        for (Assignment.Variant v : variants) {
+            for (String figure : FIGURES) {
+                io.micrometer.core.instrument.Gauge.builder("caravan.campaign.messages",
+                        () -> figure(id, v.id(), figure)).description("Campaign report figures per variant")
+                        .tag("campaign", id.toString()).tag("variant", v.id()).tag("figure", figure)
+                        .register(meters);
+            }
+        }
+    }
+
+    @SuppressWarnings("unchecked")
+    private double figure(UUID id, String variant, String figure) {
+        Cached c = reports.get(id);
+        if (c == null || System.nanoTime() - c.at() > REPORT_TTL_NANOS) {
+            try {
+                c = new Cached(System.nanoTime(), report(id));
+            } catch (RuntimeException e) {
+                return Double.NaN;
+            }
+            reports.put(id, c);
+        }
+        for (Map<String, Object> v : (List<Map<String, Object>>) c.report().get("variants")) {
+            if (variant.equals(v.get("id"))) {
+                Object x = v.get(figure);
+                if (x instanceof Map<?, ?> m) {
+                    return m.values().stream().mapToLong(n -> ((Number) n).longValue()).sum();
+                }
+                return x instanceof Number n ? n.doubleValue() : Double.NaN;
+            }
+        }
+        return Double.NaN;
+    }
+
     static String actor(UUID campaign, String variant) {
         return "campaign:" + campaign + ":" + variant;
     }
@@ -325,6 +370,10 @@ public class Campaigns implements SmartLifecycle {
 
     @Override
     public void start() {
+        // gauges for the campaigns still going or changed in the last week
+        jdbc.query("SELECT id, variants FROM campaign WHERE status NOT IN (?, ?) OR updated_at > ?", rs -> {
+            gauges(rs.getObject(1, UUID.class), read(rs.getString(2), VARIANTS));
+        }, COMPLETED, CANCELLED, Timestamp.from(clock.instant().minus(Duration.ofDays(7))));
         java.util.concurrent.atomic.AtomicInteger k = new java.util.concurrent.atomic.AtomicInteger();
         workers = Executors.newFixedThreadPool(props.workers(), r -> {
             Thread t = new Thread(r, "caravan-campaign-" + k.incrementAndGet());
@@ -439,6 +488,9 @@ public class Campaigns implements SmartLifecycle {
             return 0;
         }
         Pacer pacer = pacers.computeIfAbsent(c.id(), k -> new Pacer(c.rate()));
+        Integer shared = props.channelRate().get(c.channel());
+        Pacer channelPacer = shared == null || shared <= 0 ? null
+                : channelPacers.computeIfAbsent(c.channel(), k -> new Pacer(shared));
         List<Future<?>> running = new ArrayList<>();
         for (Pending p : page) {
             running.add(workers.submit(() -> {
@@ -446,6 +498,9 @@ public class Campaigns implements SmartLifecycle {
                     return;
                 }
                 pacer.acquire();
+                if (channelPacer != null) {
+                    channelPacer.acquire();
+                }
                 // paused or cancelled while this one waited for its slot
                 if (RUNNING.equals(status(c.id()))) {
                     handle(c, p);

@@ -23,9 +23,11 @@ import org.springframework.web.bind.annotation.RestController;
 class SegmentController {
 
     private final Segments segments;
+    private final io.caravan.audit.PhiReads reads;
 
-    SegmentController(Segments segments) {
+    SegmentController(Segments segments, io.caravan.audit.PhiReads reads) {
         this.segments = segments;
+        this.reads = reads;
     }
 
     @GetMapping("/api/segments")
@@ -52,8 +54,13 @@ class SegmentController {
     }
 
     @PostMapping("/api/segments/preview")
-    Map<String, Object> preview(@RequestBody Preview p) {
-        return segments.preview(p.when(), p.purpose());
+    Map<String, Object> preview(@RequestBody Preview p, java.security.Principal who) {
+        Map<String, Object> out = segments.preview(p.when(), p.purpose());
+        // that a contact matches a clinical expression is PHI: each id shown is a read of that contact
+        for (Object id : (List<?>) out.get("sample")) {
+            reads.record(who.getName(), java.util.UUID.fromString((String) id), "segment-membership", "preview");
+        }
+        return out;
     }
 
     @ExceptionHandler(SegmentCatalog.Invalid.class)

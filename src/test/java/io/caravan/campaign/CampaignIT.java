@@ -64,6 +64,10 @@ class CampaignIT {
     MutableClock clock;
     @Autowired
     Suppressions suppressions;
+    @Autowired
+    io.caravan.channel.Messages messages;
+    @Autowired
+    io.caravan.contact.ContactStore contacts;
 
     @AfterEach
     void backToNow() {
@@ -194,7 +198,8 @@ class CampaignIT {
         String metrics = rest.withBasicAuth(TestHub.OPERATOR, TestHub.USER_PASSWORD)
                 .getForEntity("/actuator/prometheus", String.class).getBody();
         assertThat(metrics).contains("caravan_campaign_recipients_total{campaign=\"" + id
-                + "\",outcome=\"planned\",variant=\"a\"} 6.0");
+                + "\",outcome=\"planned\",variant=\"a\"} 6.0")
+                .contains("caravan_campaign_messages{campaign=\"" + id + "\",figure=\"sent\",variant=\"a\"} 5.0");
     }
 
     @Test
@@ -269,6 +274,40 @@ class CampaignIT {
             mailed += mailTo("cmv-" + i + "@example.org");
         }
         assertThat(mailed).as("everyone but the holdout, once").isEqualTo(a + b);
+    }
+
+    @Test
+    void aRecipientPlannedJustBeforeACrashIsNotPlannedAgain() throws Exception {
+        UUID planned = patient("CMK-1", "Z00.04", false);
+        patient("CMK-2", "Z00.04", false);
+        ResponseEntity<String> s = HubApi.post(integration(), "/api/segments", Map.of("id", "resumed", "purpose",
+                "treatment", "when", "hasCode('Z00.04')"));
+        assertThat(s.getStatusCode().value()).as(s.getBody()).isEqualTo(201);
+        Awaitility.await().atMost(Duration.ofSeconds(20)).until(() -> count("resumed") == 2);
+        Map<String, Object> body = new LinkedHashMap<>();
+        body.put("segment", "resumed");
+        body.put("channel", "email");
+        body.put("template", "appointment-reminder-notice");
+        body.put("data", Map.of("clinicPhone", "+1 217 555 0100"));
+        body.put("startAt", clock.instant().plus(Duration.ofHours(1)).toString());
+        UUID id = campaign(body);
+        // what a kill -9 between planning a recipient and marking its row leaves behind: the message, planned under
+        // the recipient's key, and the row still pending
+        messages.planAs(Assignment.messageId(id, planned), new io.caravan.channel.Messages.Request(planned,
+                "appointment-reminder-notice", "email", "treatment", Map.of("clinicPhone", "+1 217 555 0100")),
+                Campaigns.actor(id, "a"), contacts.findById(planned).orElseThrow());
+        clock.ahead = Duration.ofHours(2);
+        Awaitility.await().atMost(Duration.ofSeconds(30)).until(() -> {
+            JsonNode r = report(id);
+            return "completed".equals(r.get("status").asText())
+                    && r.get("variants").get(0).get("waiting").asLong() == 0;
+        });
+        assertThat(report(id).get("variants").get(0).get("sent").asLong()).isEqualTo(2);
+        JsonNode mine = HubApi.JSON.readTree(rest.withBasicAuth("admin", HUB.adminPassword())
+                .getForEntity("/api/contacts/{id}/messages", String.class, planned).getBody());
+        assertThat(mine.size()).as("one message for the recipient planned before the crash").isEqualTo(1);
+        assertThat(mailTo("cmk-1@example.org")).isEqualTo(1);
+        assertThat(mailTo("cmk-2@example.org")).isEqualTo(1);
     }
 
     @Test

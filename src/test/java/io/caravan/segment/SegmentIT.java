@@ -164,6 +164,10 @@ class SegmentIT {
                 Map.of("when", "inCodeSet('asthma')")).getBody());
         assertThat(preview.get("count").asLong()).isGreaterThanOrEqualTo(1);
         assertThat(preview.get("sample").toString()).contains(pat.toString());
+        // each id a preview shows is a read of that patient's PHI, audited
+        JsonNode reads = HubApi.JSON.readTree(rest.withBasicAuth(TestHub.COMPLIANCE, TestHub.USER_PASSWORD)
+                .getForEntity("/api/audit?contact={id}&action=phi.read", String.class, pat).getBody());
+        assertThat(reads.toString()).contains("segment-membership");
         // engagement: an opt-out in force reads as unsubscribed()
         assertThat(HubApi.post(rest.withBasicAuth(TestHub.COMPLIANCE, TestHub.USER_PASSWORD),
                 "/api/contacts/{id}/opt-outs", Map.of("channel", "email", "purpose", "marketing"), pat)
