@@ -122,6 +122,15 @@ public final class AttributeIndex {
         }
     }
 
+    public boolean contains(UUID id) {
+        lock.readLock().lock();
+        try {
+            return rowOf.containsKey(id);
+        } finally {
+            lock.readLock().unlock();
+        }
+    }
+
     public int size() {
         lock.readLock().lock();
         try {

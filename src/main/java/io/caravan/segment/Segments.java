@@ -70,6 +70,7 @@ public class Segments implements SmartLifecycle {
     private final Clock clock;
     private final ZoneId zone;
     private final ObjectProvider<SegmentFacts.Outside> outside;
+    private final io.caravan.contact.ContactStore contacts;
     /** Membership changes one at a time: a contact's re-test and a full evaluation never interleave. */
     private final ReentrantLock membership = new ReentrantLock();
     private final Map<String, SegmentDefinition> stored = new ConcurrentHashMap<>();
@@ -77,7 +78,9 @@ public class Segments implements SmartLifecycle {
 
     public Segments(JdbcTemplate jdbc, TransactionTemplate tx, FieldCipher cipher, ContactWriter writer,
             SegmentCatalog catalog, AttributeIndex index, SegmentProperties props, ObjectMapper json, Clock clock,
-            MappingProperties mapping, ObjectProvider<SegmentFacts.Outside> outside) {
+            MappingProperties mapping, ObjectProvider<SegmentFacts.Outside> outside,
+            io.caravan.contact.ContactStore contacts) {
+        this.contacts = contacts;
         this.jdbc = jdbc;
         this.tx = tx;
         this.cipher = cipher;
@@ -111,8 +114,67 @@ public class Segments implements SmartLifecycle {
                 (System.nanoTime() - t0) / 1_000_000);
     }
 
-    /** Segments whose definition changed since their membership was evaluated are evaluated again. */
+    /**
+     * Contacts on file without an index row (a hub upgraded to segments, or a row lost) are indexed from their record
+     * and their events, once, on a background thread; then changed segments are evaluated.
+     */
     @EventListener(ApplicationReadyEvent.class)
+    void ready() {
+        backfiller = io.caravan.system.Worker.start("caravan-segment-backfill", true, () -> {
+            try {
+                int n = backfill();
+                if (n > 0) {
+                    log.info("Attribute index backfilled: {} contacts", n);
+                }
+                evaluateChanged();
+            } catch (RuntimeException e) {
+                log.error("Segment start-up work failed ({}); it runs again at the next start",
+                        e.getClass().getSimpleName());
+            }
+        });
+    }
+
+    private volatile io.caravan.system.Worker backfiller;
+
+    /** Indexes every contact the index does not hold; how many. Each in a transaction, as the subscriber does. */
+    int backfill() {
+        int n = 0;
+        UUID after = null;
+        List<UUID> page;
+        do {
+            page = contacts.contactIds(after, 1000);
+            for (UUID id : page) {
+                if (!running || Thread.currentThread().isInterrupted()) {
+                    return n;
+                }
+                if (index.contains(id)) {
+                    continue;
+                }
+                Boolean done = tx.execute(st -> {
+                    hold();
+                    // the subscriber may have indexed it meanwhile
+                    if (stored(id) != null) {
+                        return false;
+                    }
+                    Optional<io.caravan.contact.Contact> c = contacts.findById(id);
+                    if (c.isEmpty() || !c.get().id.equals(id)) {
+                        return false;
+                    }
+                    IndexedAttributes a = IndexedAttributes.after(null, c.get(), null);
+                    for (TriggerEvent e : contacts.events(id)) {
+                        a = IndexedAttributes.after(a, c.get(), e);
+                    }
+                    indexed(id, null, a);
+                    return true;
+                });
+                n += Boolean.TRUE.equals(done) ? 1 : 0;
+            }
+            after = page.isEmpty() ? after : page.get(page.size() - 1);
+        } while (page.size() == 1000);
+        return n;
+    }
+
+    /** Segments whose definition changed since their membership was evaluated are evaluated again. */
     void evaluateChanged() {
         Map<String, String> evaluated = new java.util.HashMap<>();
         jdbc.query("SELECT segment_id, expression FROM segment_state", rs -> {
@@ -128,6 +190,9 @@ public class Segments implements SmartLifecycle {
     @Override
     public void stop() {
         running = false;
+        if (backfiller != null) {
+            backfiller.stop(java.time.Duration.ofSeconds(10), true);
+        }
     }
 
     @Override

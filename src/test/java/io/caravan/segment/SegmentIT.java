@@ -177,6 +177,34 @@ class SegmentIT {
         assertThat(unsubscribed.get("sample").toString()).contains(pat.toString());
     }
 
+    @Autowired
+    Segments segments;
+    @Autowired
+    AttributeIndex index;
+    @Autowired
+    org.springframework.jdbc.core.JdbcTemplate jdbc;
+
+    @Test
+    void aContactTheIndexDoesNotHoldIsBackfilledFromItsRecordAndEvents() throws Exception {
+        UUID pat = HubApi.register(HUB, rest, "SEG-9", "Segment", "Bea", "seg-9@example.org", "");
+        send(admitted("SEG-9", "I10"));
+        String when = "hasCode('I10') and hasVisit() and daysSinceVisit() == 0";
+        Awaitility.await().atMost(Duration.ofSeconds(15)).until(() -> HubApi.JSON.readTree(HubApi.post(integration(),
+                "/api/segments/preview", Map.of("when", when)).getBody()).get("sample").toString()
+                .contains(pat.toString()));
+        // as on a hub upgraded with patients on file: no index row, nothing in memory
+        jdbc.update("DELETE FROM segment_attribute WHERE contact_id = ?", pat);
+        index.remove(pat);
+        assertThat(HubApi.JSON.readTree(HubApi.post(integration(), "/api/segments/preview", Map.of("when", when))
+                .getBody()).get("sample").toString()).doesNotContain(pat.toString());
+
+        assertThat(segments.backfill()).isGreaterThanOrEqualTo(1);
+        assertThat(HubApi.JSON.readTree(HubApi.post(integration(), "/api/segments/preview", Map.of("when", when))
+                .getBody()).get("sample").toString()).contains(pat.toString());
+        assertThat(jdbc.queryForObject("SELECT COUNT(*) FROM segment_attribute WHERE contact_id = ?", Integer.class,
+                pat)).isEqualTo(1);
+    }
+
     @Test
     void aMarketingSegmentBySensitiveCodesIsRefusedNamingTheField() throws Exception {
         ResponseEntity<String> r = define("rehab-offers", "marketing", "hasCode('F10')");
