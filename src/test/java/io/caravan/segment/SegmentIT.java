@@ -175,6 +175,17 @@ class SegmentIT {
         JsonNode unsubscribed = HubApi.JSON.readTree(HubApi.post(integration(), "/api/segments/preview",
                 Map.of("when", "inCodeSet('asthma') and unsubscribed()")).getBody());
         assertThat(unsubscribed.get("sample").toString()).contains(pat.toString());
+
+        // a second record of the same patient, merged into the first (A40): the merged record leaves the segment
+        UUID dup = HubApi.register(HUB, rest, "SEG-4", "Segment", "Ann", "seg-3@example.org", "");
+        send(admitted("SEG-4", "J45.20"));
+        Awaitility.await().atMost(Duration.ofSeconds(15)).until(() -> asthmaSample().contains(dup.toString()));
+        long before = segment("asthma").get("count").asLong();
+        send(Hl7Messages.a40(Hl7Messages.controlId(), "SEG-3", "SEG-4"));
+        Awaitility.await().atMost(Duration.ofSeconds(15)).until(() -> !asthmaSample().contains(dup.toString()));
+        assertThat(asthmaSample()).contains(pat.toString());
+        assertThat(segment("asthma").get("count").asLong()).isEqualTo(before - 1);
+        assertThat(events(pat, "segment.exited")).doesNotContain("asthma");
     }
 
     @Autowired
@@ -203,6 +214,11 @@ class SegmentIT {
                 .getBody()).get("sample").toString()).contains(pat.toString());
         assertThat(jdbc.queryForObject("SELECT COUNT(*) FROM segment_attribute WHERE contact_id = ?", Integer.class,
                 pat)).isEqualTo(1);
+    }
+
+    String asthmaSample() throws Exception {
+        return HubApi.JSON.readTree(HubApi.post(integration(), "/api/segments/preview",
+                Map.of("when", "inCodeSet('asthma')")).getBody()).get("sample").toString();
     }
 
     @Test
