@@ -138,13 +138,14 @@ public class MessageStore {
      */
     public Map<String, Long> countsBy(String actor) {
         Map<String, Long> out = new java.util.TreeMap<>();
-        jdbc.query("SELECT status, CASE WHEN status = ? THEN reasons END, COUNT(*) FROM outbound_message"
-                + " WHERE created_by = ? GROUP BY status, CASE WHEN status = ? THEN reasons END", rs -> {
+        // grouped by reasons too (few distinct lists); only a blocked message's reasons are counted apart
+        jdbc.query("SELECT status, reasons, COUNT(*) FROM outbound_message WHERE created_by = ?"
+                + " GROUP BY status, reasons", rs -> {
                     out.merge(rs.getString(1), rs.getLong(3), Long::sum);
-                    if (rs.getString(2) != null) {
+                    if (MessageStatus.BLOCKED.value().equals(rs.getString(1)) && rs.getString(2) != null) {
                         out.merge(rs.getString(1) + ":" + rs.getString(2), rs.getLong(3), Long::sum);
                     }
-                }, MessageStatus.BLOCKED.value(), actor, MessageStatus.BLOCKED.value());
+                }, actor);
         return out;
     }
 
