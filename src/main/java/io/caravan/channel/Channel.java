@@ -50,6 +50,11 @@ public interface Channel {
     }
 
     /** The route that delivers for this channel. */
+    /** Contacts a person opened / clicked a message of this channel to, as far as it can tell. */
+    default java.util.Set<UUID> engagedContacts(String what) {
+        return java.util.Set.of();
+    }
+
     default String deliveryUri() {
         return "direct:deliver-" + name();
     }

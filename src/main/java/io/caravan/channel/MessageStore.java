@@ -197,6 +197,29 @@ public class MessageStore {
         }, id);
     }
 
+    /**
+     * The messages one actor planned, counted by status and, for blocked ones, by their reasons (a campaign variant's
+     * report: {@code campaign:<id>:<variant>}). Keys: the status word, and {@code blocked:<reasons>}.
+     */
+    public Map<String, Long> countsBy(String actor) {
+        Map<String, Long> out = new java.util.TreeMap<>();
+        // grouped by reasons too (few distinct lists); only a blocked message's reasons are counted apart
+        jdbc.query("SELECT status, reasons, COUNT(*) FROM outbound_message WHERE created_by = ?"
+                + " GROUP BY status, reasons", rs -> {
+                    out.merge(rs.getString(1), rs.getLong(3), Long::sum);
+                    if (MessageStatus.BLOCKED.value().equals(rs.getString(1)) && rs.getString(2) != null) {
+                        out.merge(rs.getString(1) + ":" + rs.getString(2), rs.getLong(3), Long::sum);
+                    }
+                }, actor);
+        return out;
+    }
+
+    /** Contacts with a message in this status (a segment's {@code bounced()}). */
+    public java.util.Set<UUID> contactsWithStatus(MessageStatus status) {
+        return new java.util.HashSet<>(jdbc.queryForList("SELECT DISTINCT contact_id FROM outbound_message"
+                + " WHERE status = ?", UUID.class, status.value()));
+    }
+
     private static OutboundMessage row(ResultSet rs) throws SQLException {
         String reasons = rs.getString(8);
         return new OutboundMessage(rs.getObject(1, UUID.class), rs.getObject(2, UUID.class), rs.getString(3),

@@ -220,6 +220,29 @@ public class Messages {
         return ids.size();
     }
 
+    /** See {@link MessageStore#countsBy}: an actor's messages by status, and blocked ones by reasons. */
+    public Map<String, Long> countsBy(String actor) {
+        return store.countsBy(actor);
+    }
+
+    /** The message, if it was planned (a campaign finding what it planned before a crash). */
+    public java.util.Optional<OutboundMessage> find(UUID id) {
+        return store.find(id);
+    }
+
+    /**
+     * Contacts who engaged: {@code opened} / {@code clicked} (by a person, on any channel that tracks it), or
+     * {@code bounced} (a message refused for good). Read once per segment evaluation.
+     */
+    public Set<UUID> engagedContacts(String what) {
+        if ("bounced".equals(what)) {
+            return store.contactsWithStatus(MessageStatus.BOUNCED);
+        }
+        Set<UUID> out = new java.util.HashSet<>();
+        channels.names().forEach(n -> channels.find(n).ifPresent(c -> out.addAll(c.engagedContacts(what))));
+        return out;
+    }
+
     /** Planned messages of an earlier run (the hub stopped before sending them) go out now. */
     @EventListener(ApplicationReadyEvent.class)
     void resumePlanned() {

@@ -231,6 +231,29 @@ public final class ConsentPolicy {
         return null;
     }
 
+    /**
+     * The sensitive category a selection of codes by prefix could reach, or null: a code of a category starts with
+     * the prefix (F1 reaches F10.20), or the prefix lies inside a category's range (F10.2 is within F10*). In any code
+     * system: a segment's prefix names no system. Used to refuse marketing segments at definition time.
+     */
+    public String sensitiveCategoryReachedBy(String prefix) {
+        String p = prefix.trim().toUpperCase(Locale.ROOT);
+        for (Map<String, String> codes : List.of(exactCodes, prefixCodes)) {
+            for (Map.Entry<String, String> e : codes.entrySet()) {
+                String code = e.getKey().substring(e.getKey().indexOf('|') + 1);
+                if (code.startsWith(p) || (codes == prefixCodes && p.startsWith(code))) {
+                    return e.getValue();
+                }
+            }
+        }
+        return null;
+    }
+
+    /** The names of the sensitive categories. */
+    public Set<String> sensitiveCategories() {
+        return java.util.Collections.unmodifiableSet(categoryCitations.keySet());
+    }
+
     public Set<String> purposes() {
         return purposes;
     }

@@ -54,6 +54,12 @@ public class ConsentStore implements AuditTrail.Covered, ContactWriter.MergeFoll
      * Every record of a contact, without details: what a decision reads. Never cached, so a revocation is seen. A
      * record whose MAC fails comes back as kind {@value ConsentRecord#TAMPERED} (scope and dates as read).
      */
+    /** Contacts with an opt-out in force (any channel, any purpose): a segment's {@code unsubscribed()}. */
+    public java.util.Set<UUID> optedOut() {
+        return new java.util.HashSet<>(jdbc.queryForList("SELECT DISTINCT contact_id FROM consent_record"
+                + " WHERE kind = 'opt-out' AND revoked_at IS NULL", UUID.class));
+    }
+
     public List<ConsentRecord> forDecision(UUID contactId) {
         return jdbc.query("SELECT " + COLUMNS + " FROM consent_record WHERE contact_id = ?",
                 (rs, n) -> intact(rs) ? record(rs, null) : tampered(record(rs, null)), contactId);

@@ -137,6 +137,18 @@ public class ContactStore implements MergedRecords {
         return out;
     }
 
+    /**
+     * Ids of contacts not merged into another, in id order after {@code after} (null: from the start), at most
+     * {@code max}: a consumer that must visit every contact once (the segment index's backfill) pages through them.
+     */
+    public List<UUID> contactIds(UUID after, int max) {
+        return after == null
+                ? jdbc.queryForList("SELECT id FROM contact WHERE merged_into IS NULL ORDER BY id LIMIT " + max,
+                        UUID.class)
+                : jdbc.queryForList("SELECT id FROM contact WHERE merged_into IS NULL AND id > ? ORDER BY id LIMIT "
+                        + max, UUID.class, after);
+    }
+
     /** Trigger events of a contact (including those of records merged into it), oldest first. */
     public List<TriggerEvent> events(UUID contactId) {
         writer.awaitVisible();

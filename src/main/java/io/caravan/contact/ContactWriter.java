@@ -293,6 +293,32 @@ public class ContactWriter implements SmartLifecycle {
         }
     }
 
+    /**
+     * Events the hub itself raises about contacts (a segment's {@code segment.entered}), appended to the event log
+     * in the caller's Spring transaction (an event-log subscriber's, which moves its cursor in the same commit): both
+     * commit, or neither. The partitions' head rows are taken as a feed's group takes them, so positions stay in
+     * commit order. Each pair is (contact id, event).
+     */
+    public void appendEvents(List<Map.Entry<UUID, TriggerEvent>> events) {
+        if (events.isEmpty()) {
+            return;
+        }
+        Timestamp now = Timestamp.from(Instant.now());
+        List<EventRow> rows = new ArrayList<>(events.size());
+        for (Map.Entry<UUID, TriggerEvent> e : events) {
+            rows.add(new EventRow(e.getValue().id(), e.getKey(), e.getValue().type(), null, cipher.activeKeyId(),
+                    ContactStore.sealEvent(cipher, e.getValue()), now));
+        }
+        Connection c = org.springframework.jdbc.datasource.DataSourceUtils.getConnection(dataSource);
+        try {
+            appendToLog(c, rows);
+        } catch (SQLException e) {
+            throw new IllegalStateException("event log unavailable (" + safe(e) + ")", e);
+        } finally {
+            org.springframework.jdbc.datasource.DataSourceUtils.releaseConnection(c, dataSource);
+        }
+    }
+
     /** The blind index under which an identifier is looked up. */
     public String identifierIndex(Identifier id) {
         return cipher.blindIndex(IDENTIFIER_DOMAIN, id.key());

@@ -111,6 +111,34 @@ public final class Conditions {
     }
 
     /**
+     * The same locked-down context over another root (a segment's facts, read from the attribute index): its public
+     * read-only properties and instance methods, nothing else. A context may be reused for many evaluations when the
+     * root moves from row to row, which is what makes evaluating a segment over a million contacts cheap.
+     */
+    public static org.springframework.expression.EvaluationContext context(Object root) {
+        return SimpleEvaluationContext.forPropertyAccessors(MISSING_IS_NULL, FACTS).withInstanceMethods()
+                .withRootObject(root).build();
+    }
+
+    /** {@link #test(Expression, Facts)} in a context of {@link #context(Object)}. */
+    public static boolean test(Expression e, org.springframework.expression.EvaluationContext ctx) {
+        Object v;
+        try {
+            v = e.getValue(ctx);
+        } catch (org.springframework.expression.spel.SpelEvaluationException ex) {
+            throw new IllegalArgumentException("condition failed: " + ex.getMessageCode() + " at "
+                    + ex.getPosition() + " of '" + e.getExpressionString() + "'");
+        } catch (EvaluationException | java.time.DateTimeException ex) {
+            throw new IllegalArgumentException("condition failed: " + ex.getClass().getSimpleName() + " in '"
+                    + e.getExpressionString() + "'");
+        }
+        if (v instanceof Boolean b) {
+            return b;
+        }
+        throw new IllegalArgumentException("a condition must be true or false");
+    }
+
+    /**
      * What an expression sees. Maps are read-only copies; times are ISO-8601 strings or instants.
      *
      * @param engagement whether the message a step sent was opened / clicked by a person: (step, "opened") → bool

@@ -39,7 +39,9 @@ public final class WorkflowCatalog {
      */
     public static final Set<String> EVENT_TYPES = Set.of("patient.registered", "patient.admitted",
             "patient.discharged", "patient.updated", "patient.merged", "appointment.booked",
-            "appointment.rescheduled", "appointment.cancelled", "result.available", "sms.received");
+            "appointment.rescheduled", "appointment.cancelled", "result.available", "sms.received",
+            // raised by the hub when a contact enters or leaves a segment (data.segment: its id)
+            "segment.entered", "segment.exited");
     private static final Pattern ID = Pattern.compile("[a-z0-9][a-z0-9-]*");
     /** The attribute that holds a contact's tags (a sorted list), changed only by tag and untag. */
     static final String TAGS = "tags";

@@ -56,6 +56,11 @@ class EmailChannel implements Channel {
     }
 
     @Override
+    public java.util.Set<UUID> engagedContacts(String what) {
+        return tracking.engagedContacts(what);
+    }
+
+    @Override
     public long engagedCount(java.util.Collection<UUID> messageIds, String what) {
         return tracking.engagedCount(messageIds, what);
     }

@@ -125,6 +125,12 @@ public class Tracking {
         return n;
     }
 
+    /** Contacts a person (not a machine) opened / clicked a message of: a segment's {@code opened()}. */
+    public java.util.Set<UUID> engagedContacts(String type) {
+        return new java.util.HashSet<>(jdbc.queryForList("SELECT DISTINCT contact_id FROM message_event WHERE type = ?"
+                + " AND bot = FALSE", UUID.class, type));
+    }
+
     /** Whether a person (not a machine) opened / clicked the message. */
     public boolean engaged(UUID messageId, String type) {
         Integer n = jdbc.queryForObject("SELECT COUNT(*) FROM message_event WHERE message_id = ? AND type = ?"

@@ -1,0 +1,481 @@
+package io.caravan.segment;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.caravan.contact.ContactWriter;
+import io.caravan.contact.TriggerEvent;
+import io.caravan.crypto.FieldCipher;
+import io.caravan.mapping.MappingProperties;
+import io.caravan.system.Ids;
+import io.caravan.system.Problems;
+import io.caravan.workflow.Conditions;
+import java.sql.Timestamp;
+import java.time.Clock;
+import java.time.Instant;
+import java.time.LocalDate;
+import java.time.OffsetDateTime;
+import java.time.ZoneId;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.UUID;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.Consumer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.springframework.beans.factory.ObjectProvider;
+import org.springframework.boot.context.event.ApplicationReadyEvent;
+import org.springframework.context.SmartLifecycle;
+import org.springframework.context.event.EventListener;
+import org.springframework.dao.DuplicateKeyException;
+import org.springframework.expression.Expression;
+import org.springframework.jdbc.core.JdbcTemplate;
+import org.springframework.stereotype.Service;
+import org.springframework.transaction.support.TransactionSynchronization;
+import org.springframework.transaction.support.TransactionSynchronizationManager;
+import org.springframework.transaction.support.TransactionTemplate;
+
+/**
+ * Segments and their membership. Evaluation reads the {@link AttributeIndex} in memory only. Membership is kept in
+ * {@code segment_member}: the index subscriber re-tests a contact's segments after each of its events, and a new or
+ * changed definition is evaluated over everyone; each change of membership raises {@code segment.entered} or
+ * {@code segment.exited} on the event log (data {@code segment}: the id), in the transaction that records it, so
+ * workflows can start or end journeys on them. A segment's first evaluation is its baseline: its members at that
+ * moment raise no events (a new segment over a million contacts would otherwise start a million journeys at once).
+ */
+@Service
+public class Segments implements SmartLifecycle {
+
+    private static final Logger log = LoggerFactory.getLogger(Segments.class);
+    public static final String ENTERED = "segment.entered";
+    public static final String EXITED = "segment.exited";
+    private static final int BATCH = 500;
+
+    /** A definition with where it comes from. */
+    public record Defined(SegmentDefinition definition, String source) {
+    }
+
+    private final JdbcTemplate jdbc;
+    private final TransactionTemplate tx;
+    private final FieldCipher cipher;
+    private final ContactWriter writer;
+    private final SegmentCatalog catalog;
+    private final AttributeIndex index;
+    private final SegmentProperties props;
+    private final ObjectMapper json;
+    private final Clock clock;
+    private final ZoneId zone;
+    private final ObjectProvider<SegmentFacts.Outside> outside;
+    private final io.caravan.contact.ContactStore contacts;
+    /** Membership changes one at a time: a contact's re-test and a full evaluation never interleave. */
+    private final ReentrantLock membership = new ReentrantLock();
+    private final Map<String, SegmentDefinition> stored = new ConcurrentHashMap<>();
+    private volatile boolean running;
+
+    public Segments(JdbcTemplate jdbc, TransactionTemplate tx, FieldCipher cipher, ContactWriter writer,
+            SegmentCatalog catalog, AttributeIndex index, SegmentProperties props, ObjectMapper json, Clock clock,
+            MappingProperties mapping, ObjectProvider<SegmentFacts.Outside> outside,
+            io.caravan.contact.ContactStore contacts) {
+        this.contacts = contacts;
+        this.jdbc = jdbc;
+        this.tx = tx;
+        this.cipher = cipher;
+        this.writer = writer;
+        this.catalog = catalog;
+        this.index = index;
+        this.props = props;
+        this.json = json;
+        this.clock = clock;
+        this.zone = ZoneId.of(mapping.timeZone());
+        this.outside = outside;
+    }
+
+    // ---- start: the index from its sealed rows ------------------------------------------------------------------
+
+    /** Reads the sealed index rows into memory before the event pump (which keeps them current) starts. */
+    @Override
+    public void start() {
+        long t0 = System.nanoTime();
+        jdbc.query("SELECT contact_id, key_id, payload FROM segment_attribute", rs -> {
+            UUID id = rs.getObject(1, UUID.class);
+            index.put(id, open(id, rs.getString(2), rs.getBytes(3)));
+        });
+        jdbc.query("SELECT id, description, purpose, expression FROM segment_definition", rs -> {
+            SegmentDefinition d = new SegmentDefinition(rs.getString(1), rs.getString(2), rs.getString(3),
+                    rs.getString(4));
+            stored.put(d.id, d);
+        });
+        running = true;
+        log.info("Attribute index loaded: {} contacts in {} ms", index.size(),
+                (System.nanoTime() - t0) / 1_000_000);
+    }
+
+    /**
+     * Contacts on file without an index row (a hub upgraded to segments, or a row lost) are indexed from their record
+     * and their events, once, on a background thread; then changed segments are evaluated.
+     */
+    @EventListener(ApplicationReadyEvent.class)
+    void ready() {
+        backfiller = io.caravan.system.Worker.start("caravan-segment-backfill", true, () -> {
+            try {
+                int n = backfill();
+                if (n > 0) {
+                    log.info("Attribute index backfilled: {} contacts", n);
+                }
+                evaluateChanged();
+            } catch (RuntimeException e) {
+                log.error("Segment start-up work failed ({}); it runs again at the next start",
+                        e.getClass().getSimpleName());
+            }
+        });
+    }
+
+    private volatile io.caravan.system.Worker backfiller;
+
+    /** Indexes every contact the index does not hold; how many. Each in a transaction, as the subscriber does. */
+    int backfill() {
+        int n = 0;
+        UUID after = null;
+        List<UUID> page;
+        do {
+            page = contacts.contactIds(after, 1000);
+            for (UUID id : page) {
+                if (!running || Thread.currentThread().isInterrupted()) {
+                    return n;
+                }
+                if (index.contains(id)) {
+                    continue;
+                }
+                Boolean done = tx.execute(st -> {
+                    hold();
+                    // the subscriber may have indexed it meanwhile
+                    if (stored(id) != null) {
+                        return false;
+                    }
+                    Optional<io.caravan.contact.Contact> c = contacts.findById(id);
+                    if (c.isEmpty() || !c.get().id.equals(id)) {
+                        return false;
+                    }
+                    IndexedAttributes a = IndexedAttributes.after(null, c.get(), null);
+                    for (TriggerEvent e : contacts.events(id)) {
+                        a = IndexedAttributes.after(a, c.get(), e);
+                    }
+                    indexed(id, null, a);
+                    return true;
+                });
+                n += Boolean.TRUE.equals(done) ? 1 : 0;
+            }
+            after = page.isEmpty() ? after : page.get(page.size() - 1);
+        } while (page.size() == 1000);
+        return n;
+    }
+
+    /** Segments whose definition changed since their membership was evaluated are evaluated again. */
+    void evaluateChanged() {
+        Map<String, String> evaluated = new java.util.HashMap<>();
+        jdbc.query("SELECT segment_id, expression FROM segment_state", rs -> {
+            evaluated.put(rs.getString(1), rs.getString(2));
+        });
+        for (Defined d : all()) {
+            if (!d.definition().when.equals(evaluated.get(d.definition().id))) {
+                reevaluate(d.definition());
+            }
+        }
+    }
+
+    @Override
+    public void stop() {
+        running = false;
+        if (backfiller != null) {
+            backfiller.stop(java.time.Duration.ofSeconds(10), true);
+        }
+    }
+
+    @Override
+    public boolean isRunning() {
+        return running;
+    }
+
+    /** After the contact writer, before the event pump ({@code Integer.MIN_VALUE + 1100}). */
+    @Override
+    public int getPhase() {
+        return Integer.MIN_VALUE + 1050;
+    }
+
+    // ---- definitions ----------------------------------------------------------------------------------------------
+
+    public List<Defined> all() {
+        List<Defined> out = new ArrayList<>();
+        catalog.files().values().forEach(d -> out.add(new Defined(d, "file")));
+        stored.values().stream().filter(d -> !catalog.files().containsKey(d.id))
+                .sorted(java.util.Comparator.comparing(d -> d.id)).forEach(d -> out.add(new Defined(d, "api")));
+        return out;
+    }
+
+    public Optional<Defined> find(String id) {
+        SegmentDefinition f = catalog.files().get(id);
+        if (f != null) {
+            return Optional.of(new Defined(f, "file"));
+        }
+        return Optional.ofNullable(stored.get(id)).map(d -> new Defined(d, "api"));
+    }
+
+    /**
+     * Defines or redefines a segment through the API, checked as a file's is, then evaluates it over everyone.
+     * Returns whether it was new. A segment of a file cannot be changed here (its file is the source of truth).
+     */
+    public boolean define(SegmentDefinition d) {
+        catalog.require(d);
+        if (catalog.files().containsKey(d.id)) {
+            throw new Problems.Conflict("segment " + d.id + " is defined in a file");
+        }
+        Instant now = clock.instant();
+        boolean created = tx.execute(st -> {
+            int n = jdbc.update("UPDATE segment_definition SET description = ?, purpose = ?, expression = ?,"
+                    + " updated_at = ? WHERE id = ?", d.description, d.purpose, d.when, Timestamp.from(now), d.id);
+            if (n == 0) {
+                jdbc.update("INSERT INTO segment_definition (id, description, purpose, expression, updated_at)"
+                        + " VALUES (?, ?, ?, ?, ?)", d.id, d.description, d.purpose, d.when, Timestamp.from(now));
+            }
+            return n == 0;
+        });
+        stored.put(d.id, d);
+        reevaluate(d);
+        return created;
+    }
+
+    // ---- evaluation ---------------------------------------------------------------------------------------------
+
+    LocalDate today() {
+        return LocalDate.ofInstant(clock.instant(), zone);
+    }
+
+    private SegmentFacts.Outside outside() {
+        SegmentFacts.Outside o = outside.getIfAvailable();
+        return o == null ? SegmentFacts.Outside.NONE : o.fresh();
+    }
+
+    /** How many contacts the expression selects now. */
+    public long count(String when) {
+        return index.evaluate(Conditions.compile(when), today(), outside(), props.threads(), id -> {
+        });
+    }
+
+    /** The count and up to {@code caravan.segments.sample} contact ids the expression selects now. */
+    public Map<String, Object> preview(String when, String purpose) {
+        List<SegmentCatalog.Problem> p = catalog.checkExpression(when, purpose == null ? "treatment" : purpose);
+        if (!p.isEmpty()) {
+            throw new SegmentCatalog.Invalid(p);
+        }
+        Set<UUID> sample = ConcurrentHashMap.newKeySet();
+        int max = props.sample();
+        long n = index.evaluate(Conditions.compile(when), today(), outside(), props.threads(), id -> {
+            if (sample.size() < max) {
+                sample.add(id);
+            }
+        });
+        Map<String, Object> out = new LinkedHashMap<>();
+        out.put("count", n);
+        out.put("sample", sample.stream().limit(max).map(UUID::toString).sorted().toList());
+        return out;
+    }
+
+    /**
+     * The segment's members now, evaluated on the index, handed to {@code each} one at a time on the calling thread,
+     * in index order (a campaign snapshots its recipients this way). Returns how many.
+     */
+    public long members(String segmentId, Consumer<UUID> each) {
+        SegmentDefinition d = find(segmentId).orElseThrow(() -> new Problems.NotFound("no segment " + segmentId))
+                .definition();
+        return index.evaluate(Conditions.compile(d.when), today(), outside(), 1, each);
+    }
+
+    /**
+     * Evaluates a segment over everyone and records the difference to its stored membership, raising the events
+     * (none on its first evaluation: the baseline). Idempotent: after a crash half-way it is run again at start.
+     */
+    public void reevaluate(SegmentDefinition d) {
+        membership.lock();
+        try {
+            long t0 = System.nanoTime();
+            boolean baseline = jdbc.queryForList("SELECT segment_id FROM segment_state WHERE segment_id = ?",
+                    String.class, d.id).isEmpty();
+            Set<UUID> now = ConcurrentHashMap.newKeySet();
+            index.evaluate(Conditions.compile(d.when), today(), outside(), props.threads(), now::add);
+            Set<UUID> before = new HashSet<>();
+            jdbc.query("SELECT contact_id FROM segment_member WHERE segment_id = ?", rs -> {
+                before.add(rs.getObject(1, UUID.class));
+            }, d.id);
+            List<UUID> entered = now.stream().filter(id -> !before.contains(id)).toList();
+            List<UUID> exited = before.stream().filter(id -> !now.contains(id)).toList();
+            Instant at = clock.instant();
+            for (int i = 0; i < entered.size(); i += BATCH) {
+                List<UUID> chunk = entered.subList(i, Math.min(entered.size(), i + BATCH));
+                tx.executeWithoutResult(st -> changed(d.id, chunk, List.of(), at, !baseline));
+            }
+            for (int i = 0; i < exited.size(); i += BATCH) {
+                List<UUID> chunk = exited.subList(i, Math.min(exited.size(), i + BATCH));
+                tx.executeWithoutResult(st -> changed(d.id, List.of(), chunk, at, !baseline));
+            }
+            tx.executeWithoutResult(st -> {
+                if (jdbc.update("UPDATE segment_state SET expression = ?, evaluated_at = ? WHERE segment_id = ?",
+                        d.when, Timestamp.from(at), d.id) == 0) {
+                    jdbc.update("INSERT INTO segment_state (segment_id, expression, evaluated_at) VALUES (?, ?, ?)",
+                            d.id, d.when, Timestamp.from(at));
+                }
+            });
+            log.info("Segment {} evaluated: {} members, {} entered, {} exited{} in {} ms", d.id, now.size(),
+                    entered.size(), exited.size(), baseline ? " (baseline, no events)" : "",
+                    (System.nanoTime() - t0) / 1_000_000);
+        } finally {
+            membership.unlock();
+        }
+    }
+
+    /** Records membership changes and (unless a baseline) raises their events, in the caller's transaction. */
+    private void changed(String segment, List<UUID> entered, List<UUID> exited, Instant at, boolean events) {
+        if (!entered.isEmpty()) {
+            jdbc.batchUpdate("INSERT INTO segment_member (segment_id, contact_id, since) VALUES (?, ?, ?)", entered,
+                    entered.size(), (ps, id) -> {
+                        ps.setString(1, segment);
+                        ps.setObject(2, id);
+                        ps.setTimestamp(3, Timestamp.from(at));
+                    });
+        }
+        if (!exited.isEmpty()) {
+            jdbc.batchUpdate("DELETE FROM segment_member WHERE segment_id = ? AND contact_id = ?", exited,
+                    exited.size(), (ps, id) -> {
+                        ps.setString(1, segment);
+                        ps.setObject(2, id);
+                    });
+        }
+        if (events) {
+            List<Map.Entry<UUID, TriggerEvent>> raised = new ArrayList<>();
+            OffsetDateTime when = at.atZone(zone).toOffsetDateTime();
+            entered.forEach(id -> raised.add(Map.entry(id, event(ENTERED, segment, when))));
+            exited.forEach(id -> raised.add(Map.entry(id, event(EXITED, segment, when))));
+            writer.appendEvents(raised);
+        }
+    }
+
+    private static TriggerEvent event(String type, String segment, OffsetDateTime at) {
+        return new TriggerEvent(Ids.next(), type, at, new TriggerEvent.Source("segment", null, "segment/" + segment),
+                Map.of("segment", segment));
+    }
+
+    // ---- one contact, from the index subscriber -------------------------------------------------------------------
+
+    /**
+     * In the index subscriber's transaction: the contact's new attributes are stored sealed and put in memory (taken
+     * back if the transaction rolls back), and each evaluated segment is tested again for it. The membership lock is
+     * taken first - before this transaction writes anything, so a full evaluation holding it never waits for this
+     * one's row locks - and held until the transaction ends.
+     */
+    void indexed(UUID contactId, IndexedAttributes before, IndexedAttributes after) {
+        hold();
+        storeRow(contactId, after);
+        index.put(contactId, after);
+        TransactionSynchronizationManager.registerSynchronization(new TransactionSynchronization() {
+            @Override
+            public void afterCompletion(int status) {
+                if (status != STATUS_COMMITTED) {
+                    if (before == null) {
+                        index.remove(contactId);
+                    } else {
+                        index.put(contactId, before);
+                    }
+                }
+            }
+        });
+        Set<String> evaluated = new HashSet<>(jdbc.queryForList("SELECT segment_id FROM segment_state",
+                String.class));
+        Set<String> memberOf = new HashSet<>(jdbc.queryForList(
+                "SELECT segment_id FROM segment_member WHERE contact_id = ?", String.class, contactId));
+        LocalDate today = today();
+        SegmentFacts.Outside o = outside();
+        Instant at = clock.instant();
+        for (Defined d : all()) {
+            String id = d.definition().id;
+            if (!evaluated.contains(id)) {
+                continue;
+            }
+            boolean is = index.matches(Conditions.compile(d.definition().when), contactId, today, o);
+            if (is && !memberOf.contains(id)) {
+                changed(id, List.of(contactId), List.of(), at, true);
+            } else if (!is && memberOf.contains(id)) {
+                changed(id, List.of(), List.of(contactId), at, true);
+            }
+        }
+    }
+
+    /** A contact merged into another: forgotten by the index and its segments, without events (it is gone). */
+    void forget(UUID contactId) {
+        hold();
+        jdbc.update("DELETE FROM segment_attribute WHERE contact_id = ?", contactId);
+        jdbc.update("DELETE FROM segment_member WHERE contact_id = ?", contactId);
+        TransactionSynchronizationManager.registerSynchronization(new TransactionSynchronization() {
+            @Override
+            public void afterCompletion(int status) {
+                if (status == STATUS_COMMITTED) {
+                    index.remove(contactId);
+                }
+            }
+        });
+    }
+
+    /** Takes the membership lock for the rest of the current transaction (once per transaction). */
+    private void hold() {
+        if (membership.isHeldByCurrentThread()) {
+            return;
+        }
+        membership.lock();
+        TransactionSynchronizationManager.registerSynchronization(new TransactionSynchronization() {
+            @Override
+            public void afterCompletion(int status) {
+                membership.unlock();
+            }
+        });
+    }
+
+    /** The contact's attributes as stored, or null. */
+    IndexedAttributes stored(UUID contactId) {
+        return jdbc.query("SELECT key_id, payload FROM segment_attribute WHERE contact_id = ?",
+                (rs, n) -> open(contactId, rs.getString(1), rs.getBytes(2)), contactId).stream().findFirst()
+                .orElse(null);
+    }
+
+    private void storeRow(UUID contactId, IndexedAttributes a) {
+        byte[] sealed;
+        try {
+            sealed = cipher.seal(json.writeValueAsBytes(a), aad(contactId));
+        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+            throw new IllegalStateException("cannot write index attributes", e);
+        }
+        Timestamp now = Timestamp.from(clock.instant());
+        if (jdbc.update("UPDATE segment_attribute SET key_id = ?, payload = ?, updated_at = ? WHERE contact_id = ?",
+                cipher.activeKeyId(), sealed, now, contactId) == 0) {
+            try {
+                jdbc.update("INSERT INTO segment_attribute (contact_id, key_id, payload, updated_at) VALUES (?, ?, ?, ?)",
+                        contactId, cipher.activeKeyId(), sealed, now);
+            } catch (DuplicateKeyException e) {
+                throw new IllegalStateException("index row written concurrently", e);
+            }
+        }
+    }
+
+    private IndexedAttributes open(UUID contactId, String keyId, byte[] payload) {
+        try {
+            return json.readValue(cipher.open(keyId, payload, aad(contactId)), IndexedAttributes.class);
+        } catch (java.io.IOException e) {
+            throw new IllegalStateException("cannot read index attributes", e);
+        }
+    }
+
+    private static String aad(UUID contactId) {
+        return "segment-attribute:" + contactId;
+    }
+}
