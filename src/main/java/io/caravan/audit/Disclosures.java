@@ -51,10 +51,21 @@ public class Disclosures {
 
     /** Records a disclosure and returns once the entry is durable. */
     public long record(Disclosure d, String actor) {
-        return audit.appendAndWait(AuditDraft.of(actor, Actions.DISCLOSURE).contact(d.contactId())
+        return audit.appendAndWait(entry(d, actor));
+    }
+
+    /** Records several disclosures together (one wait for all) and returns once every entry is durable. */
+    public void recordAll(java.util.List<Disclosure> all, String actor) {
+        if (!all.isEmpty()) {
+            audit.appendAllAndWait(all.stream().map(d -> entry(d, actor)).toList());
+        }
+    }
+
+    private static AuditDraft entry(Disclosure d, String actor) {
+        return AuditDraft.of(actor, Actions.DISCLOSURE).contact(d.contactId())
                 .purpose(d.purpose()).channel(d.channel()).outcome(d.protection()).detail("recipient", d.recipient())
                 .detail("description", d.description()).detail("messageId", d.messageId())
-                .detail("toIndividual", d.toIndividual()));
+                .detail("toIndividual", d.toIndividual());
     }
 
     /** Camel step: records the disclosure described by the exchange properties (see the constants). */

@@ -210,13 +210,43 @@ public class ConsentService {
         Instant now = clock.instant();
         List<ConsentRecord> records = c == null ? List.of() : store.forDecision(c.id);
         Decision d = engine.decide(c, records, req, now);
-        AuditDraft entry = AuditDraft.of(actor, Actions.DECISION).contact(c != null ? c.id : contactId)
+        audit.appendAndWait(entry(c != null ? c.id : contactId, req, d, actor, stage, now));
+        return d;
+    }
+
+    /** One decision asked for among several: a contact the caller holds and what it would send. */
+    public record Ask(Contact contact, DecisionRequest request) {
+    }
+
+    /**
+     * Decides for several contacts at once (an outbound stream's run of events), each exactly as {@link #decide}
+     * would, and audits every decision; the entries go to the trail together and the decisions are returned, in
+     * order, once all of them are durable - one wait for the run rather than one per decision.
+     */
+    public List<Decision> decideAll(List<Ask> asks, String actor, Stage stage) {
+        Instant now = clock.instant();
+        List<Decision> out = new ArrayList<>(asks.size());
+        List<AuditDraft> entries = new ArrayList<>(asks.size());
+        Map<UUID, List<ConsentRecord>> records = new java.util.HashMap<>();
+        for (Ask a : asks) {
+            Contact c = a.contact();
+            Decision d = engine.decide(c, records.computeIfAbsent(c.id, store::forDecision), a.request(), now);
+            out.add(d);
+            entries.add(entry(c.id, a.request(), d, actor, stage, now));
+        }
+        if (!entries.isEmpty()) {
+            audit.appendAllAndWait(entries);
+        }
+        return out;
+    }
+
+    private static AuditDraft entry(UUID contactId, DecisionRequest req, Decision d, String actor, Stage stage,
+            Instant now) {
+        return AuditDraft.of(actor, Actions.DECISION).contact(contactId)
                 .purpose(req.purpose()).channel(req.channel()).outcome(d.allowed() ? "allow" : "deny")
                 .at(now).detail("stage", stage.name().toLowerCase(java.util.Locale.ROOT))
                 .detail("content", d.content()).detail("rules", d.reasons().stream()
                         .map(x -> x.rule() + ":" + x.effect()).toList());
-        audit.appendAndWait(entry);
-        return d;
     }
 
     private void purpose(String p, boolean anyAllowed, List<String> problems) {
