@@ -61,7 +61,8 @@ public class Disclosures {
         }
     }
 
-    private static AuditDraft entry(Disclosure d, String actor) {
+    /** The audit entry of a disclosure, for a caller that appends it together with others (one wait for all). */
+    public static AuditDraft entry(Disclosure d, String actor) {
         return AuditDraft.of(actor, Actions.DISCLOSURE).contact(d.contactId())
                 .purpose(d.purpose()).channel(d.channel()).outcome(d.protection()).detail("recipient", d.recipient())
                 .detail("description", d.description()).detail("messageId", d.messageId())

@@ -224,6 +224,16 @@ public class ConsentService {
      * order, once all of them are durable - one wait for the run rather than one per decision.
      */
     public List<Decision> decideAll(List<Ask> asks, String actor, Stage stage) {
+        return decideAll(asks, actor, stage, d -> List.of());
+    }
+
+    /**
+     * The same, and the caller's own entries about what it will do with the decisions (its disclosures) go to the
+     * trail in the same batch, after the decisions': one wait for both. The decisions are returned only once every
+     * entry is durable, so nothing is acted on before its decision and its record are.
+     */
+    public List<Decision> decideAll(List<Ask> asks, String actor, Stage stage,
+            java.util.function.Function<List<Decision>, List<AuditDraft>> andThen) {
         Instant now = clock.instant();
         List<Decision> out = new ArrayList<>(asks.size());
         List<AuditDraft> entries = new ArrayList<>(asks.size());
@@ -234,6 +244,7 @@ public class ConsentService {
             out.add(d);
             entries.add(entry(c.id, a.request(), d, actor, stage, now));
         }
+        entries.addAll(andThen.apply(out));
         if (!entries.isEmpty()) {
             audit.appendAllAndWait(entries);
         }

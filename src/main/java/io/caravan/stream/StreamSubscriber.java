@@ -124,32 +124,38 @@ public class StreamSubscriber implements EventSubscriber {
         if (asks.isEmpty()) {
             return;
         }
-        List<Decision> decisions = consent.decideAll(asks, "stream:" + d.id(), ConsentService.Stage.SEND);
-        Map<UUID, UUID> surrogateOf = new java.util.HashMap<>();
-        List<Disclosures.Disclosure> disclosed = new java.util.ArrayList<>();
+        // the run's decisions and the disclosures of what they allow go to the audit trail as one batch: one wait,
+        // and the outbox rows below are written only once every entry is durable
         List<StreamOutbox.Added> added = new java.util.ArrayList<>();
-        for (int i = 0; i < asked.size(); i++) {
-            Decision decision = decisions.get(i);
-            if (!decision.allowed()) {
-                count("denied");
-                continue;
+        String actor = "stream:" + d.id();
+        consent.decideAll(asks, actor, ConsentService.Stage.SEND, decisions -> {
+            Map<UUID, UUID> surrogateOf = new java.util.HashMap<>();
+            List<io.caravan.audit.AuditDraft> disclosed = new java.util.ArrayList<>();
+            for (int i = 0; i < asked.size(); i++) {
+                Decision decision = decisions.get(i);
+                if (!decision.allowed()) {
+                    count("denied");
+                    continue;
+                }
+                LoggedEvent logged = asked.get(i);
+                TriggerEvent e = logged.event();
+                Contact c = asks.get(i).contact();
+                String form = Decision.PHI.equals(decision.content()) ? FORM_BAA : SafeHarbor.FORM;
+                UUID surrogate = surrogateOf.computeIfAbsent(c.id, id -> surrogates.surrogate(d.id(), id));
+                UUID eventId = EventKinds.eventId(d.id(), e.id());
+                Map<String, Object> payload = FORM_BAA.equals(form) ? baaPayload(eventId, e, c, surrogate)
+                        : deidentified(eventId, e, c, surrogate);
+                disclosed.add(Disclosures.entry(new Disclosures.Disclosure(c.id, d.purpose(), d.channel(),
+                        d.kind() + ":" + d.id(), e.type() + " event, " + (FORM_BAA.equals(form)
+                                ? "allow-listed fields under the BAA" : "de-identified (Safe Harbor)"), form,
+                        eventId.toString(), false), actor));
+                added.add(new StreamOutbox.Added(d.id(), eventId, logged.position(), e.type(), form, surrogate,
+                        payload));
+                count(form);
             }
-            LoggedEvent logged = asked.get(i);
-            TriggerEvent e = logged.event();
-            Contact c = asks.get(i).contact();
-            String form = Decision.PHI.equals(decision.content()) ? FORM_BAA : SafeHarbor.FORM;
-            UUID surrogate = surrogateOf.computeIfAbsent(c.id, id -> surrogates.surrogate(d.id(), id));
-            UUID eventId = EventKinds.eventId(d.id(), e.id());
-            Map<String, Object> payload = FORM_BAA.equals(form) ? baaPayload(eventId, e, c, surrogate)
-                    : deidentified(eventId, e, c, surrogate);
-            disclosed.add(new Disclosures.Disclosure(c.id, d.purpose(), d.channel(), d.kind() + ":" + d.id(),
-                    e.type() + " event, " + (FORM_BAA.equals(form) ? "allow-listed fields under the BAA"
-                            : "de-identified (Safe Harbor)"), form, eventId.toString(), false));
-            added.add(new StreamOutbox.Added(d.id(), eventId, logged.position(), e.type(), form, surrogate, payload));
-            count(form);
-        }
-        // recorded before the outbox rows commit: a crash in between repeats the records, never loses them
-        disclosures.recordAll(disclosed, "stream:" + d.id());
+            return disclosed;
+        });
+        // a crash between the durable entries and this commit repeats them with the run, never loses them
         outbox.addAll(added);
     }
 
