@@ -81,16 +81,16 @@ public class StreamSubscriber implements EventSubscriber {
         onEvents(List.of(logged));
     }
 
-    /** A run of events costs one wait for the audit trail's decisions, one for its disclosures, one insert batch. */
+    /** A run of events costs one wait for the audit trail (its decisions and disclosures) and one insert batch. */
     @Override
     public boolean batches() {
         return true;
     }
 
     /**
-     * A run of events, in order: those of a listed type whose contact passes the filter are put to the gate together
-     * (each decision audited, all durable before anything is written), then each allowed one is recorded as a
-     * disclosure (durable too) and added to the outbox - all in the transaction that moves the cursor past the run.
+     * A run of events, in order: those of a listed type whose contact passes the filter are put to the gate together,
+     * each allowed one is recorded as a disclosure, all these audit entries are durable before anything is written,
+     * and the allowed ones are added to the outbox - all in the transaction that moves the cursor past the run.
      */
     @Override
     public void onEvents(List<LoggedEvent> run) {
@@ -141,6 +141,11 @@ public class StreamSubscriber implements EventSubscriber {
                 TriggerEvent e = logged.event();
                 Contact c = asks.get(i).contact();
                 String form = Decision.PHI.equals(decision.content()) ? FORM_BAA : SafeHarbor.FORM;
+                if (TriggerEvent.CONTACT_CHANGED.equals(e.type()) && changed(e, FORM_BAA.equals(form)).isEmpty()) {
+                    // the gate limited a BAA destination to the de-identified form, which shows none of the change
+                    count("unseen-change");
+                    continue;
+                }
                 UUID surrogate = surrogateOf.computeIfAbsent(c.id, id -> surrogates.surrogate(d.id(), id));
                 UUID eventId = EventKinds.eventId(d.id(), e.id());
                 Map<String, Object> payload = FORM_BAA.equals(form) ? baaPayload(eventId, e, c, surrogate)
