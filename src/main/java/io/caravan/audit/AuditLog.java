@@ -169,6 +169,24 @@ public class AuditLog implements SmartLifecycle {
     }
 
     /**
+     * Appends several entries at once and waits until all are durable: they are queued together, so they share a
+     * group commit (or a few) instead of one wait each - for a caller acting on a run of things, each of which must be
+     * audited before it acts. Returns their sequence numbers in order; throws {@link AuditUnavailable} when the trail
+     * cannot take one of them (some others may be durable: each is a true record of what was about to happen).
+     */
+    public List<Long> appendAllAndWait(List<AuditDraft> drafts) {
+        List<CompletableFuture<Long>> queued = new ArrayList<>(drafts.size());
+        for (AuditDraft d : drafts) {
+            queued.add(append(d));
+        }
+        List<Long> seqs = new ArrayList<>(queued.size());
+        for (CompletableFuture<Long> f : queued) {
+            seqs.add(await(f));
+        }
+        return seqs;
+    }
+
+    /**
      * Purges entries older than {@code cutoff} (kept in order with appends) and records the purge as an entry; the
      * chain then starts at the last purged entry's MAC. Age is counted from the trail's newest entry as well as from
      * the clock, so a clock set ahead cannot purge what the retention period still covers; a purge against a clock

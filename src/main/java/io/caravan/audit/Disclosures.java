@@ -51,7 +51,7 @@ public class Disclosures {
 
     /** Records a disclosure and returns once the entry is durable. */
     public long record(Disclosure d, String actor) {
-        return audit.appendAndWait(draft(d, actor));
+        return audit.appendAndWait(entry(d, actor));
     }
 
     /**
@@ -59,10 +59,18 @@ public class Disclosures {
      * commit, or neither; returns once durable.
      */
     public long record(Disclosure d, String actor, AuditLog.TxWork with) {
-        return audit.appendAndWait(draft(d, actor), with);
+        return audit.appendAndWait(entry(d, actor), with);
     }
 
-    private static AuditDraft draft(Disclosure d, String actor) {
+    /** Records several disclosures together (one wait for all) and returns once every entry is durable. */
+    public void recordAll(java.util.List<Disclosure> all, String actor) {
+        if (!all.isEmpty()) {
+            audit.appendAllAndWait(all.stream().map(d -> entry(d, actor)).toList());
+        }
+    }
+
+    /** The audit entry of a disclosure, for a caller that appends it together with others (one wait for all). */
+    public static AuditDraft entry(Disclosure d, String actor) {
         return AuditDraft.of(actor, Actions.DISCLOSURE).contact(d.contactId())
                 .purpose(d.purpose()).channel(d.channel()).outcome(d.protection()).detail("recipient", d.recipient())
                 .detail("description", d.description()).detail("messageId", d.messageId())

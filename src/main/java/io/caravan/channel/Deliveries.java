@@ -131,6 +131,13 @@ public class Deliveries {
         // the decision's entry was queued first and the trail commits in order; waiting names a failure of its own
         awaitDecision(ex);
         Disclosures.Disclosure d = Disclosures.of(ex);
+        if (store.logsEvent(MessageStatus.SENT)) {
+            // a stream wants message.sent: the status commits with its event, in the log's transaction, after the
+            // disclosure (the trail's writer cannot append to the event log in its own)
+            disclosures.record(d, Disclosures.actor(ex));
+            store.finish(m.id(), MessageStatus.SENT, protection, reasons, clock.instant());
+            return;
+        }
         try {
             disclosures.record(d, Disclosures.actor(ex),
                     store.finishWork(m.id(), MessageStatus.SENT, protection, reasons, clock.instant()));

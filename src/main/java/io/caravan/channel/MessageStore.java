@@ -25,10 +25,31 @@ public class MessageStore {
 
     private final JdbcTemplate jdbc;
     private final FieldCipher cipher;
+    /** Null: statuses are not logged (unit tests of the queries alone). */
+    private final MessageEvents events;
 
     public MessageStore(JdbcTemplate jdbc, FieldCipher cipher) {
+        this(jdbc, cipher, null);
+    }
+
+    @org.springframework.beans.factory.annotation.Autowired
+    public MessageStore(JdbcTemplate jdbc, FieldCipher cipher, MessageEvents events) {
         this.jdbc = jdbc;
         this.cipher = cipher;
+        this.events = events;
+    }
+
+    /** The status change, with its {@code message.<status>} event in the log when a stream wants it. */
+    private boolean logged(UUID id, MessageStatus status, Instant at, java.util.function.BooleanSupplier change) {
+        return events == null ? change.getAsBoolean() : events.logged(id, status.value(), at, change);
+    }
+
+    /**
+     * Whether a change to {@code status} appends a {@code message.<status>} event (a stream lists it): such a change
+     * commits with its event through {@link #finish}, not as statements of another writer's transaction.
+     */
+    public boolean logsEvent(MessageStatus status) {
+        return events != null && events.wanted(status.value());
     }
 
     public void insert(OutboundMessage m, Map<String, Object> data, String createdBy) {
@@ -107,9 +128,10 @@ public class MessageStore {
      * Moves a planned or deferred message on; false if it was neither any more (already sent by another attempt).
      */
     public boolean finish(UUID id, MessageStatus status, String protection, List<String> reasons, Instant at) {
-        return jdbc.update("UPDATE outbound_message SET status = ?, protection = ?, reasons = ?, updated_at = ?,"
-                + " next_attempt_at = NULL WHERE id = ? AND status IN (?, ?)", status.value(), protection, join(reasons),
-                Timestamp.from(at), id, MessageStatus.PLANNED.value(), MessageStatus.DEFERRED.value()) == 1;
+        return logged(id, status, at, () -> jdbc.update("UPDATE outbound_message SET status = ?, protection = ?,"
+                + " reasons = ?, updated_at = ?, next_attempt_at = NULL WHERE id = ? AND status IN (?, ?)",
+                status.value(), protection, join(reasons), Timestamp.from(at), id, MessageStatus.PLANNED.value(),
+                MessageStatus.DEFERRED.value()) == 1);
     }
 
     /** A temporary failure: the message waits until {@code next}; {@code counts} adds one to its attempts. */
@@ -159,10 +181,10 @@ public class MessageStore {
     /** A later report about a sent message (a DSN): {@code sent} becomes {@code status}. */
     public boolean report(UUID id, MessageStatus status, String reason, Instant at) {
         // a report without a reason (delivered) keeps the reasons the send recorded
-        return jdbc.update("UPDATE outbound_message SET status = ?, reasons = COALESCE(?, reasons), updated_at = ?"
-                + " WHERE id = ?"
+        return logged(id, status, at, () -> jdbc.update("UPDATE outbound_message SET status = ?,"
+                + " reasons = COALESCE(?, reasons), updated_at = ? WHERE id = ?"
                 + " AND status IN (?, ?)", status.value(), reason, Timestamp.from(at), id,
-                MessageStatus.SENT.value(), MessageStatus.DELIVERED.value()) == 1;
+                MessageStatus.SENT.value(), MessageStatus.DELIVERED.value()) == 1);
     }
 
     /** See {@link Messages#createdSince}. */

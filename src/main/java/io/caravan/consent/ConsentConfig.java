@@ -20,13 +20,24 @@ class ConsentConfig {
     DecisionEngine decisionEngine(ConsentProperties props, MappingCatalog catalog) {
         Map<String, String> queues = new HashMap<>();
         Map<String, String> webhooks = new HashMap<>();
+        Map<String, java.time.LocalDate> expires = new HashMap<>();
         for (AdapterProfile a : catalog.adapters()) {
             if (QUEUE_KIND.equals(a.kind)) {
                 queues.put(a.id, a.baa.status);
             } else if (WEBHOOK_KIND.equals(a.kind)) {
                 webhooks.put(a.id, a.baa.status);
             }
+            if ((QUEUE_KIND.equals(a.kind) || WEBHOOK_KIND.equals(a.kind)) && a.baa.expires != null
+                    && !a.baa.expires.isBlank()) {
+                // read here as the stream destinations read it; a malformed date stops the start there
+                try {
+                    expires.put((QUEUE_KIND.equals(a.kind) ? "queue:" : "webhook:") + a.id,
+                            java.time.LocalDate.parse(a.baa.expires));
+                } catch (java.time.format.DateTimeParseException e) {
+                    // StreamDestinations names the file and the field
+                }
+            }
         }
-        return new DecisionEngine(ConsentPolicy.load(props.policiesDir()), queues, webhooks);
+        return new DecisionEngine(ConsentPolicy.load(props.policiesDir()), queues, webhooks, expires);
     }
 }

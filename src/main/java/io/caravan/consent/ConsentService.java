@@ -250,6 +250,43 @@ public class ConsentService {
         return new Queued(d, audit.append(entry(d, contact.id, req, actor, stage, now)));
     }
 
+    /** One decision asked for among several: a contact the caller holds and what it would send. */
+    public record Ask(Contact contact, DecisionRequest request) {
+    }
+
+    /**
+     * Decides for several contacts at once (an outbound stream's run of events), each exactly as {@link #decide}
+     * would, and audits every decision; the entries go to the trail together and the decisions are returned, in
+     * order, once all of them are durable - one wait for the run rather than one per decision.
+     */
+    public List<Decision> decideAll(List<Ask> asks, String actor, Stage stage) {
+        return decideAll(asks, actor, stage, d -> List.of());
+    }
+
+    /**
+     * The same, and the caller's own entries about what it will do with the decisions (its disclosures) go to the
+     * trail in the same batch, after the decisions': one wait for both. The decisions are returned only once every
+     * entry is durable, so nothing is acted on before its decision and its record are.
+     */
+    public List<Decision> decideAll(List<Ask> asks, String actor, Stage stage,
+            java.util.function.Function<List<Decision>, List<AuditDraft>> andThen) {
+        Instant now = clock.instant();
+        List<Decision> out = new ArrayList<>(asks.size());
+        List<AuditDraft> entries = new ArrayList<>(asks.size());
+        Map<UUID, List<ConsentRecord>> records = new java.util.HashMap<>();
+        for (Ask a : asks) {
+            Contact c = a.contact();
+            Decision d = engine.decide(c, records.computeIfAbsent(c.id, store::forDecision), a.request(), now);
+            out.add(d);
+            entries.add(entry(d, c.id, a.request(), actor, stage, now));
+        }
+        entries.addAll(andThen.apply(out));
+        if (!entries.isEmpty()) {
+            audit.appendAllAndWait(entries);
+        }
+        return out;
+    }
+
     private static AuditDraft entry(Decision d, UUID contactId, DecisionRequest req, String actor, Stage stage,
             Instant now) {
         return AuditDraft.of(actor, Actions.DECISION).contact(contactId)

@@ -31,6 +31,7 @@ public final class DecisionEngine {
     private final Map<String, String> queues;
     /** Webhook adapter id → BAA status ({@code webhook:<id>} destinations). */
     private final Map<String, String> webhooks;
+    private final Map<String, java.time.LocalDate> baaExpires;
     private final Map<String, Decision.Reason> deny = new HashMap<>();
     private final Map<String, Decision.Reason> allow = new HashMap<>();
     private final Map<String, Decision.Reason> limit = new HashMap<>();
@@ -45,6 +46,16 @@ public final class DecisionEngine {
     }
 
     public DecisionEngine(ConsentPolicy policy, Map<String, String> queues, Map<String, String> webhooks) {
+        this(policy, queues, webhooks, Map.of());
+    }
+
+    /**
+     * @param baaExpires destination channel ({@code queue:<id>}, {@code webhook:<id>}) → the last day its BAA is in
+     *                   force (UTC); after it the destination counts as one without a BAA, at every decision
+     */
+    public DecisionEngine(ConsentPolicy policy, Map<String, String> queues, Map<String, String> webhooks,
+            Map<String, java.time.LocalDate> baaExpires) {
+        this.baaExpires = Map.copyOf(baaExpires);
         this.policy = policy;
         this.queues = Map.copyOf(queues);
         this.webhooks = Map.copyOf(webhooks);
@@ -257,7 +268,11 @@ public final class DecisionEngine {
         if (phi && (channel.startsWith("queue:") || channel.startsWith("webhook:"))) {
             String baa = channel.startsWith("queue:") ? queues.get(channel.substring(6))
                     : webhooks.get(channel.substring(8));
-            if (!"signed".equals(baa) && !"not-applicable".equals(baa)) {
+            java.time.LocalDate until = baaExpires.get(channel);
+            boolean expired = until != null && java.time.LocalDate.ofInstant(now, java.time.ZoneOffset.UTC)
+                    .isAfter(until);
+            // an expired BAA is none: the business associate's obligations ended with it
+            if (!"signed".equals(baa) && !"not-applicable".equals(baa) || expired) {
                 phi = false;
                 reasons.add(limit.get("queue-without-baa"));
             }

@@ -153,7 +153,10 @@ public class ContactStore implements MergedRecords {
     public List<TriggerEvent> events(UUID contactId) {
         writer.awaitVisible();
         List<TriggerEvent> out = new ArrayList<>();
-        jdbc.query("SELECT id, key_id, payload FROM trigger_event WHERE contact_id = ? ORDER BY id", rs -> {
+        // the log's contact.changed and message.* entries are the hub's own records, not the contact's events
+        jdbc.query("SELECT id, key_id, payload FROM trigger_event WHERE contact_id = ? AND type <> '"
+                + TriggerEvent.CONTACT_CHANGED + "' AND type NOT LIKE '" + TriggerEvent.MESSAGE_PREFIX + "%'"
+                + " ORDER BY id", rs -> {
             UUID id = rs.getObject(1, UUID.class);
             out.add(ContactJson.read(cipher.open(rs.getString(2), rs.getBytes(3), id.toString()), TriggerEvent.class));
         }, contactId);
@@ -229,6 +232,28 @@ public class ContactStore implements MergedRecords {
         UUID id = rs.getObject(3, UUID.class);
         return new LoggedEvent(rs.getInt(1), rs.getLong(2), rs.getObject(4, UUID.class),
                 ContactJson.read(cipher.open(rs.getString(5), rs.getBytes(6), id.toString()), TriggerEvent.class));
+    }
+
+    /**
+     * Appends one of the hub's own entries (a message's status, see {@code eventlog.EventAppends}) to the contact's
+     * partition of the log, inside the caller's transaction: the next position under the partition's head row lock,
+     * held until that transaction ends, as the writer's group commits take it (one row, locked last, so no deadlock
+     * with them).
+     */
+    public void appendToLog(UUID contactId, TriggerEvent e, java.time.Instant recordedAt) {
+        if (!org.springframework.transaction.support.TransactionSynchronizationManager.isActualTransactionActive()) {
+            throw new IllegalStateException("an event log append belongs in the caller's transaction");
+        }
+        int p = partitions.of(contactId);
+        Long at = jdbc.queryForObject("SELECT last_position FROM event_log_head WHERE log_partition = ? FOR UPDATE",
+                Long.class, p);
+        if (at == null) {
+            throw new IllegalStateException("event_log_head has no row for partition " + p);
+        }
+        jdbc.update("INSERT INTO trigger_event (id, contact_id, type, inbound_id, key_id, payload, recorded_at,"
+                + " log_partition, position) VALUES (?, ?, ?, NULL, ?, ?, ?, ?, ?)", e.id(), contactId, e.type(),
+                cipher.activeKeyId(), sealEvent(cipher, e), java.sql.Timestamp.from(recordedAt), p, at + 1);
+        jdbc.update("UPDATE event_log_head SET last_position = ? WHERE log_partition = ?", at + 1, p);
     }
 
     /** Seals an event for storage; called by the receiving thread so the writer only commits. */

@@ -99,9 +99,21 @@ public class ContactWriter implements SmartLifecycle {
     private long lastCheckpoint;
     private long checkpointed;
 
+    /** Whether a reader wants {@code contact.changed} entries (see {@link LoggedKinds}); decided at start. */
+    private final ObjectProvider<LoggedKinds> loggedKinds;
+    private volatile boolean logChanges;
+
     public ContactWriter(DataSource dataSource, FieldCipher cipher, StoreProperties props, HubProperties hub,
             ObjectProvider<IntakeSource> sources, AuditLog audit, ObjectProvider<MergeFollower> mergeFollowers,
             LogPartitions logPartitions) {
+        this(dataSource, cipher, props, hub, sources, audit, mergeFollowers, logPartitions, null);
+    }
+
+    @org.springframework.beans.factory.annotation.Autowired
+    public ContactWriter(DataSource dataSource, FieldCipher cipher, StoreProperties props, HubProperties hub,
+            ObjectProvider<IntakeSource> sources, AuditLog audit, ObjectProvider<MergeFollower> mergeFollowers,
+            LogPartitions logPartitions, ObjectProvider<LoggedKinds> loggedKinds) {
+        this.loggedKinds = loggedKinds;
         this.dataSource = dataSource;
         this.cipher = cipher;
         this.props = props;
@@ -523,6 +535,47 @@ public class ContactWriter implements SmartLifecycle {
         }
     }
 
+    /** A message's change to a contact's fields, for a {@code contact.changed} entry in the log. */
+    private record Change(InboundMessage message, UUID contactId, java.time.OffsetDateTime at, List<String> fields) {
+    }
+
+    /**
+     * The contact's fields as the API names them, by value, to tell which a message changed. Copies of the mutable
+     * ones: applying the message changes the contact in place.
+     */
+    private static Map<String, Object> fields(Contact c) {
+        Map<String, Object> f = new HashMap<>();
+        f.put("identifiers", List.copyOf(c.identifiers));
+        f.put("name", c.name);
+        f.put("birthDate", c.birthDate);
+        f.put("gender", c.gender);
+        f.put("email", c.email);
+        f.put("phone", c.phone);
+        f.put("language", c.language);
+        f.put("address", c.address);
+        f.put("restrictions", List.copyOf(c.restrictions));
+        f.put("attributes", new HashMap<>(c.attributes));
+        return f;
+    }
+
+    private static List<String> changed(Map<String, Object> before, Map<String, Object> after) {
+        return after.keySet().stream().filter(k -> !java.util.Objects.equals(before.get(k), after.get(k))).sorted()
+                .toList();
+    }
+
+    /**
+     * The {@code contact.changed} entry: the names of the fields the message changed, never their values (a stream
+     * reads the contact as it is when it publishes, through its allow-list or the de-identifier). Sealed here, on the
+     * writer's thread: only hubs with a stream that asks for contact changes pay for it.
+     */
+    private EventRow changeRow(Change ch, Timestamp nowTs) {
+        TriggerEvent e = new TriggerEvent(Ids.next(), TriggerEvent.CONTACT_CHANGED, ch.at(),
+                new TriggerEvent.Source(ch.message().mapped().feed(), ch.message().mapped().sourceRef(), null),
+                Map.of("fields", ch.fields()));
+        return new EventRow(e.id(), ch.contactId(), e.type(), ch.message().id(), cipher.activeKeyId(),
+                ContactStore.sealEvent(cipher, e), nowTs);
+    }
+
     /** SQL errors name constraints and columns, not values, since every PHI value is sealed. */
     private static String safe(Exception e) {
         String m = e.getMessage();
@@ -589,12 +642,19 @@ public class ContactWriter implements SmartLifecycle {
                 if (!m.mergeFrom().isEmpty() && !before.equals(w.contact.restrictions)) {
                     consentChanges.add(restrictionChange(in, w.contact, before));
                 }
+                Map<String, Object> fieldsBefore = null;
+                Change change = null;
                 if (m.demographics()) {
                     before = m.patch().restrictions.isEmpty() ? null : new ArrayList<>(w.contact.restrictions);
+                    fieldsBefore = logChanges ? fields(w.contact) : null;
                     ContactUpdates.Applied applied = ContactUpdates.applyDemographics(w.contact, m.patch(), ordering,
                             w.asOf);
                     if (applied.changed()) {
                         w.dirty = true;
+                        if (fieldsBefore != null) {
+                            change = new Change(in, contactId, m.eventTime(), changed(fieldsBefore,
+                                    fields(w.contact)));
+                        }
                         if (before != null && !before.equals(w.contact.restrictions)) {
                             consentChanges.add(restrictionChange(in, w.contact, before));
                         }
@@ -606,6 +666,10 @@ public class ContactWriter implements SmartLifecycle {
                 }
                 events.add(new EventRow(in.eventId(), contactId, m.eventType(), in.id(), in.keyId(), in.sealedEvent(),
                         nowTs));
+                if (change != null && !change.fields().isEmpty()) {
+                    // after the trigger event: the change is what the message that raised it did
+                    events.add(changeRow(change, nowTs));
+                }
             }
             byte[] dedupe = counts && in.dedupeKey() != null ? HEX.parseHex(in.dedupeKey()) : null;
             if (!warnings.isEmpty()) {
@@ -1042,6 +1106,8 @@ public class ContactWriter implements SmartLifecycle {
 
     @Override
     public void start() {
+        logChanges = loggedKinds != null
+                && loggedKinds.orderedStream().anyMatch(k -> k.wanted(TriggerEvent.CONTACT_CHANGED));
         running = true;
         if (props.journal().enabled()) {
             try {

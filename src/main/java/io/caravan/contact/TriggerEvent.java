@@ -15,4 +15,17 @@ public record TriggerEvent(UUID id, String type, OffsetDateTime occurredAt, Sour
     @JsonInclude(JsonInclude.Include.NON_NULL)
     public record Source(String feed, String messageControlId, String resource) {
     }
+
+    /** The hub's own log entry: a contact's fields changed ({@code data.fields} names them, values are not kept). */
+    public static final String CONTACT_CHANGED = "contact.changed";
+    /** The hub's own log entries about an outbound message: {@code message.sent}, {@code message.opened}... */
+    public static final String MESSAGE_PREFIX = "message.";
+
+    /**
+     * Whether a type is a trigger event (from a feed) rather than one of the hub's own log entries about a contact
+     * change or a message status, which share the event log but start no workflow and are no contact's "events".
+     */
+    public static boolean trigger(String type) {
+        return type != null && !CONTACT_CHANGED.equals(type) && !type.startsWith(MESSAGE_PREFIX);
+    }
 }

@@ -17,6 +17,24 @@ public interface EventSubscriber {
     void onEvent(LoggedEvent event);
 
     /**
+     * Whether {@link #onEvents} acts on a run of events more cheaply than one at a time (one wait for the audit trail,
+     * one batch of inserts): then {@link Subscriptions} hands it each run it reads from a partition in one
+     * transaction, and falls back to one event per transaction only when the run fails, so a bad event still fails
+     * alone.
+     */
+    default boolean batches() {
+        return false;
+    }
+
+    /**
+     * Acts on consecutive events of one partition, oldest first, inside the transaction that moves the cursor past the
+     * last of them; throwing rolls back the whole run (which is then handled one event at a time).
+     */
+    default void onEvents(java.util.List<LoggedEvent> events) {
+        events.forEach(this::onEvent);
+    }
+
+    /**
      * Whether {@link EventPump} polls this subscriber. The workflow engine says no: its Quartz tick polls it, so
      * events and due journeys are handled in one loop, on one node of a cluster at a time.
      */

@@ -131,6 +131,18 @@ public class Subscriptions {
                 List<LoggedEvent> batch;
                 do {
                     batch = eventLog.read(name, p, cursor, BATCH);
+                    if (s.batches() && batch.size() > 1) {
+                        Run run = handleRun(s, batch, cursor);
+                        if (run == Run.MOVED) {
+                            return n;
+                        }
+                        if (run == Run.DONE) {
+                            cursor = batch.get(batch.size() - 1).position();
+                            n += batch.size();
+                            continue;
+                        }
+                        // FAILED: rolled back; each event again in its own transaction, so only a bad one fails
+                    }
                     for (LoggedEvent e : batch) {
                         if (!handle(s, e, cursor)) {
                             return n;
@@ -143,6 +155,25 @@ public class Subscriptions {
             return n;
         } finally {
             lock.unlock();
+        }
+    }
+
+    private enum Run { DONE, MOVED, FAILED }
+
+    /** A batching subscriber's run of events in one transaction with the cursor's move past the last of them. */
+    private Run handleRun(EventSubscriber s, List<LoggedEvent> run, long from) {
+        try {
+            tx.executeWithoutResult(st -> {
+                s.onEvents(run);
+                advance(s.subscriberName(), run.get(0).partition(), from, run.get(run.size() - 1).position());
+            });
+            return Run.DONE;
+        } catch (CursorMoved moved) {
+            return Run.MOVED;
+        } catch (RuntimeException ex) {
+            log.warn("A run of {} events failed for {} ({}); handled one by one", run.size(), s.subscriberName(),
+                    ex.getClass().getSimpleName());
+            return Run.FAILED;
         }
     }
 

@@ -30,4 +30,18 @@ public final class EventKinds {
     public static UUID eventId(String destination, UUID hubEventId) {
         return UUID.nameUUIDFromBytes((destination + "\u0000" + hubEventId).getBytes(StandardCharsets.UTF_8));
     }
+
+    /**
+     * A message's reference for one destination, so its sent, delivered and opened events can be told to be about one
+     * message: derived like {@link #eventId} from the hub's random message id (never from the patient), per
+     * destination, and never the hub's own id.
+     */
+    public static UUID messageRef(String destination, String hubMessageId) {
+        return UUID.nameUUIDFromBytes((destination + "\u0000message\u0000" + hubMessageId)
+                .getBytes(StandardCharsets.UTF_8));
+    }
+
+    public static boolean message(String type) {
+        return MESSAGES.contains(type);
+    }
 }

@@ -23,12 +23,17 @@ import org.springframework.stereotype.Component;
  * a crash by it). An entry is marked delivered only once the broker acknowledged it; a failure holds the head and is
  * retried after the webhook backoff, without end - an outage loses nothing and the backlog drains when it is over.
  * No record header is set: the key (the surrogate) is the only thing outside the payload.
+ *
+ * <p>One node only: the tick takes a lock of this process, so two hub nodes with the same destination would both
+ * drain its outbox - each record sent twice, and two senders interleaving break the per-contact order. Until the
+ * cluster lease of issue 17 elects one drainer per destination, a destination is configured on one node (README
+ * "Event streams").
  */
 @Component
 public class KafkaPublisher {
 
     static final String ENDPOINT = "CaravanKafkaEndpoint";
-    private static final int BATCH = 500;
+    private static final int BATCH = 1000;
 
     private final StreamDestinations destinations;
     private final StreamOutbox outbox;
@@ -71,27 +76,47 @@ public class KafkaPublisher {
         }
     }
 
+    /**
+     * The due entries of the destination's outbox, oldest first, as batches: each batch goes to the broker as one
+     * camel-kafka exchange (a list of records, each keyed by its surrogate), sent together and awaited once - the
+     * producer batches them per partition - then marked delivered in one statement. A failure holds the whole batch
+     * at the head, tried again after the backoff: records the broker had already taken are resent with the same
+     * event id, which is how a consumer tells a resend (and idempotence drops it within one producer session).
+     */
     private void drain(String destination, String endpoint) {
         List<StreamOutbox.Entry> batch;
         do {
             batch = outbox.pending(destination, BATCH);
+            Instant now = clock.instant();
+            List<StreamOutbox.Entry> due = new java.util.ArrayList<>();
             for (StreamOutbox.Entry e : batch) {
-                Instant now = clock.instant();
                 if (e.nextAttemptAt().isAfter(now)) {
-                    return;
+                    break;
                 }
-                Exchange ex = new DefaultExchange(camel.getCamelContext(), ExchangePattern.InOnly);
-                ex.setProperty(ENDPOINT, endpoint);
-                ex.getMessage().setBody(e.body());
-                ex.getMessage().setHeader(KafkaConstants.KEY, e.surrogate().toString());
-                Exchange done = camel.send("direct:stream-kafka-send", ex);
-                if (done.getException() == null) {
-                    outbox.delivered(e.seq());
-                    continue;
-                }
+                due.add(e);
+            }
+            if (due.isEmpty()) {
+                return;
+            }
+            List<org.apache.camel.Message> records = new java.util.ArrayList<>(due.size());
+            for (StreamOutbox.Entry e : due) {
+                org.apache.camel.Message m = new org.apache.camel.support.DefaultMessage(camel.getCamelContext());
+                m.setBody(e.body());
+                m.setHeader(KafkaConstants.KEY, e.surrogate().toString());
+                records.add(m);
+            }
+            Exchange ex = new DefaultExchange(camel.getCamelContext(), ExchangePattern.InOnly);
+            ex.setProperty(ENDPOINT, endpoint);
+            ex.getMessage().setBody(records);
+            Exchange done = camel.send("direct:stream-kafka-send", ex);
+            if (done.getException() != null) {
                 String error = done.getException().getClass().getSimpleName();
                 failures.put(destination, new WebhookPublisher.Failure(error, now));
-                outbox.failed(e.seq(), now.plus(retry.backoff(e.attempts() + 1)), error);
+                outbox.failed(due.get(0).seq(), now.plus(retry.backoff(due.get(0).attempts() + 1)), error);
+                return;
+            }
+            outbox.delivered(due.stream().map(StreamOutbox.Entry::seq).toList());
+            if (due.size() < batch.size()) {
                 return;
             }
         } while (batch.size() == BATCH);

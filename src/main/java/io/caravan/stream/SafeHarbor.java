@@ -99,6 +99,42 @@ public final class SafeHarbor {
         return out;
     }
 
+    /** The contact fields whose change the de-identified form may tell: it shows something derived from each. */
+    public static final java.util.List<String> CHANGE_FIELDS = java.util.List.of("address", "birthDate", "gender",
+            "language");
+    /** The closed vocabularies a de-identified message event's channel and purpose come from. */
+    static final Set<String> CHANNELS = Set.of("email", "sms");
+    static final Set<String> PURPOSES = Set.of("treatment", "payment", "operations", "marketing");
+
+    /**
+     * What a de-identified {@code contact.changed} event says: the names (never the values) of the changed fields
+     * this form shows something of, in a fixed order. Empty when the change is invisible here (a new phone number):
+     * then the event is not sent at all.
+     */
+    public static java.util.List<String> visibleChanges(Object changed) {
+        if (!(changed instanceof java.util.Collection<?> c)) {
+            return java.util.List.of();
+        }
+        return CHANGE_FIELDS.stream().filter(f -> c.contains(f)).toList();
+    }
+
+    /**
+     * The message block of a de-identified {@code message.<status>} event: a reference to the message for this
+     * destination (see {@link EventKinds#messageRef}), its channel and its purpose, each from a closed vocabulary -
+     * no template name, address or content.
+     */
+    public static Map<String, Object> message(UUID messageRef, Object channel, Object purpose) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("ref", messageRef.toString());
+        if (channel instanceof String ch && CHANNELS.contains(ch)) {
+            m.put("channel", ch);
+        }
+        if (purpose instanceof String p && PURPOSES.contains(p)) {
+            m.put("purpose", p);
+        }
+        return m;
+    }
+
     /**
      * Birth year and age at the event. Ages over 89, and every date element that would show one (the birth year),
      * aggregate into {@code 90+}. A partial birth date (year or year-month) still gives the year; the age is then

@@ -20,7 +20,7 @@ import org.springframework.stereotype.Component;
  * stops the start with every problem named, rather than publishing something else than the file says.
  */
 @Component
-public class StreamDestinations {
+public class StreamDestinations implements io.caravan.contact.LoggedKinds {
 
     /** Contact and event fields a BAA destination may list (minimum necessary: nothing goes that is not listed). */
     public static final Set<String> BAA_FIELDS = Set.of("contact.identifiers", "contact.name", "contact.birthDate",
@@ -43,6 +43,12 @@ public class StreamDestinations {
         if (!problems.isEmpty()) {
             throw new IllegalStateException("Stream destinations: " + String.join("; ", problems));
         }
+    }
+
+    /** A contact change or a message status goes into the event log only while a destination lists it. */
+    @Override
+    public boolean wanted(String type) {
+        return byId.values().stream().anyMatch(d -> d.events().contains(type));
     }
 
     public List<StreamDestination> all() {

@@ -44,17 +44,34 @@ public class StreamOutbox {
     /** Adds one event for a destination (inside the caller's transaction). */
     public void add(String destination, UUID eventId, long position, String type, String form, UUID surrogate,
             Map<String, Object> payload) {
-        byte[] body;
-        try {
-            body = JSON.writeValueAsBytes(payload);
-        } catch (JsonProcessingException e) {
-            throw new IllegalStateException("payload not serialisable", null);
+        addAll(List.of(new Added(destination, eventId, position, type, form, surrogate, payload)));
+    }
+
+    /** One event to add. */
+    public record Added(String destination, UUID eventId, long position, String type, String form, UUID surrogate,
+            Map<String, Object> payload) {
+    }
+
+    /** Adds events in order, in one batch of inserts (inside the caller's transaction). */
+    public void addAll(List<Added> all) {
+        if (all.isEmpty()) {
+            return;
         }
         Timestamp now = Timestamp.from(clock.instant());
-        jdbc.update("INSERT INTO stream_outbox (destination, event_id, log_position, event_type, form, surrogate,"
+        List<Object[]> rows = new java.util.ArrayList<>(all.size());
+        for (Added a : all) {
+            byte[] body;
+            try {
+                body = JSON.writeValueAsBytes(a.payload());
+            } catch (JsonProcessingException e) {
+                throw new IllegalStateException("payload not serialisable", null);
+            }
+            rows.add(new Object[] {a.destination(), a.eventId(), a.position(), a.type(), a.form(), a.surrogate(),
+                    cipher.activeKeyId(), cipher.seal(body, a.eventId().toString()), now, now});
+        }
+        jdbc.batchUpdate("INSERT INTO stream_outbox (destination, event_id, log_position, event_type, form, surrogate,"
                 + " key_id, payload, created_at, attempts, next_attempt_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?)",
-                destination, eventId, position, type, form, surrogate, cipher.activeKeyId(),
-                cipher.seal(body, eventId.toString()), now, now);
+                rows);
     }
 
     /** The destination's undelivered entries (not given up) from the oldest, at most {@code max}. */
@@ -73,6 +90,19 @@ public class StreamOutbox {
     public void delivered(long seq) {
         jdbc.update("UPDATE stream_outbox SET delivered_at = ?, attempts = attempts + 1, last_error = NULL"
                 + " WHERE seq = ?", Timestamp.from(clock.instant()), seq);
+    }
+
+    /** Entries the destination took together (one Kafka batch): one statement per few hundred. */
+    public void delivered(List<Long> seqs) {
+        Timestamp now = Timestamp.from(clock.instant());
+        for (int from = 0; from < seqs.size(); from += 500) {
+            List<Long> chunk = seqs.subList(from, Math.min(seqs.size(), from + 500));
+            List<Object> args = new java.util.ArrayList<>();
+            args.add(now);
+            args.addAll(chunk);
+            jdbc.update("UPDATE stream_outbox SET delivered_at = ?, attempts = attempts + 1, last_error = NULL"
+                    + " WHERE seq IN (" + "?,".repeat(chunk.size() - 1) + "?)", args.toArray());
+        }
     }
 
     /** A failed attempt: tried again at {@code next}. {@code error} names a status or an exception class, no PHI. */

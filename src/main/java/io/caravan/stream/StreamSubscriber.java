@@ -78,37 +78,120 @@ public class StreamSubscriber implements EventSubscriber {
 
     @Override
     public void onEvent(LoggedEvent logged) {
-        TriggerEvent e = logged.event();
-        if (!d.events().contains(e.type())) {
-            return;
-        }
-        Contact c = contacts.findById(logged.contactId()).orElse(null);
-        if (c == null) {
-            return;
-        }
-        if (d.filter() != null && !holds(c, e)) {
-            count("filtered");
-            return;
-        }
+        onEvents(List.of(logged));
+    }
+
+    /** A run of events costs one wait for the audit trail (its decisions and disclosures) and one insert batch. */
+    @Override
+    public boolean batches() {
+        return true;
+    }
+
+    /**
+     * A run of events, in order: those of a listed type whose contact passes the filter are put to the gate together,
+     * each allowed one is recorded as a disclosure, all these audit entries are durable before anything is written,
+     * and the allowed ones are added to the outbox - all in the transaction that moves the cursor past the run.
+     */
+    @Override
+    public void onEvents(List<LoggedEvent> run) {
         boolean baa = d.baaInForce(LocalDate.ofInstant(clock.instant(), ZoneOffset.UTC));
-        Decision decision = consent.decide(c, new DecisionRequest(d.purpose(), d.channel(),
-                baa ? Decision.PHI : Decision.DEIDENTIFIED, false, codes(e)), "stream:" + d.id(),
-                ConsentService.Stage.SEND);
-        if (!decision.allowed()) {
-            count("denied");
+        Map<UUID, Contact> read = new java.util.HashMap<>();
+        List<LoggedEvent> asked = new java.util.ArrayList<>();
+        List<ConsentService.Ask> asks = new java.util.ArrayList<>();
+        for (LoggedEvent logged : run) {
+            TriggerEvent e = logged.event();
+            if (!d.events().contains(e.type())) {
+                continue;
+            }
+            Contact c = read.computeIfAbsent(logged.contactId(), id -> contacts.findById(id).orElse(null));
+            if (c == null) {
+                continue;
+            }
+            if (d.filter() != null && !holds(c, e)) {
+                count("filtered");
+                continue;
+            }
+            if (TriggerEvent.CONTACT_CHANGED.equals(e.type()) && changed(e, baa).isEmpty()) {
+                // nothing this destination may see changed (a BAA destination's unlisted fields, a new phone number
+                // in the de-identified form): no event, no disclosure
+                count("unseen-change");
+                continue;
+            }
+            asked.add(logged);
+            asks.add(new ConsentService.Ask(c, new DecisionRequest(d.purpose(), d.channel(),
+                    baa ? Decision.PHI : Decision.DEIDENTIFIED, false, codes(e))));
+        }
+        if (asks.isEmpty()) {
             return;
         }
-        String form = Decision.PHI.equals(decision.content()) ? FORM_BAA : SafeHarbor.FORM;
-        UUID surrogate = surrogates.surrogate(d.id(), c.id);
-        UUID eventId = EventKinds.eventId(d.id(), e.id());
-        Map<String, Object> payload = FORM_BAA.equals(form) ? baaPayload(eventId, e, c, surrogate)
-                : harbor.deidentify(eventId, e.type(), e.occurredAt(), c, surrogate);
-        // recorded before the outbox row commits: a crash in between repeats the record, never loses it
-        disclosures.record(new Disclosures.Disclosure(c.id, d.purpose(), d.channel(), d.kind() + ":" + d.id(),
-                e.type() + " event, " + (FORM_BAA.equals(form) ? "allow-listed fields under the BAA"
-                        : "de-identified (Safe Harbor)"), form, eventId.toString(), false), "stream:" + d.id());
-        outbox.add(d.id(), eventId, logged.position(), e.type(), form, surrogate, payload);
-        count(form);
+        // the run's decisions and the disclosures of what they allow go to the audit trail as one batch: one wait,
+        // and the outbox rows below are written only once every entry is durable
+        List<StreamOutbox.Added> added = new java.util.ArrayList<>();
+        String actor = "stream:" + d.id();
+        consent.decideAll(asks, actor, ConsentService.Stage.SEND, decisions -> {
+            Map<UUID, UUID> surrogateOf = new java.util.HashMap<>();
+            List<io.caravan.audit.AuditDraft> disclosed = new java.util.ArrayList<>();
+            for (int i = 0; i < asked.size(); i++) {
+                Decision decision = decisions.get(i);
+                if (!decision.allowed()) {
+                    count("denied");
+                    continue;
+                }
+                LoggedEvent logged = asked.get(i);
+                TriggerEvent e = logged.event();
+                Contact c = asks.get(i).contact();
+                String form = Decision.PHI.equals(decision.content()) ? FORM_BAA : SafeHarbor.FORM;
+                if (TriggerEvent.CONTACT_CHANGED.equals(e.type()) && changed(e, FORM_BAA.equals(form)).isEmpty()) {
+                    // the gate limited a BAA destination to the de-identified form, which shows none of the change
+                    count("unseen-change");
+                    continue;
+                }
+                UUID surrogate = surrogateOf.computeIfAbsent(c.id, id -> surrogates.surrogate(d.id(), id));
+                UUID eventId = EventKinds.eventId(d.id(), e.id());
+                Map<String, Object> payload = FORM_BAA.equals(form) ? baaPayload(eventId, e, c, surrogate)
+                        : deidentified(eventId, e, c, surrogate);
+                disclosed.add(Disclosures.entry(new Disclosures.Disclosure(c.id, d.purpose(), d.channel(),
+                        d.kind() + ":" + d.id(), e.type() + " event, " + (FORM_BAA.equals(form)
+                                ? "allow-listed fields under the BAA" : "de-identified (Safe Harbor)"), form,
+                        eventId.toString(), false), actor));
+                added.add(new StreamOutbox.Added(d.id(), eventId, logged.position(), e.type(), form, surrogate,
+                        payload));
+                count(form);
+            }
+            return disclosed;
+        });
+        // a crash between the durable entries and this commit repeats them with the run, never loses them
+        outbox.addAll(added);
+    }
+
+    /**
+     * The Safe Harbor form, with what a contact change or a message event adds: the names of the changed fields it
+     * shows something of, or the message's per-destination reference, channel and purpose.
+     */
+    Map<String, Object> deidentified(UUID eventId, TriggerEvent e, Contact c, UUID surrogate) {
+        Map<String, Object> out = harbor.deidentify(eventId, e.type(), e.occurredAt(), c, surrogate);
+        if (TriggerEvent.CONTACT_CHANGED.equals(e.type())) {
+            out.put("changed", changed(e, false));
+        } else if (EventKinds.message(e.type()) && e.data() != null) {
+            UUID ref = EventKinds.messageRef(d.id(), String.valueOf(e.data().get("message")));
+            out.put("message", SafeHarbor.message(ref, e.data().get("channel"), e.data().get("purpose")));
+        }
+        return out;
+    }
+
+    /**
+     * The changed fields a destination may hear of: under a BAA those its file lists ({@code contact.<field>}), in the
+     * de-identified form those it shows something derived from ({@link SafeHarbor#CHANGE_FIELDS}).
+     */
+    List<String> changed(TriggerEvent e, boolean baa) {
+        Object names = e.data() == null ? null : e.data().get("fields");
+        if (!baa) {
+            return SafeHarbor.visibleChanges(names);
+        }
+        if (!(names instanceof Collection<?> all)) {
+            return List.of();
+        }
+        return all.stream().map(String::valueOf).filter(n -> d.fields().contains("contact." + n)).sorted().toList();
     }
 
     /** The BAA form: the listed fields only (minimum necessary), the contact still under its surrogate. */
@@ -134,11 +217,24 @@ public class StreamSubscriber implements EventSubscriber {
         put(who, f, "contact.language", "language", c.language);
         put(who, f, "contact.address", "address", c.address);
         out.put("contact", JSON.convertValue(who, MAP));
-        if (f.contains("event.data") && e.data() != null) {
+        // a contact change's data names every changed field: "changed" below says only the listed ones
+        if (f.contains("event.data") && e.data() != null && !TriggerEvent.CONTACT_CHANGED.equals(e.type())) {
             out.put("data", e.data());
         }
         if (f.contains("event.source") && e.source() != null) {
             out.put("source", JSON.convertValue(e.source(), MAP));
+        }
+        if (TriggerEvent.CONTACT_CHANGED.equals(e.type())) {
+            out.put("changed", changed(e, true));
+        } else if (EventKinds.message(e.type()) && e.data() != null) {
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("ref", EventKinds.messageRef(d.id(), String.valueOf(e.data().get("message"))).toString());
+            for (String k : List.of("channel", "purpose", "template")) {
+                if (e.data().get(k) instanceof String v) {
+                    m.put(k, v);
+                }
+            }
+            out.put("message", m);
         }
         return out;
     }

@@ -24,6 +24,9 @@ import org.springframework.stereotype.Component;
  * head - so a destination's events arrive in order - and it is tried again after an exponential backoff, for up to
  * {@code caravan.streams.webhook.give-up-after} (3 days) after it was written; then it is given up (counted, listed by
  * {@code GET /api/streams}, sent again by a replay) and the ones behind it go.
+ *
+ * <p>One node only, as {@link KafkaPublisher}: the lock is this process's, so two nodes would both POST each event
+ * (and interleave), until issue 17's cluster lease elects one drainer per destination.
  */
 @Component
 public class WebhookPublisher {

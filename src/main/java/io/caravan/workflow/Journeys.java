@@ -186,6 +186,10 @@ public class Journeys implements EventSubscriber {
 
     @Override
     public void onEvent(ContactStore.LoggedEvent logged) {
+        if (!TriggerEvent.trigger(logged.event().type())) {
+            // a contact change or a message status the streams publish: workflows start and exit on trigger events
+            return;
+        }
         // the contact that holds the event now: a merge (A40) since it was read moved it to the survivor
         Optional<UUID> owner = contacts.eventOwner(logged.contactId(), logged.event().id());
         if (owner.isEmpty()) {

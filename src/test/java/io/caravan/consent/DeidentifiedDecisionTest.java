@@ -6,6 +6,9 @@ import static io.caravan.consent.Records.contact;
 import static io.caravan.consent.Records.optOut;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import java.time.Duration;
+import java.time.LocalDate;
+import java.time.ZoneOffset;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
@@ -64,6 +67,18 @@ class DeidentifiedDecisionTest {
                 .denials()).containsExactly("marketing-authorization");
         assertThat(ENGINE.decide(contact(), List.of(authorization()),
                 DecisionRequest.of("marketing", "webhook:care-partner"), NOW).content()).isEqualTo("phi");
+    }
+
+    @Test
+    void aBaaPastItsEndDateCountsAsNoneAtTheMomentOfDeciding() {
+        DecisionEngine dated = new DecisionEngine(ConsentPolicy.load(Records.POLICIES), Records.QUEUES,
+                Map.of("crm", "none", "care-partner", "signed"),
+                Map.of("webhook:care-partner", LocalDate.ofInstant(NOW, ZoneOffset.UTC)));
+        DecisionRequest phi = DecisionRequest.of("operations", "webhook:care-partner");
+        assertThat(dated.decide(contact(), List.of(), phi, NOW).content()).as("its last day").isEqualTo("phi");
+        Decision after = dated.decide(contact(), List.of(), phi, NOW.plus(Duration.ofDays(1)));
+        assertThat(after.content()).isEqualTo("phi-free");
+        assertThat(after.reasons()).extracting(Decision.Reason::rule).contains("queue-without-baa");
     }
 
     @Test

@@ -159,6 +159,14 @@ class StreamOutboxIT {
         assertThat(lapsed.toString()).doesNotContain("Quillfeather", "marisol.q@example.org");
         assertThat(lapsed.at("/contact/id").asText()).isNotEqualTo(crm.at("/contact/id").asText());
         assertThat(lapsed.get("id").asText()).isNotEqualTo(crm.get("id").asText());
+        // the gate's own answer agrees: asked for PHI, an expired BAA gives none
+        JsonNode asked = JSON.readTree(admin().getForObject("/api/contacts/{id}/decision?purpose=operations"
+                + "&channel=webhook:lapsed&content=phi", String.class, id));
+        assertThat(asked.get("content").asText()).as(asked.toString()).isNotEqualTo("phi");
+        assertThat(asked.get("reasons").findValuesAsText("rule")).contains("queue-without-baa");
+        JsonNode inForce = JSON.readTree(admin().getForObject("/api/contacts/{id}/decision?purpose=operations"
+                + "&channel=webhook:care-partner&content=phi", String.class, id));
+        assertThat(inForce.get("content").asText()).as(inForce.toString()).isEqualTo("phi");
 
         assertThat(bodies("spanish", id)).as("filtered out: the contact's language is not es").isEmpty();
 

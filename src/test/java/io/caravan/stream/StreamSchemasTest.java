@@ -86,6 +86,59 @@ class StreamSchemasTest {
         assertThat(errors).isEmpty();
     }
 
+    static StreamSubscriber subscriber(String baa, List<String> fields) {
+        StreamDestination d = new StreamDestination("partner", "webhook", "webhook:partner", "operations",
+                Set.of("contact.changed", "message.sent", "message.opened"), null, fields, baa, null,
+                new AdapterProfile.Webhook(), null);
+        return new StreamSubscriber(d, null, null, null, null, new SafeHarbor(SafeHarbor.Zip3List.census2010()),
+                null, null, null);
+    }
+
+    static TriggerEvent changed(String... fields) {
+        return new TriggerEvent(UUID.randomUUID(), TriggerEvent.CONTACT_CHANGED,
+                OffsetDateTime.parse("2026-03-14T09:30:00-05:00"), new TriggerEvent.Source("epic", "T1", null),
+                Map.of("fields", List.of(fields)));
+    }
+
+    static TriggerEvent message(String status) {
+        return new TriggerEvent(UUID.randomUUID(), "message." + status, OffsetDateTime.parse("2026-03-14T09:30:00Z"),
+                null, Map.of("message", UUID.randomUUID().toString(), "channel", "email", "purpose", "treatment",
+                        "template", "appointment-reminder", "status", status));
+    }
+
+    @Test
+    void contactChangesMatchTheirSchemasInBothForms() throws Exception {
+        StreamSubscriber baa = subscriber("signed", new ArrayList<>(StreamDestinations.BAA_FIELDS));
+        TriggerEvent e = changed("address", "attributes", "email", "name", "phone", "restrictions");
+        Map<String, Object> listed = baa.baaPayload(UUID.randomUUID(), e, contact("1980-07-04"), UUID.randomUUID());
+        assertThat(schema("contact-changed.baa.v1.json").validate(JSON.valueToTree(listed))).isEmpty();
+        assertThat(listed.get("changed")).isEqualTo(List.of("address", "email", "name", "phone"));
+
+        Map<String, Object> deid = baa.deidentified(UUID.randomUUID(), e, contact("1980-07-04"), UUID.randomUUID());
+        assertThat(schema("contact-changed.deidentified.v1.json").validate(JSON.valueToTree(deid))).isEmpty();
+        assertThat(deid.get("changed")).isEqualTo(List.of("address"));
+        assertThat(JSON.writeValueAsString(deid)).doesNotContain("Schemaford", "Boston", "1 Main", "sia@",
+                "5550100", "MR-1", "phone", "email");
+    }
+
+    @Test
+    void messageEventsMatchTheirSchemasInBothFormsAndNameTheMessageByAReferenceOnly() throws Exception {
+        StreamSubscriber s = subscriber("signed", List.of("contact.email", "event.data"));
+        for (String status : List.of("sent", "delivered", "bounced", "opened", "clicked")) {
+            TriggerEvent e = message(status);
+            Map<String, Object> baa = s.baaPayload(UUID.randomUUID(), e, contact("1980-07-04"), UUID.randomUUID());
+            assertThat(schema("message-status.baa.v1.json").validate(JSON.valueToTree(baa))).as(status).isEmpty();
+            Map<String, Object> deid = s.deidentified(UUID.randomUUID(), e, contact("1980-07-04"), UUID.randomUUID());
+            assertThat(schema("message-status.deidentified.v1.json").validate(JSON.valueToTree(deid))).as(status)
+                    .isEmpty();
+            String hubId = (String) e.data().get("message");
+            assertThat(JSON.writeValueAsString(deid)).doesNotContain(hubId, "appointment-reminder");
+            assertThat(((Map<?, ?>) deid.get("message")).get("ref"))
+                    .isEqualTo(((Map<?, ?>) baa.get("message")).get("ref"))
+                    .isEqualTo(EventKinds.messageRef("partner", hubId).toString());
+        }
+    }
+
     @Test
     void aFieldTheSchemaDoesNotNameIsRejected() throws Exception {
         JsonSchema schema = schema("trigger-event.deidentified.v1.json");

@@ -48,11 +48,21 @@ public class Tracking {
     private final EmailProperties props;
     private final Clock clock;
 
+    /** Null: engagement is not logged (unit tests of the queries alone). */
+    private final io.caravan.channel.MessageEvents events;
+
     public Tracking(FieldCipher cipher, JdbcTemplate jdbc, EmailProperties props, Clock clock) {
+        this(cipher, jdbc, props, clock, null);
+    }
+
+    @org.springframework.beans.factory.annotation.Autowired
+    public Tracking(FieldCipher cipher, JdbcTemplate jdbc, EmailProperties props, Clock clock,
+            io.caravan.channel.MessageEvents events) {
         this.tokens = new OpaqueTokens(cipher);
         this.jdbc = jdbc;
         this.props = props;
         this.clock = clock;
+        this.events = events;
     }
 
     /** The HTML with its links sent through click redirects (except the hub's own) and an open pixel added. */
@@ -94,9 +104,11 @@ public class Tracking {
     public boolean record(UUID messageId, String type, String userAgent, String method) {
         record Sent(UUID contactId, Instant at) {
         }
+        // a delivery report (delivered) comes before most opens: the message is still one that was sent
         java.util.List<Sent> rows = jdbc.query("SELECT contact_id, updated_at FROM outbound_message WHERE id = ?"
-                + " AND status = ?", (rs, n) -> new Sent(rs.getObject(1, UUID.class), rs.getTimestamp(2).toInstant()),
-                messageId, MessageStatus.SENT.value());
+                + " AND status IN (?, ?)", (rs, n) -> new Sent(rs.getObject(1, UUID.class),
+                        rs.getTimestamp(2).toInstant()),
+                messageId, MessageStatus.SENT.value(), MessageStatus.DELIVERED.value());
         if (rows.isEmpty()) {
             return false;
         }
@@ -105,8 +117,15 @@ public class Tracking {
         String ua = userAgent == null ? "" : userAgent.toLowerCase(Locale.ROOT);
         boolean bot = ua.isBlank() || MACHINE.matcher(ua).find() || "HEAD".equals(method)
                 || OPEN.equals(type) && Duration.between(sent, now).compareTo(PREFETCH_WINDOW) < 0;
-        jdbc.update("INSERT INTO message_event (id, message_id, contact_id, type, bot, at) VALUES (?, ?, ?, ?, ?, ?)",
-                Ids.next(), messageId, rows.get(0).contactId(), type, bot, Timestamp.from(now));
+        java.util.function.BooleanSupplier insert = () -> jdbc.update("INSERT INTO message_event (id, message_id,"
+                + " contact_id, type, bot, at) VALUES (?, ?, ?, ?, ?, ?)", Ids.next(), messageId,
+                rows.get(0).contactId(), type, bot, Timestamp.from(now)) == 1;
+        if (bot || events == null) {
+            // a machine's fetch says nothing about the reader: kept for the record, never published as engagement
+            insert.getAsBoolean();
+        } else {
+            events.logged(messageId, type, now, insert);
+        }
         return true;
     }
 

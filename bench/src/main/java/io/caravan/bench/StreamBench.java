@@ -1,0 +1,224 @@
+package io.caravan.bench;
+
+import io.caravan.CaravanApplication;
+import io.caravan.contact.Contact;
+import io.caravan.contact.ContactStore;
+import io.caravan.contact.TriggerEvent;
+import io.caravan.eventlog.EventPump;
+import io.caravan.stream.SafeHarbor;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.OffsetDateTime;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.UUID;
+import java.util.concurrent.Future;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.clients.producer.RecordMetadata;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.apache.kafka.common.serialization.StringSerializer;
+import org.springframework.context.ConfigurableApplicationContext;
+import org.springframework.jdbc.core.JdbcTemplate;
+import org.springframework.kafka.test.EmbeddedKafkaKraftBroker;
+import org.springframework.transaction.support.TransactionTemplate;
+
+/**
+ * Events per second through an outbound Kafka stream, durable end to end: trigger events already in the event log
+ * are read by the destination's subscriber (the gate's decision and the disclosure audited and durable, the outbox
+ * row committed with the cursor), drained from the outbox by camel-kafka (idempotent, {@code acks=all}) and marked
+ * delivered once the broker acknowledged them. The clock runs from the moment the subscriber starts on a log holding
+ * {@code --events} new events until the last of them is marked delivered. Beside it, in the same run and against the
+ * same broker (an embedded KRaft broker, one node), a plain Kafka producer ({@code acks=all}, idempotent, default
+ * batching) sends payloads of the same form and size and waits for every acknowledgement. The hub runs in-process on
+ * its embedded store (H2).
+ */
+public final class StreamBench {
+
+    static final String TOPIC = "caravan-bench-stream";
+
+    public static void main(String[] args) throws Exception {
+        Map<String, String> a = new LinkedHashMap<>(Map.of("--rounds", "3", "--events", "20000", "--contacts", "400",
+                "--warmup", "5000"));
+        for (int i = 0; i + 1 < args.length; i += 2) {
+            a.put(args[i], args[i + 1]);
+        }
+        int rounds = Integer.parseInt(a.get("--rounds"));
+        int events = Integer.parseInt(a.get("--events"));
+        EmbeddedKafkaKraftBroker broker = new EmbeddedKafkaKraftBroker(1, 16, TOPIC);
+        broker.afterPropertiesSet();
+        Path data = Files.createTempDirectory("caravan-stream-bench");
+        Path adapters = Files.createTempDirectory("caravan-stream-bench-adapters");
+        Path workflows = Files.createTempDirectory("caravan-stream-bench-workflows");
+        Files.writeString(adapters.resolve("bench-kafka.yaml"), String.join("\n", "id: bench-kafka", "kind: kafka",
+                "baa: { status: none }", "kafka:", "  bootstrapServers: " + broker.getBrokersAsString(),
+                "  topic: " + TOPIC, "stream:", "  events: [patient.registered]", ""));
+        int mllp;
+        try (ServerSocket s = new ServerSocket(0)) {
+            mllp = s.getLocalPort();
+        }
+        ConfigurableApplicationContext ctx = org.springframework.boot.SpringApplication.run(CaravanApplication.class,
+                "--caravan.data-dir=" + data, "--server.port=0", "--caravan.mllp.host=127.0.0.1",
+                "--caravan.mllp.port=" + mllp, "--logging.level.root=WARN", "--logging.level.io.caravan=WARN",
+                "--caravan.mapping.adapters-dir=" + adapters,
+                // no workflow reads these events: the stream alone is measured
+                "--caravan.workflow.dir=" + workflows,
+                "--caravan.event-log.poll-interval=10ms", "--caravan.streams.kafka.poll-interval=10");
+        try {
+            List<UUID> ids = register(ctx, Integer.parseInt(a.get("--contacts")), mllp);
+            System.out.printf("cores %d, heap %d MiB, %d contacts, %d events a round, broker %s%n",
+                    Runtime.getRuntime().availableProcessors(), Runtime.getRuntime().maxMemory() >> 20, ids.size(),
+                    events, broker.getBrokersAsString());
+            List<byte[]> payloads = payloads(ctx, ids, events);
+            int warmup = Integer.parseInt(a.get("--warmup"));
+            hub(ctx, ids, warmup);
+            plain(broker.getBrokersAsString(), payloads.subList(0, Math.min(warmup, payloads.size())));
+            List<Double> base = new ArrayList<>();
+            List<Double> hub = new ArrayList<>();
+            for (int r = 0; r < rounds; r++) {
+                base.add(plain(broker.getBrokersAsString(), payloads));
+                hub.add(hub(ctx, ids, events));
+            }
+            double b = median(base);
+            double h = median(hub);
+            System.out.println();
+            System.out.printf("  %-66s %10s %8s%n", "target", "events/s", "vs plain");
+            System.out.printf("  %-66s %,10.0f %7.0f %%   rounds: %s%n",
+                    "plain Kafka producer, acks=all, idempotent (baseline)", b, 100.0, rates(base));
+            System.out.printf("  %-66s %,10.0f %7.0f %%   rounds: %s%n",
+                    "hub: log -> gate + audit -> outbox -> camel-kafka acks=all -> delivered", h, 100 * h / b,
+                    rates(hub));
+        } finally {
+            ctx.close();
+            broker.destroy();
+        }
+    }
+
+    /** Appends {@code count} trigger events while the subscriber is stopped, then times it through to delivered. */
+    static double hub(ConfigurableApplicationContext ctx, List<UUID> ids, int count) throws Exception {
+        JdbcTemplate jdbc = ctx.getBean(JdbcTemplate.class);
+        ContactStore store = ctx.getBean(ContactStore.class);
+        TransactionTemplate tx = ctx.getBean(TransactionTemplate.class);
+        EventPump pump = ctx.getBean(EventPump.class);
+        pump.stop();
+        OffsetDateTime at = OffsetDateTime.parse("2026-03-01T09:00:00-05:00");
+        for (int from = 0; from < count; from += 1000) {
+            int start = from;
+            tx.executeWithoutResult(st -> {
+                for (int i = start; i < Math.min(count, start + 1000); i++) {
+                    TriggerEvent e = new TriggerEvent(UUID.randomUUID(), "patient.registered", at,
+                            new TriggerEvent.Source("bench", "B" + i, null), Map.of("location", "CLINIC"));
+                    store.appendToLog(ids.get(i % ids.size()), e, java.time.Instant.now());
+                }
+            });
+        }
+        long last = lastSeq(jdbc);
+        long t0 = System.nanoTime();
+        pump.start();
+        double outboxed = 0;
+        // cheap probes (the primary key, the pending index), seldom: the machine has two cores to share
+        while (outboxed == 0 || pending(jdbc) > 0) {
+            if (outboxed == 0 && lastSeq(jdbc) >= last + count) {
+                outboxed = (System.nanoTime() - t0) / 1e9;
+            }
+            Thread.sleep(50);
+        }
+        double secs = (System.nanoTime() - t0) / 1e9;
+        System.out.printf("    hub round: %,d events in the outbox after %.2f s (%,.0f/s), delivered after %.2f s%n",
+                count, outboxed, count / outboxed, secs);
+        return count / secs;
+    }
+
+    static long lastSeq(JdbcTemplate jdbc) {
+        Long seq = jdbc.queryForObject("SELECT MAX(seq) FROM stream_outbox", Long.class);
+        return seq == null ? 0 : seq;
+    }
+
+    static long pending(JdbcTemplate jdbc) {
+        return jdbc.queryForObject("SELECT COUNT(*) FROM stream_outbox WHERE destination = 'bench-kafka'"
+                + " AND delivered_at IS NULL", Long.class);
+    }
+
+    /** The de-identified payloads the hub sends for these contacts, serialised as it does, for the plain producer. */
+    static List<byte[]> payloads(ConfigurableApplicationContext ctx, List<UUID> ids, int count) throws Exception {
+        ContactStore store = ctx.getBean(ContactStore.class);
+        SafeHarbor harbor = ctx.getBean(SafeHarbor.class);
+        com.fasterxml.jackson.databind.ObjectMapper json = new com.fasterxml.jackson.databind.ObjectMapper();
+        List<byte[]> out = new ArrayList<>(count);
+        OffsetDateTime at = OffsetDateTime.parse("2026-03-01T09:00:00-05:00");
+        for (int i = 0; i < count; i++) {
+            Contact c = store.findById(ids.get(i % ids.size())).orElseThrow();
+            out.add(json.writeValueAsBytes(harbor.deidentify(UUID.randomUUID(), "patient.registered", at, c,
+                    UUID.randomUUID())));
+        }
+        return out;
+    }
+
+    /** The same payloads through a plain producer, keyed by a random surrogate each, until all are acknowledged. */
+    static double plain(String brokers, List<byte[]> payloads) throws Exception {
+        Properties p = new Properties();
+        p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, brokers);
+        p.put(ProducerConfig.ACKS_CONFIG, "all");
+        p.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, "true");
+        p.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, StringSerializer.class.getName());
+        p.put(ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class.getName());
+        List<String> keys = new ArrayList<>();
+        for (int i = 0; i < 400; i++) {
+            keys.add(UUID.randomUUID().toString());
+        }
+        try (KafkaProducer<String, byte[]> producer = new KafkaProducer<>(p)) {
+            producer.partitionsFor(TOPIC);
+            long t0 = System.nanoTime();
+            List<Future<RecordMetadata>> acks = new ArrayList<>(payloads.size());
+            for (int i = 0; i < payloads.size(); i++) {
+                acks.add(producer.send(new ProducerRecord<>(TOPIC, keys.get(i % keys.size()), payloads.get(i))));
+            }
+            for (Future<RecordMetadata> f : acks) {
+                f.get();
+            }
+            return payloads.size() / ((System.nanoTime() - t0) / 1e9);
+        }
+    }
+
+    static List<UUID> register(ConfigurableApplicationContext ctx, int n, int port) throws Exception {
+        JdbcTemplate jdbc = ctx.getBean(JdbcTemplate.class);
+        try (Socket s = new Socket("127.0.0.1", port)) {
+            s.setSoTimeout(10_000);
+            for (int i = 0; i < n; i++) {
+                String msg = "MSH|^~\\&|REG|MERCY|CARAVAN|HUB|20260301090000||ADT^A04^ADT_A01|K" + i + "|P|2.5.1\r"
+                        + "EVN|A04|20260301090000\rPID|1||STREAMBENCH" + i + "^^^MERCY^MR||Doe^Jane||19800101|F|||"
+                        + "1 Main St^^Springfield^IL^62704||^PRN^CP^^1^217^555" + String.format("%04d", i) + "\r";
+                s.getOutputStream().write(("\u000b" + msg + "\u001c\r").getBytes(StandardCharsets.UTF_8));
+                s.getOutputStream().flush();
+                byte[] buf = new byte[4096];
+                int got = 0;
+                while (got == 0 || buf[got - 1] != '\r' || got < 2 || buf[got - 2] != 0x1c) {
+                    int k = s.getInputStream().read(buf, got, buf.length - got);
+                    if (k < 0) {
+                        throw new IllegalStateException("hub closed the connection");
+                    }
+                    got += k;
+                }
+            }
+        }
+        ctx.getBean(io.caravan.contact.ContactWriter.class).awaitVisible();
+        return jdbc.queryForList("SELECT id FROM contact ORDER BY id", UUID.class);
+    }
+
+    static double median(List<Double> xs) {
+        List<Double> s = new ArrayList<>(xs);
+        s.sort(null);
+        return s.get(s.size() / 2);
+    }
+
+    static String rates(List<Double> xs) {
+        return xs.stream().map(x -> String.format("%,.0f", x)).toList().toString();
+    }
+}
