@@ -10,7 +10,6 @@ import io.caravan.support.HubApi;
 import io.caravan.support.MllpTestClient;
 import io.caravan.support.TestHub;
 import java.io.File;
-import java.net.ServerSocket;
 import java.net.Socket;
 import java.net.URL;
 import java.nio.charset.StandardCharsets;
@@ -50,11 +49,7 @@ class KafkaKcatIT {
     static final Path ADAPTERS;
 
     static int free() {
-        try (ServerSocket s = new ServerSocket(0)) {
-            return s.getLocalPort();
-        } catch (Exception e) {
-            throw new IllegalStateException(e);
-        }
+        return io.caravan.support.FreePorts.next();
     }
 
     static {

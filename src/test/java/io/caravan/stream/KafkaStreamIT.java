@@ -9,7 +9,6 @@ import io.caravan.support.HubApi;
 import io.caravan.support.Hl7Messages;
 import io.caravan.support.MllpTestClient;
 import io.caravan.support.TestHub;
-import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -50,11 +49,7 @@ class KafkaStreamIT {
     static final Path ADAPTERS;
 
     static {
-        try (ServerSocket s = new ServerSocket(0)) {
-            PORT = s.getLocalPort();
-        } catch (Exception e) {
-            throw new ExceptionInInitializerError(e);
-        }
+        PORT = io.caravan.support.FreePorts.next();
         broker = start();
         try {
             ADAPTERS = Files.createTempDirectory("caravan-kafka-adapters");

@@ -2,7 +2,6 @@ package io.caravan.support;
 
 import java.io.File;
 import java.io.IOException;
-import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
@@ -57,9 +56,7 @@ public final class PostgresSupport {
             Path dir = Files.createTempDirectory("caravan-pg-");
             Path data = dir.resolve("data");
             int port;
-            try (ServerSocket s = new ServerSocket(0)) {
-                port = s.getLocalPort();
-            }
+            port = FreePorts.next();
             boolean root = "root".equals(System.getProperty("user.name"));
             if (root) {
                 run(List.of("chown", "-R", "postgres:postgres", dir.toString()), false);

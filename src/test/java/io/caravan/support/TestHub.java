@@ -2,7 +2,6 @@ package io.caravan.support;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import org.springframework.test.context.DynamicPropertyRegistry;
@@ -24,9 +23,7 @@ public final class TestHub {
     private TestHub(String jdbcUrl) {
         try {
             this.dataDir = Files.createTempDirectory("caravan-it-");
-            try (ServerSocket s = new ServerSocket(0)) {
-                this.mllpPort = s.getLocalPort();
-            }
+            this.mllpPort = FreePorts.next();
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
