@@ -152,8 +152,19 @@ public class Hl7Ingest implements Intake.Answering {
      */
     public void check(Exchange exchange) {
         Object body = exchange.getIn().getBody();
-        String raw = body instanceof String s ? s : body == null ? "" : new String(
-                exchange.getIn().getBody(byte[].class), charset);
+        byte[] bytes = body instanceof String || body == null ? null : exchange.getIn().getBody(byte[].class);
+        String raw;
+        Charset cs;
+        if (bytes != null) {
+            // bytes off the wire decode by MSH-18 when it names a character set, else by the hub's charset; the MSH
+            // itself is ASCII, so it reads the same in Latin-1 (one char per byte) before the charset is known
+            String latin = new String(bytes, StandardCharsets.ISO_8859_1);
+            cs = charsetOf(Msh.read(latin), charset);
+            raw = cs.equals(StandardCharsets.ISO_8859_1) ? latin : new String(bytes, cs);
+        } else {
+            raw = body == null ? "" : (String) body;
+            cs = null;
+        }
         Msh msh = Msh.read(raw);
         FeedMappings feed = msh == null ? catalog.defaultFeed()
                 : catalog.feedFor(msh.sendingApplication(), msh.sendingFacility());
@@ -162,17 +173,22 @@ public class Hl7Ingest implements Intake.Answering {
         exchange.setProperty(STATE, m);
         m.answer = checkMsh(msh);
         if (m.answer == null) {
-            // the data format decodes by MSH-18 when it names a charset, else by the exchange's: encode the text in
-            // that same charset so the parsed message holds exactly the text that is sealed
-            String cs;
-            try {
-                cs = HL7Charset.getCharsetName(raw.getBytes(StandardCharsets.ISO_8859_1), "UTF-8");
-            } catch (Exception | StackOverflowError e) { // the parse step will say what is wrong with it
-                cs = "UTF-8";
+            // the data format decodes by MSH-18 when it names a charset, else by the exchange's: give it bytes in that
+            // charset so the parsed message holds exactly the text that is sealed (bytes off the wire as they came)
+            if (cs == null) {
+                cs = charsetOf(msh, StandardCharsets.UTF_8);
+                exchange.getIn().setBody(raw.getBytes(cs));
             }
-            exchange.setProperty(Exchange.CHARSET_NAME, cs);
-            exchange.getIn().setBody(raw.getBytes(Charset.forName(cs)));
+            exchange.setProperty(Exchange.CHARSET_NAME, cs.name());
         }
+    }
+
+    /** The Java charset MSH-18 names (camel-hl7's table, as its data format reads it), else {@code otherwise}. */
+    private static Charset charsetOf(Msh msh, Charset otherwise) {
+        HL7Charset named = msh == null ? null : HL7Charset.getHL7Charset(msh.characterSet());
+        // a name Java does not know: decoded as otherwise here, and the parse step says what is wrong with it
+        return named != null && Charset.isSupported(named.getJavaCharsetName())
+                ? Charset.forName(named.getJavaCharsetName()) : otherwise;
     }
 
     private Answer checkMsh(Msh msh) {

@@ -19,6 +19,7 @@ public record Msh(
         String version,
         String acceptAckType,
         String applicationAckType,
+        String characterSet,
         int fieldCount) {
 
     /**
@@ -52,7 +53,13 @@ public record Msh(
                 first(field(parts, 7), cs),
                 component(field(parts, 9), cs, 0), component(field(parts, 9), cs, 1),
                 field(parts, 10).trim(), first(field(parts, 11), cs).trim(), first(field(parts, 12), cs).trim(),
-                field(parts, 15).trim(), field(parts, 16).trim(), parts.length);
+                field(parts, 15).trim(), field(parts, 16).trim(),
+                firstRepetition(field(parts, 18), enc.length() > 1 ? enc.charAt(1) : '~').trim(), parts.length);
+    }
+
+    private static String firstRepetition(String field, char repetitionSeparator) {
+        int at = field.indexOf(repetitionSeparator);
+        return at < 0 ? field : field.substring(0, at);
     }
 
     private static String field(String[] parts, int mshField) {

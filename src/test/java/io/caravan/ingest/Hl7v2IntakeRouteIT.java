@@ -53,6 +53,8 @@ class Hl7v2IntakeRouteIT {
     static final List<Map<String, Object>> headersAfter = new CopyOnWriteArrayList<>();
     static final List<String> stateAfter = new CopyOnWriteArrayList<>();
     static final AtomicInteger mapped = new AtomicInteger();
+    /** PID-5.1 of each message the map step got, as HAPI parsed it. */
+    static final List<String> parsedFamilyNames = new CopyOnWriteArrayList<>();
     static boolean advised;
 
     @BeforeEach
@@ -61,7 +63,11 @@ class Hl7v2IntakeRouteIT {
             return;
         }
         AdviceWith.adviceWith(camel, "hl7v2-intake", a -> {
-            a.weaveById("hl7v2-map").before().process(e -> mapped.incrementAndGet());
+            a.weaveById("hl7v2-map").before().process(e -> {
+                mapped.incrementAndGet();
+                parsedFamilyNames.add(new ca.uhn.hl7v2.util.Terser(e.getIn().getBody(ca.uhn.hl7v2.model.Message.class))
+                        .get("/.PID-5-1"));
+            });
             a.weaveAddLast().process(e -> {
                 headersAfter.add(new java.util.HashMap<>(e.getIn().getHeaders()));
                 stateAfter.add(String.valueOf(e.getProperty(Hl7Ingest.STATE)));
@@ -136,5 +142,34 @@ class Hl7v2IntakeRouteIT {
         writer.awaitVisible();
         assertThat(jdbc.queryForList("SELECT status FROM inbound_message WHERE control_id = ?", String.class,
                 controlId)).containsExactly("ignored");
+    }
+
+    /**
+     * The parse decodes the bytes by MSH-18 when it names a character set, else as UTF-8 (the hub's charset): a name
+     * with an umlaut reaches the map step intact either way, over MLLP as raw bytes.
+     */
+    @Test
+    void theParseDecodesByMsh18AndByTheHubsCharsetWithout() throws Exception {
+        String latin = Hl7Messages.a04(Hl7Messages.controlId(), "CS-1", "M\u00fcller", "Anna", "cs1@example.org")
+                .replaceFirst("\\|P\\|2\\.5\\.1\r", "|P|2.5.1||||||8859/1\r");
+        String utf8 = Hl7Messages.a04(Hl7Messages.controlId(), "CS-2", "Zo\u00eb-\u0141", "Ben", "cs2@example.org");
+        assertThat(latin).contains("|8859/1\r");
+        parsedFamilyNames.clear();
+        try (MllpTestClient c = new MllpTestClient(HUB.mllpPort)) {
+            c.write(frame(latin.getBytes(java.nio.charset.StandardCharsets.ISO_8859_1)));
+            assertThat(MllpTestClient.msa1(c.readAck(10_000))).isEqualTo("AA");
+            c.write(frame(utf8.getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+            assertThat(MllpTestClient.msa1(c.readAck(10_000))).isEqualTo("AA");
+        }
+        assertThat(parsedFamilyNames).containsExactly("M\u00fcller", "Zo\u00eb-\u0141");
+    }
+
+    private static byte[] frame(byte[] message) {
+        byte[] framed = new byte[message.length + 3];
+        framed[0] = 0x0b;
+        System.arraycopy(message, 0, framed, 1, message.length);
+        framed[message.length + 1] = 0x1c;
+        framed[message.length + 2] = 0x0d;
+        return framed;
     }
 }
