@@ -111,6 +111,7 @@ public final class CampaignBench {
             JdbcTemplate jdbc = ctx.getBean(JdbcTemplate.class);
             long r0 = System.nanoTime();
             register(pop, mllp, senders);
+            double ackSecs = (System.nanoTime() - r0) / 1e9;
             ctx.getBean(io.caravan.contact.ContactWriter.class).awaitVisible();
             Segments segments = ctx.getBean(Segments.class);
             // the index follows the event log: wait until it holds everyone
@@ -118,8 +119,8 @@ public final class CampaignBench {
                 Thread.sleep(500);
             }
             double regSecs = (System.nanoTime() - r0) / 1e9;
-            System.out.printf("registered and indexed in %.1f s (%,.0f contacts/s); heap after: %s%n", regSecs,
-                    n / regSecs, heap.report());
+            System.out.printf("registered (ACKed) in %.1f s, indexed in %.1f s (%,.0f contacts/s); heap after: %s%n",
+                    ackSecs, regSecs, n / regSecs, heap.report());
 
             // the loop's contacts are built from the arrays (reading them back would be the machinery's work); the
             // decision code does not look at the id
@@ -145,8 +146,14 @@ public final class CampaignBench {
             TightLoop loop = new TightLoop(templates, engine, sink.port(), connections, pop, ids, selected);
             List<Round> camp = new ArrayList<>();
             List<Round> base = new ArrayList<>();
+            // --jfr <file>: a profile of the measured rounds (both sides; tell them apart by thread)
+            jdk.jfr.Recording jfr = null;
             // round 0 warms both up and is not counted
             for (int r = 0; r <= rounds; r++) {
+                if (r == 1 && a.containsKey("--jfr")) {
+                    jfr = new jdk.jfr.Recording(jdk.jfr.Configuration.getConfiguration("profile"));
+                    jfr.start();
+                }
                 Round b = loop.run(sink);
                 Round c = campaign(campaigns, jdbc, sink, members, rate, r);
                 System.out.printf("  round %d%s: tight loop %,.0f msg/s (%.3f CPU ms/msg), campaign %,.0f msg/s"
@@ -157,6 +164,10 @@ public final class CampaignBench {
                     base.add(b);
                     camp.add(c);
                 }
+            }
+            if (jfr != null) {
+                jfr.dump(Path.of(a.get("--jfr")));
+                jfr.close();
             }
             double bm = EmailBench.median(base.stream().mapToDouble(Round::perSecond).toArray());
             double cm = EmailBench.median(camp.stream().mapToDouble(Round::perSecond).toArray());
