@@ -214,7 +214,18 @@ public final class CampaignBench {
             Thread.sleep(20);
         }
         double secs = (System.nanoTime() - t0) / 1e9;
-        return new Round(members / secs, (EmailBench.processCpuNanos() - cpu0) / 1e6 / members);
+        double cpu = (EmailBench.processCpuNanos() - cpu0) / 1e6 / members;
+        // which side set the pace: planning (the campaign's workers) or sending (the send path behind them)
+        jdbc.query("SELECT MIN(created_at), MAX(created_at), MAX(updated_at) FROM outbound_message"
+                + " WHERE created_by = ?", rs -> {
+                    Instant first = rs.getTimestamp(1).toInstant();
+                    System.out.printf("    campaign round %d: first message planned %.2f s after creation, planning"
+                            + " took %.2f s, the last was sent %.2f s after the first was planned%n", round,
+                            secs - java.time.Duration.between(first, Instant.now()).toNanos() / 1e9,
+                            java.time.Duration.between(first, rs.getTimestamp(2).toInstant()).toNanos() / 1e9,
+                            java.time.Duration.between(first, rs.getTimestamp(3).toInstant()).toNanos() / 1e9);
+                }, "campaign:" + id + ":a");
+        return new Round(members / secs, cpu);
     }
 
     /**
