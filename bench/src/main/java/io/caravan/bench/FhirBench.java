@@ -126,7 +126,8 @@ public final class FhirBench {
                 "  poll: { interval: 1h, overlap: 1m, pageSize: " + page + " }", ""));
         String hash = "{bcrypt}" + new org.springframework.security.crypto.bcrypt.BCryptPasswordEncoder(4)
                 .encode(PASSWORD);
-        List<String> hub = new ArrayList<>(List.of("--caravan.data-dir=" + data, "--server.port=0", "--caravan.mllp.port=" + freePort(),
+        List<String> hub = new ArrayList<>(List.of("--caravan.data-dir=" + data, "--server.port=0",
+                "--caravan.mllp.port=" + freePort(),
                 "--caravan.mllp.host=127.0.0.1", "--logging.level.root=WARN", "--logging.level.io.caravan=WARN",
                 "--caravan.mapping.adapters-dir=" + adapters,
                 "--caravan.security.users[0].name=" + USER, "--caravan.security.users[0].roles=integration",
@@ -321,7 +322,8 @@ public final class FhirBench {
             "Rodriguez", "Martinez", "Hernandez", "Lopez", "Gonzalez", "Wilson", "Anderson", "Thomas", "Taylor",
             "Moore", "Jackson", "Martin", "Lee", "Perez", "Thompson", "White", "Harris", "Sanchez", "Clark", "Ramirez",
             "Lewis", "Robinson", "Walker", "Young", "Allen", "King", "Wright", "Scott", "Torres", "Nguyen", "Hill"};
-    static final String[] STREET = {"Main St", "Oak Ave", "Maple Dr", "Cedar Ln", "Pine St", "Elm St", "Washington Blvd",
+    static final String[] STREET = {"Main St", "Oak Ave", "Maple Dr", "Cedar Ln", "Pine St", "Elm St",
+            "Washington Blvd",
             "Lake Rd", "Hill St", "Park Ave", "Sunset Blvd", "Lincoln Way"};
     static final String[][] CITY = {{"Springfield", "IL", "627"}, {"Peoria", "IL", "616"}, {"Madison", "WI", "537"},
             {"Columbus", "OH", "432"}, {"Dayton", "OH", "454"}, {"Lansing", "MI", "489"}, {"Des Moines", "IA", "503"}};
@@ -339,7 +341,8 @@ public final class FhirBench {
                 .setValue(mrn).setType(new CodeableConcept().addCoding(new org.hl7.fhir.r4.model.Coding(
                         "http://terminology.hl7.org/CodeSystem/v2-0203", "MR", "Medical record number")));
         p.addIdentifier().setSystem("http://hl7.org/fhir/sid/us-ssn").setValue(String.format("%03d-%02d-%04d",
-                101 + rnd.nextInt(564), 1 + rnd.nextInt(99), 1 + rnd.nextInt(9_999))).setType(new CodeableConcept().addCoding(
+                101 + rnd.nextInt(564), 1 + rnd.nextInt(99), 1 + rnd.nextInt(9_999)))
+                .setType(new CodeableConcept().addCoding(
                 new org.hl7.fhir.r4.model.Coding("http://terminology.hl7.org/CodeSystem/v2-0203", "SS", null)));
         boolean female = rnd.nextBoolean();
         String given = female ? GIVEN_F[rnd.nextInt(GIVEN_F.length)] : GIVEN_M[rnd.nextInt(GIVEN_M.length)];
@@ -434,7 +437,8 @@ public final class FhirBench {
                 "bare HAPI IGenericClient, every next page, nothing stored (baseline)", b, millis(barePages, 50),
                 millis(barePages, 99), 100.0, changed / b, rates(bare));
         System.out.printf("  %-74s %,10.0f %9s %9s %8.0f %%   %.2f s   rounds: %s%n",
-                "hub: poller -> intake -> journal fsync'd -> watermark after each page", median(hub), millis(hubPages, 50),
+                "hub: poller -> intake -> journal fsync'd -> watermark after each page", median(hub),
+                millis(hubPages, 50),
                 millis(hubPages, 99), 100 * median(hub) / b, changed / median(hub), rates(hub));
         System.out.println();
     }
