@@ -103,6 +103,11 @@ public final class FhirMappings {
 
     private final Map<String, ResourceMapping> byType;
     private final IFhirPath fhirPath = R4.newFhirPath();
+    /**
+     * Each expression parsed once: IFhirPath's String overloads parse on every call, about a quarter of the intake
+     * threads' CPU in a bulk import (JFR of bench/fhir-bench.sh). Bounded: the mappings' expressions, read at start.
+     */
+    private final Map<String, IFhirPath.IParsedExpression> parsed = new java.util.concurrent.ConcurrentHashMap<>();
     private final String defaultRegion;
 
     public FhirMappings(Path dir, String defaultRegion) {
@@ -170,6 +175,27 @@ public final class FhirMappings {
         }
     }
 
+    private IFhirPath.IParsedExpression parsed(String path) {
+        return parsed.computeIfAbsent(path, p -> {
+            try {
+                return fhirPath.parse(p);
+            } catch (Exception e) {
+                // validated at start-up; evaluating it would fail the same way
+                throw new IllegalStateException("bad FHIRPath in a mapping", e);
+            }
+        });
+    }
+
+    private <T extends org.hl7.fhir.instance.model.api.IBase> List<T> evaluate(org.hl7.fhir.instance.model.api.IBase r,
+            String path, Class<T> type) {
+        return fhirPath.evaluate(r, parsed(path), type);
+    }
+
+    private <T extends org.hl7.fhir.instance.model.api.IBase> java.util.Optional<T> evaluateFirst(
+            org.hl7.fhir.instance.model.api.IBase r, String path, Class<T> type) {
+        return fhirPath.evaluateFirst(r, parsed(path), type);
+    }
+
     /** The resource types mapped. */
     public java.util.Set<String> resourceTypes() {
         return byType.keySet();
@@ -228,7 +254,7 @@ public final class FhirMappings {
         String type = r.fhirType();
         String event = null;
         for (EventRule e : m.events) {
-            if (e.when == null || fhirPath.evaluateFirst(r, e.when, BooleanType.class)
+            if (e.when == null || evaluateFirst(r, e.when, BooleanType.class)
                     .map(BooleanType::booleanValue).orElse(false)) {
                 event = e.type;
                 break;
@@ -243,7 +269,7 @@ public final class FhirMappings {
         List<Identifier> ids = new ArrayList<>();
         List<Identifier> business = new ArrayList<>();
         if (m.identifiers != null) {
-            for (org.hl7.fhir.r4.model.Identifier i : fhirPath.evaluate(r, m.identifiers,
+            for (org.hl7.fhir.r4.model.Identifier i : evaluate(r, m.identifiers,
                     org.hl7.fhir.r4.model.Identifier.class)) {
                 if (i.hasValue()) {
                     business.add(identifier(fhir, i));
@@ -300,19 +326,19 @@ public final class FhirMappings {
             }
         });
         m.restrictions.forEach((name, path) -> {
-            List<BooleanType> v = fhirPath.evaluate(r, path, BooleanType.class);
+            List<BooleanType> v = evaluate(r, path, BooleanType.class);
             if (!v.isEmpty() && v.get(0).hasValue()) {
                 patch.restrictions.put(name, v.get(0).booleanValue());
             }
         });
         Map<String, Object> data = new LinkedHashMap<>();
         m.data.forEach((k, path) -> {
-            List<Base> vs = fhirPath.evaluate(r, path, Base.class);
+            List<Base> vs = evaluate(r, path, Base.class);
             if (!vs.isEmpty() && vs.get(0).isPrimitive()) {
                 data.put(k, vs.get(0).primitiveValue());
             }
         });
-        OffsetDateTime at = fhirPath.evaluateFirst(r, m.time, PrimitiveType.class)
+        OffsetDateTime at = evaluateFirst(r, m.time, PrimitiveType.class)
                 .map(p -> p.getValue() instanceof java.util.Date d ? d.toInstant() : null)
                 .orElse(receivedAt).atOffset(ZoneOffset.UTC);
         return new SourceMessage.Mapped(new ChangeRecord(feed, type, sourceRef(r), event, at, demographics, patch,
@@ -322,7 +348,7 @@ public final class FhirMappings {
     /** References (or Identifiers) at {@code path} as identifiers: a Reference's identifier, else its Type/id. */
     private List<Identifier> references(Resource r, String path, String feed, AdapterProfile.Fhir fhir) {
         List<Identifier> out = new ArrayList<>();
-        for (Base b : fhirPath.evaluate(r, path, Base.class)) {
+        for (Base b : evaluate(r, path, Base.class)) {
             if (b instanceof org.hl7.fhir.r4.model.Identifier i && i.hasValue()) {
                 out.add(identifier(fhir, i));
             } else if (b instanceof Reference ref) {
@@ -349,7 +375,7 @@ public final class FhirMappings {
     }
 
     private Object value(Resource r, FieldPath fp, String region) {
-        List<Base> vs = fhirPath.evaluate(r, fp.path, Base.class);
+        List<Base> vs = evaluate(r, fp.path, Base.class);
         switch (fp.as) {
             case "name": {
                 for (Base b : vs) {
