@@ -53,7 +53,11 @@ public final class FreePorts {
 
     private static int ephemeralLow() {
         try {
-            String range = Files.readString(Path.of("/proc/sys/net/ipv4/ip_local_port_range")).trim();
+            String range;
+            // a /proc file reports size 0: Files.readString trusts the size and returned one character here
+            try (java.io.InputStream in = Files.newInputStream(Path.of("/proc/sys/net/ipv4/ip_local_port_range"))) {
+                range = new String(in.readAllBytes(), java.nio.charset.StandardCharsets.US_ASCII).trim();
+            }
             return Math.min(Integer.parseInt(range.split("\\s+")[0]), 65_535);
         } catch (IOException | RuntimeException e) {
             return 32_768; // Linux's default start of the range

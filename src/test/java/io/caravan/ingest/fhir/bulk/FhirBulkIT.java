@@ -39,6 +39,8 @@ import org.springframework.test.context.DynamicPropertySource;
  * import, and one export runs at a time per adapter.
  */
 @SpringBootTest(webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT)
+// closed after the class, as its PostgreSQL variant is: the two must not hold one MLLP port at the same time
+@org.springframework.test.annotation.DirtiesContext
 class FhirBulkIT {
 
     static final ObjectMapper JSON = new ObjectMapper();
@@ -50,9 +52,14 @@ class FhirBulkIT {
         return TestHub.named("fhir-bulk");
     }
 
+    /** The hub's store, port and data directory; the PostgreSQL variant hides this method with its own. */
+    @DynamicPropertySource
+    static void hubProps(DynamicPropertyRegistry r) {
+        hub().register(r);
+    }
+
     @DynamicPropertySource
     static void props(DynamicPropertyRegistry r) throws IOException {
-        hub().register(r);
         manual = new BulkDataServer("ehr");
         scheduled = new BulkDataServer("nightly");
         Path adapters = Files.createTempDirectory("caravan-bulk-adapters");

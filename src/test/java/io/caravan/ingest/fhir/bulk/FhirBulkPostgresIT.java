@@ -9,8 +9,9 @@ import org.springframework.test.context.DynamicPropertySource;
 @ActiveProfiles("postgres")
 class FhirBulkPostgresIT extends FhirBulkIT {
 
+    /** This hub's store; the H2 class's method of the same signature registers its own (see its DirtiesContext). */
     @DynamicPropertySource
-    static void postgres(DynamicPropertyRegistry r) {
+    static void hubProps(DynamicPropertyRegistry r) {
         TestHub.namedPostgres("fhir-bulk").register(r);
     }
 }

@@ -42,6 +42,8 @@ import org.springframework.test.context.DynamicPropertySource;
  * subscription asked its $status - against a fake EHR that keeps every event it "sent".
  */
 @SpringBootTest(webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT)
+// closed after the class, as its PostgreSQL variant is: the two must not hold one MLLP port at the same time
+@org.springframework.test.annotation.DirtiesContext
 class FhirSubscriptionIT {
 
     static final ObjectMapper JSON = new ObjectMapper();
@@ -195,9 +197,14 @@ class FhirSubscriptionIT {
         return TestHub.named("fhir-subscriptions");
     }
 
+    /** The hub's store, port and data directory; the PostgreSQL variant hides this method with its own. */
+    @DynamicPropertySource
+    static void hubProps(DynamicPropertyRegistry r) {
+        hub().register(r);
+    }
+
     @DynamicPropertySource
     static void props(DynamicPropertyRegistry r) throws IOException {
-        hub().register(r);
         ehr = new Ehr();
         Path adapters = Files.createTempDirectory("caravan-sub-adapters");
         Files.writeString(adapters.resolve("subs-ehr.yaml"), """
