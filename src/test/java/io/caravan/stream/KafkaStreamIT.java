@@ -71,6 +71,9 @@ class KafkaStreamIT {
         // kafkaPorts() is not honoured by the KRaft broker: the listener is set instead, so a restart comes back on
         // the port the hub knows
         b.brokerProperty("listeners", "EXTERNAL://127.0.0.1:" + PORT + ",CONTROLLER://127.0.0.1:0");
+        // the hub's producer, retrying through the restart, would otherwise create the topic (with the broker's
+        // defaults) before this broker's own creation of it, which then fails: TopicExistsException
+        b.brokerProperty("auto.create.topics.enable", "false");
         b.afterPropertiesSet();
         return b;
     }
