@@ -59,6 +59,8 @@ public final class TestFhirServer implements AutoCloseable {
 
     private final Map<String, Map<String, Resource>> resources = new ConcurrentHashMap<>();
     private final List<Request> requests = new CopyOnWriteArrayList<>();
+    /** Requests the gate has not recorded yet: a client can have its whole response before the gate records it. */
+    private final java.util.concurrent.atomic.AtomicInteger unrecorded = new java.util.concurrent.atomic.AtomicInteger();
     private final AtomicInteger throttleNext = new AtomicInteger();
     private volatile int throttleStatus = 429;
     private volatile String throttleRetryAfter;
@@ -205,7 +207,12 @@ public final class TestFhirServer implements AutoCloseable {
         this.tokenEndpoint = f;
     }
 
+    /** The requests so far, once every request that has reached the server is recorded (within 5 s). */
     public List<Request> requests() {
+        long until = System.nanoTime() + 5_000_000_000L;
+        while (unrecorded.get() > 0 && System.nanoTime() < until) {
+            Thread.onSpinWait();
+        }
         return List.copyOf(requests);
     }
 
@@ -227,8 +234,17 @@ public final class TestFhirServer implements AutoCloseable {
         @Override
         public void doFilter(ServletRequest request, ServletResponse response, FilterChain chain)
                 throws IOException, ServletException {
-            HttpServletRequest req = (HttpServletRequest) request;
-            HttpServletResponse resp = (HttpServletResponse) response;
+            unrecorded.incrementAndGet();
+            try {
+                record((HttpServletRequest) request, (HttpServletResponse) response, chain);
+            } finally {
+                unrecorded.decrementAndGet();
+            }
+        }
+
+        private void record(HttpServletRequest req, HttpServletResponse resp, FilterChain chain)
+                throws IOException, ServletException {
+            ServletResponse response = resp;
             String url = req.getRequestURI() + (req.getQueryString() == null ? "" : "?" + req.getQueryString());
             String auth = req.getHeader("Authorization");
             int status;
