@@ -7,8 +7,6 @@ import io.caravan.contact.TriggerEvent;
 import io.caravan.eventlog.EventPump;
 import io.caravan.stream.SafeHarbor;
 import java.net.ServerSocket;
-import java.net.Socket;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.OffsetDateTime;
@@ -187,29 +185,9 @@ public final class StreamBench {
         }
     }
 
+    /** The same registrations over MLLP as the SMS benchmark's: contacts with a mobile, one ACK at a time. */
     static List<UUID> register(ConfigurableApplicationContext ctx, int n, int port) throws Exception {
-        JdbcTemplate jdbc = ctx.getBean(JdbcTemplate.class);
-        try (Socket s = new Socket("127.0.0.1", port)) {
-            s.setSoTimeout(10_000);
-            for (int i = 0; i < n; i++) {
-                String msg = "MSH|^~\\&|REG|MERCY|CARAVAN|HUB|20260301090000||ADT^A04^ADT_A01|K" + i + "|P|2.5.1\r"
-                        + "EVN|A04|20260301090000\rPID|1||STREAMBENCH" + i + "^^^MERCY^MR||Doe^Jane||19800101|F|||"
-                        + "1 Main St^^Springfield^IL^62704||^PRN^CP^^1^217^555" + String.format("%04d", i) + "\r";
-                s.getOutputStream().write(("\u000b" + msg + "\u001c\r").getBytes(StandardCharsets.UTF_8));
-                s.getOutputStream().flush();
-                byte[] buf = new byte[4096];
-                int got = 0;
-                while (got == 0 || buf[got - 1] != '\r' || got < 2 || buf[got - 2] != 0x1c) {
-                    int k = s.getInputStream().read(buf, got, buf.length - got);
-                    if (k < 0) {
-                        throw new IllegalStateException("hub closed the connection");
-                    }
-                    got += k;
-                }
-            }
-        }
-        ctx.getBean(io.caravan.contact.ContactWriter.class).awaitVisible();
-        return jdbc.queryForList("SELECT id FROM contact ORDER BY id", UUID.class);
+        return SmsBench.register(ctx, n, port);
     }
 
     static double median(List<Double> xs) {
