@@ -148,7 +148,7 @@ public class Hl7Ingest implements Intake.Answering {
     /**
      * Step "check": reads the MSH without parsing the message and answers AR (not stored) when there is no usable
      * MSH, no control id, or an unsupported version or processing id. The message type is checked by the route's
-     * choice, after the parse. Leaves the body as bytes the hl7 data format decodes back to this same text.
+     * choice. The text is kept (decoded once, by MSH-18 or the hub's charset) for the parse and the seal.
      */
     public void check(Exchange exchange) {
         Object body = exchange.getIn().getBody();
@@ -172,23 +172,56 @@ public class Hl7Ingest implements Intake.Answering {
         InFlight m = new InFlight(raw, msh, feed);
         exchange.setProperty(STATE, m);
         m.answer = checkMsh(msh);
-        if (m.answer == null) {
-            // the data format decodes by MSH-18 when it names a charset, else by the exchange's: give it bytes in that
-            // charset so the parsed message holds exactly the text that is sealed (bytes off the wire as they came)
-            if (cs == null) {
-                cs = charsetOf(msh, StandardCharsets.UTF_8);
-                exchange.getIn().setBody(raw.getBytes(cs));
-            }
+        if (m.answer == null && cs != null) {
+            // the charset the message came in, for camel-mllp's encoding of the answer
             exchange.setProperty(Exchange.CHARSET_NAME, cs.name());
         }
     }
 
-    /** The Java charset MSH-18 names (camel-hl7's table, as its data format reads it), else {@code otherwise}. */
+    /**
+     * Step "parse": HAPI's pipe parser (the hub's one, every version into the 2.5.1 model) over the text the check
+     * step decoded, into the body; MSH-9.1 as the check step read it into the variable {@code hl7MessageType}, for
+     * the route's choice. Not camel-hl7's data format: that decodes the bytes a second time (HAPI's pre-parser to
+     * find MSH-18) and copies twelve MSH fields into headers, which Hawtio would show and a next step had to drop.
+     */
+    public void parse(Exchange exchange) throws ca.uhn.hl7v2.HL7Exception, java.io.UnsupportedEncodingException {
+        InFlight m = state(exchange);
+        String named = javaCharsetName(m.msh.characterSet());
+        if (named != null && !supported(named)) {
+            // the check step could only guess the text: stored as failed (replayable), not mapped from a guess
+            throw new java.io.UnsupportedEncodingException(
+                    "MSH-18 names a character set this JVM cannot decode: " + named);
+        }
+        exchange.getIn().setBody(io.caravan.mapping.Hl7Parsing.parser().parse(m.raw));
+        exchange.setVariable(MESSAGE_TYPE, m.msh.messageType());
+    }
+
+    /** The variable the parse step leaves MSH-9.1 in, for a choice in the route. */
+    public static final String MESSAGE_TYPE = "hl7MessageType";
+
+    /** The Java charset MSH-18 names (camel-hl7's table), else {@code otherwise}. */
     private static Charset charsetOf(Msh msh, Charset otherwise) {
-        HL7Charset named = msh == null ? null : HL7Charset.getHL7Charset(msh.characterSet());
+        String name = msh == null ? null : javaCharsetName(msh.characterSet());
         // a name Java does not know: decoded as otherwise here, and the parse step says what is wrong with it
-        return named != null && Charset.isSupported(named.getJavaCharsetName())
-                ? Charset.forName(named.getJavaCharsetName()) : otherwise;
+        return name != null && supported(name) ? Charset.forName(name) : otherwise;
+    }
+
+    /** The Java name of an HL7 character set (HL7 table 0211), null when MSH-18 names none the table knows. */
+    private static String javaCharsetName(String msh18) {
+        HL7Charset named = HL7Charset.getHL7Charset(msh18);
+        if (named == null) {
+            return null;
+        }
+        // camel-hl7 4.17's table gives GB 18030-2000 an empty Java name (Charset would throw on it)
+        return named == HL7Charset.GB_1830_2000 ? "GB18030" : named.getJavaCharsetName();
+    }
+
+    private static boolean supported(String javaName) {
+        try {
+            return Charset.isSupported(javaName);
+        } catch (java.nio.charset.IllegalCharsetNameException e) {
+            return false;
+        }
     }
 
     private Answer checkMsh(Msh msh) {

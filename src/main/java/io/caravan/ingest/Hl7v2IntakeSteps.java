@@ -1,6 +1,5 @@
 package io.caravan.ingest;
 
-import org.apache.camel.Exchange;
 import org.apache.camel.Predicate;
 import org.apache.camel.Processor;
 import org.springframework.context.annotation.Bean;
@@ -29,20 +28,15 @@ class Hl7v2IntakeSteps {
         };
     }
 
-    /** Drops the MSH copies camel-hl7's data format puts in headers (which Hawtio can show). */
-    @Bean("hl7v2DropMshHeaders")
-    Processor dropMshHeaders() {
-        return exchange -> {
-            org.apache.camel.Message in = exchange.getIn();
-            in.getHeaders().keySet().removeIf(name -> name.startsWith("CamelHL7"));
-            in.removeHeader(Exchange.CHARSET_NAME);
-        };
+    @Bean("hl7v2Parse")
+    Processor parse(Hl7Ingest ingest) {
+        return ingest::parse;
     }
 
-    /** The choice's test: MSH-9.1, read by the route into the variable {@code hl7MessageType}, has a mapping. */
+    /** The choice's test: MSH-9.1, left by the parse step in the variable {@code hl7MessageType}, has a mapping. */
     @Bean("hl7v2MappedType")
     Predicate mappedType(Hl7Ingest ingest) {
-        return exchange -> ingest.mapsMessageType(exchange.getVariable("hl7MessageType", String.class));
+        return exchange -> ingest.mapsMessageType(exchange.getVariable(Hl7Ingest.MESSAGE_TYPE, String.class));
     }
 
     @Bean("hl7v2Map")

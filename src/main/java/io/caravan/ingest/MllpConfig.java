@@ -23,15 +23,6 @@ class MllpConfig {
         return new CaravanMllpComponent(props, metrics, tls(props.tls()), senders);
     }
 
-    /**
-     * The hub's one HAPI parser (every version into the 2.5.1 canonical model, validation off), for the hl7 data
-     * format's parse step in routes/hl7v2-intake.yaml: a parser per message would cost milliseconds.
-     */
-    @Bean("hl7Parser")
-    ca.uhn.hl7v2.parser.Parser hl7Parser() {
-        return io.caravan.mapping.Hl7Parsing.parser();
-    }
-
     private static SSLContextParameters tls(MllpProperties.Tls tls) {
         if (!tls.enabled()) {
             return null;

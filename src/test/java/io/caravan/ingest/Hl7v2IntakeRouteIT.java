@@ -164,6 +164,21 @@ class Hl7v2IntakeRouteIT {
         assertThat(parsedFamilyNames).containsExactly("M\u00fcller", "Zo\u00eb-\u0141");
     }
 
+    /** camel-hl7's charset table names no Java charset for GB 18030: a Chinese name came back AE 207 before. */
+    @Test
+    void aMessageInGb18030IsDecodedByItsMsh18() throws Exception {
+        java.nio.charset.Charset gb = java.nio.charset.Charset.forName("GB18030");
+        String msg = Hl7Messages.a04(Hl7Messages.controlId(), "CS-GB", "\u738b", "\u82b3", "gb@example.org")
+                .replaceFirst("\\|P\\|2\\.5\\.1\r", "|P|2.5.1||||||GB 18030-2000\r");
+        assertThat(msg).contains("|GB 18030-2000\r");
+        parsedFamilyNames.clear();
+        try (MllpTestClient c = new MllpTestClient(HUB.mllpPort)) {
+            c.write(frame(msg.getBytes(gb)));
+            assertThat(MllpTestClient.msa1(c.readAck(10_000))).isEqualTo("AA");
+        }
+        assertThat(parsedFamilyNames).containsExactly("\u738b");
+    }
+
     private static byte[] frame(byte[] message) {
         byte[] framed = new byte[message.length + 3];
         framed[0] = 0x0b;
