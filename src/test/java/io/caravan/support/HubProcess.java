@@ -81,7 +81,7 @@ public final class HubProcess implements AutoCloseable {
                 .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()));
         pb.environment().put("CARAVAN_ADMIN_PASSWORD", PASSWORD);
         process = pb.start();
-        long deadline = System.currentTimeMillis() + 120_000;
+        long deadline = System.currentTimeMillis() + 240_000; // a loaded 2-core machine: a start can take minutes
         while (System.currentTimeMillis() < deadline) {
             if (!process.isAlive()) {
                 throw new IllegalStateException("hub exited with " + process.exitValue() + "; see " + log);
