@@ -9,23 +9,29 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.util.List;
 import org.apache.camel.Exchange;
+import org.springframework.beans.factory.annotation.Value;
 import org.springframework.stereotype.Component;
 
 /**
  * The end of a watched-folder file (routes/hl7-folder-ingest.yaml): once every message in it has an answer, the file
- * goes to {@code .done/} when all were accepted, otherwise to {@code .failed/} beside a {@code <name>.outcome.json}
- * that says, per message, what the ACK would have said over MLLP. The outcome names control ids, ACK codes, error
- * codes and locations only - never a value from the message.
+ * is deleted when all were accepted (the hub keeps each message sealed; {@code keep-done} copies it to {@code .done/}
+ * first), otherwise copied to {@code .failed/} beside a {@code <name>.outcome.json} that says, per message, what the
+ * ACK would have said over MLLP, for the operator to fix. The outcome names control ids, ACK codes, error codes and
+ * locations only - never a value from the message. The route's file consumer deletes the original after this step.
  */
 @Component("hl7FolderOutcome")
 public class Hl7FolderOutcome {
 
-    /** Where the file goes; the route's {@code move} reads it. */
-    public static final String STATE = "CaravanFileState";
     public static final String DONE = ".done";
     public static final String FAILED = ".failed";
 
     private static final ObjectMapper JSON = new ObjectMapper();
+
+    private final boolean keepDone;
+
+    public Hl7FolderOutcome(@Value("${caravan.intake.hl7v2-folder.keep-done:false}") boolean keepDone) {
+        this.keepDone = keepDone;
+    }
 
     /**
      * The store did not confirm a message: nothing is decided, so the file stays where it is and is read again at
@@ -45,12 +51,16 @@ public class Hl7FolderOutcome {
         @SuppressWarnings("unchecked")
         List<Hl7Ingest.Received> answers = exchange.getIn().getBody(List.class);
         boolean allAccepted = answers.stream().allMatch(Hl7Ingest.Received::accepted);
-        exchange.setProperty(STATE, allAccepted ? DONE : FAILED);
+        String name = exchange.getIn().getHeader(Exchange.FILE_NAME_ONLY, String.class);
+        Path parent = Path.of(exchange.getIn().getHeader(Exchange.FILE_PARENT, String.class));
+        Path file = parent.resolve(name);
         if (allAccepted) {
+            if (keepDone) {
+                copy(file, parent.resolve(DONE));
+            }
             return;
         }
-        String name = exchange.getIn().getHeader(Exchange.FILE_NAME_ONLY, String.class);
-        Path failed = Path.of(exchange.getIn().getHeader(Exchange.FILE_PARENT, String.class)).resolve(FAILED);
+        Path failed = parent.resolve(FAILED);
         Files.createDirectories(failed);
         ObjectNode doc = JSON.createObjectNode();
         doc.put("file", name);
@@ -75,10 +85,21 @@ public class Hl7FolderOutcome {
                 o.put("location", r.location());
             }
         }
-        // written before the file moves: after a crash in between, the file is read again and this rewritten
+        // written before the file is copied and deleted: after a crash in between, the file is read again and both
+        // are written again
         Path tmp = failed.resolve("." + name + ".outcome.json.tmp");
         Files.write(tmp, JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(doc));
         Files.move(tmp, failed.resolve(name + ".outcome.json"), StandardCopyOption.REPLACE_EXISTING,
+                StandardCopyOption.ATOMIC_MOVE);
+        copy(file, failed);
+    }
+
+    /** Into {@code dir} under the same name, whole or not at all (a hidden temporary name, then an atomic rename). */
+    private static void copy(Path file, Path dir) throws IOException {
+        Files.createDirectories(dir);
+        Path tmp = dir.resolve("." + file.getFileName() + ".tmp");
+        Files.copy(file, tmp, StandardCopyOption.REPLACE_EXISTING);
+        Files.move(tmp, dir.resolve(file.getFileName()), StandardCopyOption.REPLACE_EXISTING,
                 StandardCopyOption.ATOMIC_MOVE);
     }
 }

@@ -72,8 +72,9 @@ class FolderIntakeIT extends IntakeHub {
         drop("batch-" + ok1 + ".hl7", file);
 
         Path failed = inbox().resolve(".failed/batch-" + ok1 + ".hl7");
-        await().atMost(Duration.ofSeconds(30)).until(() -> Files.exists(failed));
-        assertThat(inbox().resolve("batch-" + ok1 + ".hl7")).doesNotExist();
+        await().atMost(Duration.ofSeconds(30)).until(() -> Files.exists(failed)
+                && !Files.exists(inbox().resolve("batch-" + ok1 + ".hl7")));
+        assertThat(Files.readString(failed)).as("the operator gets the file as it was, to fix").isEqualTo(file);
         assertThat(inbox().resolve(".done/batch-" + ok1 + ".hl7")).doesNotExist();
         assertThat(eventsOf("FB-" + ok1)).isEqualTo(1);
         assertThat(eventsOf("FB-" + ok2)).isEqualTo(1);
@@ -94,13 +95,40 @@ class FolderIntakeIT extends IntakeHub {
         assertThat(outcomeText).doesNotContain("Brokenfamily", "Firstfamily", "FB-", "example.org", "Main St");
     }
 
+    /** The hub keeps each message sealed; a plaintext copy of the file would be PHI at rest in the clear. */
     @Test
-    void aFileOfAcceptedMessagesMovesToDone() throws Exception {
+    void aFileOfAcceptedMessagesIsDeletedAndNoPlaintextCopyIsKept() throws Exception {
         String ctl = Hl7Messages.controlId();
-        drop("single-" + ctl + ".hl7", a04(ctl, "FD-" + ctl, "Donefamily").replace("\r", "\n"));
-        await().atMost(Duration.ofSeconds(30)).until(() -> Files.exists(inbox().resolve(".done/single-" + ctl + ".hl7")));
+        String family = "Donefam" + ctl.replaceAll("[^0-9]", "");
+        drop("single-" + ctl + ".hl7", a04(ctl, "FD-" + ctl, family).replace("\r", "\n"));
+        await().atMost(Duration.ofSeconds(30)).until(() -> !Files.exists(inbox().resolve("single-" + ctl + ".hl7")));
         assertThat(eventsOf("FD-" + ctl)).isEqualTo(1);
+        assertThat(contact("FD-" + ctl).toString()).contains(family);
+        assertThat(inbox().resolve(".done/single-" + ctl + ".hl7")).doesNotExist();
         assertThat(inbox().resolve(".failed/single-" + ctl + ".hl7.outcome.json")).doesNotExist();
+        byte[] needle = family.getBytes(StandardCharsets.UTF_8);
+        try (var files = Files.walk(hub().dataDir)) {
+            assertThat(files.filter(Files::isRegularFile).filter(f -> contains(f, needle)).toList())
+                    .as("files under the data dir holding the family name in the clear").isEmpty();
+        }
+    }
+
+    static boolean contains(Path file, byte[] needle) {
+        try {
+            byte[] hay = Files.readAllBytes(file);
+            outer:
+            for (int i = 0; i + needle.length <= hay.length; i++) {
+                for (int j = 0; j < needle.length; j++) {
+                    if (hay[i + j] != needle[j]) {
+                        continue outer;
+                    }
+                }
+                return true;
+            }
+            return false;
+        } catch (java.io.IOException gone) {
+            return false; // a file rotated away while we walked
+        }
     }
 
     @Test
@@ -120,8 +148,7 @@ class FolderIntakeIT extends IntakeHub {
                     StandardOpenOption.APPEND);
             Thread.sleep(700); // shorter than min-age, longer than the folder's poll and the lock's check interval
         }
-        await().atMost(Duration.ofSeconds(30)).until(() -> Files.exists(inbox().resolve(".done/slow-" + c1 + ".hl7")));
-        assertThat(Files.readString(inbox().resolve(".done/slow-" + c1 + ".hl7"))).isEqualTo(text);
+        await().atMost(Duration.ofSeconds(30)).until(() -> !Files.exists(file));
         assertThat(inbox().resolve(".failed")).satisfiesAnyOf(
                 p -> assertThat(p).doesNotExist(),
                 p -> assertThat(Files.list(p).filter(f -> f.getFileName().toString().startsWith("slow-" + c1)))

@@ -57,11 +57,11 @@ class FolderKillNineIT {
             hub.start();
             assertThat(file).as("the hub is ready (health UP) while it still finishes the file").exists();
             deadline = System.currentTimeMillis() + 180_000;
-            while (!Files.exists(inbox.resolve(".done/big-batch.hl7")) && System.currentTimeMillis() < deadline) {
+            while (Files.exists(file) && System.currentTimeMillis() < deadline) {
                 Thread.sleep(200);
             }
-            assertThat(inbox.resolve(".done/big-batch.hl7")).as("the file finished after restart").exists();
-            assertThat(file).doesNotExist();
+            assertThat(file).as("the file finished after restart (deleted: every message accepted)").doesNotExist();
+            assertThat(inbox.resolve(".done")).as("no plaintext copy kept by default").doesNotExist();
             assertThat(inbox.resolve(".failed")).doesNotExist();
             for (String mrn : mrns) {
                 assertThat(KillNineContract.eventsOf(hub, mrn)).as(mrn).isEqualTo(1);
