@@ -356,6 +356,18 @@ public class AuditLog implements SmartLifecycle {
         long through = headSeq;
         try (Connection c = dataSource.getConnection()) {
             c.setAutoCommit(false);
+            if (!h2) {
+                // another node's indexer may have indexed this range: the state row, locked, says where to go on
+                try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery(
+                        "SELECT indexed_through FROM audit_index_state WHERE id = 1 FOR UPDATE")) {
+                    rs.next();
+                    indexedThrough = Math.max(indexedThrough, rs.getLong(1));
+                }
+                if (indexedThrough >= through) {
+                    c.commit();
+                    return;
+                }
+            }
             try (PreparedStatement ins = c.prepareStatement("INSERT INTO audit_contact (contact_id, seq)"
                     + " SELECT contact_id, seq FROM audit_entry WHERE seq > ? AND seq <= ? AND contact_id IS NOT NULL");
                     PreparedStatement st = c.prepareStatement(
@@ -428,6 +440,9 @@ public class AuditLog implements SmartLifecycle {
         }
         try (Connection c = conn) {
             c.setAutoCommit(false);
+            if (!h2) {
+                lockHead(c);
+            }
             long seq = headSeq;
             byte[] mac = headMac;
             long pThrough = purgedThrough;
@@ -580,6 +595,27 @@ public class AuditLog implements SmartLifecycle {
         }
     }
 
+    /**
+     * Several hub nodes on one PostgreSQL write one chain: each group starts from the head in the chain record, locked
+     * until the group commits, so the nodes' writers take turns (the database's row lock, no lock of our own). What it
+     * costs: one more statement per group commit, not per entry, and one group in flight across the cluster at a
+     * time. H2 is the single-node embedded database (its file is locked by one process): the head in memory is the
+     * head, and no statement is added.
+     */
+    private void lockHead(Connection c) throws SQLException {
+        try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery("SELECT purged_through, purged_mac,"
+                + " head_seq, head_mac FROM audit_chain WHERE id = 1 FOR UPDATE")) {
+            if (!rs.next()) {
+                throw new SQLException("audit chain record missing");
+            }
+            // committed by this node or another: the chain as it stands
+            purgedThrough = rs.getLong(1);
+            purgedMac = rs.getBytes(2);
+            headMac = rs.getBytes(4);
+            headSeq = rs.getLong(3);
+        }
+    }
+
     private void writeChain(Connection c, long pThrough, byte[] pMac, long seq, byte[] mac) throws SQLException {
         try (PreparedStatement ps = c.prepareStatement("UPDATE audit_chain SET purged_through = ?, purged_mac = ?,"
                 + " head_seq = ?, head_mac = ?, mac = ? WHERE id = 1")) {
@@ -619,6 +655,11 @@ public class AuditLog implements SmartLifecycle {
                 ps.setBytes(2, AuditChain.GENESIS);
                 ps.setBytes(3, AuditChain.chainMac(cipher, 0, AuditChain.GENESIS, 0, AuditChain.GENESIS));
                 ps.executeUpdate();
+            } catch (SQLException e) {
+                // two nodes starting at once on an empty database: the other's record is the chain's start
+                if (!"23505".equals(e.getSQLState())) {
+                    throw e;
+                }
             }
         }
     }

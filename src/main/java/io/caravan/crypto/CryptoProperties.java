@@ -9,11 +9,13 @@ import org.springframework.validation.annotation.Validated;
 /**
  * Keys that encrypt PHI at rest.
  *
- * @param keystore     PKCS#12 keystore holding the data-encryption keys; default {@code <data-dir>/keys/caravan.p12}
- * @param activeKeyId  key id used for new records; naming an id the keystore lacks creates that key (rotation).
- *                     Older records keep naming the key that sealed them.
- * @param masterKeyEnv environment variable holding the secret that unlocks the keystore. When unset, the embedded
- *                     default generates one into {@code <data-dir>/master-key} (0600).
+ * @param keystore     PKCS#12 keystore of an earlier version, imported into the database's key table at start when
+ *                     the file exists; default {@code <data-dir>/keys/caravan.p12}. Keys live in the database now.
+ * @param activeKeyId  key id used for new records; naming an id the database lacks creates that key and makes it the
+ *                     cluster's active key (rotation). Older records keep naming the key that sealed them.
+ * @param masterKeyEnv environment variable holding the master key that wraps the keys in the database, the same on
+ *                     every node. When unset, the embedded default generates one into {@code <data-dir>/master-key}
+ *                     (0600).
  */
 @Validated
 @ConfigurationProperties("caravan.crypto")
