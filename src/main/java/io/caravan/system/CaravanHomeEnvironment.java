@@ -34,18 +34,25 @@ public class CaravanHomeEnvironment implements EnvironmentPostProcessor, Ordered
                 : CaravanHomeEnvironment.class.getClassLoader();
         CaravanHome home = CaravanHome.open(env.getProperty("caravan.home"), env.getProperty("caravan.data-dir"),
                 loader);
+        // only what the home changes: a setting that resolves to itself (a source checkout) is left to whatever
+        // sets it, including property sources added after this one (a test's dynamic properties)
         Map<String, Object> resolved = new LinkedHashMap<>();
         resolved.put("caravan.home", home.home().toString());
-        String data = env.getProperty("caravan.data-dir");
-        // unset in a checkout: stays unset, so the data dir is "data" exactly as before
-        if (data != null && !data.isBlank() || !home.home().equals(java.nio.file.Path.of("").toAbsolutePath())) {
+        boolean checkout = home.home().equals(java.nio.file.Path.of("").toAbsolutePath());
+        if (!checkout) {
             resolved.put("caravan.data-dir", home.dataDir().toString());
         }
-        LOCATIONS.forEach((key, fallback) -> resolved.put(key,
-                home.dir(env.getProperty(key, fallback)).toString()));
+        LOCATIONS.forEach((key, fallback) -> {
+            String configured = env.getProperty(key, fallback);
+            String dir = home.dir(configured).toString();
+            if (!dir.equals(configured)) {
+                resolved.put(key, dir);
+            }
+        });
         String routes = env.getProperty(ROUTES);
-        if (routes != null) {
-            resolved.put(ROUTES, routes(routes, home));
+        String homeRoutes = routes == null ? null : routes(routes, home);
+        if (homeRoutes != null && !homeRoutes.equals(routes)) {
+            resolved.put(ROUTES, homeRoutes);
         }
         env.getPropertySources().addFirst(new MapPropertySource("caravanHome", resolved));
     }

@@ -22,7 +22,8 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The distribution archive as an operator meets it (README "Deploy"): unpacked into an empty directory and started
- * with the two documented commands, from another working directory, configured by environment variables only.
+ * with the two documented commands, from another working directory, configured by the home's
+ * {@code config/application.yaml} and by environment variables (a nested key: {@code CARAVAN_MLLP_PORT}).
  */
 class DistributionIT {
 
@@ -36,10 +37,12 @@ class DistributionIT {
         int http = FreePorts.next();
         int mllp = FreePorts.next();
         Path log = tmp.resolve("hub.log");
+        // the site's config/application.yaml of the home (not the working directory) sets the HTTP port
+        Files.writeString(bin.getParent().resolveSibling("config/application.yaml"),
+                "server:\n  port: " + http + "\n", java.nio.file.StandardOpenOption.APPEND);
         ProcessBuilder pb = new ProcessBuilder("sh", bin.toString()).directory(elsewhere.toFile())
                 .redirectErrorStream(true).redirectOutput(log.toFile());
-        env(pb.environment(), Map.of("SERVER_PORT", String.valueOf(http), "CARAVAN_MLLP_PORT", String.valueOf(mllp),
-                "CARAVAN_MLLP_HOST", "127.0.0.1"));
+        env(pb.environment(), Map.of("CARAVAN_MLLP_PORT", String.valueOf(mllp), "CARAVAN_MLLP_HOST", "127.0.0.1"));
         Process hub = pb.start();
         try {
             awaitHealthy(hub, http, log);
