@@ -107,6 +107,25 @@ public final class HubProcess implements AutoCloseable {
         process.waitFor();
     }
 
+    /**
+     * SIGTERM ({@link Process#destroy()}), as a service manager stops the hub: its exit code, or -1 when it was still
+     * running after {@code limit} (then it is killed).
+     */
+    public int terminate(Duration limit) throws InterruptedException {
+        process.destroy();
+        if (!process.waitFor(limit.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS)) {
+            process.destroyForcibly();
+            process.waitFor();
+            return -1;
+        }
+        return process.exitValue();
+    }
+
+    /** Everything the hub printed (both starts), for assertions on what an operator would read. */
+    public Path log() {
+        return log;
+    }
+
     public String get(String pathAndQuery) throws Exception {
         HttpResponse<String> r = http.send(HttpRequest.newBuilder(
                         URI.create("http://127.0.0.1:" + httpPort + pathAndQuery))
