@@ -66,6 +66,8 @@ public final class SmsBench {
                 "--planners", "8", "--raw-threads", "32", "--warmup", "2000"));
         // texts a planner plans at once (Messages.planAll: one durable wait for the run); 1: Messages.plan each
         a.putIfAbsent("--plan-batch", "100");
+        // message-send's threads (caravan.send.consumers): each holds a text through its waits on the audit trail
+        a.putIfAbsent("--send-consumers", "128");
         for (int i = 0; i + 1 < args.length; i += 2) {
             a.put(args[i], args[i + 1]);
         }
@@ -88,7 +90,8 @@ public final class SmsBench {
                 "--caravan.mapping.adapters-dir=" + adapters, "--caravan.sms.adapter=bench-smsc",
                 // a benchmark, not a patient: any hour, no per-number cap
                 "--caravan.sms.quiet-hours.window=00:00-23:59:59", "--caravan.sms.treatment-cap.per-day=100000000",
-                "--caravan.sms.treatment-cap.per-week=100000000");
+                "--caravan.sms.treatment-cap.per-week=100000000",
+                "--caravan.send.consumers=" + a.get("--send-consumers"));
         try {
             List<UUID> ids = register(ctx, Integer.parseInt(a.get("--contacts")), mllp);
             Messages messages = ctx.getBean(Messages.class);
@@ -100,9 +103,10 @@ public final class SmsBench {
             int planners = Integer.parseInt(a.get("--planners"));
             int rawThreads = Integer.parseInt(a.get("--raw-threads"));
             int batch = Integer.parseInt(a.get("--plan-batch"));
-            System.out.printf("cores %d, heap %d MiB, %d contacts, %d planners (runs of %d), raw client %d threads%n",
-                    Runtime.getRuntime().availableProcessors(), Runtime.getRuntime().maxMemory() >> 20, ids.size(),
-                    planners, batch, rawThreads);
+            System.out.printf("cores %d, heap %d MiB, %d contacts, %d planners (runs of %d), %s send consumers,"
+                    + " raw client %d threads%n", Runtime.getRuntime().availableProcessors(),
+                    Runtime.getRuntime().maxMemory() >> 20, ids.size(), planners, batch, a.get("--send-consumers"),
+                    rawThreads);
             pipeline(messages, jdbc, ids, visit, Integer.parseInt(a.get("--warmup")), planners, batch);
             raw(smsc, text, Integer.parseInt(a.get("--warmup")), rawThreads);
             List<Round> base = new ArrayList<>();

@@ -36,6 +36,40 @@ public class SmsSegments {
                 adapter, smscId).stream().findFirst();
     }
 
+    /**
+     * The status of the message each of these segments belongs to, by segment id, in one query (a run of receipts);
+     * ids the hub did not send, or has not recorded yet, are absent.
+     */
+    public Map<String, Sent> statusOf(String adapter, java.util.Collection<String> smscIds) {
+        Map<String, Sent> out = new java.util.HashMap<>();
+        if (smscIds.isEmpty()) {
+            return out;
+        }
+        List<Object> args = new java.util.ArrayList<>(smscIds.size() + 1);
+        args.add(adapter);
+        args.addAll(smscIds);
+        jdbc.query("SELECT s.smsc_id, s.message_id, s.total, m.status FROM sms_segment s JOIN outbound_message m"
+                + " ON m.id = s.message_id WHERE s.adapter = ? AND s.smsc_id IN (" + String.join(", ",
+                java.util.Collections.nCopies(smscIds.size(), "?")) + ")", rs -> {
+                    out.put(rs.getString(1), new Sent(rs.getObject(2, UUID.class), rs.getInt(3), rs.getString(4)));
+                }, args.toArray());
+        return out;
+    }
+
+    /** A segment's message, how many segments it went as, and the message's status. */
+    public record Sent(UUID messageId, int total, String status) {
+    }
+
+    /**
+     * {@link #receipt} for a text of one segment, whose message the caller has read already: the first receipt sets
+     * the outcome, which is then the message's only one; empty for a repeated receipt.
+     */
+    public Optional<Reported> receiptAlone(String adapter, String smscId, UUID messageId, String outcome) {
+        int changed = jdbc.update("UPDATE sms_segment SET outcome = ? WHERE adapter = ? AND smsc_id = ?"
+                + " AND outcome IS NULL", outcome, adapter, smscId);
+        return changed == 0 ? Optional.empty() : Optional.of(new Reported(messageId, List.of(outcome)));
+    }
+
     /** A receipt that came before its text was recorded as sent: kept for {@link #early}. */
     public void keepEarly(String adapter, String smscId, String state, String error, Instant at) {
         jdbc.update("INSERT INTO sms_receipt_early (adapter, smsc_id, state, error, at) SELECT ?, ?, ?, ?, ? WHERE NOT"
@@ -46,10 +80,11 @@ public class SmsSegments {
     public record Early(String smscId, String state, String error, Instant at) {
     }
 
-    public List<Early> early(String adapter) {
-        return jdbc.query("SELECT smsc_id, state, error, at FROM sms_receipt_early WHERE adapter = ? ORDER BY at"
-                + " FETCH FIRST 1000 ROWS ONLY", (rs, n) -> new Early(rs.getString(1), rs.getString(2),
-                rs.getString(3), rs.getTimestamp(4).toInstant()), adapter);
+    /** Early receipts kept before {@code before} (younger ones are still being tried by the receipt applier). */
+    public List<Early> early(String adapter, Instant before) {
+        return jdbc.query("SELECT smsc_id, state, error, at FROM sms_receipt_early WHERE adapter = ? AND at < ?"
+                + " ORDER BY at FETCH FIRST 1000 ROWS ONLY", (rs, n) -> new Early(rs.getString(1), rs.getString(2),
+                rs.getString(3), rs.getTimestamp(4).toInstant()), adapter, Timestamp.from(before));
     }
 
     /** True for the one caller that removed it (the retry and the sweep may race for it). */
