@@ -45,14 +45,23 @@ public class SmsSegments {
         if (smscIds.isEmpty()) {
             return out;
         }
-        List<Object> args = new java.util.ArrayList<>(smscIds.size() + 1);
-        args.add(adapter);
-        args.addAll(smscIds);
-        jdbc.query("SELECT s.smsc_id, s.message_id, s.total, m.status FROM sms_segment s JOIN outbound_message m"
-                + " ON m.id = s.message_id WHERE s.adapter = ? AND s.smsc_id IN (" + String.join(", ",
-                java.util.Collections.nCopies(smscIds.size(), "?")) + ")", rs -> {
-                    out.put(rs.getString(1), new Sent(rs.getObject(2, UUID.class), rs.getInt(3), rs.getString(4)));
-                }, args.toArray());
+        // one statement, a key look-up per id: H2 scans the whole table for an IN list on the key's second column
+        jdbc.execute((java.sql.Connection c) -> {
+            try (java.sql.PreparedStatement ps = c.prepareStatement("SELECT s.message_id, s.total, m.status FROM"
+                    + " sms_segment s JOIN outbound_message m ON m.id = s.message_id WHERE s.adapter = ?"
+                    + " AND s.smsc_id = ?")) {
+                ps.setString(1, adapter);
+                for (String id : smscIds) {
+                    ps.setString(2, id);
+                    try (java.sql.ResultSet rs = ps.executeQuery()) {
+                        if (rs.next()) {
+                            out.put(id, new Sent(rs.getObject(1, UUID.class), rs.getInt(2), rs.getString(3)));
+                        }
+                    }
+                }
+            }
+            return null;
+        });
         return out;
     }
 
