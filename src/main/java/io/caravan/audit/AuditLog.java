@@ -187,6 +187,27 @@ public class AuditLog implements SmartLifecycle {
     }
 
     /**
+     * {@link #appendAllAndWait(List)} for entries that each carry the statements of the change they record
+     * ({@code works}, in the same order, null for none): one wait for the whole run, and each entry commits with its
+     * own change or not at all - a planner storing a run of messages with their decisions.
+     */
+    public List<Long> appendAllAndWait(List<AuditDraft> drafts, List<TxWork> works) {
+        if (drafts.size() != works.size()) {
+            throw new IllegalArgumentException("one work (or null) per entry");
+        }
+        List<CompletableFuture<Long>> queued = new ArrayList<>(drafts.size());
+        for (int i = 0; i < drafts.size(); i++) {
+            queued.add(append(drafts.get(i), works.get(i)));
+        }
+        waitedAppends.increment();
+        List<Long> seqs = new ArrayList<>(queued.size());
+        for (CompletableFuture<Long> f : queued) {
+            seqs.add(await(f));
+        }
+        return seqs;
+    }
+
+    /**
      * Purges entries older than {@code cutoff} (kept in order with appends) and records the purge as an entry; the
      * chain then starts at the last purged entry's MAC. Age is counted from the trail's newest entry as well as from
      * the clock, so a clock set ahead cannot purge what the retention period still covers; a purge against a clock

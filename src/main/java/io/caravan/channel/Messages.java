@@ -93,26 +93,7 @@ public class Messages {
     }
 
     private OutboundMessage plan(UUID id, Request r, String actor, boolean system, Contact read) {
-        if (r.contactId() == null || r.template() == null || r.channel() == null || r.purpose() == null) {
-            throw new IllegalArgumentException("contactId, template, channel and purpose are required");
-        }
-        Channel channel = channels.require(r.channel());
-        Template t = channel.template(r.template()).orElseThrow(() -> new IllegalArgumentException(
-                "no template " + r.template() + " for channel " + channel.name()));
-        if (Template.ANY_PURPOSE.equals(t.purpose()) && !system) {
-            throw new IllegalArgumentException("template " + t.name() + " is the hub's own");
-        }
-        if (!t.purpose().equals(r.purpose()) && !Template.ANY_PURPOSE.equals(t.purpose())) {
-            throw new IllegalArgumentException("template " + t.name() + " is for purpose " + t.purpose());
-        }
-        if (!channel.contentClasses().contains(t.content())) {
-            throw new IllegalArgumentException("template " + t.name() + " has " + t.content()
-                    + " content, which channel " + channel.name() + " cannot carry");
-        }
-        Set<String> missing = missing(t, r.data());
-        if (!missing.isEmpty()) {
-            throw new MissingTemplateData(t.name(), missing);
-        }
+        Template t = checked(r, system);
         Contact c = read != null ? read : consents.requireContactForSend(r.contactId());
         Instant now = clock.instant();
         Map<String, Object> data = r.data() == null ? Map.of() : r.data();
@@ -135,6 +116,68 @@ public class Messages {
             handOver(id);
         }
         return planned.get();
+    }
+
+    /**
+     * Plans a run of messages (a bulk send) exactly as {@link #plan(Request, String)} plans each, but their decisions'
+     * entries and message rows go to the trail together: one durable wait for the run instead of one per message.
+     * Every request is checked before any is planned (a bad one fails the run, nothing planned); each planned one is
+     * handed to the send queue once the run is durable. Returns the messages in the requests' order.
+     */
+    public List<OutboundMessage> planAll(List<Request> requests, String actor) {
+        List<Template> templates = new java.util.ArrayList<>(requests.size());
+        List<ConsentService.Ask> asks = new java.util.ArrayList<>(requests.size());
+        for (Request r : requests) {
+            Template t = checked(r, false);
+            templates.add(t);
+            asks.add(new ConsentService.Ask(consents.requireContactForSend(r.contactId()),
+                    new DecisionRequest(r.purpose(), r.channel(), t.content(), false, List.of())));
+        }
+        Instant now = clock.instant();
+        OutboundMessage[] planned = new OutboundMessage[requests.size()];
+        AtomicBoolean unused = new AtomicBoolean();
+        List<Decision> ds = consents.decideAllWithWork(asks, actor, ConsentService.Stage.PLAN, (i, decision) -> {
+            Request r = requests.get(i);
+            OutboundMessage m = new OutboundMessage(Ids.next(), asks.get(i).contact().id, r.channel(), r.purpose(),
+                    templates.get(i).name(), decision.allowed() ? MessageStatus.PLANNED : MessageStatus.BLOCKED, null,
+                    decision.allowed() ? List.of() : decision.denials(), now, now);
+            planned[i] = m;
+            // fresh ids: no earlier message to find under them
+            return store.insertWork(m, r.data() == null ? Map.of() : r.data(), actor, unused);
+        });
+        List<UUID> allowed = new java.util.ArrayList<>();
+        for (int i = 0; i < planned.length; i++) {
+            if (ds.get(i).allowed()) {
+                allowed.add(planned[i].id());
+            }
+        }
+        handOverAll(allowed);
+        return List.of(planned);
+    }
+
+    /** The request checked against its channel and template (400 on anything wrong); the template it names. */
+    private Template checked(Request r, boolean system) {
+        if (r.contactId() == null || r.template() == null || r.channel() == null || r.purpose() == null) {
+            throw new IllegalArgumentException("contactId, template, channel and purpose are required");
+        }
+        Channel channel = channels.require(r.channel());
+        Template t = channel.template(r.template()).orElseThrow(() -> new IllegalArgumentException(
+                "no template " + r.template() + " for channel " + channel.name()));
+        if (Template.ANY_PURPOSE.equals(t.purpose()) && !system) {
+            throw new IllegalArgumentException("template " + t.name() + " is the hub's own");
+        }
+        if (!t.purpose().equals(r.purpose()) && !Template.ANY_PURPOSE.equals(t.purpose())) {
+            throw new IllegalArgumentException("template " + t.name() + " is for purpose " + t.purpose());
+        }
+        if (!channel.contentClasses().contains(t.content())) {
+            throw new IllegalArgumentException("template " + t.name() + " has " + t.content()
+                    + " content, which channel " + channel.name() + " cannot carry");
+        }
+        Set<String> missing = missing(t, r.data());
+        if (!missing.isEmpty()) {
+            throw new MissingTemplateData(t.name(), missing);
+        }
+        return t;
     }
 
     /**

@@ -287,6 +287,33 @@ public class ConsentService {
         return out;
     }
 
+    /**
+     * Decides for several contacts at once, each exactly as {@link #decide(Contact, DecisionRequest, String, Stage,
+     * java.util.function.Function)} would, and commits each decision's entry with the statements {@code with} gives
+     * for it (by the ask's index: a planner's message row). One wait for the whole run; the decisions are returned, in
+     * order, once every entry and its statements are durable.
+     */
+    public List<Decision> decideAllWithWork(List<Ask> asks, String actor, Stage stage,
+            java.util.function.BiFunction<Integer, Decision, AuditLog.TxWork> with) {
+        Instant now = clock.instant();
+        List<Decision> out = new ArrayList<>(asks.size());
+        List<AuditDraft> entries = new ArrayList<>(asks.size());
+        List<AuditLog.TxWork> works = new ArrayList<>(asks.size());
+        Map<UUID, List<ConsentRecord>> records = new java.util.HashMap<>();
+        for (int i = 0; i < asks.size(); i++) {
+            Ask a = asks.get(i);
+            Contact c = a.contact();
+            Decision d = engine.decide(c, records.computeIfAbsent(c.id, store::forDecision), a.request(), now);
+            out.add(d);
+            entries.add(entry(d, c.id, a.request(), actor, stage, now));
+            works.add(with.apply(i, d));
+        }
+        if (!entries.isEmpty()) {
+            audit.appendAllAndWait(entries, works);
+        }
+        return out;
+    }
+
     private static AuditDraft entry(Decision d, UUID contactId, DecisionRequest req, String actor, Stage stage,
             Instant now) {
         return AuditDraft.of(actor, Actions.DECISION).contact(contactId)

@@ -78,6 +78,36 @@ class SendPathAuditIT {
     }
 
     @Test
+    void aRunOfMessagesPlannedTogetherWaitsForTheTrailOnceAndKeepsEachPlanningDecision() throws Exception {
+        List<UUID> contacts = new ArrayList<>();
+        for (int i = 0; i < 5; i++) {
+            contacts.add(HubApi.register(HUB, rest, "RUN-" + i, "Quenby", "Marisol", "run" + i + "@example.org",
+                    ""));
+        }
+        long before = audit.waitedAppends();
+        List<UUID> sent = messages.planAll(contacts.stream().map(c -> new Messages.Request(c,
+                "appointment-reminder-notice", "email", "treatment", Map.of("clinicPhone", "+1 217 555 0100")))
+                .toList(), "test").stream().map(OutboundMessage::id).toList();
+        assertThat(sent).hasSize(5).doesNotHaveDuplicates();
+        Awaitility.await().atMost(Duration.ofSeconds(30)).until(() -> sent.stream()
+                .allMatch(id -> MessageStatus.SENT.equals(store.find(id).orElseThrow().status())));
+        // one wait for the run's planning, one per message when it is sent
+        assertThat(audit.waitedAppends() - before).as("waits for the trail, a run of 5").isEqualTo(1 + 5);
+        for (UUID c : contacts) {
+            Awaitility.await().atMost(Duration.ofSeconds(15)).untilAsserted(() -> {
+                List<String> stages = new ArrayList<>();
+                for (JsonNode e : HubApi.JSON.readTree(compliance().getForEntity("/api/audit?contact={id}",
+                        String.class, c).getBody())) {
+                    if ("decision".equals(e.get("action").asText())) {
+                        stages.add(e.get("details").get("stage").asText());
+                    }
+                }
+                assertThat(stages).containsExactlyInAnyOrder("plan", "send");
+            });
+        }
+    }
+
+    @Test
     void theSendPathDecryptsAContactAgainOnlyWhenItChanged() throws Exception {
         UUID c = HubApi.register(HUB, rest, "CACHE-1", "Quenby", "Marisol", "before@example.org", "");
         io.caravan.contact.Contact first = contacts.findForSend(c).orElseThrow();

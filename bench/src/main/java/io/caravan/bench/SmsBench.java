@@ -64,6 +64,10 @@ public final class SmsBench {
     public static void main(String[] args) throws Exception {
         Map<String, String> a = new LinkedHashMap<>(Map.of("--rounds", "3", "--messages", "4000", "--contacts", "400",
                 "--planners", "8", "--raw-threads", "32", "--warmup", "2000"));
+        // texts a planner plans at once (Messages.planAll: one durable wait for the run); 1: Messages.plan each
+        a.putIfAbsent("--plan-batch", "100");
+        // message-send's threads (caravan.send.consumers): each holds a text through its waits on the audit trail
+        a.putIfAbsent("--send-consumers", "128");
         for (int i = 0; i + 1 < args.length; i += 2) {
             a.put(args[i], args[i + 1]);
         }
@@ -86,7 +90,8 @@ public final class SmsBench {
                 "--caravan.mapping.adapters-dir=" + adapters, "--caravan.sms.adapter=bench-smsc",
                 // a benchmark, not a patient: any hour, no per-number cap
                 "--caravan.sms.quiet-hours.window=00:00-23:59:59", "--caravan.sms.treatment-cap.per-day=100000000",
-                "--caravan.sms.treatment-cap.per-week=100000000");
+                "--caravan.sms.treatment-cap.per-week=100000000",
+                "--caravan.send.consumers=" + a.get("--send-consumers"));
         try {
             List<UUID> ids = register(ctx, Integer.parseInt(a.get("--contacts")), mllp);
             Messages messages = ctx.getBean(Messages.class);
@@ -97,16 +102,18 @@ public final class SmsBench {
                     + " Reply STOP to opt out.";
             int planners = Integer.parseInt(a.get("--planners"));
             int rawThreads = Integer.parseInt(a.get("--raw-threads"));
-            System.out.printf("cores %d, heap %d MiB, %d contacts, %d planners, raw client %d threads%n",
-                    Runtime.getRuntime().availableProcessors(), Runtime.getRuntime().maxMemory() >> 20, ids.size(),
-                    planners, rawThreads);
-            pipeline(messages, jdbc, ids, visit, Integer.parseInt(a.get("--warmup")), planners);
+            int batch = Integer.parseInt(a.get("--plan-batch"));
+            System.out.printf("cores %d, heap %d MiB, %d contacts, %d planners (runs of %d), %s send consumers,"
+                    + " raw client %d threads%n", Runtime.getRuntime().availableProcessors(),
+                    Runtime.getRuntime().maxMemory() >> 20, ids.size(), planners, batch, a.get("--send-consumers"),
+                    rawThreads);
+            pipeline(messages, jdbc, ids, visit, Integer.parseInt(a.get("--warmup")), planners, batch);
             raw(smsc, text, Integer.parseInt(a.get("--warmup")), rawThreads);
             List<Round> base = new ArrayList<>();
             List<Round> pipe = new ArrayList<>();
             for (int r = 0; r < rounds; r++) {
                 base.add(raw(smsc, text, perRound, rawThreads));
-                pipe.add(pipeline(messages, jdbc, ids, visit, perRound, planners));
+                pipe.add(pipeline(messages, jdbc, ids, visit, perRound, planners, batch));
             }
             double b = median(base);
             double p = median(pipe);
@@ -126,16 +133,29 @@ public final class SmsBench {
 
     /** Texts planned through the hub until the last of them is delivered (its receipt processed). */
     static Round pipeline(Messages messages, JdbcTemplate jdbc, List<UUID> ids, Map<String, Object> visit, int count,
-            int planners) throws Exception {
+            int planners, int batch) throws Exception {
         long before = delivered(jdbc);
         ExecutorService pool = Executors.newFixedThreadPool(planners);
         long t0 = System.nanoTime();
         for (int t = 0; t < planners; t++) {
             int offset = t;
             pool.submit(() -> {
+                List<Messages.Request> run = new ArrayList<>(batch);
                 for (int i = offset; i < count; i += planners) {
-                    messages.plan(new Messages.Request(ids.get(i % ids.size()), "appointment-reminder", "sms",
-                            "treatment", visit), "bench");
+                    Messages.Request r = new Messages.Request(ids.get(i % ids.size()), "appointment-reminder", "sms",
+                            "treatment", visit);
+                    if (batch <= 1) {
+                        messages.plan(r, "bench");
+                        continue;
+                    }
+                    run.add(r);
+                    if (run.size() == batch) {
+                        messages.planAll(run, "bench");
+                        run.clear();
+                    }
+                }
+                if (!run.isEmpty()) {
+                    messages.planAll(run, "bench");
                 }
             });
         }

@@ -35,6 +35,12 @@ class SmsChannel implements Channel {
         return SmsNumbers.textable(contact.phone);
     }
 
+    /** {@link SmsSender#prepare} waits for the send-time decision's entry after its reads and rendering. */
+    @Override
+    public boolean awaitsDecision() {
+        return true;
+    }
+
     @Override
     public Set<String> contentClasses() {
         return Set.of("phi-free");

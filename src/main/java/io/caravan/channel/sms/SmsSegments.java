@@ -36,6 +36,49 @@ public class SmsSegments {
                 adapter, smscId).stream().findFirst();
     }
 
+    /**
+     * The status of the message each of these segments belongs to, by segment id, in one query (a run of receipts);
+     * ids the hub did not send, or has not recorded yet, are absent.
+     */
+    public Map<String, Sent> statusOf(String adapter, java.util.Collection<String> smscIds) {
+        Map<String, Sent> out = new java.util.HashMap<>();
+        if (smscIds.isEmpty()) {
+            return out;
+        }
+        // one statement, a key look-up per id: H2 scans the whole table for an IN list on the key's second column
+        jdbc.execute((java.sql.Connection c) -> {
+            try (java.sql.PreparedStatement ps = c.prepareStatement("SELECT s.message_id, s.total, m.status FROM"
+                    + " sms_segment s JOIN outbound_message m ON m.id = s.message_id WHERE s.adapter = ?"
+                    + " AND s.smsc_id = ?")) {
+                ps.setString(1, adapter);
+                for (String id : smscIds) {
+                    ps.setString(2, id);
+                    try (java.sql.ResultSet rs = ps.executeQuery()) {
+                        if (rs.next()) {
+                            out.put(id, new Sent(rs.getObject(1, UUID.class), rs.getInt(2), rs.getString(3)));
+                        }
+                    }
+                }
+            }
+            return null;
+        });
+        return out;
+    }
+
+    /** A segment's message, how many segments it went as, and the message's status. */
+    public record Sent(UUID messageId, int total, String status) {
+    }
+
+    /**
+     * {@link #receipt} for a text of one segment, whose message the caller has read already: the first receipt sets
+     * the outcome, which is then the message's only one; empty for a repeated receipt.
+     */
+    public Optional<Reported> receiptAlone(String adapter, String smscId, UUID messageId, String outcome) {
+        int changed = jdbc.update("UPDATE sms_segment SET outcome = ? WHERE adapter = ? AND smsc_id = ?"
+                + " AND outcome IS NULL", outcome, adapter, smscId);
+        return changed == 0 ? Optional.empty() : Optional.of(new Reported(messageId, List.of(outcome)));
+    }
+
     /** A receipt that came before its text was recorded as sent: kept for {@link #early}. */
     public void keepEarly(String adapter, String smscId, String state, String error, Instant at) {
         jdbc.update("INSERT INTO sms_receipt_early (adapter, smsc_id, state, error, at) SELECT ?, ?, ?, ?, ? WHERE NOT"
@@ -46,10 +89,11 @@ public class SmsSegments {
     public record Early(String smscId, String state, String error, Instant at) {
     }
 
-    public List<Early> early(String adapter) {
-        return jdbc.query("SELECT smsc_id, state, error, at FROM sms_receipt_early WHERE adapter = ? ORDER BY at"
-                + " FETCH FIRST 1000 ROWS ONLY", (rs, n) -> new Early(rs.getString(1), rs.getString(2),
-                rs.getString(3), rs.getTimestamp(4).toInstant()), adapter);
+    /** Early receipts kept before {@code before} (younger ones are still being tried by the receipt applier). */
+    public List<Early> early(String adapter, Instant before) {
+        return jdbc.query("SELECT smsc_id, state, error, at FROM sms_receipt_early WHERE adapter = ? AND at < ?"
+                + " ORDER BY at FETCH FIRST 1000 ROWS ONLY", (rs, n) -> new Early(rs.getString(1), rs.getString(2),
+                rs.getString(3), rs.getTimestamp(4).toInstant()), adapter, Timestamp.from(before));
     }
 
     /** True for the one caller that removed it (the retry and the sweep may race for it). */

@@ -63,6 +63,7 @@ public class SmsSender {
     private final Clock clock;
     private final Semaphore window;
     private final QuietHours quiet;
+    private final SmsInbound inbound;
     /** Striped locks: the cap check and the reservation of one number happen under one lock. */
     private final Object[] stripes = new Object[64];
     /** Consecutive connection failures: how long deferred texts wait before the next try (doubling, capped). */
@@ -72,7 +73,8 @@ public class SmsSender {
     private final Semaphore firstBind = new Semaphore(1);
 
     SmsSender(MessageStore store, SmsTemplates templates, SmsConfig.SmscHolder smsc, SmsSegments segments,
-            Suppressions suppressions, SmsNumberBook book, SmsProperties props, Clock clock) {
+            Suppressions suppressions, SmsNumberBook book, SmsProperties props, Clock clock, SmsInbound inbound) {
+        this.inbound = inbound;
         this.book = book;
         this.store = store;
         this.templates = templates;
@@ -137,6 +139,9 @@ public class SmsSender {
             store.defer(m.id(), List.of("quiet-hours"), false, open.get(), now);
             return;
         }
+        // the send-time decision's entry became durable while this thread read and rendered: nothing below acts on
+        // the decision before it is (the reservation included, so a trail that cannot record leaves none behind)
+        Deliveries.awaitDecision(ex);
         // before the submit: a STOP may come back from the number before the submit's response has been handled,
         // so the contact is known at the number; a treatment text also takes its slot under the caps
         if (TREATMENT.equals(m.purpose())) {
@@ -239,6 +244,17 @@ public class SmsSender {
         downs.set(0);
         bound = true;
         segments.submitted(smsc.get().id(), m.id(), ids == null ? List.of() : ids, clock.instant());
+        if (ids != null && !ids.isEmpty()) {
+            // once message-send has committed the text as sent (its exchange is done), receipts that overtook it
+            // are applied at once
+            List<String> segmentIds = List.copyOf(ids);
+            ex.getExchangeExtension().addOnCompletion(new org.apache.camel.support.SynchronizationAdapter() {
+                @Override
+                public void onDone(Exchange done) {
+                    inbound.textDone(segmentIds);
+                }
+            });
+        }
         ex.setProperty(Disclosures.DESCRIPTION, "sms " + m.template());
         ex.setProperty(Disclosures.PROTECTION, "none");
         ex.setProperty(Deliveries.REASONS, List.of(e.alphabet().code, "segments:" + e.segmentCount()));

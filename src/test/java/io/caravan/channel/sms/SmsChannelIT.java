@@ -191,6 +191,29 @@ class SmsChannelIT {
     }
 
     @Test
+    void receiptsThatOvertakeTheirTextsSentStatusStillDeliverEachTextOnce() throws Exception {
+        SMSC.receiptAtOnce = DeliveryReceiptState.DELIVRD;
+        try {
+            List<String> ids = new java.util.ArrayList<>();
+            for (int i = 0; i < 6; i++) {
+                Patient p = patient("SMS-EARLY-" + i);
+                ids.add(plan(p.id(), "long-note", Map.of("note", i % 2 == 0 ? "Bring your card. ".repeat(12)
+                        : "Bring your card.")));
+            }
+            for (String id : ids) {
+                awaitStatus(id, "delivered");
+            }
+            Awaitility.await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(jdbc.queryForObject(
+                    "SELECT COUNT(*) FROM sms_receipt_early", Integer.class)).as("no receipt left waiting").isZero());
+        } finally {
+            SMSC.receiptAtOnce = null;
+        }
+    }
+
+    @Autowired
+    org.springframework.jdbc.core.JdbcTemplate jdbc;
+
+    @Test
     void aTreatmentTextOver160CharactersIsNotSent() throws Exception {
         Patient p = patient("SMS-13");
         String id = plan(p.id(), "long-treatment", Map.of("note", "x".repeat(161)));

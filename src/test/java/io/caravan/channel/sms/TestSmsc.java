@@ -57,6 +57,12 @@ final class TestSmsc implements ServerMessageReceiverListener, AutoCloseable {
     final List<String> bindTypes = new CopyOnWriteArrayList<>();
     /** A command_status to refuse submits with (0: accept). */
     volatile int refuse;
+    /**
+     * When set, each accepted segment's receipt (in this state) is sent right after the submit's response, as a fast
+     * SMSC does: it usually reaches the hub before the hub has recorded the text as sent.
+     */
+    volatile DeliveryReceiptState receiptAtOnce;
+    private final ExecutorService receipting = Executors.newSingleThreadExecutor();
     private final AtomicLong ids = new AtomicLong(0x1000);
     private final List<SMPPServerSession> sessions = new CopyOnWriteArrayList<>();
     private volatile SMPPServerSessionListener listener;
@@ -121,6 +127,7 @@ final class TestSmsc implements ServerMessageReceiverListener, AutoCloseable {
     public void close() throws IOException {
         stop();
         accepting.shutdownNow();
+        receipting.shutdownNow();
     }
 
     SMPPServerSession session() {
@@ -155,6 +162,13 @@ final class TestSmsc implements ServerMessageReceiverListener, AutoCloseable {
         String id = Long.toHexString(ids.incrementAndGet());
         submitted.add(new Submitted(id, s.getDestAddress(), s.getDataCoding(), s.getEsmClass(),
                 s.getRegisteredDelivery(), s.getShortMessage()));
+        DeliveryReceiptState at = receiptAtOnce;
+        if (at != null) {
+            receipting.submit(() -> {
+                receipt(id, at, "000");
+                return null;
+            });
+        }
         try {
             return new SubmitSmResult(new MessageId(id), new OptionalParameter[0]);
         } catch (org.jsmpp.PDUStringException e) {
