@@ -287,6 +287,34 @@ public class ConsentService {
         return out;
     }
 
+    /**
+     * Decides for several contacts at once, each as {@link #decide(Contact, DecisionRequest, String, Stage,
+     * java.util.function.Function)} would - its own actor, its entry committed with the statements {@code with} gives
+     * for it (the planner's message row) - but the records are read in one query and all entries are queued
+     * together: one wait for the batch (a campaign's recipients) instead of one per decision. Returns the decisions in
+     * order once every entry is durable; throws {@link AuditLog.AuditUnavailable} when the trail cannot take one (the
+     * others may be durable, each with its own statements: a true record of a decision taken).
+     */
+    public List<Decision> decideAll(List<Ask> asks, List<String> actors, Stage stage,
+            java.util.function.BiFunction<Integer, Decision, AuditLog.TxWork> with) {
+        Instant now = clock.instant();
+        Map<UUID, List<ConsentRecord>> records = store.forDecisionAll(asks.stream().map(a -> a.contact().id)
+                .toList());
+        List<Decision> out = new ArrayList<>(asks.size());
+        List<java.util.concurrent.CompletableFuture<Long>> queued = new ArrayList<>(asks.size());
+        for (int i = 0; i < asks.size(); i++) {
+            Ask a = asks.get(i);
+            Decision d = engine.decide(a.contact(), records.get(a.contact().id), a.request(), now);
+            out.add(d);
+            queued.add(audit.append(entry(d, a.contact().id, a.request(), actors.get(i), stage, now),
+                    with.apply(i, d)));
+        }
+        for (java.util.concurrent.CompletableFuture<Long> f : queued) {
+            AuditLog.awaitDurable(f);
+        }
+        return out;
+    }
+
     private static AuditDraft entry(Decision d, UUID contactId, DecisionRequest req, String actor, Stage stage,
             Instant now) {
         return AuditDraft.of(actor, Actions.DECISION).contact(contactId)
