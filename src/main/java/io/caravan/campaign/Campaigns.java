@@ -46,8 +46,8 @@ import org.springframework.stereotype.Service;
 import org.springframework.transaction.support.TransactionTemplate;
 
 /**
- * Campaigns: variants of a template × a segment × a channel, planned recipient by recipient through the channel
- * planner ({@link Messages#planAs}), so the gate decides per recipient at planning and again at sending, and the
+ * Campaigns: variants of a template × a segment × a channel, planned in batches of recipients through the channel
+ * planner ({@link Messages#planAllAs}), so the gate decides per recipient at planning and again at sending, and the
  * send path protects, audits and delivers as for any message. When a campaign starts, its segment's members are
  * snapshotted into {@code campaign_recipient} (one row per contact: the campaign's recipients cannot change under
  * it, and no list of them is held in memory); a runner thread then plans them page by page, throttled, under the
