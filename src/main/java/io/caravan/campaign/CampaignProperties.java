@@ -8,8 +8,9 @@ import org.springframework.boot.context.properties.ConfigurationProperties;
  *
  * @param rate          messages/s a campaign plans when its request names no rate (per campaign)
  * @param maxRate       the highest rate a request may ask for
- * @param workers       recipients planned at once (each plan waits for its durable audit entry)
- * @param page          recipients read per round
+ * @param workers       batches planned at once (a page is cut into page / workers recipients per batch; a batch
+ *                      waits once for its durable audit entries)
+ * @param page          recipients read per page
  * @param pollInterval  how often the runner looks for due campaigns while idle
  * @param channelRate   per channel, messages/s all campaigns together may plan on it (none: each campaign's own rate)
  */

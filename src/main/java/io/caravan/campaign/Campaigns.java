@@ -46,8 +46,8 @@ import org.springframework.stereotype.Service;
 import org.springframework.transaction.support.TransactionTemplate;
 
 /**
- * Campaigns: variants of a template × a segment × a channel, planned recipient by recipient through the channel
- * planner ({@link Messages#planAs}), so the gate decides per recipient at planning and again at sending, and the
+ * Campaigns: variants of a template × a segment × a channel, planned in batches of recipients through the channel
+ * planner ({@link Messages#planAllAs}), so the gate decides per recipient at planning and again at sending, and the
  * send path protects, audits and delivers as for any message. When a campaign starts, its segment's members are
  * snapshotted into {@code campaign_recipient} (one row per contact: the campaign's recipients cannot change under
  * it, and no list of them is held in memory); a runner thread then plans them page by page, throttled, under the
@@ -470,113 +470,204 @@ public class Campaigns implements SmartLifecycle {
     private record Pending(long seq, UUID contact, String variant) {
     }
 
-    /** Plans one page of the campaign's recipients, throttled; completes the campaign when none is left. */
+    /**
+     * A campaign's planning on this node: how far this pass has read its recipients, and its batches still planning.
+     * Only the runner thread touches it. The database stays the truth: a restart starts a pass from the beginning.
+     */
+    private static final class Run {
+        long cursor = -1;
+        final java.util.ArrayDeque<Future<?>> inflight = new java.util.ArrayDeque<>();
+    }
+
+    private final Map<UUID, Run> runs = new ConcurrentHashMap<>();
+
+    /**
+     * Reads the campaign's next page and hands it to the workers in batches, throttled; completes the campaign when
+     * none is left. The page is not awaited: the next is read while this one plans (at most two batches per worker
+     * in flight), and a pass reads on from where the last page ended. At the end of a pass, once its batches are
+     * done, the next pass starts from the beginning: recipients postponed until now, or whose batch failed.
+     */
     private int page(Campaign c) {
-        List<Pending> page = jdbc.query("SELECT seq, contact_id, variant FROM campaign_recipient WHERE campaign_id = ?"
-                + " AND (outcome IS NULL OR outcome = 'postponed' AND next_at <= ?) ORDER BY seq LIMIT " + props.page(),
-                (rs, i) -> new Pending(rs.getLong(1), rs.getObject(2, UUID.class), rs.getString(3)), c.id(),
-                Timestamp.from(clock.instant()));
+        Run run = runs.computeIfAbsent(c.id(), k -> new Run());
+        List<Pending> page = read(c, run.cursor);
+        if (page.isEmpty() && run.cursor >= 0) {
+            drain(run, 0);
+            run.cursor = -1;
+            page = read(c, -1);
+        }
         if (page.isEmpty()) {
+            drain(run, 0);
             Integer waiting = jdbc.queryForObject("SELECT COUNT(*) FROM campaign_recipient WHERE campaign_id = ?"
                     + " AND (outcome IS NULL OR outcome = 'postponed')", Integer.class, c.id());
             if (waiting != null && waiting == 0) {
                 jdbc.update("UPDATE campaign SET status = ?, updated_at = ? WHERE id = ? AND status = ?", COMPLETED,
                         Timestamp.from(clock.instant()), c.id(), RUNNING);
                 pacers.remove(c.id());
+                runs.remove(c.id());
                 log.info("Campaign {} completed", c.id());
             }
             return 0;
         }
+        run.cursor = page.get(page.size() - 1).seq();
         Pacer pacer = pacers.computeIfAbsent(c.id(), k -> new Pacer(c.rate()));
         Integer shared = props.channelRate().get(c.channel());
         Pacer channelPacer = shared == null || shared <= 0 ? null
                 : channelPacers.computeIfAbsent(c.channel(), k -> new Pacer(shared));
-        List<Future<?>> running = new ArrayList<>();
-        for (Pending p : page) {
-            running.add(workers.submit(() -> {
-                if (!RUNNING.equals(status(c.id()))) {
-                    return;
-                }
-                pacer.acquire();
-                if (channelPacer != null) {
-                    channelPacer.acquire();
-                }
-                // paused or cancelled while this one waited for its slot
-                if (RUNNING.equals(status(c.id()))) {
-                    handle(c, p);
-                }
-            }));
+        // a batch shares one wait for the trail; small enough at a low rate that its throttle ends soon (a pause
+        // takes effect between batches), and as many batches as workers per page
+        int size = Math.max(1, Math.min((props.page() + props.workers() - 1) / props.workers(),
+                Math.min(c.rate(), shared == null || shared <= 0 ? Integer.MAX_VALUE : shared) / 10));
+        for (int from = 0; from < page.size(); from += size) {
+            List<Pending> batch = page.subList(from, Math.min(page.size(), from + size));
+            drain(run, 2 * props.workers());
+            run.inflight.add(workers.submit(() -> plan(c, batch, pacer, channelPacer)));
         }
-        for (Future<?> f : running) {
+        return page.size();
+    }
+
+    private List<Pending> read(Campaign c, long after) {
+        return jdbc.query("SELECT seq, contact_id, variant FROM campaign_recipient WHERE campaign_id = ? AND seq > ?"
+                + " AND (outcome IS NULL OR outcome = 'postponed' AND next_at <= ?) ORDER BY seq LIMIT " + props.page(),
+                (rs, i) -> new Pending(rs.getLong(1), rs.getObject(2, UUID.class), rs.getString(3)), c.id(), after,
+                Timestamp.from(clock.instant()));
+    }
+
+    /** Waits for the oldest batches until at most {@code max} are in flight. */
+    private void drain(Run run, int max) {
+        while (run.inflight.size() > max || !run.inflight.isEmpty() && run.inflight.peek().isDone()) {
+            Future<?> f = run.inflight.poll();
             try {
                 f.get();
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
-                break;
+                return;
             } catch (java.util.concurrent.ExecutionException e) {
-                log.error("A campaign recipient failed ({}); retried in the next round",
+                log.error("A campaign batch failed ({}); retried in the next pass",
                         e.getCause().getClass().getSimpleName());
             }
         }
-        return page.size();
+    }
+
+    /** One batch of recipients: each takes its slot of the throttle, then the batch is planned unless paused. */
+    private void plan(Campaign c, List<Pending> batch, Pacer pacer, Pacer channelPacer) {
+        if (!RUNNING.equals(status(c.id()))) {
+            return;
+        }
+        for (int i = 0; i < batch.size(); i++) {
+            pacer.acquire();
+            if (channelPacer != null) {
+                channelPacer.acquire();
+            }
+        }
+        // paused or cancelled while this batch waited for its slots
+        if (RUNNING.equals(status(c.id()))) {
+            handle(c, batch);
+        }
     }
 
     private String status(UUID id) {
         return jdbc.queryForObject("SELECT status FROM campaign WHERE id = ?", String.class, id);
     }
 
-    /** One recipient: holdout, already planned (before a crash), capped, quiet hours, or planned now. */
-    private void handle(Campaign c, Pending p) {
+    /** An outcome to record for a recipient. */
+    private record Outcome(Pending p, String outcome, String reasons, UUID messageId, Instant nextAt) {
+    }
+
+    /**
+     * A batch of recipients: holdout, gone, already planned (before a crash), capped, quiet hours, or planned now -
+     * the contacts and earlier messages read in one query each, the plans decided and committed together (one wait
+     * for the trail), the outcomes recorded in one batch.
+     */
+    private void handle(Campaign c, List<Pending> batch) {
         Instant now = clock.instant();
-        if (Assignment.HOLDOUT.equals(p.variant())) {
-            record(c, p, "holdout", null, null, null);
-            return;
+        List<Outcome> done = new ArrayList<>();
+        List<Pending> rest = new ArrayList<>();
+        for (Pending p : batch) {
+            if (Assignment.HOLDOUT.equals(p.variant())) {
+                done.add(new Outcome(p, "holdout", null, null, null));
+            } else {
+                rest.add(p);
+            }
         }
-        Optional<Contact> found = contacts.findById(p.contact());
-        if (found.isEmpty()) {
-            record(c, p, "gone", null, null, null);
-            return;
+        Map<UUID, Contact> found = rest.isEmpty() ? Map.of()
+                : contacts.findAllForSend(rest.stream().map(Pending::contact).toList());
+        // the message id is the survivor's when the recipient was merged since the snapshot
+        Map<UUID, OutboundMessage> before = messages.findAll(rest.stream().filter(p -> found.containsKey(p.contact()))
+                .map(p -> Assignment.messageId(c.id(), found.get(p.contact()).id)).toList());
+        List<Pending> planning = new ArrayList<>();
+        List<Messages.PlanAs> plans = new ArrayList<>();
+        for (Pending p : rest) {
+            Contact contact = found.get(p.contact());
+            if (contact == null) {
+                done.add(new Outcome(p, "gone", null, null, null));
+                continue;
+            }
+            UUID messageId = Assignment.messageId(c.id(), contact.id);
+            OutboundMessage earlier = before.get(messageId);
+            if (earlier != null) {
+                done.add(planned(p, earlier));
+                continue;
+            }
+            if (capped(c, contact.id, now)) {
+                done.add(new Outcome(p, "capped", "frequency-cap", null, null));
+                continue;
+            }
+            Instant quietUntil = quietUntil(c.channel(), contact, now);
+            if (quietUntil != null) {
+                done.add(new Outcome(p, "postponed", "quiet-hours", null, quietUntil));
+                continue;
+            }
+            Assignment.Variant v = c.variants().stream().filter(x -> x.id().equals(p.variant())).findFirst()
+                    .orElseThrow();
+            planning.add(p);
+            plans.add(new Messages.PlanAs(messageId, new Messages.Request(contact.id, v.template(), c.channel(),
+                    c.purpose(), c.data()), contact, actor(c.id(), v.id())));
         }
-        Contact contact = found.get();
-        UUID messageId = Assignment.messageId(c.id(), contact.id);
-        Optional<OutboundMessage> before = messages.find(messageId);
-        if (before.isPresent()) {
-            recordPlanned(c, p, before.get());
-            return;
+        record(c, done);
+        if (!plans.isEmpty()) {
+            List<OutboundMessage> ms = messages.planAllAs(plans);
+            List<Outcome> outcomes = new ArrayList<>(ms.size());
+            for (int i = 0; i < ms.size(); i++) {
+                outcomes.add(planned(planning.get(i), ms.get(i)));
+            }
+            record(c, outcomes);
         }
-        if (capped(c, contact.id, now)) {
-            record(c, p, "capped", "frequency-cap", null, null);
-            return;
-        }
-        Instant quietUntil = quietUntil(c.channel(), contact, now);
-        if (quietUntil != null) {
-            record(c, p, "postponed", "quiet-hours", null, quietUntil);
-            return;
-        }
-        Assignment.Variant v = c.variants().stream().filter(x -> x.id().equals(p.variant())).findFirst()
-                .orElseThrow();
-        OutboundMessage m = messages.planAs(messageId, new Messages.Request(contact.id, v.template(), c.channel(),
-                c.purpose(), c.data()), actor(c.id(), v.id()), contact);
-        recordPlanned(c, p, m);
     }
 
-    private void recordPlanned(Campaign c, Pending p, OutboundMessage m) {
+    private static Outcome planned(Pending p, OutboundMessage m) {
         boolean blocked = m.status() == MessageStatus.BLOCKED;
-        record(c, p, blocked ? "blocked" : "planned", blocked ? String.join(",", m.reasons()) : null, m.id(), null);
+        return new Outcome(p, blocked ? "blocked" : "planned", blocked ? String.join(",", m.reasons()) : null, m.id(),
+                null);
     }
 
-    private void record(Campaign c, Pending p, String outcome, String reasons, UUID messageId, Instant nextAt) {
-        jdbc.update("UPDATE campaign_recipient SET outcome = ?, reasons = ?, message_id = ?, next_at = ?, at = ?"
-                + " WHERE campaign_id = ? AND contact_id = ?", outcome, reasons == null ? null : cut(reasons, 1000),
-                messageId, nextAt == null ? null : Timestamp.from(nextAt), Timestamp.from(clock.instant()), c.id(),
-                p.contact());
-        counter(c.id(), p.variant(), outcome).increment();
+    private void record(Campaign c, List<Outcome> outcomes) {
+        if (outcomes.isEmpty()) {
+            return;
+        }
+        Timestamp at = Timestamp.from(clock.instant());
+        jdbc.batchUpdate("UPDATE campaign_recipient SET outcome = ?, reasons = ?, message_id = ?, next_at = ?, at = ?"
+                + " WHERE campaign_id = ? AND contact_id = ?", outcomes, outcomes.size(), (ps, o) -> {
+                    ps.setString(1, o.outcome());
+                    ps.setString(2, o.reasons() == null ? null : cut(o.reasons(), 1000));
+                    ps.setObject(3, o.messageId());
+                    ps.setTimestamp(4, o.nextAt() == null ? null : Timestamp.from(o.nextAt()));
+                    ps.setTimestamp(5, at);
+                    ps.setObject(6, c.id());
+                    ps.setObject(7, o.p().contact());
+                });
+        for (Outcome o : outcomes) {
+            counter(c.id(), o.p().variant(), o.outcome()).increment();
+        }
     }
+
+    /** Registered once per campaign, variant and outcome, then looked up in a map (not the registry) per recipient. */
+    private final Map<String, Counter> counters = new ConcurrentHashMap<>();
 
     private Counter counter(UUID campaign, String variant, String outcome) {
-        return Counter.builder("caravan.campaign.recipients").description("Campaign recipients by outcome at planning")
+        return counters.computeIfAbsent(campaign + "/" + variant + "/" + outcome, k -> Counter
+                .builder("caravan.campaign.recipients").description("Campaign recipients by outcome at planning")
                 .tag("campaign", campaign.toString()).tag("variant", variant).tag("outcome", outcome)
-                .register(meters);
+                .register(meters));
     }
 
     /** The workflow's frequency cap for the purpose: as many messages of it as allowed already went out lately. */

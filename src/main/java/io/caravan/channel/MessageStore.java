@@ -199,6 +199,21 @@ public class MessageStore {
                 .stream().findFirst();
     }
 
+    /** {@link #find} for several ids in one read (a campaign's batch, planned before a crash?): those stored. */
+    public Map<UUID, OutboundMessage> findAll(java.util.Collection<UUID> ids) {
+        Map<UUID, OutboundMessage> out = new java.util.HashMap<>();
+        List<UUID> all = List.copyOf(ids);
+        for (int from = 0; from < all.size(); from += 500) {
+            List<UUID> part = all.subList(from, Math.min(all.size(), from + 500));
+            jdbc.query("SELECT " + COLUMNS + " FROM outbound_message WHERE id IN ("
+                    + String.join(", ", java.util.Collections.nCopies(part.size(), "?")) + ")", rs -> {
+                        OutboundMessage m = row(rs);
+                        out.put(m.id(), m);
+                    }, part.toArray());
+        }
+        return out;
+    }
+
     public List<OutboundMessage> forContact(UUID contactId) {
         return jdbc.query("SELECT " + COLUMNS + " FROM outbound_message WHERE contact_id = ? ORDER BY created_at, id",
                 (rs, n) -> row(rs), contactId);

@@ -84,6 +84,73 @@ public class Messages {
         }
     }
 
+    /** One of several plans asked for together ({@link #planAllAs}): an id, the request, its contact and actor. */
+    public record PlanAs(UUID id, Request request, Contact contact, String actor) {
+    }
+
+    /**
+     * {@link #planAs} for a batch (a campaign's recipients): each request is checked as one plan is, the gate decides
+     * for each, and each decision's entry commits with its message row as for one plan - but the entries go to the
+     * trail together, so the batch waits for the trail once rather than once per message. A message already stored
+     * under its id (planned before a crash) is returned as it is. The messages come back in order.
+     */
+    public List<OutboundMessage> planAllAs(List<PlanAs> plans) {
+        Instant now = clock.instant();
+        List<ConsentService.Ask> asks = new java.util.ArrayList<>(plans.size());
+        List<String> actors = new java.util.ArrayList<>(plans.size());
+        List<Template> templates = new java.util.ArrayList<>(plans.size());
+        for (PlanAs p : plans) {
+            Request r = p.request();
+            if (!p.contact().id.equals(r.contactId())) {
+                throw new IllegalArgumentException("the contact is not the request's");
+            }
+            Template t = check(r, false);
+            templates.add(t);
+            asks.add(new ConsentService.Ask(p.contact(), new DecisionRequest(r.purpose(), r.channel(), t.content(),
+                    false, List.of())));
+            actors.add(p.actor());
+        }
+        List<OutboundMessage> planned = new java.util.ArrayList<>(java.util.Collections.nCopies(plans.size(), null));
+        List<AtomicBoolean> existed = new java.util.ArrayList<>(plans.size());
+        for (int i = 0; i < plans.size(); i++) {
+            existed.add(new AtomicBoolean());
+        }
+        List<Decision> decisions;
+        try {
+            decisions = consents.decideAll(asks, actors, ConsentService.Stage.PLAN, (i, decision) -> {
+                PlanAs p = plans.get(i);
+                Request r = p.request();
+                OutboundMessage m = new OutboundMessage(p.id(), p.contact().id, r.channel(), r.purpose(),
+                        templates.get(i).name(), decision.allowed() ? MessageStatus.PLANNED : MessageStatus.BLOCKED,
+                        null, decision.allowed() ? List.of() : decision.denials(), now, now);
+                planned.set(i, m);
+                return store.insertWork(m, r.data() == null ? Map.of() : r.data(), p.actor(), existed.get(i));
+            });
+        } catch (io.caravan.audit.AuditLog.AuditUnavailable e) {
+            // some of the batch may have committed: those planned now go, as every stored plan must; the caller finds
+            // them planned when it asks again, and the rest are planned then
+            for (int i = 0; i < plans.size(); i++) {
+                if (planned.get(i) != null && !existed.get(i).get() && store.find(plans.get(i).id())
+                        .filter(m -> m.status() == MessageStatus.PLANNED).isPresent()) {
+                    handOver(plans.get(i).id());
+                }
+            }
+            throw e;
+        }
+        List<OutboundMessage> out = new java.util.ArrayList<>(plans.size());
+        for (int i = 0; i < plans.size(); i++) {
+            if (existed.get(i).get()) {
+                out.add(store.find(plans.get(i).id()).orElseThrow());
+            } else {
+                if (decisions.get(i).allowed()) {
+                    handOver(plans.get(i).id());
+                }
+                out.add(planned.get(i));
+            }
+        }
+        return out;
+    }
+
     /**
      * The hub's own messages (a portal code): templates for {@code any} purpose, sent under the purpose of the message
      * they serve, through the same gate, protection and audit as every other.
@@ -93,7 +160,7 @@ public class Messages {
     }
 
     private OutboundMessage plan(UUID id, Request r, String actor, boolean system, Contact read) {
-        Template t = checked(r, system);
+        Template t = check(r, system);
         Contact c = read != null ? read : consents.requireContactForSend(r.contactId());
         Instant now = clock.instant();
         Map<String, Object> data = r.data() == null ? Map.of() : r.data();
@@ -118,6 +185,31 @@ public class Messages {
         return planned.get();
     }
 
+    /** The request's checks before any decision: channel, template, purpose, content class, required data. */
+    private Template check(Request r, boolean system) {
+        if (r.contactId() == null || r.template() == null || r.channel() == null || r.purpose() == null) {
+            throw new IllegalArgumentException("contactId, template, channel and purpose are required");
+        }
+        Channel channel = channels.require(r.channel());
+        Template t = channel.template(r.template()).orElseThrow(() -> new IllegalArgumentException(
+                "no template " + r.template() + " for channel " + channel.name()));
+        if (Template.ANY_PURPOSE.equals(t.purpose()) && !system) {
+            throw new IllegalArgumentException("template " + t.name() + " is the hub's own");
+        }
+        if (!t.purpose().equals(r.purpose()) && !Template.ANY_PURPOSE.equals(t.purpose())) {
+            throw new IllegalArgumentException("template " + t.name() + " is for purpose " + t.purpose());
+        }
+        if (!channel.contentClasses().contains(t.content())) {
+            throw new IllegalArgumentException("template " + t.name() + " has " + t.content()
+                    + " content, which channel " + channel.name() + " cannot carry");
+        }
+        Set<String> missing = missing(t, r.data());
+        if (!missing.isEmpty()) {
+            throw new MissingTemplateData(t.name(), missing);
+        }
+        return t;
+    }
+
     /**
      * Plans a run of messages (a bulk send) exactly as {@link #plan(Request, String)} plans each, but their decisions'
      * entries and message rows go to the trail together: one durable wait for the run instead of one per message.
@@ -128,7 +220,7 @@ public class Messages {
         List<Template> templates = new java.util.ArrayList<>(requests.size());
         List<ConsentService.Ask> asks = new java.util.ArrayList<>(requests.size());
         for (Request r : requests) {
-            Template t = checked(r, false);
+            Template t = check(r, false);
             templates.add(t);
             asks.add(new ConsentService.Ask(consents.requireContactForSend(r.contactId()),
                     new DecisionRequest(r.purpose(), r.channel(), t.content(), false, List.of())));
@@ -153,31 +245,6 @@ public class Messages {
         }
         handOverAll(allowed);
         return List.of(planned);
-    }
-
-    /** The request checked against its channel and template (400 on anything wrong); the template it names. */
-    private Template checked(Request r, boolean system) {
-        if (r.contactId() == null || r.template() == null || r.channel() == null || r.purpose() == null) {
-            throw new IllegalArgumentException("contactId, template, channel and purpose are required");
-        }
-        Channel channel = channels.require(r.channel());
-        Template t = channel.template(r.template()).orElseThrow(() -> new IllegalArgumentException(
-                "no template " + r.template() + " for channel " + channel.name()));
-        if (Template.ANY_PURPOSE.equals(t.purpose()) && !system) {
-            throw new IllegalArgumentException("template " + t.name() + " is the hub's own");
-        }
-        if (!t.purpose().equals(r.purpose()) && !Template.ANY_PURPOSE.equals(t.purpose())) {
-            throw new IllegalArgumentException("template " + t.name() + " is for purpose " + t.purpose());
-        }
-        if (!channel.contentClasses().contains(t.content())) {
-            throw new IllegalArgumentException("template " + t.name() + " has " + t.content()
-                    + " content, which channel " + channel.name() + " cannot carry");
-        }
-        Set<String> missing = missing(t, r.data());
-        if (!missing.isEmpty()) {
-            throw new MissingTemplateData(t.name(), missing);
-        }
-        return t;
     }
 
     /**
@@ -271,6 +338,11 @@ public class Messages {
     /** The message, if it was planned (a campaign finding what it planned before a crash). */
     public java.util.Optional<OutboundMessage> find(UUID id) {
         return store.find(id);
+    }
+
+    /** The messages of these ids that were planned (a campaign's batch, finding what it planned before a crash). */
+    public Map<UUID, OutboundMessage> findAll(java.util.Collection<UUID> ids) {
+        return store.findAll(ids);
     }
 
     /**

@@ -288,24 +288,35 @@ public class ConsentService {
     }
 
     /**
-     * Decides for several contacts at once, each exactly as {@link #decide(Contact, DecisionRequest, String, Stage,
-     * java.util.function.Function)} would, and commits each decision's entry with the statements {@code with} gives
-     * for it (by the ask's index: a planner's message row). One wait for the whole run; the decisions are returned, in
-     * order, once every entry and its statements are durable.
+     * {@link #decideAll(List, List, Stage, java.util.function.BiFunction)} with one actor for the whole run (a bulk
+     * plan through the API).
      */
     public List<Decision> decideAllWithWork(List<Ask> asks, String actor, Stage stage,
             java.util.function.BiFunction<Integer, Decision, AuditLog.TxWork> with) {
+        return decideAll(asks, java.util.Collections.nCopies(asks.size(), actor), stage, with);
+    }
+
+    /**
+     * Decides for several contacts at once, each as {@link #decide(Contact, DecisionRequest, String, Stage,
+     * java.util.function.Function)} would - its own actor, its entry committed with the statements {@code with} gives
+     * for it (the planner's message row) - but the records are read in one query and all entries are queued
+     * together: one wait for the batch (a campaign's recipients) instead of one per decision. Returns the decisions in
+     * order once every entry is durable; throws {@link AuditLog.AuditUnavailable} when the trail cannot take one (the
+     * others may be durable, each with its own statements: a true record of a decision taken).
+     */
+    public List<Decision> decideAll(List<Ask> asks, List<String> actors, Stage stage,
+            java.util.function.BiFunction<Integer, Decision, AuditLog.TxWork> with) {
         Instant now = clock.instant();
+        Map<UUID, List<ConsentRecord>> records = store.forDecisionAll(asks.stream().map(a -> a.contact().id)
+                .toList());
         List<Decision> out = new ArrayList<>(asks.size());
         List<AuditDraft> entries = new ArrayList<>(asks.size());
         List<AuditLog.TxWork> works = new ArrayList<>(asks.size());
-        Map<UUID, List<ConsentRecord>> records = new java.util.HashMap<>();
         for (int i = 0; i < asks.size(); i++) {
             Ask a = asks.get(i);
-            Contact c = a.contact();
-            Decision d = engine.decide(c, records.computeIfAbsent(c.id, store::forDecision), a.request(), now);
+            Decision d = engine.decide(a.contact(), records.get(a.contact().id), a.request(), now);
             out.add(d);
-            entries.add(entry(d, c.id, a.request(), actor, stage, now));
+            entries.add(entry(d, a.contact().id, a.request(), actors.get(i), stage, now));
             works.add(with.apply(i, d));
         }
         if (!entries.isEmpty()) {

@@ -65,6 +65,27 @@ public class ConsentStore implements AuditTrail.Covered, ContactWriter.MergeFoll
                 (rs, n) -> intact(rs) ? record(rs, null) : tampered(record(rs, null)), contactId);
     }
 
+    /**
+     * {@link #forDecision} for several contacts in one read (a campaign's batch of recipients): every record of each,
+     * without details, MAC-checked the same way; a contact without records maps to an empty list. Never cached.
+     */
+    public Map<UUID, List<ConsentRecord>> forDecisionAll(java.util.Collection<UUID> contactIds) {
+        Map<UUID, List<ConsentRecord>> out = new java.util.HashMap<>();
+        for (UUID id : contactIds) {
+            out.put(id, new ArrayList<>());
+        }
+        List<UUID> ids = new ArrayList<>(out.keySet());
+        for (int from = 0; from < ids.size(); from += 500) {
+            List<UUID> part = ids.subList(from, Math.min(ids.size(), from + 500));
+            jdbc.query("SELECT " + COLUMNS + " FROM consent_record WHERE contact_id IN ("
+                    + String.join(", ", java.util.Collections.nCopies(part.size(), "?")) + ")", rs -> {
+                        ConsentRecord r = intact(rs) ? record(rs, null) : tampered(record(rs, null));
+                        out.get(rs.getObject(2, UUID.class)).add(r);
+                    }, part.toArray());
+        }
+        return out;
+    }
+
     /** Every record of a contact with its details opened, oldest first. */
     public List<ConsentRecord> withDetails(UUID contactId) {
         return jdbc.query("SELECT " + COLUMNS + ", payload FROM consent_record WHERE contact_id = ?"

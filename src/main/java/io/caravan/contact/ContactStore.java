@@ -114,6 +114,43 @@ public class ContactStore implements MergedRecords {
     }
 
     /**
+     * {@link #findForSend} for several contacts (a campaign's batch of recipients): versions and sealed rows in one
+     * read, each decrypted only when the send path does not hold it at that version already, and kept for the send
+     * path as {@link #findForSend} keeps it. A merged-away id is read through to its survivor; an id with no contact
+     * is missing from the map. The contacts are shared with other senders: read them, never change them.
+     */
+    public java.util.Map<UUID, Contact> findAllForSend(java.util.Collection<UUID> ids) {
+        writer.awaitVisible();
+        java.util.Map<UUID, Contact> out = new java.util.HashMap<>();
+        List<UUID> merged = new java.util.ArrayList<>();
+        List<UUID> all = List.copyOf(ids);
+        for (int from = 0; from < all.size(); from += 500) {
+            List<UUID> part = all.subList(from, Math.min(all.size(), from + 500));
+            // the version first: a cached contact at the row's version is not decrypted again
+            jdbc.query("SELECT id, version, merged_into, key_id, payload FROM contact WHERE id IN ("
+                    + String.join(", ", java.util.Collections.nCopies(part.size(), "?")) + ")", rs -> {
+                        UUID id = rs.getObject(1, UUID.class);
+                        if (rs.getObject(3, UUID.class) != null) {
+                            merged.add(id);
+                            return;
+                        }
+                        long version = rs.getLong(2);
+                        Held held = forSend.getIfPresent(id);
+                        if (held == null || held.version() != version) {
+                            held = new Held(version, ContactJson.read(cipher.open(rs.getString(4), rs.getBytes(5),
+                                    id.toString()), ContactJson.Stored.class).contact());
+                            forSend.put(id, held);
+                        }
+                        out.put(id, held.contact());
+                    }, part.toArray());
+        }
+        for (UUID id : merged) {
+            findById(id).ifPresent(c -> out.put(id, c));
+        }
+        return out;
+    }
+
+    /**
      * The contact's id and those of every record merged into it (directly or through earlier merges): the records
      * whose audit entries and disclosures are the survivor's too. Empty when there is no such contact. Follows merges
      * from a merged-away id to the survivor first. Read rarely (the compliance API), so merged_into has no index: a

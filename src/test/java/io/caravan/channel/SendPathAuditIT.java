@@ -108,6 +108,51 @@ class SendPathAuditIT {
     }
 
     @Test
+    void aBatchOfPlansKeepsEachDecisionAndSendsEachMessageOnce() throws Exception {
+        List<UUID> ids = new ArrayList<>();
+        for (int i = 0; i < 3; i++) {
+            ids.add(HubApi.register(HUB, rest, "BATCH-" + i, "Quenby", "Marisol", "batch" + i + "@example.org", ""));
+        }
+        Map<UUID, io.caravan.contact.Contact> read = contacts.findAllForSend(ids);
+        for (UUID c : ids) {
+            assertThat(contacts.findForSend(c).orElseThrow()).as("read for the batch: the gate holds it")
+                    .isSameAs(read.get(c));
+        }
+        List<Messages.PlanAs> plans = new ArrayList<>();
+        for (UUID c : ids) {
+            plans.add(new Messages.PlanAs(io.caravan.system.Ids.next(), new Messages.Request(c,
+                    "appointment-reminder-notice", "email", "treatment", Map.of("clinicPhone", "+1 217 555 0100")),
+                    read.get(c), "test-batch"));
+        }
+        List<OutboundMessage> planned = messages.planAllAs(plans);
+        assertThat(planned).extracting(OutboundMessage::status).containsOnly(MessageStatus.PLANNED);
+        // asked again, as a campaign does after a crash: the messages already planned, not second ones
+        assertThat(messages.planAllAs(plans)).extracting(OutboundMessage::id)
+                .containsExactlyElementsOf(planned.stream().map(OutboundMessage::id).toList());
+        Awaitility.await().atMost(Duration.ofSeconds(30)).until(() -> planned.stream()
+                .allMatch(m -> MessageStatus.SENT.equals(store.find(m.id()).orElseThrow().status())));
+        for (UUID c : ids) {
+            Awaitility.await().atMost(Duration.ofSeconds(15)).untilAsserted(() -> {
+                List<JsonNode> entries = new ArrayList<>();
+                HubApi.JSON.readTree(compliance().getForEntity("/api/audit?contact={id}", String.class, c)
+                        .getBody()).forEach(entries::add);
+                assertThat(entries).filteredOn(e -> "disclosure".equals(e.get("action").asText()))
+                        .as("sent once").hasSize(1);
+                assertThat(entries).filteredOn(e -> "decision".equals(e.get("action").asText())
+                        && "send".equals(e.get("details").get("stage").asText())).hasSize(1);
+                assertThat(entries).filteredOn(e -> "decision".equals(e.get("action").asText())
+                        && "plan".equals(e.get("details").get("stage").asText()))
+                        .as("each planning's decision, with its rules").isNotEmpty()
+                        .allSatisfy(e -> {
+                            assertThat(e.get("actor").asText()).isEqualTo("test-batch");
+                            assertThat(e.get("outcome").asText()).isEqualTo("allow");
+                            assertThat(e.get("details").get("rules").size()).isPositive();
+                        });
+            });
+        }
+    }
+
+    @Test
     void theSendPathDecryptsAContactAgainOnlyWhenItChanged() throws Exception {
         UUID c = HubApi.register(HUB, rest, "CACHE-1", "Quenby", "Marisol", "before@example.org", "");
         io.caravan.contact.Contact first = contacts.findForSend(c).orElseThrow();

@@ -155,8 +155,9 @@ public class EmailSender {
             block(m, List.of("address-suppressed"));
             return;
         }
-        Optional<X509Certificate> cert = keys.smimeFor(c.id, c.email);
-        Optional<PGPPublicKey> pgp = cert.isPresent() ? Optional.empty() : keys.pgpFor(c.id);
+        RecipientKeys.ForSend found = keys.forSend(c.id, c.email);
+        Optional<X509Certificate> cert = found.smime();
+        Optional<PGPPublicKey> pgp = found.pgp();
         boolean relayTls = false;
         if (relay != null && cert.isEmpty() && pgp.isEmpty()) {
             relayTls = relay.tls(c.email) == SmtpDelivery.Tls.VERIFIED;

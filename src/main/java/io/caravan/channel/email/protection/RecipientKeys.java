@@ -215,7 +215,12 @@ public class RecipientKeys {
      */
     public Optional<X509Certificate> smimeFor(UUID contactId, String email) {
         Instant now = clock.instant();
-        return usable(contactId, SMIME, now).stream().map(RecipientKeys::parseCertificate)
+        return smime(usableRows(contactId, SMIME, now), email, now);
+    }
+
+    private Optional<X509Certificate> smime(List<Row> rows, String email, Instant now) {
+        return rows.stream().filter(r -> SMIME.equals(r.kind()))
+                .map(r -> (X509Certificate) parsed.get(r.id(), k -> parseCertificate(r.open(cipher))))
                 .filter(c -> !now.isBefore(c.getNotBefore().toInstant()) && !now.isAfter(c.getNotAfter().toInstant()))
                 .filter(c -> email == null || covers(c, email))
                 .findFirst();
@@ -224,8 +229,16 @@ public class RecipientKeys {
     /** The encryption key of the newest OpenPGP key of a contact that is valid now, if any. */
     public Optional<PGPPublicKey> pgpFor(UUID contactId) {
         Instant now = clock.instant();
-        for (byte[] material : usable(contactId, PGP, now)) {
-            Optional<PGPPublicKey> k = encryptionKey(parseRing(material), now);
+        return pgp(usableRows(contactId, PGP, now), now);
+    }
+
+    private Optional<PGPPublicKey> pgp(List<Row> rows, Instant now) {
+        for (Row r : rows) {
+            if (!PGP.equals(r.kind())) {
+                continue;
+            }
+            Optional<PGPPublicKey> k = encryptionKey((PGPPublicKeyRing) parsed.get(r.id(),
+                    x -> parseRing(r.open(cipher))), now);
             if (k.isPresent()) {
                 return k;
             }
@@ -233,11 +246,47 @@ public class RecipientKeys {
         return Optional.empty();
     }
 
-    /** Key material of a kind, newest first, not expired by hand and inside the dates recorded at upload. */
-    private List<byte[]> usable(UUID contactId, String kind, Instant now) {
-        return jdbc.query("SELECT id, key_id, payload, uploaded_at FROM recipient_key WHERE contact_id = ? AND kind = ?"
+    /** What a message to the contact can be encrypted to: see {@link #forSend}. */
+    public record ForSend(Optional<X509Certificate> smime, Optional<PGPPublicKey> pgp) {
+    }
+
+    /**
+     * The S/MIME certificate {@link #smimeFor} would give and, when there is none, the OpenPGP key {@link #pgpFor}
+     * would give - from one read of the contact's usable keys of both kinds (most recipients have none, and a read
+     * per kind cost a message two).
+     */
+    public ForSend forSend(UUID contactId, String email) {
+        Instant now = clock.instant();
+        List<Row> rows = jdbc.query("SELECT id, key_id, payload, kind FROM recipient_key WHERE contact_id = ?"
                 + " AND expired_at IS NULL AND (not_after IS NULL OR not_after > ?) ORDER BY uploaded_at DESC, id DESC",
-                (rs, n) -> cipher.open(rs.getString(2), rs.getBytes(3), "key:" + rs.getObject(1, UUID.class)),
+                (rs, n) -> new Row(rs.getObject(1, UUID.class), rs.getString(2), rs.getBytes(3), rs.getString(4)),
+                contactId, ts(now));
+        if (rows.isEmpty()) {
+            return new ForSend(Optional.empty(), Optional.empty());
+        }
+        Optional<X509Certificate> cert = smime(rows, email, now);
+        return new ForSend(cert, cert.isPresent() ? Optional.empty() : pgp(rows, now));
+    }
+
+    /** A key's row as read for sending: opened only when its parsed form is not held already. */
+    private record Row(UUID id, String keyId, byte[] payload, String kind) {
+        byte[] open(FieldCipher cipher) {
+            return cipher.open(keyId, payload, "key:" + id);
+        }
+    }
+
+    /**
+     * Parsed certificates and key rings by their row: a row's material never changes (a new key is a new row, an
+     * expiry only sets {@code expired_at}, which every read still checks), so a recipient's key is decrypted and
+     * parsed once while it is used, not per message. In memory only, bounded, dropped when unused.
+     */
+    private final com.github.benmanes.caffeine.cache.Cache<UUID, Object> parsed = com.github.benmanes.caffeine.cache
+            .Caffeine.newBuilder().maximumSize(10_000).expireAfterAccess(java.time.Duration.ofMinutes(10)).build();
+
+    private List<Row> usableRows(UUID contactId, String kind, Instant now) {
+        return jdbc.query("SELECT id, key_id, payload, kind FROM recipient_key WHERE contact_id = ? AND kind = ?"
+                + " AND expired_at IS NULL AND (not_after IS NULL OR not_after > ?) ORDER BY uploaded_at DESC, id DESC",
+                (rs, n) -> new Row(rs.getObject(1, UUID.class), rs.getString(2), rs.getBytes(3), rs.getString(4)),
                 contactId, kind, ts(now));
     }
 
