@@ -52,7 +52,7 @@ public class EventPump implements SmartLifecycle {
         while (running) {
             int n = 0;
             try {
-                n = subscriptions.poll(s);
+                n = subscriptions.poll(s, () -> running);
             } catch (RuntimeException e) {
                 log.error("Polling event log subscriber {} failed ({})", s.subscriberName(),
                         e.getClass().getSimpleName());
@@ -80,9 +80,9 @@ public class EventPump implements SmartLifecycle {
         }
         for (Worker thread : threads) {
             // never interrupted: a thread interrupted inside H2 closes the embedded store's file under every other
-            // thread (a subscriber behind the others is inside a poll when the hub stops); a poll ends after at most
-            // ten batches
-            thread.awaitExit(Duration.ofSeconds(60));
+            // thread (a subscriber behind the others is inside a poll when the hub stops); its poll ends after the
+            // event or run at hand
+            thread.awaitExit(Duration.ofSeconds(30));
         }
         threads.clear();
     }
