@@ -12,8 +12,11 @@ import org.springframework.stereotype.Component;
 
 /**
  * Registers every subscriber's cursor before any feed is open (so a subscriber present from the first start misses
- * nothing), then polls the subscribers that ask for it ({@link EventSubscriber#pumped()}) on a thread of its own,
- * every {@code caravan.event-log.poll-interval} while idle and again at once while there was work.
+ * nothing), then polls each subscriber that asks for it ({@link EventSubscriber#pumped()}) on a thread of its own,
+ * every {@code caravan.event-log.poll-interval} while idle and again at once while there was work. One thread per
+ * subscriber, as each Kafka consumer group reads at its own pace: a subscriber that is slow per event (the segment
+ * index) must not hold up one that is fast per run (a stream destination) - on one thread each poll of the one waited
+ * for a poll of the other.
  */
 @Component
 public class EventPump implements SmartLifecycle {
@@ -24,7 +27,8 @@ public class EventPump implements SmartLifecycle {
     private final Subscriptions subscriptions;
     private final long intervalMillis;
     private volatile boolean running;
-    private Worker thread;
+    private final List<Worker> threads = new java.util.ArrayList<>();
+    private final Object idle = new Object();
 
     public EventPump(ObjectProvider<EventSubscriber> subscribers, Subscriptions subscriptions,
             @Value("${caravan.event-log.poll-interval:250ms}") java.time.Duration interval) {
@@ -39,28 +43,29 @@ public class EventPump implements SmartLifecycle {
         all.forEach(s -> subscriptions.cursor(s.subscriberName()));
         List<EventSubscriber> pumped = all.stream().filter(EventSubscriber::pumped).toList();
         running = true;
-        if (pumped.isEmpty()) {
-            return;
+        for (EventSubscriber s : pumped) {
+            threads.add(Worker.start("caravan-event-pump-" + s.subscriberName(), true, () -> loop(s)));
         }
-        thread = Worker.start("caravan-event-pump", true, () -> loop(pumped));
     }
 
-    private void loop(List<EventSubscriber> pumped) {
+    private void loop(EventSubscriber s) {
         while (running) {
             int n = 0;
-            for (EventSubscriber s : pumped) {
-                try {
-                    n += subscriptions.poll(s);
-                } catch (RuntimeException e) {
-                    log.error("Polling event log subscriber {} failed ({})", s.subscriberName(),
-                            e.getClass().getSimpleName());
-                }
+            try {
+                n = subscriptions.poll(s, () -> running);
+            } catch (RuntimeException e) {
+                log.error("Polling event log subscriber {} failed ({})", s.subscriberName(),
+                        e.getClass().getSimpleName());
             }
             if (n == 0) {
-                try {
-                    Thread.sleep(intervalMillis);
-                } catch (InterruptedException e) {
-                    return;
+                synchronized (idle) {
+                    try {
+                        if (running) {
+                            idle.wait(intervalMillis);
+                        }
+                    } catch (InterruptedException e) {
+                        return;
+                    }
                 }
             }
         }
@@ -68,11 +73,18 @@ public class EventPump implements SmartLifecycle {
 
     @Override
     public void stop() {
-        running = false;
-        if (thread != null) {
-            // it sleeps between polls: woken at once rather than after an interval
-            thread.stop(Duration.ofSeconds(10), true);
+        synchronized (idle) {
+            running = false;
+            // an idle thread is woken at once rather than after an interval
+            idle.notifyAll();
         }
+        for (Worker thread : threads) {
+            // never interrupted: a thread interrupted inside H2 closes the embedded store's file under every other
+            // thread (a subscriber behind the others is inside a poll when the hub stops); its poll ends after the
+            // event or run at hand
+            thread.awaitExit(Duration.ofSeconds(30));
+        }
+        threads.clear();
     }
 
     @Override

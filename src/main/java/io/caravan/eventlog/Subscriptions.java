@@ -111,6 +111,14 @@ public class Subscriptions {
      * makes this one return 0 at once.
      */
     public int poll(EventSubscriber s) {
+        return poll(s, () -> !Thread.currentThread().isInterrupted());
+    }
+
+    /**
+     * The same, ending early (after the event or run at hand, whose cursor has moved) once {@code going} turns false:
+     * for a caller that stops its poller without interrupting it.
+     */
+    public int poll(EventSubscriber s, java.util.function.BooleanSupplier going) {
         String name = s.subscriberName();
         ReentrantLock lock = locks.computeIfAbsent(name, k -> new ReentrantLock());
         if (!lock.tryLock()) {
@@ -122,7 +130,7 @@ public class Subscriptions {
             List<Long> heads = eventLog.heads();
             int count = cursors.size();
             int first = nextStart.merge(name, 1, (a, b) -> (a + b) % count);
-            for (int i = 0; i < count && n < 10 * BATCH && !Thread.currentThread().isInterrupted(); i++) {
+            for (int i = 0; i < count && n < 10 * BATCH && going.getAsBoolean(); i++) {
                 int p = (first + i) % count;
                 long cursor = cursors.get(p);
                 if (heads.get(p) <= cursor) {
@@ -144,13 +152,13 @@ public class Subscriptions {
                         // FAILED: rolled back; each event again in its own transaction, so only a bad one fails
                     }
                     for (LoggedEvent e : batch) {
-                        if (!handle(s, e, cursor)) {
+                        if (!going.getAsBoolean() || !handle(s, e, cursor)) {
                             return n;
                         }
                         cursor = e.position();
                         n++;
                     }
-                } while (batch.size() == BATCH && n < 10 * BATCH && !Thread.currentThread().isInterrupted());
+                } while (batch.size() == BATCH && n < 10 * BATCH && going.getAsBoolean());
             }
             return n;
         } finally {

@@ -52,6 +52,8 @@ public class StreamSubscriber implements EventSubscriber {
     private final StreamOutbox outbox;
     private final MeterRegistry meters;
     private final Clock clock;
+    private final Map<String, io.micrometer.core.instrument.Counter> counters =
+            new java.util.concurrent.ConcurrentHashMap<>();
 
     public StreamSubscriber(StreamDestination d, ContactStore contacts, ConsentService consent,
             Disclosures disclosures, Surrogates surrogates, SafeHarbor harbor, StreamOutbox outbox, MeterRegistry meters,
@@ -129,24 +131,36 @@ public class StreamSubscriber implements EventSubscriber {
         List<StreamOutbox.Added> added = new java.util.ArrayList<>();
         String actor = "stream:" + d.id();
         consent.decideAll(asks, actor, ConsentService.Stage.SEND, decisions -> {
-            Map<UUID, UUID> surrogateOf = new java.util.HashMap<>();
-            List<io.caravan.audit.AuditDraft> disclosed = new java.util.ArrayList<>();
+            // first what goes and in which form, then the surrogates of those contacts in one read, then the payloads
+            List<Integer> going = new java.util.ArrayList<>();
+            List<String> forms = new java.util.ArrayList<>();
+            List<UUID> whose = new java.util.ArrayList<>();
             for (int i = 0; i < asked.size(); i++) {
                 Decision decision = decisions.get(i);
                 if (!decision.allowed()) {
                     count("denied");
                     continue;
                 }
-                LoggedEvent logged = asked.get(i);
-                TriggerEvent e = logged.event();
-                Contact c = asks.get(i).contact();
+                TriggerEvent e = asked.get(i).event();
                 String form = Decision.PHI.equals(decision.content()) ? FORM_BAA : SafeHarbor.FORM;
                 if (TriggerEvent.CONTACT_CHANGED.equals(e.type()) && changed(e, FORM_BAA.equals(form)).isEmpty()) {
                     // the gate limited a BAA destination to the de-identified form, which shows none of the change
                     count("unseen-change");
                     continue;
                 }
-                UUID surrogate = surrogateOf.computeIfAbsent(c.id, id -> surrogates.surrogate(d.id(), id));
+                going.add(i);
+                forms.add(form);
+                whose.add(asks.get(i).contact().id);
+            }
+            Map<UUID, UUID> surrogateOf = surrogates.surrogates(d.id(), whose);
+            List<io.caravan.audit.AuditDraft> disclosed = new java.util.ArrayList<>(going.size());
+            for (int k = 0; k < going.size(); k++) {
+                int i = going.get(k);
+                String form = forms.get(k);
+                LoggedEvent logged = asked.get(i);
+                TriggerEvent e = logged.event();
+                Contact c = asks.get(i).contact();
+                UUID surrogate = surrogateOf.get(c.id);
                 UUID eventId = EventKinds.eventId(d.id(), e.id());
                 Map<String, Object> payload = FORM_BAA.equals(form) ? baaPayload(eventId, e, c, surrogate)
                         : deidentified(eventId, e, c, surrogate);
@@ -276,6 +290,8 @@ public class StreamSubscriber implements EventSubscriber {
     }
 
     private void count(String outcome) {
-        meters.counter("caravan_stream_events_total", "destination", d.id(), "outcome", outcome).increment();
+        // looked up once per outcome, not per event: the registry builds and sorts a meter id on every lookup
+        counters.computeIfAbsent(outcome, o -> meters.counter("caravan_stream_events_total", "destination", d.id(),
+                "outcome", o)).increment();
     }
 }

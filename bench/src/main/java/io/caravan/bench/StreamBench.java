@@ -36,7 +36,9 @@ import org.springframework.transaction.support.TransactionTemplate;
  * {@code --events} new events until the last of them is marked delivered. Beside it, in the same run and against the
  * same broker (an embedded KRaft broker, one node), a plain Kafka producer ({@code acks=all}, idempotent, default
  * batching) sends payloads of the same form and size and waits for every acknowledgement. The hub runs in-process on
- * its embedded store (H2).
+ * its embedded store (H2). After each hub round it waits (untimed) until the log's other readers (segment index,
+ * workflow engine) have caught up, so that no round or baseline pays for another's backlog; each round prints the
+ * process's CPU per event (all threads in the JVM, the broker's too).
  */
 public final class StreamBench {
 
@@ -78,6 +80,8 @@ public final class StreamBench {
             int warmup = Integer.parseInt(a.get("--warmup"));
             hub(ctx, ids, warmup);
             plain(broker.getBrokersAsString(), payloads.subList(0, Math.min(warmup, payloads.size())));
+            CPU_HUB.clear();
+            CPU_PLAIN.clear();
             List<Double> base = new ArrayList<>();
             List<Double> hub = new ArrayList<>();
             for (int r = 0; r < rounds; r++) {
@@ -93,6 +97,10 @@ public final class StreamBench {
             System.out.printf("  %-66s %,10.0f %7.0f %%   rounds: %s%n",
                     "hub: log -> gate + audit -> outbox -> camel-kafka acks=all -> delivered", h, 100 * h / b,
                     rates(hub));
+            double cb = median(CPU_PLAIN);
+            double ch = median(CPU_HUB);
+            System.out.printf("  CPU per event (whole process, median): plain %.0f us, hub %.0f us; plain/hub %.0f %%%n",
+                    cb, ch, 100 * cb / ch);
         } finally {
             ctx.close();
             broker.destroy();
@@ -118,6 +126,7 @@ public final class StreamBench {
             });
         }
         long last = lastSeq(jdbc);
+        long c0 = cpuNanos();
         long t0 = System.nanoTime();
         pump.start();
         double outboxed = 0;
@@ -129,9 +138,38 @@ public final class StreamBench {
             Thread.sleep(50);
         }
         double secs = (System.nanoTime() - t0) / 1e9;
-        System.out.printf("    hub round: %,d events in the outbox after %.2f s (%,.0f/s), delivered after %.2f s%n",
-                count, outboxed, count / outboxed, secs);
+        double cpu = (cpuNanos() - c0) / 1e3 / count;
+        // the hub's other readers of the log (segment index, workflow engine) go at their own pace: the next round
+        // (or the plain producer) starts only once they are done, so none of their work lands in another's figure
+        long t1 = System.nanoTime();
+        while (behind(ctx) > 0) {
+            Thread.sleep(50);
+        }
+        System.out.printf("    hub round: %,d events in the outbox after %.2f s (%,.0f/s), delivered after %.2f s,"
+                + " CPU %.0f us/event; the log's other readers caught up %.2f s later%n", count, outboxed,
+                count / outboxed, secs, cpu, (System.nanoTime() - t1) / 1e9);
+        CPU_HUB.add(cpu);
         return count / secs;
+    }
+
+    /** The process's CPU per event (all threads: hub, broker, producer) of each timed round. */
+    static final List<Double> CPU_HUB = new ArrayList<>();
+    static final List<Double> CPU_PLAIN = new ArrayList<>();
+
+    static long cpuNanos() {
+        return ((com.sun.management.OperatingSystemMXBean) java.lang.management.ManagementFactory
+                .getOperatingSystemMXBean()).getProcessCpuTime();
+    }
+
+    /** Events in the log some subscriber (any of them) has not read yet. */
+    static long behind(ConfigurableApplicationContext ctx) {
+        io.caravan.eventlog.Subscriptions subs = ctx.getBean(io.caravan.eventlog.Subscriptions.class);
+        long n = 0;
+        for (String s : ctx.getBean(JdbcTemplate.class).queryForList("SELECT DISTINCT subscriber FROM event_cursor",
+                String.class)) {
+            n += subs.lag(s);
+        }
+        return n;
     }
 
     static long lastSeq(JdbcTemplate jdbc) {
@@ -173,6 +211,7 @@ public final class StreamBench {
         }
         try (KafkaProducer<String, byte[]> producer = new KafkaProducer<>(p)) {
             producer.partitionsFor(TOPIC);
+            long c0 = cpuNanos();
             long t0 = System.nanoTime();
             List<Future<RecordMetadata>> acks = new ArrayList<>(payloads.size());
             for (int i = 0; i < payloads.size(); i++) {
@@ -181,7 +220,11 @@ public final class StreamBench {
             for (Future<RecordMetadata> f : acks) {
                 f.get();
             }
-            return payloads.size() / ((System.nanoTime() - t0) / 1e9);
+            double rate = payloads.size() / ((System.nanoTime() - t0) / 1e9);
+            double cpu = (cpuNanos() - c0) / 1e3 / payloads.size();
+            System.out.printf("    plain round: %,.0f events/s, CPU %.0f us/event%n", rate, cpu);
+            CPU_PLAIN.add(cpu);
+            return rate;
         }
     }
 
