@@ -745,11 +745,19 @@ public class Campaigns implements SmartLifecycle {
     @Override
     public void stop() {
         running = false;
+        // never interrupt first: a thread interrupted inside H2 closes the embedded store's file for every writer
         if (runner != null) {
-            runner.stop(Duration.ofSeconds(10), true);
+            runner.stop(Duration.ofSeconds(10), false);
         }
         if (workers != null) {
-            workers.shutdownNow();
+            workers.shutdown();
+            try {
+                if (!workers.awaitTermination(10, java.util.concurrent.TimeUnit.SECONDS)) {
+                    workers.shutdownNow();
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
         }
     }
 

@@ -191,7 +191,8 @@ public class Segments implements SmartLifecycle {
     public void stop() {
         running = false;
         if (backfiller != null) {
-            backfiller.stop(java.time.Duration.ofSeconds(10), true);
+            // not interrupted first: it works inside H2, which closes its file on an interrupt
+            backfiller.stop(java.time.Duration.ofSeconds(10), false);
         }
     }
 
