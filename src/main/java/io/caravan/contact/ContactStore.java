@@ -239,7 +239,7 @@ public class ContactStore implements MergedRecords {
         if (run.isEmpty()) {
             return out;
         }
-        writer.awaitVisible();
+        // no wait for the journal's applier: an event is in the log only once its contact's row committed with it
         java.util.Map<Integer, List<LoggedEvent>> byPartition = new java.util.TreeMap<>();
         run.forEach(e -> byPartition.computeIfAbsent(e.partition(), k -> new ArrayList<>()).add(e));
         java.util.Map<LoggedEvent, UUID> owners = new java.util.HashMap<>();
@@ -259,7 +259,7 @@ public class ContactStore implements MergedRecords {
                 }
             }
         }
-        java.util.Map<UUID, Contact> contacts = findAllById(new java.util.HashSet<>(owners.values()));
+        java.util.Map<UUID, Contact> contacts = readAll(new java.util.HashSet<>(owners.values()));
         owners.forEach((e, owner) -> {
             Contact c = contacts.get(owner);
             if (c != null) {
@@ -274,6 +274,11 @@ public class ContactStore implements MergedRecords {
      * rows; an id with no contact has no entry.
      */
     public java.util.Map<UUID, Contact> findAllById(java.util.Collection<UUID> ids) {
+        writer.awaitVisible();
+        return readAll(ids);
+    }
+
+    private java.util.Map<UUID, Contact> readAll(java.util.Collection<UUID> ids) {
         java.util.Map<UUID, Contact> out = new java.util.HashMap<>();
         List<UUID> list = new ArrayList<>(ids);
         for (int from = 0; from < list.size(); from += 200) {

@@ -152,6 +152,27 @@ public class Intake {
         return out;
     }
 
+    /**
+     * Waits until everything the store confirmed so far is in the database (embedded store: the journal's applier has
+     * caught up; otherwise at once). A source that hands the store runs back to back (a Bulk Data import, a polling
+     * catch-up) calls this before its next run: the journal confirms far faster than the database applies, and
+     * without it an import runs thousands of records ahead, and every reader that waits for read-your-writes (the
+     * API, the workflow engine) waits behind it - past its timeout.
+     */
+    public void awaitApplied() throws InterruptedException {
+        while (true) {
+            try {
+                writer.awaitVisible();
+                return;
+            } catch (IllegalStateException behind) {
+                // still applying after the writer's own wait (a loaded machine): keep waiting, the run holds back
+                if (Thread.interrupted()) {
+                    throw new InterruptedException();
+                }
+            }
+        }
+    }
+
     private static Outcome outcome(CompletableFuture<ContactWriter.Outcome> f, long waitNanos)
             throws InterruptedException {
         try {

@@ -225,6 +225,8 @@ public class FhirPoller {
             }
             resources.add(r);
         }
+        // the previous page in the database first: a catch-up stays one page ahead of its readers at most
+        intake.awaitApplied();
         int shares = Math.min(SHARES, resources.size());
         List<Future<List<Intake.Committed>>> pending = new ArrayList<>(shares);
         for (int s = 0; s < shares; s++) {

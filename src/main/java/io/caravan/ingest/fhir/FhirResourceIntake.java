@@ -83,6 +83,11 @@ public class FhirResourceIntake {
         return List.of(results);
     }
 
+    /** See {@link Intake#awaitApplied}: called between the runs of an import. */
+    public void awaitApplied() throws InterruptedException {
+        intake.awaitApplied();
+    }
+
     public Result commit(String adapter, IBaseResource r) throws InterruptedException {
         return commit(adapter, r, FhirSource.raw(adapter, r), Instant.now());
     }

@@ -557,6 +557,8 @@ public class FhirBulkExports {
      * over.
      */
     private long[] commit(String adapter, List<String> batch) throws InterruptedException, IOException {
+        // the previous batch in the database first: the import stays one batch ahead of its readers at most
+        intake.awaitApplied();
         int shares = Math.max(1, Math.min(intakeThreads, batch.size()));
         List<Future<List<FhirResourceIntake.Result>>> futures = new ArrayList<>(shares);
         for (int s = 0; s < shares; s++) {
