@@ -155,7 +155,23 @@ public class ContactWriter implements SmartLifecycle {
         if (journal == null) {
             return;
         }
-        long target = journal.lastSeq();
+        awaitApplied(journal.lastSeq());
+    }
+
+    /**
+     * Where the journal ends now (0 without one): with {@link #awaitApplied(long)}, a source that submits runs back
+     * to back waits for an earlier run to reach the database while the next one is already on its way.
+     */
+    public long journaledSeq() {
+        Journal j = journal;
+        return j == null ? 0 : j.lastSeq();
+    }
+
+    /** Waits until the database holds everything journaled up to {@code target} (see {@link #awaitVisible}). */
+    public void awaitApplied(long target) {
+        if (journal == null) {
+            return;
+        }
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
         appliedLock.lock();
         try {

@@ -153,16 +153,22 @@ public class Intake {
     }
 
     /**
-     * Waits until everything the store confirmed so far is in the database (embedded store: the journal's applier has
-     * caught up; otherwise at once). A source that hands the store runs back to back (a Bulk Data import, a polling
-     * catch-up) calls this before its next run: the journal confirms far faster than the database applies, and
-     * without it an import runs thousands of records ahead, and every reader that waits for read-your-writes (the
-     * API, the workflow engine) waits behind it - past its timeout.
+     * Where the store's confirmations end now: a mark for {@link #awaitApplied(long)}. A source that hands the store
+     * runs back to back (a Bulk Data import, a polling catch-up) takes the mark after a run and, once the next run is
+     * confirmed, waits for the marked one to be in the database: the embedded store's journal confirms far faster
+     * than its database applies, and without the wait an import runs thousands of records ahead, and every reader that
+     * waits for read-your-writes (the API, the workflow engine) waits behind it - past its timeout. Two runs in flight
+     * keep the journal and the database busy at once.
      */
-    public void awaitApplied() throws InterruptedException {
+    public long confirmedMark() {
+        return writer.journaledSeq();
+    }
+
+    /** Waits until the store's database holds everything confirmed up to {@code mark} ({@link #confirmedMark}). */
+    public void awaitApplied(long mark) throws InterruptedException {
         while (true) {
             try {
-                writer.awaitVisible();
+                writer.awaitApplied(mark);
                 return;
             } catch (IllegalStateException behind) {
                 // still applying after the writer's own wait (a loaded machine): keep waiting, the run holds back

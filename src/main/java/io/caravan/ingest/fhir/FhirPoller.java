@@ -67,6 +67,8 @@ public class FhirPoller {
     private final Clock clock;
     private final MeterRegistry meters;
     private final Map<String, Counter> counters = new ConcurrentHashMap<>();
+    /** The store's mark after the last page committed (one poll runs at a time). */
+    private volatile long confirmed;
     /** A page's shares commit side by side, and the next page is fetched beside them. */
     private final ExecutorService committers;
 
@@ -225,8 +227,7 @@ public class FhirPoller {
             }
             resources.add(r);
         }
-        // the previous page in the database first: a catch-up stays one page ahead of its readers at most
-        intake.awaitApplied();
+        long previous = confirmed;
         int shares = Math.min(SHARES, resources.size());
         List<Future<List<Intake.Committed>>> pending = new ArrayList<>(shares);
         for (int s = 0; s < shares; s++) {
@@ -261,6 +262,9 @@ public class FhirPoller {
             // the watermark stays: the next poll reads this page again, and what did commit is a duplicate then
             throw new Stopped("the store did not confirm a " + type + "; the page is read again", null);
         }
+        // the page before this one in the database: a catch-up runs at most two pages ahead of its readers
+        intake.awaitApplied(previous);
+        confirmed = intake.confirmedMark();
         return newest;
     }
 

@@ -83,9 +83,14 @@ public class FhirResourceIntake {
         return List.of(results);
     }
 
-    /** See {@link Intake#awaitApplied}: called between the runs of an import. */
-    public void awaitApplied() throws InterruptedException {
-        intake.awaitApplied();
+    /** See {@link Intake#confirmedMark}: taken between the runs of an import. */
+    public long confirmedMark() {
+        return intake.confirmedMark();
+    }
+
+    /** See {@link Intake#awaitApplied}. */
+    public void awaitApplied(long mark) throws InterruptedException {
+        intake.awaitApplied(mark);
     }
 
     public Result commit(String adapter, IBaseResource r) throws InterruptedException {

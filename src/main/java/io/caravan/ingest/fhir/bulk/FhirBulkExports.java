@@ -95,6 +95,8 @@ public class FhirBulkExports {
     private final Duration lease;
     private final int batchSize;
     private final int intakeThreads;
+    /** The store's mark after the last batch committed (one import runs at a time per thread). */
+    private volatile long confirmed;
     private final String owner = "node-" + UUID.randomUUID();
     private final ExecutorService commits;
     private final ScheduledExecutorService renewer;
@@ -557,8 +559,7 @@ public class FhirBulkExports {
      * over.
      */
     private long[] commit(String adapter, List<String> batch) throws InterruptedException, IOException {
-        // the previous batch in the database first: the import stays one batch ahead of its readers at most
-        intake.awaitApplied();
+        long previous = confirmed;
         int shares = Math.max(1, Math.min(intakeThreads, batch.size()));
         List<Future<List<FhirResourceIntake.Result>>> futures = new ArrayList<>(shares);
         for (int s = 0; s < shares; s++) {
@@ -597,6 +598,9 @@ public class FhirBulkExports {
             // the store did not confirm every line: the checkpoint stays before the batch, which comes again
             throw new IOException("the store did not confirm a batch");
         }
+        // the batch before this one in the database: the import runs at most two batches ahead of its readers
+        intake.awaitApplied(previous);
+        confirmed = intake.confirmedMark();
         return counts;
     }
 
