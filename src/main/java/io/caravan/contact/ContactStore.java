@@ -265,6 +265,78 @@ public class ContactStore implements MergedRecords {
         return rows.isEmpty() ? Optional.empty() : Optional.of(rows.get(0));
     }
 
+    /**
+     * For a run of logged events (a subscriber's batch): the contact that holds each event now, by the event's
+     * position in its partition - what {@link #eventOwner} then {@link #findById} give one event at a time, in one
+     * read of the events' owners per partition and one of their contacts, each contact decrypted once however many of
+     * the run's events it holds. An event that is gone, or whose contact is, has no entry.
+     */
+    public java.util.Map<LoggedEvent, Contact> holders(List<LoggedEvent> run) {
+        java.util.Map<LoggedEvent, Contact> out = new java.util.HashMap<>();
+        if (run.isEmpty()) {
+            return out;
+        }
+        // no wait for the journal's applier: an event is in the log only once its contact's row committed with it
+        java.util.Map<Integer, List<LoggedEvent>> byPartition = new java.util.TreeMap<>();
+        run.forEach(e -> byPartition.computeIfAbsent(e.partition(), k -> new ArrayList<>()).add(e));
+        java.util.Map<LoggedEvent, UUID> owners = new java.util.HashMap<>();
+        for (java.util.Map.Entry<Integer, List<LoggedEvent>> p : byPartition.entrySet()) {
+            long from = p.getValue().stream().mapToLong(LoggedEvent::position).min().orElseThrow();
+            long to = p.getValue().stream().mapToLong(LoggedEvent::position).max().orElseThrow();
+            java.util.Map<Long, UUID[]> at = new java.util.HashMap<>();
+            // a merge or split moves an event to another contact, never to another position
+            jdbc.query("SELECT position, id, contact_id FROM trigger_event WHERE log_partition = ? AND position"
+                    + " BETWEEN ? AND ?", rs -> {
+                        at.put(rs.getLong(1), new UUID[] {rs.getObject(2, UUID.class), rs.getObject(3, UUID.class)});
+                    }, p.getKey(), from, to);
+            for (LoggedEvent e : p.getValue()) {
+                UUID[] row = at.get(e.position());
+                if (row != null && row[0].equals(e.event().id())) {
+                    owners.put(e, row[1]);
+                }
+            }
+        }
+        java.util.Map<UUID, Contact> contacts = readAll(new java.util.HashSet<>(owners.values()));
+        owners.forEach((e, owner) -> {
+            Contact c = contacts.get(owner);
+            if (c != null) {
+                out.put(e, c);
+            }
+        });
+        return out;
+    }
+
+    /**
+     * Contacts by id, as {@link #findById} reads each (a merged-away id gives the survivor), in reads of up to 200
+     * rows; an id with no contact has no entry.
+     */
+    public java.util.Map<UUID, Contact> findAllById(java.util.Collection<UUID> ids) {
+        writer.awaitVisible();
+        return readAll(ids);
+    }
+
+    private java.util.Map<UUID, Contact> readAll(java.util.Collection<UUID> ids) {
+        java.util.Map<UUID, Contact> out = new java.util.HashMap<>();
+        List<UUID> list = new ArrayList<>(ids);
+        for (int from = 0; from < list.size(); from += 200) {
+            List<UUID> chunk = list.subList(from, Math.min(list.size(), from + 200));
+            String in = "(" + "?,".repeat(chunk.size() - 1) + "?)";
+            List<UUID> merged = new ArrayList<>();
+            jdbc.query("SELECT id, key_id, payload, merged_into FROM contact WHERE id IN " + in, rs -> {
+                UUID id = rs.getObject(1, UUID.class);
+                if (rs.getObject(4, UUID.class) != null) {
+                    merged.add(id);
+                } else {
+                    out.put(id, ContactJson.read(cipher.open(rs.getString(2), rs.getBytes(3), id.toString()),
+                            ContactJson.Stored.class).contact());
+                }
+            }, chunk.toArray());
+            // rare: followed one at a time, as findById does
+            merged.forEach(id -> findById(id).ifPresent(c -> out.put(id, c)));
+        }
+        return out;
+    }
+
     private LoggedEvent logged(java.sql.ResultSet rs) throws java.sql.SQLException {
         UUID id = rs.getObject(3, UUID.class);
         return new LoggedEvent(rs.getInt(1), rs.getLong(2), rs.getObject(4, UUID.class),

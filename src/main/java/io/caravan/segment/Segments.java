@@ -413,6 +413,143 @@ public class Segments implements SmartLifecycle {
         }
     }
 
+    /** One event of a run for the index: the contact it was logged under, the contact holding it now, the event. */
+    record Indexing(UUID loggedUnder, io.caravan.contact.Contact contact, TriggerEvent event) {
+    }
+
+    /**
+     * A run of events in the index subscriber's transaction, with the effect of {@link #indexed} for each in turn -
+     * attributes moved on event by event, each evaluated segment re-tested after each event, every membership change
+     * recorded with its event in order - but with one read of the run's stored attributes (of contacts the index
+     * holds: a new contact has none) and of their memberships, and one batch of row writes at the end.
+     */
+    void indexedAll(List<Indexing> run) {
+        if (run.isEmpty()) {
+            return;
+        }
+        hold();
+        Set<UUID> ids = new java.util.LinkedHashSet<>();
+        run.forEach(x -> ids.add(x.contact().id));
+        Map<UUID, IndexedAttributes> current = storedAll(ids.stream().filter(index::contains).toList());
+        Map<UUID, IndexedAttributes> original = new java.util.HashMap<>(current);
+        Set<UUID> existing = new HashSet<>(current.keySet());
+        Map<UUID, Set<String>> memberOf = membershipsOf(ids);
+        Set<String> evaluated = new HashSet<>(jdbc.queryForList("SELECT segment_id FROM segment_state",
+                String.class));
+        List<Map.Entry<String, Expression>> tested = new ArrayList<>();
+        for (Defined d : all()) {
+            if (evaluated.contains(d.definition().id)) {
+                tested.add(Map.entry(d.definition().id, Conditions.compile(d.definition().when)));
+            }
+        }
+        LocalDate today = today();
+        SegmentFacts.Outside o = outside();
+        Instant at = clock.instant();
+        Set<UUID> written = new java.util.LinkedHashSet<>();
+        Set<UUID> gone = new HashSet<>();
+        TransactionSynchronizationManager.registerSynchronization(new TransactionSynchronization() {
+            @Override
+            public void afterCompletion(int status) {
+                if (status != STATUS_COMMITTED) {
+                    for (UUID id : written) {
+                        IndexedAttributes before = original.get(id);
+                        if (before == null) {
+                            index.remove(id);
+                        } else {
+                            index.put(id, before);
+                        }
+                    }
+                }
+            }
+        });
+        for (Indexing x : run) {
+            UUID id = x.contact().id;
+            if (!id.equals(x.loggedUnder()) && !gone.contains(x.loggedUnder())
+                    && (current.containsKey(x.loggedUnder()) || stored(x.loggedUnder()) != null)) {
+                // the event's contact was merged into this one: its row goes, this one takes in what it knew
+                forget(x.loggedUnder());
+                current.remove(x.loggedUnder());
+                gone.add(x.loggedUnder());
+            }
+            IndexedAttributes after = IndexedAttributes.after(current.get(id), x.contact(), x.event());
+            current.put(id, after);
+            written.add(id);
+            index.put(id, after);
+            Set<String> in = memberOf.computeIfAbsent(id, k -> new HashSet<>());
+            for (Map.Entry<String, Expression> t : tested) {
+                boolean is = index.matches(t.getValue(), id, today, o);
+                if (is && in.add(t.getKey())) {
+                    changed(t.getKey(), List.of(id), List.of(), at, true);
+                } else if (!is && in.remove(t.getKey())) {
+                    changed(t.getKey(), List.of(), List.of(id), at, true);
+                }
+            }
+        }
+        Set<UUID> rows = new java.util.LinkedHashSet<>(written);
+        rows.removeAll(gone);
+        storeRows(rows, current, existing);
+    }
+
+    /** The stored attributes of these contacts, in reads of up to {@value #BATCH}; a contact without a row has none. */
+    private Map<UUID, IndexedAttributes> storedAll(List<UUID> ids) {
+        Map<UUID, IndexedAttributes> out = new java.util.HashMap<>();
+        for (int from = 0; from < ids.size(); from += BATCH) {
+            List<UUID> chunk = ids.subList(from, Math.min(ids.size(), from + BATCH));
+            jdbc.query("SELECT contact_id, key_id, payload FROM segment_attribute WHERE contact_id IN ("
+                    + "?,".repeat(chunk.size() - 1) + "?)", rs -> {
+                        UUID id = rs.getObject(1, UUID.class);
+                        out.put(id, open(id, rs.getString(2), rs.getBytes(3)));
+                    }, chunk.toArray());
+        }
+        return out;
+    }
+
+    private Map<UUID, Set<String>> membershipsOf(java.util.Collection<UUID> contactIds) {
+        Map<UUID, Set<String>> out = new java.util.HashMap<>();
+        List<UUID> ids = new ArrayList<>(contactIds);
+        for (int from = 0; from < ids.size(); from += BATCH) {
+            List<UUID> chunk = ids.subList(from, Math.min(ids.size(), from + BATCH));
+            jdbc.query("SELECT contact_id, segment_id FROM segment_member WHERE contact_id IN ("
+                    + "?,".repeat(chunk.size() - 1) + "?)", rs -> {
+                        out.computeIfAbsent(rs.getObject(1, UUID.class), k -> new HashSet<>()).add(rs.getString(2));
+                    }, chunk.toArray());
+        }
+        return out;
+    }
+
+    /** The run's attribute rows, sealed: updates of the rows there were, inserts of the new ones, one batch each. */
+    private void storeRows(Set<UUID> ids, Map<UUID, IndexedAttributes> attributes, Set<UUID> existing) {
+        Timestamp now = Timestamp.from(clock.instant());
+        String keyId = cipher.activeKeyId();
+        List<Object[]> updates = new ArrayList<>();
+        List<Object[]> inserts = new ArrayList<>();
+        for (UUID id : ids) {
+            byte[] sealed;
+            try {
+                sealed = cipher.seal(json.writeValueAsBytes(attributes.get(id)), aad(id));
+            } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+                throw new IllegalStateException("cannot write index attributes", e);
+            }
+            if (existing.contains(id)) {
+                updates.add(new Object[] {keyId, sealed, now, id});
+            } else {
+                inserts.add(new Object[] {id, keyId, sealed, now});
+            }
+        }
+        if (!updates.isEmpty()) {
+            jdbc.batchUpdate("UPDATE segment_attribute SET key_id = ?, payload = ?, updated_at = ? WHERE contact_id = ?",
+                    updates);
+        }
+        if (!inserts.isEmpty()) {
+            try {
+                jdbc.batchUpdate("INSERT INTO segment_attribute (contact_id, key_id, payload, updated_at)"
+                        + " VALUES (?, ?, ?, ?)", inserts);
+            } catch (DuplicateKeyException e) {
+                throw new IllegalStateException("index row written concurrently", e);
+            }
+        }
+    }
+
     /** A contact merged into another: forgotten by the index and its segments, without events (it is gone). */
     void forget(UUID contactId) {
         hold();

@@ -46,6 +46,8 @@ public class FhirPoller {
 
     private static final Logger log = LoggerFactory.getLogger(FhirPoller.class);
     private static final Duration FIRST_BACKOFF = Duration.ofSeconds(5);
+    /** Threads a page's mapping is shared out among: the cores' worth, the store's wait is shared anyway. */
+    private static final int SHARES = Math.max(2, Runtime.getRuntime().availableProcessors());
 
     /** The poll stopped; the message is the hub's own (a status, a kind of failure): it goes to the status API. */
     static final class Stopped extends RuntimeException {
@@ -65,7 +67,9 @@ public class FhirPoller {
     private final Clock clock;
     private final MeterRegistry meters;
     private final Map<String, Counter> counters = new ConcurrentHashMap<>();
-    /** Commits of one page run side by side: each waits for its group commit, and a page is one group. */
+    /** The store's mark after the last page committed (one poll runs at a time). */
+    private volatile long confirmed;
+    /** A page's shares commit side by side, and the next page is fetched beside them. */
     private final ExecutorService committers;
 
     public FhirPoller(FhirClients clients, FhirSource source, Intake intake, FhirPollStore store,
@@ -164,23 +168,50 @@ public class FhirPoller {
                 return q.sort().ascending("_lastUpdated").count(poll.pageSize).execute();
             });
             while (true) {
-                Instant newest = commitPage(a, type, page, read);
+                // the next page is fetched while this one commits: the server's time and the store's overlap
+                Bundle current = page;
+                Future<Bundle> next = page.getLink(Bundle.LINK_NEXT) == null ? null
+                        : committers.submit(() -> call(() -> client.loadPage().next(current).execute()));
+                Instant newest;
+                try {
+                    newest = commitPage(a, type, page, read);
+                } catch (RuntimeException | InterruptedException e) {
+                    if (next != null) {
+                        next.cancel(false);
+                    }
+                    throw e;
+                }
                 if (newest != null && (watermark == null || newest.isAfter(watermark))) {
                     store.advance(a.id, type, newest, clock.instant());
                     watermark = newest;
                 }
-                if (page.getLink(Bundle.LINK_NEXT) == null) {
+                if (next == null) {
                     break;
                 }
-                Bundle current = page;
-                page = call(() -> client.loadPage().next(current).execute());
+                page = fetched(next);
             }
         }
     }
 
-    /** Commits a page's resources; the newest lastUpdated among them once every one is confirmed. */
+    /** The next page fetched beside the commit, with the fetch's own failure (a {@link Stopped}) as it was. */
+    private static Bundle fetched(Future<Bundle> next) throws InterruptedException {
+        try {
+            return next.get();
+        } catch (ExecutionException e) {
+            if (e.getCause() instanceof RuntimeException r) {
+                throw r;
+            }
+            throw new Stopped("the poll failed (" + e.getCause().getClass().getSimpleName() + ")", null);
+        }
+    }
+
+    /**
+     * Commits a page's resources; the newest lastUpdated among them once every one is confirmed. The page is shared
+     * out among a few threads that map their share and hand it to the store as one run, so the page's resources
+     * share the store's flushes.
+     */
     private Instant commitPage(AdapterProfile a, String type, Bundle page, int[] read) throws InterruptedException {
-        List<Future<Intake.Outcome>> pending = new ArrayList<>();
+        List<Resource> resources = new ArrayList<>();
         Instant newest = null;
         for (Bundle.BundleEntryComponent e : page.getEntry()) {
             if (e.hasSearch() && e.getSearch().getMode() != Bundle.SearchEntryMode.MATCH) {
@@ -194,21 +225,34 @@ public class FhirPoller {
                 Instant at = r.getMeta().getLastUpdated().toInstant();
                 newest = newest == null || at.isAfter(newest) ? at : newest;
             }
+            resources.add(r);
+        }
+        long previous = confirmed;
+        int shares = Math.min(SHARES, resources.size());
+        List<Future<List<Intake.Committed>>> pending = new ArrayList<>(shares);
+        for (int s = 0; s < shares; s++) {
+            List<Resource> share = resources.subList(s * resources.size() / shares,
+                    (s + 1) * resources.size() / shares);
             pending.add(committers.submit(() -> {
-                Instant now = clock.instant();
-                SourceMessage m = source.read(a.id, r, now);
-                return intake.commit(FhirSource.KIND, m, FhirSource.raw(a.id, r), now).outcome();
+                List<Intake.Received> run = new ArrayList<>(share.size());
+                for (Resource r : share) {
+                    Instant now = clock.instant();
+                    run.add(new Intake.Received(source.read(a.id, r, now), FhirSource.raw(a.id, r), now));
+                }
+                return intake.commitAll(FhirSource.KIND, run);
             }));
         }
         boolean unconfirmed = false;
-        for (Future<Intake.Outcome> f : pending) {
+        for (Future<List<Intake.Committed>> f : pending) {
             try {
-                Intake.Outcome o = f.get();
-                if (o.resend()) {
-                    unconfirmed = true;
-                } else {
-                    read[0]++;
-                    counter("caravan.fhir.poll.resources", a.id, "outcome", o.name().toLowerCase()).increment();
+                for (Intake.Committed c : f.get()) {
+                    Intake.Outcome o = c.outcome();
+                    if (o.resend()) {
+                        unconfirmed = true;
+                    } else {
+                        read[0]++;
+                        counter("caravan.fhir.poll.resources", a.id, "outcome", o.name().toLowerCase()).increment();
+                    }
                 }
             } catch (ExecutionException e) {
                 unconfirmed = true;
@@ -218,6 +262,9 @@ public class FhirPoller {
             // the watermark stays: the next poll reads this page again, and what did commit is a duplicate then
             throw new Stopped("the store did not confirm a " + type + "; the page is read again", null);
         }
+        // the page before this one in the database: a catch-up runs at most two pages ahead of its readers
+        intake.awaitApplied(previous);
+        confirmed = intake.confirmedMark();
         return newest;
     }
 
