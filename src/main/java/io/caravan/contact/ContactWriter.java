@@ -135,19 +135,6 @@ public class ContactWriter implements SmartLifecycle {
     }
 
     /**
-     * Queues a run of messages at once (a Bulk Data batch, a polled page), in order: they reach the writer's queue
-     * together, so one group - one journal flush or one transaction - takes many of them instead of one per waiting
-     * thread. Each future completes as {@link #submit}'s does; one refused message does not fail the others.
-     */
-    public List<CompletableFuture<Outcome>> submitAll(List<InboundMessage> messages) {
-        List<CompletableFuture<Outcome>> out = new ArrayList<>(messages.size());
-        for (InboundMessage m : messages) {
-            out.add(submit(m));
-        }
-        return out;
-    }
-
-    /**
      * Read-your-writes for the API: waits until everything acknowledged before this call is in the database. Free
      * without the journal (an ACK then already means committed); with it, the applier lags by milliseconds.
      */
@@ -155,23 +142,7 @@ public class ContactWriter implements SmartLifecycle {
         if (journal == null) {
             return;
         }
-        awaitApplied(journal.lastSeq());
-    }
-
-    /**
-     * Where the journal ends now (0 without one): with {@link #awaitApplied(long)}, a source that submits runs back
-     * to back waits for an earlier run to reach the database while the next one is already on its way.
-     */
-    public long journaledSeq() {
-        Journal j = journal;
-        return j == null ? 0 : j.lastSeq();
-    }
-
-    /** Waits until the database holds everything journaled up to {@code target} (see {@link #awaitVisible}). */
-    public void awaitApplied(long target) {
-        if (journal == null) {
-            return;
-        }
+        long target = journal.lastSeq();
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
         appliedLock.lock();
         try {

@@ -8,8 +8,6 @@ import io.caravan.crypto.FieldCipher;
 import io.caravan.system.Ids;
 import io.caravan.system.Problems.Conflict;
 import java.time.Instant;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
@@ -124,75 +122,6 @@ public class Intake {
             outcome = Outcome.NOT_STORED;
         }
         return new Committed(outcome, message.id(), message.dedupeKey());
-    }
-
-    /** One message of a run a source read ({@link #commitAll}): what it made of it, the raw bytes, when received. */
-    public record Received(SourceMessage read, byte[] raw, Instant receivedAt) {
-    }
-
-    /**
-     * Stores a run of messages a source read together (a Bulk Data batch, a polled page) and waits for their commits:
-     * they are queued to the writer at once, so they share journal flushes (or transactions) instead of each waiting
-     * for its own, and the whole run waits for the store's confirmation within one {@code caravan.mllp.ack-timeout}.
-     * An outcome per message, in order, exactly as {@link #commit} would have given it.
-     */
-    public List<Committed> commitAll(String sourceKind, List<Received> run) throws InterruptedException {
-        List<InboundMessage> messages = new ArrayList<>(run.size());
-        for (Received r : run) {
-            messages.add(prepare(sourceKind, r.read(), r.raw(), r.receivedAt()));
-        }
-        List<CompletableFuture<ContactWriter.Outcome>> futures = writer.submitAll(messages);
-        long deadline = System.nanoTime() + props.ackTimeout().toNanos();
-        List<Committed> out = new ArrayList<>(run.size());
-        for (int i = 0; i < messages.size(); i++) {
-            InboundMessage m = messages.get(i);
-            out.add(new Committed(outcome(futures.get(i), Math.max(0, deadline - System.nanoTime())), m.id(),
-                    m.dedupeKey()));
-        }
-        return out;
-    }
-
-    /**
-     * Where the store's confirmations end now: a mark for {@link #awaitApplied(long)}. A source that hands the store
-     * runs back to back (a Bulk Data import, a polling catch-up) takes the mark after a run and, once the next run is
-     * confirmed, waits for the marked one to be in the database: the embedded store's journal confirms far faster
-     * than its database applies, and without the wait an import runs thousands of records ahead, and every reader that
-     * waits for read-your-writes (the API, the workflow engine) waits behind it - past its timeout. Two runs in flight
-     * keep the journal and the database busy at once.
-     */
-    public long confirmedMark() {
-        return writer.journaledSeq();
-    }
-
-    /** Waits until the store's database holds everything confirmed up to {@code mark} ({@link #confirmedMark}). */
-    public void awaitApplied(long mark) throws InterruptedException {
-        while (true) {
-            try {
-                writer.awaitApplied(mark);
-                return;
-            } catch (IllegalStateException behind) {
-                // still applying after the writer's own wait (a loaded machine): keep waiting, the run holds back
-                if (Thread.interrupted()) {
-                    throw new InterruptedException();
-                }
-            }
-        }
-    }
-
-    private static Outcome outcome(CompletableFuture<ContactWriter.Outcome> f, long waitNanos)
-            throws InterruptedException {
-        try {
-            return switch (f.get(waitNanos, TimeUnit.NANOSECONDS)) {
-                case PROCESSED -> Outcome.ACCEPTED;
-                case DUPLICATE -> Outcome.DUPLICATE;
-                case IGNORED -> Outcome.IGNORED;
-                case FAILED_STORED -> Outcome.FAILED_STORED;
-            };
-        } catch (TimeoutException e) {
-            return Outcome.UNCONFIRMED;
-        } catch (ExecutionException e) {
-            return Outcome.NOT_STORED;
-        }
     }
 
     private InboundMessage prepare(String sourceKind, SourceMessage read, byte[] raw, Instant receivedAt) {

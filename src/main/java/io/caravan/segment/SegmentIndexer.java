@@ -4,9 +4,6 @@ import io.caravan.contact.Contact;
 import io.caravan.contact.ContactStore;
 import io.caravan.contact.ContactStore.LoggedEvent;
 import io.caravan.eventlog.EventSubscriber;
-import java.util.ArrayList;
-import java.util.List;
-import java.util.Map;
 import java.util.Optional;
 import java.util.UUID;
 import org.springframework.stereotype.Component;
@@ -15,8 +12,7 @@ import org.springframework.stereotype.Component;
  * Keeps the attribute index current: an event-log subscriber with its own cursor ({@code segment-index}). For each
  * event it reads the contact once (the only decryption of a contact's record the index ever needs), derives the
  * indexed attributes, stores them sealed, updates the arrays in memory and re-tests the contact's segments - all in
- * the transaction that moves its cursor. The segment events it raises itself are skipped. It takes the log in runs
- * ({@link #onEvents}): one transaction, one read of the contacts and their stored rows per run.
+ * the transaction that moves its cursor. The segment events it raises itself are skipped.
  */
 @Component
 class SegmentIndexer implements EventSubscriber {
@@ -34,26 +30,6 @@ class SegmentIndexer implements EventSubscriber {
     @Override
     public String subscriberName() {
         return SUBSCRIBER;
-    }
-
-    /** A run of events in one transaction: the owners, contacts and stored attributes read once for the run. */
-    @Override
-    public boolean batches() {
-        return true;
-    }
-
-    @Override
-    public void onEvents(List<LoggedEvent> events) {
-        List<LoggedEvent> wanted = events.stream().filter(e -> !e.event().type().startsWith("segment.")).toList();
-        Map<LoggedEvent, Contact> holders = contacts.holders(wanted);
-        List<Segments.Indexing> run = new ArrayList<>(wanted.size());
-        for (LoggedEvent e : wanted) {
-            Contact c = holders.get(e);
-            if (c != null) {
-                run.add(new Segments.Indexing(e.contactId(), c, e.event()));
-            }
-        }
-        segments.indexedAll(run);
     }
 
     @Override

@@ -195,41 +195,12 @@ public class Journeys implements EventSubscriber {
         if (owner.isEmpty()) {
             return;
         }
+        TriggerEvent event = logged.event();
         Optional<Contact> found = contacts.findById(owner.get());
         if (found.isEmpty()) {
             return;
         }
-        onEvent(logged.event(), found.get());
-    }
-
-    /**
-     * A run of the log in one transaction (the cursor's move included): events no workflow starts or exits on are
-     * passed over before anything is read, and the contacts holding the rest are read once for the run.
-     */
-    @Override
-    public boolean batches() {
-        return true;
-    }
-
-    @Override
-    public void onEvents(List<ContactStore.LoggedEvent> events) {
-        Set<String> wanted = new HashSet<>();
-        for (WorkflowDefinition w : catalog.all().values()) {
-            wanted.addAll(w.trigger.event);
-            w.exits.forEach(x -> wanted.add(x.event));
-        }
-        List<ContactStore.LoggedEvent> run = events.stream().filter(e -> TriggerEvent.trigger(e.event().type())
-                && wanted.contains(e.event().type())).toList();
-        Map<ContactStore.LoggedEvent, Contact> holders = contacts.holders(run);
-        for (ContactStore.LoggedEvent e : run) {
-            Contact c = holders.get(e);
-            if (c != null) {
-                onEvent(e.event(), c);
-            }
-        }
-    }
-
-    private void onEvent(TriggerEvent event, Contact c) {
+        Contact c = found.get();
         Map<String, Object> contact = contactMap(c);
         Instant now = clock.instant();
         for (Journey j : active(c.id)) {

@@ -46,8 +46,6 @@ public class FhirPoller {
 
     private static final Logger log = LoggerFactory.getLogger(FhirPoller.class);
     private static final Duration FIRST_BACKOFF = Duration.ofSeconds(5);
-    /** Threads a page's mapping is shared out among: the cores' worth, the store's wait is shared anyway. */
-    private static final int SHARES = Math.max(2, Runtime.getRuntime().availableProcessors());
 
     /** The poll stopped; the message is the hub's own (a status, a kind of failure): it goes to the status API. */
     static final class Stopped extends RuntimeException {
@@ -67,9 +65,7 @@ public class FhirPoller {
     private final Clock clock;
     private final MeterRegistry meters;
     private final Map<String, Counter> counters = new ConcurrentHashMap<>();
-    /** The store's mark after the last page committed (one poll runs at a time). */
-    private volatile long confirmed;
-    /** A page's shares commit side by side, and the next page is fetched beside them. */
+    /** Commits of one page run side by side: each waits for its group commit, and a page is one group. */
     private final ExecutorService committers;
 
     public FhirPoller(FhirClients clients, FhirSource source, Intake intake, FhirPollStore store,
@@ -168,50 +164,23 @@ public class FhirPoller {
                 return q.sort().ascending("_lastUpdated").count(poll.pageSize).execute();
             });
             while (true) {
-                // the next page is fetched while this one commits: the server's time and the store's overlap
-                Bundle current = page;
-                Future<Bundle> next = page.getLink(Bundle.LINK_NEXT) == null ? null
-                        : committers.submit(() -> call(() -> client.loadPage().next(current).execute()));
-                Instant newest;
-                try {
-                    newest = commitPage(a, type, page, read);
-                } catch (RuntimeException | InterruptedException e) {
-                    if (next != null) {
-                        next.cancel(false);
-                    }
-                    throw e;
-                }
+                Instant newest = commitPage(a, type, page, read);
                 if (newest != null && (watermark == null || newest.isAfter(watermark))) {
                     store.advance(a.id, type, newest, clock.instant());
                     watermark = newest;
                 }
-                if (next == null) {
+                if (page.getLink(Bundle.LINK_NEXT) == null) {
                     break;
                 }
-                page = fetched(next);
+                Bundle current = page;
+                page = call(() -> client.loadPage().next(current).execute());
             }
         }
     }
 
-    /** The next page fetched beside the commit, with the fetch's own failure (a {@link Stopped}) as it was. */
-    private static Bundle fetched(Future<Bundle> next) throws InterruptedException {
-        try {
-            return next.get();
-        } catch (ExecutionException e) {
-            if (e.getCause() instanceof RuntimeException r) {
-                throw r;
-            }
-            throw new Stopped("the poll failed (" + e.getCause().getClass().getSimpleName() + ")", null);
-        }
-    }
-
-    /**
-     * Commits a page's resources; the newest lastUpdated among them once every one is confirmed. The page is shared
-     * out among a few threads that map their share and hand it to the store as one run, so the page's resources
-     * share the store's flushes.
-     */
+    /** Commits a page's resources; the newest lastUpdated among them once every one is confirmed. */
     private Instant commitPage(AdapterProfile a, String type, Bundle page, int[] read) throws InterruptedException {
-        List<Resource> resources = new ArrayList<>();
+        List<Future<Intake.Outcome>> pending = new ArrayList<>();
         Instant newest = null;
         for (Bundle.BundleEntryComponent e : page.getEntry()) {
             if (e.hasSearch() && e.getSearch().getMode() != Bundle.SearchEntryMode.MATCH) {
@@ -225,34 +194,21 @@ public class FhirPoller {
                 Instant at = r.getMeta().getLastUpdated().toInstant();
                 newest = newest == null || at.isAfter(newest) ? at : newest;
             }
-            resources.add(r);
-        }
-        long previous = confirmed;
-        int shares = Math.min(SHARES, resources.size());
-        List<Future<List<Intake.Committed>>> pending = new ArrayList<>(shares);
-        for (int s = 0; s < shares; s++) {
-            List<Resource> share = resources.subList(s * resources.size() / shares,
-                    (s + 1) * resources.size() / shares);
             pending.add(committers.submit(() -> {
-                List<Intake.Received> run = new ArrayList<>(share.size());
-                for (Resource r : share) {
-                    Instant now = clock.instant();
-                    run.add(new Intake.Received(source.read(a.id, r, now), FhirSource.raw(a.id, r), now));
-                }
-                return intake.commitAll(FhirSource.KIND, run);
+                Instant now = clock.instant();
+                SourceMessage m = source.read(a.id, r, now);
+                return intake.commit(FhirSource.KIND, m, FhirSource.raw(a.id, r), now).outcome();
             }));
         }
         boolean unconfirmed = false;
-        for (Future<List<Intake.Committed>> f : pending) {
+        for (Future<Intake.Outcome> f : pending) {
             try {
-                for (Intake.Committed c : f.get()) {
-                    Intake.Outcome o = c.outcome();
-                    if (o.resend()) {
-                        unconfirmed = true;
-                    } else {
-                        read[0]++;
-                        counter("caravan.fhir.poll.resources", a.id, "outcome", o.name().toLowerCase()).increment();
-                    }
+                Intake.Outcome o = f.get();
+                if (o.resend()) {
+                    unconfirmed = true;
+                } else {
+                    read[0]++;
+                    counter("caravan.fhir.poll.resources", a.id, "outcome", o.name().toLowerCase()).increment();
                 }
             } catch (ExecutionException e) {
                 unconfirmed = true;
@@ -262,9 +218,6 @@ public class FhirPoller {
             // the watermark stays: the next poll reads this page again, and what did commit is a duplicate then
             throw new Stopped("the store did not confirm a " + type + "; the page is read again", null);
         }
-        // the page before this one in the database: a catch-up runs at most two pages ahead of its readers
-        intake.awaitApplied(previous);
-        confirmed = intake.confirmedMark();
         return newest;
     }
 

@@ -1,14 +1,12 @@
 package io.caravan.ingest.fhir;
 
 import ca.uhn.fhir.parser.DataFormatException;
-import ca.uhn.fhir.parser.IParser;
 import io.caravan.contact.SourceMessage;
 import io.caravan.ingest.Intake;
 import io.caravan.mapping.AdapterProfile;
 import io.caravan.mapping.fhir.FhirMappings;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
-import java.util.ArrayList;
 import java.util.List;
 import org.hl7.fhir.instance.model.api.IBaseResource;
 
@@ -46,51 +44,6 @@ public class FhirResourceIntake {
             return result(intake.commit(FhirSource.KIND, source.read(raw, now), raw, now).outcome());
         }
         return commit(adapter, r, raw, now);
-    }
-
-    /**
-     * NDJSON lines read together (a Bulk Data batch, or a share of one): each parsed and mapped here, then all handed
-     * to the intake step as one run, so they share the store's flushes. A result per line, in order, as {@link
-     * #commit(String, String)} gives it.
-     */
-    public List<Result> commitAll(String adapter, List<String> lines) throws InterruptedException {
-        Result[] results = new Result[lines.size()];
-        List<Intake.Received> run = new ArrayList<>(lines.size());
-        List<Integer> at = new ArrayList<>(lines.size());
-        IParser parser = FhirSource.jsonParser();
-        for (int i = 0; i < lines.size(); i++) {
-            String json = lines.get(i);
-            byte[] raw = (adapter + "\n" + json).getBytes(StandardCharsets.UTF_8);
-            Instant now = Instant.now();
-            SourceMessage read;
-            try {
-                IBaseResource r = parser.parseResource(json);
-                if (!takes(adapter, FhirMappings.R4.getResourceType(r))) {
-                    results[i] = Result.PASSED_OVER;
-                    continue;
-                }
-                read = source.read(adapter, r, now);
-            } catch (DataFormatException | ClassCastException e) {
-                read = source.read(raw, now);
-            }
-            run.add(new Intake.Received(read, raw, now));
-            at.add(i);
-        }
-        List<Intake.Committed> committed = intake.commitAll(FhirSource.KIND, run);
-        for (int k = 0; k < committed.size(); k++) {
-            results[at.get(k)] = result(committed.get(k).outcome());
-        }
-        return List.of(results);
-    }
-
-    /** See {@link Intake#confirmedMark}: taken between the runs of an import. */
-    public long confirmedMark() {
-        return intake.confirmedMark();
-    }
-
-    /** See {@link Intake#awaitApplied}. */
-    public void awaitApplied(long mark) throws InterruptedException {
-        intake.awaitApplied(mark);
     }
 
     public Result commit(String adapter, IBaseResource r) throws InterruptedException {

@@ -243,16 +243,6 @@ class FhirPollIT {
                 }
                 return super.commit(kind, read, raw, at);
             }
-
-            @Override
-            public List<Committed> commitAll(String kind, List<Received> run) throws InterruptedException {
-                // a page's share comes as one run: the 8th resource is refused alone, its neighbours commit
-                List<Committed> out = new java.util.ArrayList<>();
-                for (Received r : run) {
-                    out.add(commit(kind, r.read(), r.raw(), r.receivedAt()));
-                }
-                return out;
-            }
         };
         FhirPoller broken = new FhirPoller(clients, source, failing, pollStore, catalog, Clock.systemUTC(), meters);
         Instant before = pollStore.watermark("ehr-manual", "Patient");

@@ -94,9 +94,6 @@ public class FhirBulkExports {
     private final FhirHttp http;
     private final Duration lease;
     private final int batchSize;
-    private final int intakeThreads;
-    /** The store's mark after the last batch committed (one import runs at a time per thread). */
-    private volatile long confirmed;
     private final String owner = "node-" + UUID.randomUUID();
     private final ExecutorService commits;
     private final ScheduledExecutorService renewer;
@@ -124,7 +121,6 @@ public class FhirBulkExports {
         this.clock = clock;
         this.lease = lease;
         this.batchSize = batchSize;
-        this.intakeThreads = Math.max(1, intakeThreads);
         this.http = new FhirHttp(httpTimeout);
         this.commits = Executors.newFixedThreadPool(intakeThreads, r -> {
             Thread t = new Thread(r, "fhir-bulk-intake");
@@ -552,55 +548,35 @@ public class FhirBulkExports {
                 + " {} failed)", e.id(), e.adapter(), f.type(), f.seq(), done, committed, duplicates, failed);
     }
 
-    /**
-     * Commits a batch through the intake step: its lines are shared out among the intake threads, each parsing and
-     * mapping its share and handing it to the store as one run, so the store takes the batch in a few large groups
-     * (one journal flush or transaction each) rather than one per thread. Counts applied, duplicate, failed, passed
-     * over.
-     */
+    /** Commits a batch through the intake step in parallel; counts applied, duplicate, failed, passed over. */
     private long[] commit(String adapter, List<String> batch) throws InterruptedException, IOException {
-        long previous = confirmed;
-        int shares = Math.max(1, Math.min(intakeThreads, batch.size()));
-        List<Future<List<FhirResourceIntake.Result>>> futures = new ArrayList<>(shares);
-        for (int s = 0; s < shares; s++) {
-            List<String> share = batch.subList(s * batch.size() / shares, (s + 1) * batch.size() / shares);
-            futures.add(commits.submit(() -> intake.commitAll(adapter, share)));
+        List<Future<FhirResourceIntake.Result>> futures = new ArrayList<>(batch.size());
+        for (String line : batch) {
+            futures.add(commits.submit(() -> intake.commit(adapter, line)));
         }
         long[] counts = new long[4];
-        long[] outcomes = new long[FhirResourceIntake.Result.values().length];
         boolean resend = false;
-        for (int s = 0; s < shares; s++) {
-            List<FhirResourceIntake.Result> results;
+        for (Future<FhirResourceIntake.Result> f : futures) {
+            FhirResourceIntake.Result r;
             try {
-                results = futures.get(s).get();
+                r = f.get();
             } catch (ExecutionException ex) {
-                int size = (s + 1) * batch.size() / shares - s * batch.size() / shares;
-                results = java.util.Collections.nCopies(size, FhirResourceIntake.Result.RESEND);
+                r = FhirResourceIntake.Result.RESEND;
             }
-            for (FhirResourceIntake.Result r : results) {
-                switch (r) {
-                    case APPLIED -> counts[0]++;
-                    case DUPLICATE -> counts[1]++;
-                    case FAILED -> counts[2]++;
-                    case PASSED_OVER -> counts[3]++;
-                    case RESEND -> resend = true;
-                }
-                outcomes[r.ordinal()]++;
+            switch (r) {
+                case APPLIED -> counts[0]++;
+                case DUPLICATE -> counts[1]++;
+                case FAILED -> counts[2]++;
+                case PASSED_OVER -> counts[3]++;
+                case RESEND -> resend = true;
             }
-        }
-        for (FhirResourceIntake.Result r : FhirResourceIntake.Result.values()) {
-            if (outcomes[r.ordinal()] > 0) {
-                meters.counter("caravan.fhir.bulk.resources", "adapter", adapter, "outcome",
-                        r.name().toLowerCase()).increment(outcomes[r.ordinal()]);
-            }
+            meters.counter("caravan.fhir.bulk.resources", "adapter", adapter, "outcome",
+                    r.name().toLowerCase()).increment();
         }
         if (resend) {
             // the store did not confirm every line: the checkpoint stays before the batch, which comes again
             throw new IOException("the store did not confirm a batch");
         }
-        // the batch before this one in the database: the import runs at most two batches ahead of its readers
-        intake.awaitApplied(previous);
-        confirmed = intake.confirmedMark();
         return counts;
     }
 
