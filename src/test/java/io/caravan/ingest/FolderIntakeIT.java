@@ -115,17 +115,7 @@ class FolderIntakeIT extends IntakeHub {
 
     static boolean contains(Path file, byte[] needle) {
         try {
-            byte[] hay = Files.readAllBytes(file);
-            outer:
-            for (int i = 0; i + needle.length <= hay.length; i++) {
-                for (int j = 0; j < needle.length; j++) {
-                    if (hay[i + j] != needle[j]) {
-                        continue outer;
-                    }
-                }
-                return true;
-            }
-            return false;
+            return io.caravan.support.Bytes.contains(Files.readAllBytes(file), needle);
         } catch (java.io.IOException gone) {
             return false; // a file rotated away while we walked
         }
