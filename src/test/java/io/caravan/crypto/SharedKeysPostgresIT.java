@@ -252,6 +252,9 @@ class SharedKeysPostgresIT {
         props.put("spring.jmx.unique-names", true);
         props.put("management.endpoints.jmx.domain", "caravan-" + (hub == a ? "a" : "b"));
         props.put("caravan.crypto.active-key-id", activeKeyId);
+        // no Hawtio or Jolokia in these two: closing them would unregister the platform MBeans (Hawtio's
+        // RBACRegistry) that a hub cached by an earlier test class registered, and OperationsIT reads them
+        props.put("management.endpoints.web.exposure.include", "health,prometheus");
         // as arguments: default properties would lose to application.yaml
         ConfigurableApplicationContext context = new SpringApplicationBuilder(CaravanApplication.class)
                 .run(props.entrySet().stream().map(e -> "--" + e.getKey() + "=" + e.getValue())
