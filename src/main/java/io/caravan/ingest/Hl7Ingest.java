@@ -120,6 +120,8 @@ public class Hl7Ingest implements Intake.Answering {
         final Instant received = Instant.now();
         SourceMessage read;
         Answer answer;
+        /** The Java name of a character set MSH-18 names and this JVM lacks (the text is a guess), else null. */
+        String undecodableCharset;
 
         InFlight(String raw, Msh msh, FeedMappings feed) {
             this.raw = raw;
@@ -155,21 +157,34 @@ public class Hl7Ingest implements Intake.Answering {
         byte[] bytes = body instanceof String || body == null ? null : exchange.getIn().getBody(byte[].class);
         String raw;
         Charset cs;
+        String named;
+        String undecodable = null;
         if (bytes != null) {
             // bytes off the wire decode by MSH-18 when it names a character set, else by the hub's charset; the MSH
             // itself is ASCII, so it reads the same in Latin-1 (one char per byte) before the charset is known
             String latin = new String(bytes, StandardCharsets.ISO_8859_1);
-            cs = charsetOf(Msh.read(latin), charset);
+            Msh head = Msh.read(latin);
+            named = head == null ? null : javaCharsetName(head.characterSet());
+            if (named != null && !supported(named)) {
+                undecodable = named; // decoded by the hub's charset here, and the parse step refuses the guess
+            }
+            cs = named != null && undecodable == null ? Charset.forName(named) : charset;
             raw = cs.equals(StandardCharsets.ISO_8859_1) ? latin : new String(bytes, cs);
         } else {
             raw = body == null ? "" : (String) body;
             cs = null;
+            named = null;
         }
         Msh msh = Msh.read(raw);
+        if (bytes == null && msh != null) {
+            named = javaCharsetName(msh.characterSet());
+            undecodable = named != null && !supported(named) ? named : null;
+        }
         FeedMappings feed = msh == null ? catalog.defaultFeed()
                 : catalog.feedFor(msh.sendingApplication(), msh.sendingFacility());
         metrics.received(feed.feedId());
         InFlight m = new InFlight(raw, msh, feed);
+        m.undecodableCharset = undecodable;
         exchange.setProperty(STATE, m);
         m.answer = checkMsh(msh);
         if (m.answer == null && cs != null) {
@@ -186,11 +201,10 @@ public class Hl7Ingest implements Intake.Answering {
      */
     public void parse(Exchange exchange) throws ca.uhn.hl7v2.HL7Exception, java.io.UnsupportedEncodingException {
         InFlight m = state(exchange);
-        String named = javaCharsetName(m.msh.characterSet());
-        if (named != null && !supported(named)) {
+        if (m.undecodableCharset != null) {
             // the check step could only guess the text: stored as failed (replayable), not mapped from a guess
             throw new java.io.UnsupportedEncodingException(
-                    "MSH-18 names a character set this JVM cannot decode: " + named);
+                    "MSH-18 names a character set this JVM cannot decode: " + m.undecodableCharset);
         }
         exchange.getIn().setBody(io.caravan.mapping.Hl7Parsing.parser().parse(m.raw));
         exchange.setVariable(MESSAGE_TYPE, m.msh.messageType());
@@ -198,13 +212,6 @@ public class Hl7Ingest implements Intake.Answering {
 
     /** The variable the parse step leaves MSH-9.1 in, for a choice in the route. */
     public static final String MESSAGE_TYPE = "hl7MessageType";
-
-    /** The Java charset MSH-18 names (camel-hl7's table), else {@code otherwise}. */
-    private static Charset charsetOf(Msh msh, Charset otherwise) {
-        String name = msh == null ? null : javaCharsetName(msh.characterSet());
-        // a name Java does not know: decoded as otherwise here, and the parse step says what is wrong with it
-        return name != null && supported(name) ? Charset.forName(name) : otherwise;
-    }
 
     /** The Java name of an HL7 character set (HL7 table 0211), null when MSH-18 names none the table knows. */
     private static String javaCharsetName(String msh18) {
