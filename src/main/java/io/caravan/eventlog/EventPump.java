@@ -26,15 +26,55 @@ public class EventPump implements SmartLifecycle {
     private final ObjectProvider<EventSubscriber> subscribers;
     private final Subscriptions subscriptions;
     private final long intervalMillis;
+    private final PartitionOwnership ownership;
     private volatile boolean running;
     private final List<Worker> threads = new java.util.ArrayList<>();
+    private final List<PartitionOwnership.Lease> leases = new java.util.concurrent.CopyOnWriteArrayList<>();
     private final Object idle = new Object();
 
     public EventPump(ObjectProvider<EventSubscriber> subscribers, Subscriptions subscriptions,
-            @Value("${caravan.event-log.poll-interval:250ms}") java.time.Duration interval) {
+            @Value("${caravan.event-log.poll-interval:250ms}") java.time.Duration interval,
+            ObjectProvider<PartitionOwnership> ownership) {
         this.subscribers = subscribers;
         this.subscriptions = subscriptions;
         this.intervalMillis = Math.max(10, interval.toMillis());
+        this.ownership = ownership.getIfAvailable(() -> s -> new AllPartitions());
+    }
+
+    /** One node alone: every partition is its own, and it waits out the interval while idle. */
+    private final class AllPartitions implements PartitionOwnership.Lease {
+
+        @Override
+        public java.util.function.IntPredicate owned() {
+            return p -> true;
+        }
+
+        @Override
+        public void next(int handled, long interval) {
+            if (handled > 0) {
+                return;
+            }
+            synchronized (idle) {
+                try {
+                    if (running) {
+                        idle.wait(interval);
+                    }
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }
+        }
+
+        @Override
+        public void wake() {
+            synchronized (idle) {
+                idle.notifyAll();
+            }
+        }
+
+        @Override
+        public void close() {
+        }
     }
 
     @Override
@@ -49,25 +89,24 @@ public class EventPump implements SmartLifecycle {
     }
 
     private void loop(EventSubscriber s) {
-        while (running) {
-            int n = 0;
-            try {
-                n = subscriptions.poll(s, () -> running);
-            } catch (RuntimeException e) {
-                log.error("Polling event log subscriber {} failed ({})", s.subscriberName(),
-                        e.getClass().getSimpleName());
-            }
-            if (n == 0) {
-                synchronized (idle) {
-                    try {
-                        if (running) {
-                            idle.wait(intervalMillis);
-                        }
-                    } catch (InterruptedException e) {
-                        return;
-                    }
+        PartitionOwnership.Lease lease = ownership.lease(s);
+        leases.add(lease);
+        try {
+            while (running && !Thread.currentThread().isInterrupted()) {
+                int n = 0;
+                try {
+                    n = subscriptions.poll(s, () -> running, lease.owned());
+                } catch (RuntimeException e) {
+                    log.error("Polling event log subscriber {} failed ({})", s.subscriberName(),
+                            e.getClass().getSimpleName());
+                }
+                if (running) {
+                    lease.next(n, intervalMillis);
                 }
             }
+        } finally {
+            leases.remove(lease);
+            lease.close();
         }
     }
 
@@ -78,6 +117,7 @@ public class EventPump implements SmartLifecycle {
             // an idle thread is woken at once rather than after an interval
             idle.notifyAll();
         }
+        leases.forEach(PartitionOwnership.Lease::wake);
         for (Worker thread : threads) {
             // never interrupted: a thread interrupted inside H2 closes the embedded store's file under every other
             // thread (a subscriber behind the others is inside a poll when the hub stops); its poll ends after the

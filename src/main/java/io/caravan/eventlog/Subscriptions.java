@@ -119,13 +119,22 @@ public class Subscriptions {
      * for a caller that stops its poller without interrupting it.
      */
     public int poll(EventSubscriber s, java.util.function.BooleanSupplier going) {
+        return poll(s, going, p -> true);
+    }
+
+    /**
+     * The same over the partitions {@code owned} accepts only: on a node of a cluster, those the subscriber's Kafka
+     * consumer group assigned to it ({@link KafkaPartitions}). Another node polling the same partition during a
+     * rebalance is harmless: the cursor's compare-and-set rolls back the later effect.
+     */
+    public int poll(EventSubscriber s, java.util.function.BooleanSupplier going, java.util.function.IntPredicate owned) {
         String name = s.subscriberName();
         ReentrantLock lock = locks.computeIfAbsent(name, k -> new ReentrantLock());
         if (!lock.tryLock()) {
             return 0;
         }
         try {
-            int n = retries(s);
+            int n = retries(s, owned);
             List<Long> cursors = cursor(name);
             List<Long> heads = eventLog.heads();
             int count = cursors.size();
@@ -133,7 +142,7 @@ public class Subscriptions {
             for (int i = 0; i < count && n < 10 * BATCH && going.getAsBoolean(); i++) {
                 int p = (first + i) % count;
                 long cursor = cursors.get(p);
-                if (heads.get(p) <= cursor) {
+                if (heads.get(p) <= cursor || !owned.test(p)) {
                     continue;
                 }
                 List<LoggedEvent> batch;
@@ -213,6 +222,19 @@ public class Subscriptions {
         }
     }
 
+    /**
+     * Moves a cursor from {@code from} to {@code to} outside any effect (the Kafka relay's, after the broker has the
+     * records); false when another node moved it first.
+     */
+    public boolean moveCursor(String subscriber, int partition, long from, long to) {
+        try {
+            advance(subscriber, partition, from, to);
+            return true;
+        } catch (CursorMoved moved) {
+            return false;
+        }
+    }
+
     private void advance(String subscriber, int partition, long from, long to) {
         if (jdbc.update("UPDATE event_cursor SET position = ?, updated_at = ? WHERE subscriber = ?"
                 + " AND log_partition = ? AND position = ?", to, Timestamp.from(clock.instant()), subscriber, partition,
@@ -221,12 +243,14 @@ public class Subscriptions {
         }
     }
 
-    private int retries(EventSubscriber s) {
+    private int retries(EventSubscriber s, java.util.function.IntPredicate owned) {
         String name = s.subscriberName();
         Map<Integer, List<Long>> due = new java.util.TreeMap<>();
         jdbc.query("SELECT log_partition, position FROM event_retry WHERE subscriber = ? AND parked = FALSE"
                 + " ORDER BY log_partition, position LIMIT " + BATCH, rs -> {
-                    due.computeIfAbsent(rs.getInt(1), k -> new java.util.ArrayList<>()).add(rs.getLong(2));
+                    if (owned.test(rs.getInt(1))) {
+                        due.computeIfAbsent(rs.getInt(1), k -> new java.util.ArrayList<>()).add(rs.getLong(2));
+                    }
                 }, name);
         int n = 0;
         for (Map.Entry<Integer, List<Long>> d : due.entrySet()) {

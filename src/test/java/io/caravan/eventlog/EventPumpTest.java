@@ -45,11 +45,12 @@ class EventPumpTest {
 
         @Override
         public int poll(EventSubscriber s) {
-            return poll(s, () -> true);
+            return poll(s, () -> true, p -> true);
         }
 
         @Override
-        public int poll(EventSubscriber s, java.util.function.BooleanSupplier going) {
+        public int poll(EventSubscriber s, java.util.function.BooleanSupplier going,
+                java.util.function.IntPredicate owned) {
             if (s.subscriberName().equals("fast")) {
                 fastPolls.incrementAndGet();
                 return 0;
@@ -74,7 +75,8 @@ class EventPumpTest {
         DefaultListableBeanFactory beans = new DefaultListableBeanFactory();
         beans.registerSingleton("slow", new Named("slow"));
         beans.registerSingleton("fast", new Named("fast"));
-        return new EventPump(beans.getBeanProvider(EventSubscriber.class), polls, Duration.ofMillis(10));
+        return new EventPump(beans.getBeanProvider(EventSubscriber.class), polls, Duration.ofMillis(10),
+                beans.getBeanProvider(PartitionOwnership.class));
     }
 
     @Test
