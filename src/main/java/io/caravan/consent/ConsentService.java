@@ -273,10 +273,13 @@ public class ConsentService {
         Instant now = clock.instant();
         List<Decision> out = new ArrayList<>(asks.size());
         List<AuditDraft> entries = new ArrayList<>(asks.size());
-        Map<UUID, List<ConsentRecord>> records = new java.util.HashMap<>();
+        // every contact's records in one read: a stream's run asks for hundreds of contacts, one query each was a
+        // round trip per contact on the subscriber's thread
+        Map<UUID, List<ConsentRecord>> records = store.forDecisionAll(asks.stream().map(a -> a.contact().id)
+                .collect(java.util.stream.Collectors.toCollection(java.util.LinkedHashSet::new)));
         for (Ask a : asks) {
             Contact c = a.contact();
-            Decision d = engine.decide(c, records.computeIfAbsent(c.id, store::forDecision), a.request(), now);
+            Decision d = engine.decide(c, records.get(c.id), a.request(), now);
             out.add(d);
             entries.add(entry(d, c.id, a.request(), actor, stage, now));
         }
@@ -285,6 +288,43 @@ public class ConsentService {
             audit.appendAllAndWait(entries);
         }
         return out;
+    }
+
+    /** A run's decisions whose audit entries (and the caller's) are queued: see {@link #decideAllQueued}. */
+    public record QueuedRun(List<Decision> decisions, List<java.util.concurrent.CompletableFuture<Long>> recorded) {
+
+        /** Returns once every entry of the run is durable; throws {@link AuditLog.AuditUnavailable} otherwise. */
+        public void awaitDurable() {
+            for (java.util.concurrent.CompletableFuture<Long> f : recorded) {
+                AuditLog.awaitDurable(f);
+            }
+        }
+    }
+
+    /**
+     * {@link #decideAll(List, String, Stage, java.util.function.Function)} without the wait: the entries are queued
+     * and the decisions returned at once, so the caller can write what they allow into its own, uncommitted
+     * transaction while the trail commits - a stream's outbox rows. The caller must call
+     * {@link QueuedRun#awaitDurable()} before that transaction commits or anything reaches the wire.
+     */
+    public QueuedRun decideAllQueued(List<Ask> asks, String actor, Stage stage,
+            java.util.function.Function<List<Decision>, List<AuditDraft>> andThen) {
+        Instant now = clock.instant();
+        List<Decision> out = new ArrayList<>(asks.size());
+        List<AuditDraft> entries = new ArrayList<>(asks.size());
+        Map<UUID, List<ConsentRecord>> records = store.forDecisionAll(asks.stream().map(a -> a.contact().id)
+                .collect(java.util.stream.Collectors.toCollection(java.util.LinkedHashSet::new)));
+        for (Ask a : asks) {
+            Decision d = engine.decide(a.contact(), records.get(a.contact().id), a.request(), now);
+            out.add(d);
+            entries.add(entry(d, a.contact().id, a.request(), actor, stage, now));
+        }
+        entries.addAll(andThen.apply(out));
+        List<java.util.concurrent.CompletableFuture<Long>> recorded = new ArrayList<>(entries.size());
+        for (AuditDraft e : entries) {
+            recorded.add(audit.append(e));
+        }
+        return new QueuedRun(out, recorded);
     }
 
     /**

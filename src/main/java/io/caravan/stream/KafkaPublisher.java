@@ -115,7 +115,8 @@ public class KafkaPublisher {
                 outbox.failed(due.get(0).seq(), now.plus(retry.backoff(due.get(0).attempts() + 1)), error);
                 return;
             }
-            outbox.delivered(due.stream().map(StreamOutbox.Entry::seq).toList());
+            // due is a run of consecutive pending entries in seq order: its bounds name it
+            outbox.deliveredRun(destination, due.get(0).seq(), due.get(due.size() - 1).seq(), now);
             if (due.size() < batch.size()) {
                 return;
             }

@@ -105,6 +105,20 @@ public class StreamOutbox {
         }
     }
 
+    /**
+     * A run the destination took together (one Kafka batch): the destination's pending entries from {@code first} to
+     * {@code last} in seq order that were due at {@code dueAt}, marked in one statement of a fixed text (an id list
+     * is a new statement to parse for every batch size). Entries in that range already delivered or given up are left
+     * as they are; so is one a replay reset after the batch was read (its next attempt is later than
+     * {@code dueAt}): it goes again. Returns how many were marked.
+     */
+    public int deliveredRun(String destination, long first, long last, Instant dueAt) {
+        return jdbc.update("UPDATE stream_outbox SET delivered_at = ?, attempts = attempts + 1, last_error = NULL"
+                + " WHERE destination = ? AND seq >= ? AND seq <= ? AND delivered_at IS NULL AND given_up_at IS NULL"
+                + " AND next_attempt_at <= ?", Timestamp.from(clock.instant()), destination, first, last,
+                Timestamp.from(dueAt));
+    }
+
     /** A failed attempt: tried again at {@code next}. {@code error} names a status or an exception class, no PHI. */
     public void failed(long seq, Instant next, String error) {
         jdbc.update("UPDATE stream_outbox SET attempts = attempts + 1, next_attempt_at = ?, last_error = ?"

@@ -97,7 +97,15 @@ public class StreamSubscriber implements EventSubscriber {
     @Override
     public void onEvents(List<LoggedEvent> run) {
         boolean baa = d.baaInForce(LocalDate.ofInstant(clock.instant(), ZoneOffset.UTC));
-        Map<UUID, Contact> read = new java.util.HashMap<>();
+        // the run's contacts in one read, each decrypted only when its row changed since the last run: one query and
+        // one decryption per contact and run was most of the subscriber's own time
+        Set<UUID> inRun = new java.util.LinkedHashSet<>();
+        for (LoggedEvent logged : run) {
+            if (d.events().contains(logged.event().type())) {
+                inRun.add(logged.contactId());
+            }
+        }
+        Map<UUID, Contact> read = inRun.isEmpty() ? Map.of() : contacts.findAllForSend(inRun);
         List<LoggedEvent> asked = new java.util.ArrayList<>();
         List<ConsentService.Ask> asks = new java.util.ArrayList<>();
         for (LoggedEvent logged : run) {
@@ -105,7 +113,7 @@ public class StreamSubscriber implements EventSubscriber {
             if (!d.events().contains(e.type())) {
                 continue;
             }
-            Contact c = read.computeIfAbsent(logged.contactId(), id -> contacts.findById(id).orElse(null));
+            Contact c = read.get(logged.contactId());
             if (c == null) {
                 continue;
             }
@@ -127,10 +135,11 @@ public class StreamSubscriber implements EventSubscriber {
             return;
         }
         // the run's decisions and the disclosures of what they allow go to the audit trail as one batch: one wait,
-        // and the outbox rows below are written only once every entry is durable
+        // taken after the outbox rows are written (while the trail commits) and before the transaction that holds
+        // them commits - no row can reach the wire before its entries are durable
         List<StreamOutbox.Added> added = new java.util.ArrayList<>();
         String actor = "stream:" + d.id();
-        consent.decideAll(asks, actor, ConsentService.Stage.SEND, decisions -> {
+        var queued = consent.decideAllQueued(asks, actor, ConsentService.Stage.SEND, decisions -> {
             // first what goes and in which form, then the surrogates of those contacts in one read, then the payloads
             List<Integer> going = new java.util.ArrayList<>();
             List<String> forms = new java.util.ArrayList<>();
@@ -174,8 +183,10 @@ public class StreamSubscriber implements EventSubscriber {
             }
             return disclosed;
         });
-        // a crash between the durable entries and this commit repeats them with the run, never loses them
         outbox.addAll(added);
+        // a failed wait rolls the run back (rows and cursor); a crash between the durable entries and the commit
+        // repeats them with the run, never loses them
+        queued.awaitDurable();
     }
 
     /**

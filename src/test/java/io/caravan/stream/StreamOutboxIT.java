@@ -198,4 +198,32 @@ class StreamOutboxIT {
         assertThat(new String(JSON.writeValueAsBytes(bodies("crm", out)), StandardCharsets.UTF_8))
                 .doesNotContain("patient.updated");
     }
+
+    @Test
+    void aDeliveredRunMarksOnlyTheDueEntriesOfItsDestination() {
+        // a destination of its own, with no subscriber: only what this test adds is in its outbox
+        String dest = "run-marks";
+        List<StreamOutbox.Added> added = new java.util.ArrayList<>();
+        for (int i = 0; i < 5; i++) {
+            added.add(new StreamOutbox.Added(dest, UUID.randomUUID(), i, "patient.registered", SafeHarbor.FORM,
+                    UUID.randomUUID(), Map.of("n", i)));
+        }
+        added.add(new StreamOutbox.Added("run-marks-other", UUID.randomUUID(), 9, "patient.registered",
+                SafeHarbor.FORM, UUID.randomUUID(), Map.of("n", 9)));
+        outbox.addAll(added);
+        List<StreamOutbox.Entry> five = outbox.pending(dest, 100);
+        assertThat(five).hasSize(5);
+        // the second already went on its own, the fourth waits for its retry, the fifth is given up
+        outbox.delivered(five.get(1).seq());
+        outbox.failed(five.get(3).seq(), java.time.Instant.now().plusSeconds(3600), "TimeoutException");
+        outbox.giveUp(five.get(4).seq(), "TimeoutException");
+
+        int marked = outbox.deliveredRun(dest, five.get(0).seq(), five.get(4).seq(), java.time.Instant.now());
+
+        assertThat(marked).isEqualTo(2);
+        assertThat(outbox.pending(dest, 100)).extracting(StreamOutbox.Entry::seq)
+                .containsExactly(five.get(3).seq());
+        assertThat(outbox.backlog(dest).givenUp()).isEqualTo(1);
+        assertThat(outbox.pending("run-marks-other", 100)).hasSize(1);
+    }
 }
