@@ -29,6 +29,13 @@ public class EventPump implements SmartLifecycle {
     private volatile boolean running;
     private final List<Worker> threads = new java.util.ArrayList<>();
     private final Object idle = new Object();
+    /**
+     * In the {@code cluster} profile a subscriber's cursor is polled on one node at a time, by a clustered Quartz
+     * trigger ({@code io.caravan.cluster.SubscriberRoutes}) instead of a thread here on every node: two nodes polling
+     * one cursor would each run the effect and one would fail on the other's rows.
+     */
+    @Value("${caravan.cluster.enabled:false}")
+    private boolean clustered;
 
     public EventPump(ObjectProvider<EventSubscriber> subscribers, Subscriptions subscriptions,
             @Value("${caravan.event-log.poll-interval:250ms}") java.time.Duration interval) {
@@ -41,7 +48,7 @@ public class EventPump implements SmartLifecycle {
     public void start() {
         List<EventSubscriber> all = subscribers.orderedStream().toList();
         all.forEach(s -> subscriptions.cursor(s.subscriberName()));
-        List<EventSubscriber> pumped = all.stream().filter(EventSubscriber::pumped).toList();
+        List<EventSubscriber> pumped = clustered ? List.of() : all.stream().filter(EventSubscriber::pumped).toList();
         running = true;
         for (EventSubscriber s : pumped) {
             threads.add(Worker.start("caravan-event-pump-" + s.subscriberName(), true, () -> loop(s)));
