@@ -2,6 +2,8 @@ package io.caravan.cluster;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import io.caravan.support.HubProcess;
 import io.caravan.support.Hl7Messages;
 import io.caravan.support.MllpTestClient;
@@ -18,7 +20,6 @@ import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import org.awaitility.Awaitility;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Two hub processes of the {@code cluster} profile on one PostgreSQL database, as an operator runs them behind a load
@@ -28,8 +29,10 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class ClusterNodesIT {
 
-    @TempDir
-    Path tmp;
+    static final ObjectMapper JSON = new ObjectMapper();
+
+    // under target/, not a JUnit temp dir: the two nodes' logs stay for whoever reads a failure
+    final Path tmp = Path.of("target", "cluster-it", UUID.randomUUID().toString()).toAbsolutePath();
 
     final String url = PostgresSupport.newDatabase();
 
@@ -43,10 +46,9 @@ class ClusterNodesIT {
         }
         try (HubProcess a = new HubProcess(dataA, url, "--spring.profiles.include=cluster");
                 HubProcess b = new HubProcess(dataB, url, "--spring.profiles.include=cluster")) {
-            CompletableFuture<Void> startA = CompletableFuture.runAsync(() -> start(a));
-            CompletableFuture<Void> startB = CompletableFuture.runAsync(() -> start(b));
-            startA.join();
-            startB.join();
+            // one after the other: two starts at once on a loaded 2-core machine outlast HubProcess's deadline
+            a.start();
+            b.start();
 
             // three senders per node, as feeds behind a load balancer: both nodes' subscribers see events at once
             List<CompletableFuture<Void>> senders = new java.util.ArrayList<>();
@@ -56,6 +58,12 @@ class ClusterNodesIT {
                 senders.add(CompletableFuture.runAsync(() -> register(b, "NB" + n, 30)));
             }
             senders.forEach(CompletableFuture::join);
+            // both nodes see each other check in, and the subscriber's singleton is a trigger of their one store
+            JsonNode cluster = JSON.readTree(b.get("/api/cluster"));
+            assertThat(cluster.get("nodes")).hasSize(2);
+            cluster.get("nodes").forEach(n -> assertThat(n.get("alive").asBoolean()).as(n.toString()).isTrue());
+            assertThat(cluster.get("singletons").findValuesAsText("name")).contains("event-pump/segment-index",
+                    "workflow/tick");
             // every contact indexed once for segments, whichever node holds the subscriber's trigger
             awaitIndexed(Duration.ofSeconds(60));
             // the next rounds of the journeys and the subscribers run on what the other node stored too
@@ -68,6 +76,12 @@ class ClusterNodesIT {
             a.kill9();
             more.join();
             awaitIndexed(Duration.ofSeconds(60));
+            // Quartz's failure test on the survivor: the dead node is recovered and gone from the cluster
+            Awaitility.await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofSeconds(1)).untilAsserted(() -> {
+                JsonNode now = JSON.readTree(b.get("/api/cluster"));
+                assertThat(now.get("nodes")).hasSize(1);
+                assertThat(now.get("nodes").get(0).get("self").asBoolean()).isTrue();
+            });
             assertThat(errorLines(b.log())).as("node b's log").isEmpty();
         }
     }
@@ -91,14 +105,6 @@ class ClusterNodesIT {
                 ResultSet rs = s.executeQuery(sql)) {
             rs.next();
             return rs.getLong(1);
-        }
-    }
-
-    private static void start(HubProcess hub) {
-        try {
-            hub.start();
-        } catch (Exception e) {
-            throw new IllegalStateException(e);
         }
     }
 
