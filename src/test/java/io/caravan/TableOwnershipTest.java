@@ -49,8 +49,9 @@ class TableOwnershipTest {
             "segment", "segment_attribute segment_definition segment_state segment_member",
             "campaign", "campaign campaign_recipient",
             "crypto", "crypto_key",
-            // Quartz's own schema (camel-quartz's clustered scheduler): the library's, used by no package's SQL
-            "system", "qrtz_blob_triggers qrtz_calendars qrtz_cron_triggers qrtz_fired_triggers qrtz_job_details"
+            // Quartz's own schema (camel-quartz's clustered scheduler): the library's; the cluster package reads who
+            // checks in and who fires what (GET /api/cluster)
+            "cluster", "qrtz_blob_triggers qrtz_calendars qrtz_cron_triggers qrtz_fired_triggers qrtz_job_details"
                     + " qrtz_locks qrtz_paused_trigger_grps qrtz_scheduler_state qrtz_simple_triggers"
                     + " qrtz_simprop_triggers qrtz_triggers");
 

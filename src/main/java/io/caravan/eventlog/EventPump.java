@@ -27,10 +27,19 @@ public class EventPump implements SmartLifecycle {
     private final Subscriptions subscriptions;
     private final long intervalMillis;
     private final PartitionOwnership ownership;
+    /** Subscribers are Kafka consumer groups ({@link KafkaPartitions}): every node pumps its share of partitions. */
+    private final boolean sharedByKafka;
     private volatile boolean running;
     private final List<Worker> threads = new java.util.ArrayList<>();
     private final List<PartitionOwnership.Lease> leases = new java.util.concurrent.CopyOnWriteArrayList<>();
     private final Object idle = new Object();
+    /**
+     * In the {@code cluster} profile a subscriber's cursor is polled on one node at a time, by a clustered Quartz
+     * trigger ({@code io.caravan.cluster.SubscriberRoutes}) instead of a thread here on every node: two nodes polling
+     * one cursor would each run the effect and one would fail on the other's rows.
+     */
+    @Value("${caravan.cluster.enabled:false}")
+    private boolean clustered;
 
     public EventPump(ObjectProvider<EventSubscriber> subscribers, Subscriptions subscriptions,
             @Value("${caravan.event-log.poll-interval:250ms}") java.time.Duration interval,
@@ -38,7 +47,9 @@ public class EventPump implements SmartLifecycle {
         this.subscribers = subscribers;
         this.subscriptions = subscriptions;
         this.intervalMillis = Math.max(10, interval.toMillis());
-        this.ownership = ownership.getIfAvailable(() -> s -> new AllPartitions());
+        PartitionOwnership kafka = ownership.getIfAvailable();
+        this.sharedByKafka = kafka != null;
+        this.ownership = kafka != null ? kafka : s -> new AllPartitions();
     }
 
     /** One node alone: every partition is its own, and it waits out the interval while idle. */
@@ -81,7 +92,8 @@ public class EventPump implements SmartLifecycle {
     public void start() {
         List<EventSubscriber> all = subscribers.orderedStream().toList();
         all.forEach(s -> subscriptions.cursor(s.subscriberName()));
-        List<EventSubscriber> pumped = all.stream().filter(EventSubscriber::pumped).toList();
+        List<EventSubscriber> pumped = clustered && !sharedByKafka ? List.<EventSubscriber>of()
+                : all.stream().filter(EventSubscriber::pumped).toList();
         running = true;
         for (EventSubscriber s : pumped) {
             threads.add(Worker.start("caravan-event-pump-" + s.subscriberName(), true, () -> loop(s)));

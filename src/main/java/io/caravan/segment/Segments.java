@@ -150,23 +150,37 @@ public class Segments implements SmartLifecycle {
                 if (index.contains(id)) {
                     continue;
                 }
-                Boolean done = tx.execute(st -> {
-                    hold();
-                    // the subscriber may have indexed it meanwhile
-                    if (stored(id) != null) {
-                        return false;
+                Boolean done;
+                try {
+                    done = tx.execute(st -> {
+                        hold();
+                        // the subscriber may have indexed it meanwhile
+                        if (stored(id) != null) {
+                            return false;
+                        }
+                        Optional<io.caravan.contact.Contact> c = contacts.findById(id);
+                        if (c.isEmpty() || !c.get().id.equals(id)) {
+                            return false;
+                        }
+                        IndexedAttributes a = IndexedAttributes.after(null, c.get(), null);
+                        for (TriggerEvent e : contacts.events(id)) {
+                            a = IndexedAttributes.after(a, c.get(), e);
+                        }
+                        indexed(id, null, a);
+                        return true;
+                    });
+                } catch (IllegalStateException e) {
+                    if (!(e.getCause() instanceof DuplicateKeyException)) {
+                        throw e;
                     }
-                    Optional<io.caravan.contact.Contact> c = contacts.findById(id);
-                    if (c.isEmpty() || !c.get().id.equals(id)) {
-                        return false;
+                    // another node of a cluster, backfilling at the same start, stored this contact's row first:
+                    // its row stands, and this node's memory takes it in
+                    IndexedAttributes theirs = stored(id);
+                    if (theirs != null) {
+                        index.put(id, theirs);
                     }
-                    IndexedAttributes a = IndexedAttributes.after(null, c.get(), null);
-                    for (TriggerEvent e : contacts.events(id)) {
-                        a = IndexedAttributes.after(a, c.get(), e);
-                    }
-                    indexed(id, null, a);
-                    return true;
-                });
+                    done = false;
+                }
                 n += Boolean.TRUE.equals(done) ? 1 : 0;
             }
             after = page.isEmpty() ? after : page.get(page.size() - 1);
@@ -182,7 +196,13 @@ public class Segments implements SmartLifecycle {
         });
         for (Defined d : all()) {
             if (!d.definition().when.equals(evaluated.get(d.definition().id))) {
-                reevaluate(d.definition());
+                try {
+                    reevaluate(d.definition());
+                } catch (DuplicateKeyException e) {
+                    // another node of a cluster evaluated it at the same start and committed first; its membership
+                    // (and its events, in the same transactions) stand, this node's were rolled back
+                    log.info("Segment {} was evaluated by another node meanwhile", d.definition().id);
+                }
             }
         }
     }

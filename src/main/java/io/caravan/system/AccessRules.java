@@ -90,6 +90,8 @@ public final class AccessRules {
                     Set.of("INTEGRATION", "COMPLIANCE", "OPERATOR"), "/api/campaigns", "/api/campaigns/*"),
             roles(HttpMethod.POST, "starting, pausing, resuming or cancelling a campaign", Set.of("INTEGRATION"),
                     "/api/campaigns", "/api/campaigns/*/pause", "/api/campaigns/*/resume", "/api/campaigns/*/cancel"),
+            roles(HttpMethod.GET, "the cluster's nodes, singletons and subscriber lag: ids, times, counts, no PHI",
+                    Set.of("INTEGRATION", "OPERATOR"), "/api/cluster"),
             roles(null, "everything else in the API", Set.of("ADMIN"), "/api/**"),
             roles(null, "the console and the metrics carry no PHI", Set.of("OPERATOR", "INTEGRATION"),
                     "/actuator/prometheus", "/hawtio/**", "/actuator/hawtio/**", "/actuator/jolokia/**"),
