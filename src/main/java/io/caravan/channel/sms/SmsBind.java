@@ -20,8 +20,8 @@ import org.springframework.stereotype.Component;
 /**
  * Binds the adapter's one session again after it dropped, with exponential backoff: the first try after
  * {@code reconnectSeconds}, each failed try doubling the wait up to {@code reconnectMaxSeconds}. camel-smpp's own
- * reconnect task tries at one fixed interval for as long as the SMSC is down; it is switched off
- * ({@link Smsc#endpointUri}: {@code maxReconnect=0}) and this is told of the session's states instead (camel-smpp's
+ * reconnect task tries at one fixed interval for as long as the SMSC is down; it makes one try at once and no more
+ * ({@link Smsc#endpointUri}: {@code maxReconnect=1}), and this is told of the session's states (camel-smpp's
  * {@code sessionStateListener}).
  *
  * <p>A try is a submit of no segments through the route {@code sms-submit}: camel-smpp's producer creates its session
@@ -64,8 +64,10 @@ public class SmsBind implements SessionStateListener {
     public void onStateChange(SessionState newState, SessionState oldState, Session source) {
         if (newState.isBound()) {
             down = false;
-        } else if (newState == SessionState.CLOSED && oldState != null && oldState.isBound()) {
-            log.warn("SMS: the bind to the SMSC dropped; binding again with backoff");
+        } else if (newState == SessionState.CLOSED) {
+            if (!down) {
+                log.warn("SMS: the bind to the SMSC dropped; binding again with backoff");
+            }
             dropped();
         }
     }
@@ -95,9 +97,10 @@ public class SmsBind implements SessionStateListener {
         }
     }
 
+    /** One try; {@link #scheduled} stays set until it is over, so a state change meanwhile adds no other try. */
     private void attempt() {
-        scheduled.set(false);
         if (!down) {
+            scheduled.set(false);
             return;
         }
         Exchange done;
@@ -117,6 +120,7 @@ public class SmsBind implements SessionStateListener {
         }
         failures = 0;
         down = false;
+        scheduled.set(false);
         log.info("SMS: bound to the SMSC again");
     }
 
@@ -125,6 +129,7 @@ public class SmsBind implements SessionStateListener {
         log.info("SMS: bind to the SMSC failed ({}); next try in {} s", e.getClass().getSimpleName(),
                 backoff(Duration.ofSeconds(smsc.get().settings().reconnectSeconds), smsc.get().reconnectMax(),
                         failures).toSeconds());
+        scheduled.set(false);
         schedule();
     }
 

@@ -54,9 +54,9 @@ public final class Smsc {
                 .append("&sourceAddrTon=").append(smpp.sourceTon).append("&sourceAddrNpi=").append(smpp.sourceNpi)
                 .append("&enquireLinkTimer=").append(smpp.enquireLinkSeconds * 1000L)
                 .append("&transactionTimer=10000")
-                // camel-smpp's reconnect tries at one fixed interval and holds the session's lock for its whole
-                // initial delay: one try at once and no more; SmsBind binds again after that, with backoff
-                .append("&initialReconnectDelay=0&maxReconnect=0&sessionStateListener=#").append(SmsBind.BEAN)
+                // camel-smpp's reconnect tries at one fixed interval (0 tries: no limit) holding the session's lock
+                // throughout: one try at once and no more; SmsBind binds again after that, with backoff
+                .append("&initialReconnectDelay=0&maxReconnect=1&sessionStateListener=#").append(SmsBind.BEAN)
                 .append("&usingSSL=").append(smpp.tls);
         if (smpp.systemType != null && !smpp.systemType.isEmpty()) {
             u.append("&systemType=").append(enc(smpp.systemType));
