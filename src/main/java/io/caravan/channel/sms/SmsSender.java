@@ -64,7 +64,6 @@ public class SmsSender {
     private final Semaphore window;
     private final QuietHours quiet;
     private final SmsInbound inbound;
-    private final SmsBind bind;
     /** Striped locks: the cap check and the reservation of one number happen under one lock. */
     private final Object[] stripes = new Object[64];
     /** Consecutive connection failures: how long deferred texts wait before the next try (doubling, capped). */
@@ -74,10 +73,8 @@ public class SmsSender {
     private final Semaphore firstBind = new Semaphore(1);
 
     SmsSender(MessageStore store, SmsTemplates templates, SmsConfig.SmscHolder smsc, SmsSegments segments,
-            Suppressions suppressions, SmsNumberBook book, SmsProperties props, Clock clock, SmsInbound inbound,
-            SmsBind bind) {
+            Suppressions suppressions, SmsNumberBook book, SmsProperties props, Clock clock, SmsInbound inbound) {
         this.inbound = inbound;
-        this.bind = bind;
         this.book = book;
         this.store = store;
         this.templates = templates;
@@ -110,10 +107,6 @@ public class SmsSender {
         String number = ex.getProperty(Disclosures.RECIPIENT, String.class);
         if (smsc.isEmpty()) {
             throw new DeliveryFailure.Transient(List.of("no-smsc"), false);
-        }
-        if (bind.down()) {
-            // the bind dropped: SmsBind binds again on its backoff; a text trying the wire now would be one more try
-            throw new DeliveryFailure.Transient(List.of("connection"), false);
         }
         if (suppressions.suppressed(SMS, number)) {
             store.finish(m.id(), MessageStatus.BLOCKED, null, List.of("sms-number-suppressed"), clock.instant());
@@ -236,8 +229,7 @@ public class SmsSender {
                     || x.getClass().getName().startsWith("org.jsmpp");
         }
         if (connection) {
-            bound = false; // SmsBind binds again, with backoff; the first submit after that goes alone again
-            bind.dropped();
+            bound = false; // camel-smpp binds again on its own; the first submit after that goes alone again
         }
         log.warn("SMS submit failed ({}): the text waits, deferred", e == null ? "unknown" : e.getClass().getSimpleName());
         throw new DeliveryFailure.Transient(List.of(connection ? "connection" : "smsc-error"), false);

@@ -44,7 +44,7 @@ public final class Smsc {
 
     /**
      * The camel-smpp endpoint. Lazy session creation: the hub starts while the SMSC is down, and the first send binds.
-     * A dropped bind is bound again by {@link SmsBind}, with backoff; sends while it is down wait, deferred.
+     * A dropped bind is re-bound by camel-smpp's reconnect task; sends while it is down fail fast and wait, deferred.
      */
     public String endpointUri() {
         StringBuilder u = new StringBuilder(smpp.tls ? "smpps://" : "smpp://").append(enc(smpp.systemId)).append('@')
@@ -54,9 +54,9 @@ public final class Smsc {
                 .append("&sourceAddrTon=").append(smpp.sourceTon).append("&sourceAddrNpi=").append(smpp.sourceNpi)
                 .append("&enquireLinkTimer=").append(smpp.enquireLinkSeconds * 1000L)
                 .append("&transactionTimer=10000")
-                // camel-smpp's reconnect tries at one fixed interval (0 tries: no limit) holding the session's lock
-                // throughout: one try at once and no more; SmsBind binds again after that, with backoff
-                .append("&initialReconnectDelay=0&maxReconnect=1&sessionStateListener=#").append(SmsBind.BEAN)
+                .append("&initialReconnectDelay=").append(smpp.reconnectSeconds * 1000L)
+                .append("&reconnectDelay=").append(smpp.reconnectSeconds * 1000L)
+                .append("&maxReconnect=2147483647")
                 .append("&usingSSL=").append(smpp.tls);
         if (smpp.systemType != null && !smpp.systemType.isEmpty()) {
             u.append("&systemType=").append(enc(smpp.systemType));

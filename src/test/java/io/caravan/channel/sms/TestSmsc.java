@@ -55,10 +55,6 @@ final class TestSmsc implements ServerMessageReceiverListener, AutoCloseable {
     final List<Submitted> submitted = new CopyOnWriteArrayList<>();
     final AtomicInteger binds = new AtomicInteger();
     final List<String> bindTypes = new CopyOnWriteArrayList<>();
-    /** When each bind request came (System.nanoTime), accepted or refused. */
-    final List<Long> bindAttempts = new CopyOnWriteArrayList<>();
-    /** When set, binds are refused (ESME_RBINDFAIL): an SMSC that is up but will not take the hub yet. */
-    volatile boolean refuseBinds;
     /** A command_status to refuse submits with (0: accept). */
     volatile int refuse;
     /**
@@ -95,13 +91,6 @@ final class TestSmsc implements ServerMessageReceiverListener, AutoCloseable {
                     accepting.submit(() -> {
                         try {
                             BindRequest b = s.waitForBind(5000);
-                            bindAttempts.add(System.nanoTime());
-                            if (refuseBinds) {
-                                // no close here: closing at once loses the response, and jsmpp's client then
-                                // waits its whole bind timeout (60 s); the hub closes its side
-                                b.reject(org.jsmpp.SMPPConstant.STAT_ESME_RBINDFAIL);
-                                return;
-                            }
                             bindTypes.add(b.getBindType().name());
                             b.accept("test-smsc");
                             sessions.add(s);
