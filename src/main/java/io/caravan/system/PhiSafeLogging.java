@@ -51,6 +51,16 @@ public class PhiSafeLogging {
         return exchange -> {
             Throwable e = exchange.getException() != null ? exchange.getException()
                     : exchange.getProperty(Exchange.EXCEPTION_CAUGHT, Throwable.class);
+            if (exchange.getContext().isStopping()) {
+                // SIGTERM: camel-mllp's connection threads can still hand over a message read as its route's
+                // processors stop (the send to the next route is then "not started"). Nothing was acknowledged for
+                // it, so its sender sends it again; an operator stopping the hub has nothing to act on
+                log.warn("Route {} stopped before it finished exchange {}; nothing was acknowledged for it",
+                        exchange.getFromRouteId(), exchange.getExchangeId());
+                log.debug("Route {} exchange {} ended with {}", exchange.getFromRouteId(), exchange.getExchangeId(),
+                        classes(e));
+                return;
+            }
             log.error("Route {} failed (exchange {}): {}", exchange.getFromRouteId(), exchange.getExchangeId(),
                     classes(e));
         };
