@@ -254,21 +254,25 @@ public class ConsentService {
     public record Ask(Contact contact, DecisionRequest request) {
     }
 
-    /**
-     * Decides for several contacts at once (an outbound stream's run of events), each exactly as {@link #decide}
-     * would, and audits every decision; the entries go to the trail together and the decisions are returned, in
-     * order, once all of them are durable - one wait for the run rather than one per decision.
-     */
-    public List<Decision> decideAll(List<Ask> asks, String actor, Stage stage) {
-        return decideAll(asks, actor, stage, d -> List.of());
+    /** A run's decisions whose audit entries (and the caller's) are queued: see {@link #decideAllQueued}. */
+    public record QueuedRun(List<Decision> decisions, List<java.util.concurrent.CompletableFuture<Long>> recorded) {
+
+        /** Returns once every entry of the run is durable; throws {@link AuditLog.AuditUnavailable} otherwise. */
+        public void awaitDurable() {
+            for (java.util.concurrent.CompletableFuture<Long> f : recorded) {
+                AuditLog.awaitDurable(f);
+            }
+        }
     }
 
     /**
-     * The same, and the caller's own entries about what it will do with the decisions (its disclosures) go to the
-     * trail in the same batch, after the decisions': one wait for both. The decisions are returned only once every
-     * entry is durable, so nothing is acted on before its decision and its record are.
+     * Decides for several contacts at once (an outbound stream's run of events), each exactly as {@link #decide}
+     * would; the decisions' audit entries and the caller's own about what it will do with them (its disclosures) are
+     * queued together and the decisions returned at once, so the caller can write what they allow into its own,
+     * uncommitted transaction while the trail commits - a stream's outbox rows. The caller must call
+     * {@link QueuedRun#awaitDurable()} before that transaction commits or anything reaches the wire.
      */
-    public List<Decision> decideAll(List<Ask> asks, String actor, Stage stage,
+    public QueuedRun decideAllQueued(List<Ask> asks, String actor, Stage stage,
             java.util.function.Function<List<Decision>, List<AuditDraft>> andThen) {
         Instant now = clock.instant();
         List<Decision> out = new ArrayList<>(asks.size());
@@ -282,42 +286,6 @@ public class ConsentService {
             Decision d = engine.decide(c, records.get(c.id), a.request(), now);
             out.add(d);
             entries.add(entry(d, c.id, a.request(), actor, stage, now));
-        }
-        entries.addAll(andThen.apply(out));
-        if (!entries.isEmpty()) {
-            audit.appendAllAndWait(entries);
-        }
-        return out;
-    }
-
-    /** A run's decisions whose audit entries (and the caller's) are queued: see {@link #decideAllQueued}. */
-    public record QueuedRun(List<Decision> decisions, List<java.util.concurrent.CompletableFuture<Long>> recorded) {
-
-        /** Returns once every entry of the run is durable; throws {@link AuditLog.AuditUnavailable} otherwise. */
-        public void awaitDurable() {
-            for (java.util.concurrent.CompletableFuture<Long> f : recorded) {
-                AuditLog.awaitDurable(f);
-            }
-        }
-    }
-
-    /**
-     * {@link #decideAll(List, String, Stage, java.util.function.Function)} without the wait: the entries are queued
-     * and the decisions returned at once, so the caller can write what they allow into its own, uncommitted
-     * transaction while the trail commits - a stream's outbox rows. The caller must call
-     * {@link QueuedRun#awaitDurable()} before that transaction commits or anything reaches the wire.
-     */
-    public QueuedRun decideAllQueued(List<Ask> asks, String actor, Stage stage,
-            java.util.function.Function<List<Decision>, List<AuditDraft>> andThen) {
-        Instant now = clock.instant();
-        List<Decision> out = new ArrayList<>(asks.size());
-        List<AuditDraft> entries = new ArrayList<>(asks.size());
-        Map<UUID, List<ConsentRecord>> records = store.forDecisionAll(asks.stream().map(a -> a.contact().id)
-                .collect(java.util.stream.Collectors.toCollection(java.util.LinkedHashSet::new)));
-        for (Ask a : asks) {
-            Decision d = engine.decide(a.contact(), records.get(a.contact().id), a.request(), now);
-            out.add(d);
-            entries.add(entry(d, a.contact().id, a.request(), actor, stage, now));
         }
         entries.addAll(andThen.apply(out));
         List<java.util.concurrent.CompletableFuture<Long>> recorded = new ArrayList<>(entries.size());
