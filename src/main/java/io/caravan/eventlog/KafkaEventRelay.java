@@ -55,6 +55,7 @@ public class KafkaEventRelay implements SmartLifecycle {
     private Worker worker;
     private volatile KafkaConsumer<byte[], byte[]> membership;
 
+    /** {@code topics} is taken so that the topics exist (created or checked) before the relay publishes to them. */
     public KafkaEventRelay(KafkaEventLogProperties props, EventLog eventLog, Subscriptions subscriptions,
             @Value("${caravan.event-log.poll-interval:250ms}") Duration interval, KafkaPartitions topics) {
         this.props = props;

@@ -241,24 +241,10 @@ class SharedKeysPostgresIT {
     }
 
     private void start(TestHub hub, String activeKeyId) {
-        Map<String, Object> props = new HashMap<>();
-        hub.register((name, value) -> props.put(name, value.get()));
-        props.put("spring.profiles.active", "postgres");
-        props.put("spring.datasource.url", a.jdbcUrl);
-        props.put("spring.datasource.username", "postgres");
-        props.put("spring.datasource.password", "");
-        props.put("server.port", 0);
-        // two hubs in one JVM: each its own JMX names
-        props.put("spring.jmx.unique-names", true);
-        props.put("management.endpoints.jmx.domain", "caravan-" + (hub == a ? "a" : "b"));
+        Map<String, Object> props = hub.nodeOf(a, "caravan-" + (hub == a ? "a" : "b"));
         props.put("caravan.crypto.active-key-id", activeKeyId);
-        // no Hawtio or Jolokia in these two: closing them would unregister the platform MBeans (Hawtio's
-        // RBACRegistry) that a hub cached by an earlier test class registered, and OperationsIT reads them
-        props.put("management.endpoints.web.exposure.include", "health,prometheus");
-        // as arguments: default properties would lose to application.yaml
         ConfigurableApplicationContext context = new SpringApplicationBuilder(CaravanApplication.class)
-                .run(props.entrySet().stream().map(e -> "--" + e.getKey() + "=" + e.getValue())
-                        .toArray(String[]::new));
+                .run(TestHub.args(props));
         synchronized (contexts) {
             contexts.put(hub, context);
         }

@@ -8,7 +8,6 @@ import io.caravan.support.FreePorts;
 import io.caravan.support.Hl7Messages;
 import io.caravan.support.MllpTestClient;
 import io.caravan.support.TestHub;
-import java.nio.charset.StandardCharsets;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.ResultSet;
@@ -239,31 +238,16 @@ class KafkaEventLogPostgresIT {
     }
 
     private void start(TestHub hub, String node) {
-        Map<String, Object> props = new HashMap<>();
-        hub.register((name, value) -> props.put(name, value.get()));
-        props.put("spring.profiles.active", "postgres");
-        props.put("spring.datasource.url", a.jdbcUrl);
-        props.put("spring.datasource.username", "postgres");
-        props.put("spring.datasource.password", "");
-        props.put("server.port", 0);
-        props.put("spring.jmx.unique-names", true);
-        props.put("management.endpoints.jmx.domain", "caravan-kafka-" + node);
-        // closing these must not unregister platform MBeans another cached hub registered (see SharedKeysPostgresIT)
-        props.put("management.endpoints.web.exposure.include", "health,prometheus");
+        Map<String, Object> props = hub.nodeOf(a, "caravan-kafka-" + node);
         props.put("caravan.event-log.kafka.bootstrap-servers", brokers);
         props.put("caravan.event-log.kafka.topic", TOPIC);
         props.put("caravan.event-log.kafka.session-timeout", "6s");
         props.put("caravan.event-log.poll-interval", "100ms");
         props.put("test.node", node);
         ConfigurableApplicationContext context = new SpringApplicationBuilder(CaravanApplication.class,
-                RecorderConfig.class).run(props.entrySet().stream().map(e -> "--" + e.getKey() + "=" + e.getValue())
-                        .toArray(String[]::new));
+                RecorderConfig.class).run(TestHub.args(props));
         synchronized (contexts) {
             contexts.put(hub, context);
         }
-    }
-
-    static String utf8(byte[] b) {
-        return new String(b, StandardCharsets.UTF_8);
     }
 }

@@ -73,6 +73,31 @@ public final class TestHub {
     private static final java.util.concurrent.atomic.AtomicInteger CONTEXTS =
             new java.util.concurrent.atomic.AtomicInteger();
 
+    /**
+     * This hub's settings as one node of several in this JVM on {@code database}'s PostgreSQL database (a second node
+     * an operator adds): its own data directory, ports and JMX domain; no Hawtio or Jolokia, since closing a context
+     * with them unregisters platform MBeans (Hawtio's RBACRegistry) that a hub cached by another test class registered.
+     * As {@code --key=value} arguments: default properties would lose to application.yaml.
+     */
+    public java.util.Map<String, Object> nodeOf(TestHub database, String jmxDomain) {
+        java.util.Map<String, Object> props = new java.util.HashMap<>();
+        register((name, value) -> props.put(name, value.get()));
+        props.put("spring.profiles.active", "postgres");
+        props.put("spring.datasource.url", database.jdbcUrl);
+        props.put("spring.datasource.username", "postgres");
+        props.put("spring.datasource.password", "");
+        props.put("server.port", 0);
+        props.put("spring.jmx.unique-names", true);
+        props.put("management.endpoints.jmx.domain", jmxDomain);
+        props.put("management.endpoints.web.exposure.include", "health,prometheus");
+        return props;
+    }
+
+    /** {@code props} as the command-line arguments {@link #nodeOf} means them for. */
+    public static String[] args(java.util.Map<String, Object> props) {
+        return props.entrySet().stream().map(e -> "--" + e.getKey() + "=" + e.getValue()).toArray(String[]::new);
+    }
+
     public void register(DynamicPropertyRegistry r) {
         String[][] users = {{COMPLIANCE, "compliance"}, {INTEGRATION, "integration"}, {OPERATOR, "operator"}};
         for (int i = 0; i < users.length; i++) {
