@@ -21,6 +21,10 @@ public final class Actions {
     public static final String INBOUND_REPLAYED = "inbound.replayed";
     /** An operator sent a stream destination's events again from a time: which destination, from when, how many. */
     public static final String STREAM_REPLAYED = "stream.replayed";
+    /** An operator gave up a parked contact's failed event for a subscriber: which subscriber, event and position. */
+    public static final String EVENT_SKIPPED = "event-log.skipped";
+    /** An operator asked for a parked contact's failed event to be tried again now: which subscriber and event. */
+    public static final String EVENT_RETRIED = "event-log.retried";
     /** Entries older than the retention period were purged; the chain stays verifiable from the anchor. */
     public static final String PURGED = "audit.purged";
 

@@ -1,6 +1,7 @@
 package io.caravan.cluster;
 
 import io.caravan.eventlog.EventSubscriber;
+import io.caravan.eventlog.ParkedContacts;
 import io.caravan.eventlog.Subscriptions;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -17,7 +18,7 @@ import org.springframework.web.bind.annotation.RestController;
 /**
  * {@code GET /api/cluster} (README "Several nodes"): this node, the nodes Quartz's clustered job store has seen check
  * in, each singleton (a trigger of that store: one node runs a fire at a time) with the node running it now, and each
- * event-log subscriber's lag. Read from the job store's own tables, the record Quartz keeps of who is alive and who is
+ * event-log subscriber's lag and parked contacts. Read from the job store's own tables, the record Quartz keeps of who is alive and who is
  * firing what. Ids, times and counts only: no PHI.
  */
 @RestController
@@ -27,13 +28,15 @@ class ClusterController {
     private final JdbcTemplate jdbc;
     private final Subscriptions subscriptions;
     private final ObjectProvider<EventSubscriber> subscribers;
+    private final ParkedContacts parked;
 
     ClusterController(Scheduler scheduler, JdbcTemplate jdbc, Subscriptions subscriptions,
-            ObjectProvider<EventSubscriber> subscribers) {
+            ObjectProvider<EventSubscriber> subscribers, ParkedContacts parked) {
         this.scheduler = scheduler;
         this.jdbc = jdbc;
         this.subscriptions = subscriptions;
         this.subscribers = subscribers;
+        this.parked = parked;
     }
 
     @GetMapping("/api/cluster")
@@ -73,6 +76,7 @@ class ClusterController {
             Map<String, Object> m = new LinkedHashMap<>();
             m.put("subscriber", s.subscriberName());
             m.put("lag", subscriptions.lag(s.subscriberName()));
+            m.put("parkedContacts", parked.count(s.subscriberName()));
             lag.add(m);
         }
         Map<String, Object> out = new LinkedHashMap<>();

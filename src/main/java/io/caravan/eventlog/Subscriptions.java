@@ -5,12 +5,17 @@ import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.sql.Timestamp;
 import java.time.Clock;
+import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
+import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.locks.ReentrantLock;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.springframework.beans.factory.annotation.Autowired;
+import org.springframework.beans.factory.annotation.Value;
 import org.springframework.dao.DuplicateKeyException;
 import org.springframework.jdbc.core.JdbcTemplate;
 import org.springframework.stereotype.Component;
@@ -22,14 +27,22 @@ import org.springframework.transaction.support.TransactionTemplate;
  * transaction that also moves its partition's cursor from the position it was read at to the event's - a
  * compare-and-set, so a second poller (another node, an overlapping tick) rolls its effect back instead of acting
  * twice. An event whose effect fails is not retried in place, which would block every event behind it: the cursor
- * moves past it and the event goes to {@code event_retry}, tried again on each later poll, and after {@value
- * #MAX_ATTEMPTS} failures parked (a PHI-free log line with the event's id, and {@code caravan_event_log_parked_total}).
+ * moves past it and the event goes to {@code event_retry}.
+ *
+ * <p>A failure parks the event's contact for this subscriber, not the partition: the contact's later events for it are
+ * moved out of the way too (rows of {@code event_retry} with no attempt yet, "held"), so they wait behind the failed
+ * one instead of overtaking it, while other contacts' events go on. Only the oldest row of a contact is tried, again
+ * after an exponential backoff ({@code caravan.event-log.retry.*}: from one second, doubling, capped at five minutes),
+ * so a short outage of what the effect needs does not use the attempts up. Once it succeeds the held ones follow, in
+ * order, each in its own transaction. After {@code max-attempts} failures the contact stays parked (a PHI-free log
+ * line with the event's id, and {@code caravan_event_log_parked_total}) until an operator retries or skips the event
+ * ({@link ParkedContacts}).
  */
 @Component
 public class Subscriptions {
 
     private static final Logger log = LoggerFactory.getLogger(Subscriptions.class);
-    static final int MAX_ATTEMPTS = 5;
+    static final int MAX_ATTEMPTS = 10;
     private static final int BATCH = 500;
 
     /** Another poller moved the cursor first: this one's effect is rolled back. */
@@ -44,6 +57,9 @@ public class Subscriptions {
     private final TransactionTemplate tx;
     private final MeterRegistry meters;
     private final Clock clock;
+    private final Duration firstBackoff;
+    private final Duration maxBackoff;
+    private final int maxAttempts;
     private final Map<String, ReentrantLock> locks = new ConcurrentHashMap<>();
     private final Map<String, Counter> parked = new ConcurrentHashMap<>();
     /** Where each subscriber's next poll starts reading, so a backlog in one partition cannot starve the others. */
@@ -51,11 +67,31 @@ public class Subscriptions {
 
     public Subscriptions(EventLog eventLog, JdbcTemplate jdbc, TransactionTemplate tx, MeterRegistry meters,
             Clock clock) {
+        this(eventLog, jdbc, tx, meters, clock, Duration.ofSeconds(1), Duration.ofMinutes(5), MAX_ATTEMPTS);
+    }
+
+    @Autowired
+    public Subscriptions(EventLog eventLog, JdbcTemplate jdbc, TransactionTemplate tx, MeterRegistry meters,
+            Clock clock, @Value("${caravan.event-log.retry.first-backoff:1s}") Duration firstBackoff,
+            @Value("${caravan.event-log.retry.max-backoff:5m}") Duration maxBackoff,
+            @Value("${caravan.event-log.retry.max-attempts:" + MAX_ATTEMPTS + "}") int maxAttempts) {
         this.eventLog = eventLog;
         this.jdbc = jdbc;
         this.tx = tx;
         this.meters = meters;
         this.clock = clock;
+        this.firstBackoff = firstBackoff;
+        this.maxBackoff = maxBackoff;
+        this.maxAttempts = Math.max(1, maxAttempts);
+    }
+
+    /** The wait before attempt {@code failed + 1}: the first backoff doubled per failure so far, capped. */
+    Duration backoff(int failed) {
+        Duration d = firstBackoff;
+        for (int i = 1; i < failed && d.compareTo(maxBackoff) < 0; i++) {
+            d = d.multipliedBy(2);
+        }
+        return d.compareTo(maxBackoff) > 0 ? maxBackoff : d;
     }
 
     /** How many logged events the subscriber has not read yet, over all partitions. */
@@ -135,6 +171,8 @@ public class Subscriptions {
         }
         try {
             int n = retries(s, owned);
+            // the contacts parked for this subscriber now; one whose event fails below joins them for the rest
+            Set<UUID> held = heldContacts(name);
             List<Long> cursors = cursor(name);
             List<Long> heads = eventLog.heads();
             int count = cursors.size();
@@ -148,7 +186,7 @@ public class Subscriptions {
                 List<LoggedEvent> batch;
                 do {
                     batch = eventLog.read(name, p, cursor, BATCH);
-                    if (s.batches() && batch.size() > 1) {
+                    if (s.batches() && batch.size() > 1 && batch.stream().noneMatch(e -> held.contains(e.contactId()))) {
                         Run run = handleRun(s, batch, cursor);
                         if (run == Run.MOVED) {
                             return n;
@@ -161,7 +199,7 @@ public class Subscriptions {
                         // FAILED: rolled back; each event again in its own transaction, so only a bad one fails
                     }
                     for (LoggedEvent e : batch) {
-                        if (!going.getAsBoolean() || !handle(s, e, cursor)) {
+                        if (!going.getAsBoolean() || !handle(s, e, cursor, held)) {
                             return n;
                         }
                         cursor = e.position();
@@ -194,9 +232,23 @@ public class Subscriptions {
         }
     }
 
-    /** False when another poller has moved the cursor: this poll stops. */
-    private boolean handle(EventSubscriber s, LoggedEvent e, long from) {
+    /**
+     * False when another poller has moved the cursor: this poll stops. An event of a parked contact is not acted on:
+     * it is held behind the contact's failed one, in the transaction that moves the cursor past it.
+     */
+    private boolean handle(EventSubscriber s, LoggedEvent e, long from, Set<UUID> held) {
         String name = s.subscriberName();
+        if (e.contactId() != null && held.contains(e.contactId())) {
+            try {
+                tx.executeWithoutResult(st -> {
+                    advance(name, e.partition(), from, e.position());
+                    insertRetry(name, e, 0, null, null);
+                });
+                return true;
+            } catch (CursorMoved moved) {
+                return false;
+            }
+        }
         try {
             tx.executeWithoutResult(st -> {
                 s.onEvent(e);
@@ -206,20 +258,38 @@ public class Subscriptions {
         } catch (CursorMoved moved) {
             return false;
         } catch (RuntimeException ex) {
-            log.error("Event {} (partition {} position {}) not handled by {} ({}); retried later", e.event().id(),
-                    e.partition(), e.position(), name, ex.getClass().getSimpleName());
+            log.error("Event {} (partition {} position {}) not handled by {} ({}); its contact is parked for it and"
+                    + " the event retried later", e.event().id(), e.partition(), e.position(), name,
+                    ex.getClass().getSimpleName());
             try {
                 tx.executeWithoutResult(st -> {
                     advance(name, e.partition(), from, e.position());
-                    jdbc.update("INSERT INTO event_retry (subscriber, log_partition, position, attempts, parked, error,"
-                            + " updated_at) VALUES (?, ?, ?, 1, FALSE, ?, ?)", name, e.partition(), e.position(),
-                            errorName(ex), Timestamp.from(clock.instant()));
+                    insertRetry(name, e, 1, errorName(ex), clock.instant().plus(backoff(1)));
                 });
+                if (e.contactId() != null) {
+                    held.add(e.contactId());
+                }
                 return true;
             } catch (CursorMoved moved) {
                 return false;
             }
         }
+    }
+
+    private void insertRetry(String name, LoggedEvent e, int attempts, String error, java.time.Instant next) {
+        Timestamp now = Timestamp.from(clock.instant());
+        jdbc.update("INSERT INTO event_retry (subscriber, log_partition, position, attempts, parked, error, updated_at,"
+                + " contact_id, event_id, next_attempt_at, since) VALUES (?, ?, ?, ?, FALSE, ?, ?, ?, ?, ?, ?)", name,
+                e.partition(), e.position(), attempts, error, now, e.contactId(), e.event().id(),
+                next == null ? null : Timestamp.from(next), now);
+    }
+
+    /** The contacts with an event waiting in {@code event_retry} for the subscriber: their new events wait too. */
+    private Set<UUID> heldContacts(String name) {
+        Set<UUID> held = ConcurrentHashMap.newKeySet();
+        held.addAll(jdbc.queryForList("SELECT DISTINCT contact_id FROM event_retry WHERE subscriber = ?"
+                + " AND contact_id IS NOT NULL", UUID.class, name));
+        return held;
     }
 
     /**
@@ -243,23 +313,40 @@ public class Subscriptions {
         }
     }
 
+    /**
+     * The due retries: the oldest waiting event of each parked contact whose backoff is over (and the old rows that name
+     * no contact). After a success the contact's next held event is due at once: passes repeat while they succeed.
+     */
     private int retries(EventSubscriber s, java.util.function.IntPredicate owned) {
-        String name = s.subscriberName();
-        Map<Integer, List<Long>> due = new java.util.TreeMap<>();
-        jdbc.query("SELECT log_partition, position FROM event_retry WHERE subscriber = ? AND parked = FALSE"
-                + " ORDER BY log_partition, position LIMIT " + BATCH, rs -> {
-                    if (owned.test(rs.getInt(1))) {
-                        due.computeIfAbsent(rs.getInt(1), k -> new java.util.ArrayList<>()).add(rs.getLong(2));
-                    }
-                }, name);
         int n = 0;
-        for (Map.Entry<Integer, List<Long>> d : due.entrySet()) {
-            n += retries(s, d.getKey(), d.getValue());
+        int[] succeeded = {1};
+        while (succeeded[0] > 0 && n < 10 * BATCH && !Thread.currentThread().isInterrupted()) {
+            succeeded[0] = 0;
+            n += retryPass(s, owned, succeeded);
         }
         return n;
     }
 
-    private int retries(EventSubscriber s, int partition, List<Long> due) {
+    private int retryPass(EventSubscriber s, java.util.function.IntPredicate owned, int[] succeeded) {
+        String name = s.subscriberName();
+        Map<Integer, List<Long>> due = new java.util.TreeMap<>();
+        jdbc.query("SELECT r.log_partition, r.position FROM event_retry r WHERE r.subscriber = ? AND r.parked = FALSE"
+                + " AND (r.next_attempt_at IS NULL OR r.next_attempt_at <= ?) AND NOT EXISTS (SELECT 1 FROM"
+                + " event_retry o WHERE o.subscriber = r.subscriber AND o.contact_id = r.contact_id"
+                + " AND o.log_partition = r.log_partition AND o.position < r.position)"
+                + " ORDER BY r.log_partition, r.position LIMIT " + BATCH, rs -> {
+                    if (owned.test(rs.getInt(1))) {
+                        due.computeIfAbsent(rs.getInt(1), k -> new java.util.ArrayList<>()).add(rs.getLong(2));
+                    }
+                }, name, Timestamp.from(clock.instant()));
+        int n = 0;
+        for (Map.Entry<Integer, List<Long>> d : due.entrySet()) {
+            n += retries(s, d.getKey(), d.getValue(), succeeded);
+        }
+        return n;
+    }
+
+    private int retries(EventSubscriber s, int partition, List<Long> due, int[] succeeded) {
         String name = s.subscriberName();
         List<LoggedEvent> events = eventLog.readAt(name, partition, due);
         if (events.size() < due.size()) {
@@ -278,19 +365,26 @@ public class Subscriptions {
                         throw new CursorMoved();
                     }
                 });
+                succeeded[0]++;
             } catch (CursorMoved moved) {
                 // another poller handled this retry
             } catch (RuntimeException ex) {
-                Integer attempts = jdbc.queryForObject("SELECT attempts FROM event_retry WHERE subscriber = ?"
+                List<Integer> tried = jdbc.queryForList("SELECT attempts FROM event_retry WHERE subscriber = ?"
                         + " AND log_partition = ? AND position = ?", Integer.class, name, partition, e.position());
-                boolean park = attempts != null && attempts + 1 >= MAX_ATTEMPTS;
-                jdbc.update("UPDATE event_retry SET attempts = attempts + 1, parked = ?, error = ?, updated_at = ?"
-                        + " WHERE subscriber = ? AND log_partition = ? AND position = ?", park, errorName(ex),
-                        Timestamp.from(clock.instant()), name, partition, e.position());
+                if (tried.isEmpty()) {
+                    continue; // skipped by an operator meanwhile
+                }
+                int attempts = tried.get(0);
+                boolean park = attempts + 1 >= maxAttempts;
+                java.time.Instant now = clock.instant();
+                jdbc.update("UPDATE event_retry SET attempts = attempts + 1, parked = ?, error = ?, updated_at = ?,"
+                        + " next_attempt_at = ? WHERE subscriber = ? AND log_partition = ? AND position = ?", park,
+                        errorName(ex), Timestamp.from(now), Timestamp.from(now.plus(backoff(attempts + 1))), name,
+                        partition, e.position());
                 if (park) {
-                    log.error("Event {} (partition {} position {}) parked for {} after {} failed attempts ({});"
-                            + " see event_retry", e.event().id(), partition, e.position(), name, MAX_ATTEMPTS,
-                            ex.getClass().getSimpleName());
+                    log.error("Event {} (partition {} position {}) parked for {} after {} failed attempts ({}): its"
+                            + " contact waits for an operator (GET /api/event-log/parked)", e.event().id(), partition,
+                            e.position(), name, attempts + 1, ex.getClass().getSimpleName());
                     parked.computeIfAbsent(name, k -> Counter.builder("caravan_event_log_parked_total")
                             .description("Events a subscriber gave up on after its retries")
                             .tag("subscriber", k).register(meters)).increment();
