@@ -44,6 +44,10 @@ class EventLogIT {
     @DynamicPropertySource
     static void hub(DynamicPropertyRegistry r) {
         HUB.register(r);
+        // the poll-by-poll retry test below: no wait between attempts (backoff and parking per contact are
+        // SubscriptionsParkingTest's and ParkedContactsIT's)
+        r.add("caravan.event-log.retry.first-backoff", () -> "0s");
+        r.add("caravan.event-log.retry.max-attempts", () -> "5");
     }
 
     /** Acts by inserting (subscriber, partition, position, event) - no key, so acting twice would show as two rows. */
