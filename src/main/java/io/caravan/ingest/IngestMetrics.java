@@ -22,6 +22,8 @@ public class IngestMetrics {
     private final MeterRegistry registry;
     private final Map<String, Counter> counters = new ConcurrentHashMap<>();
     private final Map<String, Timer> timers = new ConcurrentHashMap<>();
+    /** Per feed, when it last had a message accepted (epoch millis): a silent feed is how an EHR interface fails. */
+    private final Map<String, java.util.concurrent.atomic.AtomicLong> lastAccepted = new ConcurrentHashMap<>();
 
     public IngestMetrics(MeterRegistry registry) {
         this.registry = registry;
@@ -41,6 +43,16 @@ public class IngestMetrics {
                 .minimumExpectedValue(Duration.ofNanos(100_000))
                 .maximumExpectedValue(Duration.ofSeconds(30))
                 .register(registry)).record(Duration.ofNanos(nanos));
+        if (outcome == Outcome.ACCEPTED) {
+            lastAccepted.computeIfAbsent(feed, f -> {
+                java.util.concurrent.atomic.AtomicLong at = new java.util.concurrent.atomic.AtomicLong();
+                io.micrometer.core.instrument.Gauge.builder("caravan.hl7.last.accepted.timestamp", at,
+                        a -> a.get() / 1000.0).baseUnit("seconds")
+                        .description("When the feed last had a message accepted (stored and ACKed AA)")
+                        .tag("feed", f).register(registry);
+                return at;
+            }).set(System.currentTimeMillis());
+        }
     }
 
     /**
