@@ -18,8 +18,8 @@ import org.springframework.web.bind.annotation.RestController;
 /**
  * {@code GET /api/cluster} (README "Several nodes"): this node, the nodes Quartz's clustered job store has seen check
  * in, each singleton (a trigger of that store: one node runs a fire at a time) with the node running it now, and each
- * event-log subscriber's lag and parked contacts. Read from the job store's own tables, the record Quartz keeps of who is alive and who is
- * firing what. Ids, times and counts only: no PHI.
+ * event-log subscriber's lag and parked contacts. Read from the job store's own tables, the record Quartz keeps of
+ * who is alive and who is firing what. Ids, times and counts only: no PHI.
  */
 @RestController
 class ClusterController {

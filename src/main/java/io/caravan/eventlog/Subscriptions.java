@@ -186,7 +186,8 @@ public class Subscriptions {
                 List<LoggedEvent> batch;
                 do {
                     batch = eventLog.read(name, p, cursor, BATCH);
-                    if (s.batches() && batch.size() > 1 && batch.stream().noneMatch(e -> held.contains(e.contactId()))) {
+                    if (s.batches() && batch.size() > 1
+                            && batch.stream().noneMatch(e -> held.contains(e.contactId()))) {
                         Run run = handleRun(s, batch, cursor);
                         if (run == Run.MOVED) {
                             return n;
@@ -314,8 +315,9 @@ public class Subscriptions {
     }
 
     /**
-     * The due retries: the oldest waiting event of each parked contact whose backoff is over (and the old rows that name
-     * no contact). After a success the contact's next held event is due at once: passes repeat while they succeed.
+     * The due retries: the oldest waiting event of each parked contact whose backoff is over (and the old rows that
+     * name no contact). After a success the contact's next held event is due at once: passes repeat while they
+     * succeed.
      */
     private int retries(EventSubscriber s, java.util.function.IntPredicate owned) {
         int n = 0;
