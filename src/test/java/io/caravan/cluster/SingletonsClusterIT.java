@@ -37,6 +37,7 @@ class SingletonsClusterIT {
 
     static final ObjectMapper JSON = new ObjectMapper();
     static final int PATIENTS_PER_NODE = 25;
+    static final int RESTRICTED_PER_NODE = 15;
 
     final Path tmp = Path.of("target", "singletons-it", UUID.randomUUID().toString()).toAbsolutePath();
 
@@ -81,11 +82,13 @@ class SingletonsClusterIT {
             a.start();
             b.start();
 
-            // both nodes take registrations that each carry a restriction (PD1-12 = Y): an event for the webhook and
-            // an audit outbox entry each, committed on the node that took the message
+            // both nodes take registrations (an event for the webhook each) and registrations with a restriction
+            // (PD1-12 = Y: not streamed, an audit outbox entry each, committed on the node that took the message)
             List<CompletableFuture<Void>> senders = new ArrayList<>();
-            senders.add(CompletableFuture.runAsync(() -> register(a, "SA", PATIENTS_PER_NODE)));
-            senders.add(CompletableFuture.runAsync(() -> register(b, "SB", PATIENTS_PER_NODE)));
+            senders.add(CompletableFuture.runAsync(() -> register(a, "SA", PATIENTS_PER_NODE, false)));
+            senders.add(CompletableFuture.runAsync(() -> register(b, "SB", PATIENTS_PER_NODE, false)));
+            senders.add(CompletableFuture.runAsync(() -> register(a, "RA", RESTRICTED_PER_NODE, true)));
+            senders.add(CompletableFuture.runAsync(() -> register(b, "RB", RESTRICTED_PER_NODE, true)));
             senders.forEach(CompletableFuture::join);
 
             Awaitility.await().atMost(Duration.ofSeconds(120)).pollInterval(Duration.ofMillis(500))
@@ -108,7 +111,7 @@ class SingletonsClusterIT {
 
             // one chain entry per restriction change, the chain whole on either node
             assertThat(count("SELECT COUNT(*) FROM audit_entry WHERE action = 'consent.changed'"))
-                    .isEqualTo(2 * PATIENTS_PER_NODE);
+                    .isEqualTo(2 * RESTRICTED_PER_NODE);
             assertThat(a.get("/api/audit/verify")).contains("\"valid\":true");
             assertThat(b.get("/api/audit/verify")).contains("\"valid\":true");
 
@@ -148,13 +151,17 @@ class SingletonsClusterIT {
         return out;
     }
 
-    private static void register(HubProcess hub, String prefix, int n) {
+    private static void register(HubProcess hub, String prefix, int n, boolean restricted) {
         try (MllpTestClient c = new MllpTestClient(hub.mllpPort)) {
             for (int i = 0; i < n; i++) {
                 String mrn = prefix + i + "-" + System.nanoTime() % 1_000_000L;
                 // PD1-12 protection indicator Y: the new contact's restrictions change, recorded through the outbox
+                // (and a restricted patient is left out of the stream)
                 String msg = Hl7Messages.a04(Hl7Messages.controlId(), mrn, "Single" + prefix, "Ton",
-                        "s" + mrn.toLowerCase() + "@example.org").replace("PV1|", "PD1" + "|".repeat(12) + "Y\rPV1|");
+                        "s" + mrn.toLowerCase() + "@example.org");
+                if (restricted) {
+                    msg = msg.replace("PV1|", "PD1" + "|".repeat(12) + "Y\rPV1|");
+                }
                 assertThat(MllpTestClient.msa1(c.exchange(msg, 10_000))).isEqualTo("AA");
             }
         } catch (Exception e) {

@@ -26,11 +26,12 @@ class SmsBind implements SmartLifecycle {
 
     private final boolean smsc;
     private final ObjectProvider<KafkaRoles> roles;
-    private final CamelContext camel;
+    /** Resolved when the role is lost: the channel (and so this) is made before Camel has its routes. */
+    private final ObjectProvider<CamelContext> camel;
     private volatile KafkaRoles.Role role;
     private volatile boolean running;
 
-    SmsBind(SmsConfig.SmscHolder smsc, ObjectProvider<KafkaRoles> roles, CamelContext camel) {
+    SmsBind(SmsConfig.SmscHolder smsc, ObjectProvider<KafkaRoles> roles, ObjectProvider<CamelContext> camel) {
         this.smsc = smsc.smsc().isPresent();
         this.roles = roles;
         this.camel = camel;
@@ -52,14 +53,15 @@ class SmsBind implements SmartLifecycle {
     }
 
     private void changed(boolean held) {
-        if (held) {
-            return; // the next submit binds (lazy session creation)
+        if (held || !running) {
+            return; // the next submit binds (lazy session creation); at a stop Camel has closed the bind already
         }
         try {
             // stopping the route stops its producers: camel-smpp unbinds; started again for the keyword replies'
             // route to exist (it submits nothing here while another node holds the role)
-            camel.getRouteController().stopRoute("sms-submit", 10, TimeUnit.SECONDS);
-            camel.getRouteController().startRoute("sms-submit");
+            CamelContext c = camel.getObject();
+            c.getRouteController().stopRoute("sms-submit", 10, TimeUnit.SECONDS);
+            c.getRouteController().startRoute("sms-submit");
         } catch (Exception e) {
             log.warn("SMS: could not close this node's bind after handing the role on ({})",
                     e.getClass().getSimpleName());
