@@ -31,7 +31,8 @@ import org.junit.jupiter.api.Test;
  * webhook destination's outbox is drained by one node at a time (each event POSTed once, in the outbox's order, not
  * by both nodes racing over the same rows), and the audit outbox (entries another writer committed with its data, here
  * the restriction changes of PD1-12) is moved into the one chain by one node at a time - every entry once, the chain
- * valid, and no node's move rolled back because the other had moved the same entries first.
+ * valid, and no node's move rolled back because the other had moved the same entries first. Then one node is killed
+ * with SIGKILL: the survivor drains both outboxes on its own.
  */
 class SingletonsClusterIT {
 
@@ -120,6 +121,25 @@ class SingletonsClusterIT {
                     "singleton/stream-kafka", "singleton/audit-outbox", "singleton/campaigns");
 
             assertThat(errorLines(a.log())).as("node a's log").isEmpty();
+            assertThat(errorLines(b.log())).as("node b's log").isEmpty();
+
+            // node a dies (SIGKILL) with the outbox drained: the drains' triggers fire on b once Quartz finds a gone
+            a.kill9();
+            register(b, "SC", 10, false);
+            register(b, "RC", 5, true);
+            Awaitility.await().atMost(Duration.ofSeconds(90)).pollInterval(Duration.ofMillis(500))
+                    .untilAsserted(() -> {
+                        assertThat(count("SELECT COUNT(*) FROM stream_outbox WHERE destination = 'hook'"
+                                + " AND delivered_at IS NULL")).as("webhook events not delivered").isZero();
+                        assertThat(count("SELECT COUNT(*) FROM audit_outbox")).as("audit outbox").isZero();
+                    });
+            List<String> all = ids("SELECT event_id FROM stream_outbox WHERE destination = 'hook' ORDER BY seq");
+            assertThat(all).hasSize(2 * PATIENTS_PER_NODE + 10);
+            synchronized (got) {
+                received = List.copyOf(got);
+            }
+            assertThat(received).as("after the kill too, each event once and in order").isEqualTo(all);
+            assertThat(b.get("/api/audit/verify")).contains("\"valid\":true");
             assertThat(errorLines(b.log())).as("node b's log").isEmpty();
         } finally {
             receiver.stop(0);
