@@ -54,9 +54,13 @@ class CampaignClusterIT {
             try (MllpTestClient c = new MllpTestClient(a.mllpPort)) {
                 for (int i = 0; i < PATIENTS; i++) {
                     String mrn = "CC-" + (100 + i);
-                    assertThat(MllpTestClient.msa1(c.exchange(Hl7Messages.adt("A04", Hl7Messages.controlId(), mrn,
-                            "Campbell", "Cam", "cc-" + (100 + i) + "@example.org", OffsetDateTime.now())
-                            + "DG1|1||Z00.11^Exam^I10\r", 10_000))).isEqualTo("AA");
+                    String email = "cc-" + (100 + i) + "@example.org";
+                    assertThat(MllpTestClient.msa1(c.exchange(Hl7Messages.a04(Hl7Messages.controlId(), mrn,
+                            "Campbell", "Cam", email), 10_000))).isEqualTo("AA");
+                    // the code the segment selects by (an A08 maps DG1; an A04 does not)
+                    assertThat(MllpTestClient.msa1(c.exchange(Hl7Messages.adt("A08", Hl7Messages.controlId(), mrn,
+                            "Campbell", "Cam", email, OffsetDateTime.now()) + "DG1|1||Z00.11^Exam^I10\r", 10_000)))
+                            .isEqualTo("AA");
                 }
             }
             assertThat(a.post("/api/segments", """
