@@ -392,8 +392,8 @@ public class Campaigns implements SmartLifecycle {
     /**
      * Several nodes on one database: no runner thread of this node's own; campaigns are planned by
      * {@link #runSlice}, which the caller fires from a trigger that runs on one node at a time. Every node's runner
-     * planned every campaign, each at the campaign's rate (twice the rate with two nodes) and taking the same
-     * snapshot at once. Before {@link #start()}.
+     * took a new campaign's snapshot at once (one failed on the other's rows) and planned the same recipients side by
+     * side. Before {@link #start()}.
      */
     public void runOnCall() {
         onCall = true;
