@@ -113,6 +113,10 @@ public class AuditLog implements SmartLifecycle {
     private final java.util.concurrent.atomic.LongAdder waitedAppends = new java.util.concurrent.atomic.LongAdder();
     private volatile boolean running;
     private volatile boolean outboxNudged = true;
+    /** Moved only when {@link #drainOutboxNow()} asks (several nodes: one node at a time, see there). */
+    private volatile boolean outboxOnCall;
+    private final java.util.Queue<CompletableFuture<Void>> outboxWaiters =
+            new java.util.concurrent.ConcurrentLinkedQueue<>();
     private Worker indexer;
     /** The writer thread's schedule of its periodic duties (see {@link #duties()}). */
     private long nextOutboxScan;
@@ -263,6 +267,27 @@ public class AuditLog implements SmartLifecycle {
     }
 
     /**
+     * Several nodes on one database: the writer no longer moves the outbox by itself (after a nudge, every two
+     * seconds, at start), only when {@link #drainOutboxNow()} asks. Every node's writer scanned the one shared outbox,
+     * so two nodes moved the same entries at once and the later group was rolled back ("outbox entry already moved");
+     * the caller asks from a trigger that runs on one node at a time. Before {@link #start()}.
+     */
+    public void drainOutboxOnCall() {
+        outboxOnCall = true;
+    }
+
+    /** Moves the outbox into the chain on the writer thread, between groups; returns once it did (or failed). */
+    public void drainOutboxNow() throws InterruptedException {
+        CompletableFuture<Void> done = new CompletableFuture<>();
+        outboxWaiters.add(done);
+        try {
+            done.get(60, java.util.concurrent.TimeUnit.SECONDS);
+        } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
+            throw new IllegalStateException("the audit outbox was not moved", null);
+        }
+    }
+
+    /**
      * Waits until a queued entry is durable (see {@link #append}); throws {@link AuditUnavailable} as
      * {@link #appendAndWait} does. For callers that queue an entry, do work that does not act on it yet, then wait.
      */
@@ -301,10 +326,20 @@ public class AuditLog implements SmartLifecycle {
      */
     private void duties() {
         long now = System.currentTimeMillis();
-        if (running && (outboxNudged || now >= nextOutboxScan)) {
+        if (running && !outboxOnCall && (outboxNudged || now >= nextOutboxScan)) {
             outboxNudged = false;
             drainOutbox();
             nextOutboxScan = now + OUTBOX_SCAN_MILLIS;
+        }
+        if (!outboxWaiters.isEmpty()) {
+            List<CompletableFuture<Void>> asked = new ArrayList<>();
+            for (CompletableFuture<Void> f; (f = outboxWaiters.poll()) != null;) {
+                asked.add(f);
+            }
+            if (running) {
+                drainOutbox();
+            }
+            asked.forEach(f -> f.complete(null));
         }
         if (props.purge() && now >= nextPurge) {
             nextPurge = now + PURGE_EVERY_MILLIS;

@@ -381,7 +381,43 @@ public class Campaigns implements SmartLifecycle {
             return t;
         });
         running = true;
-        runner = Worker.start("caravan-campaigns", true, this::loop);
+        if (!onCall) {
+            runner = Worker.start("caravan-campaigns", true, this::loop);
+        }
+    }
+
+    /** Planned only by {@link #runSlice} (several nodes: one node at a time, see there). */
+    private volatile boolean onCall;
+
+    /**
+     * Several nodes on one database: no runner thread of this node's own; campaigns are planned by
+     * {@link #runSlice}, which the caller fires from a trigger that runs on one node at a time. Every node's runner
+     * took a new campaign's snapshot at once (one failed on the other's rows) and planned the same recipients side by
+     * side. Before {@link #start()}.
+     */
+    public void runOnCall() {
+        onCall = true;
+    }
+
+    /**
+     * Rounds of planning until nothing is left to do now or {@code slice} is used, then waits for the batches still
+     * planning: when the next fire runs on another node, no batch of this one is still going.
+     */
+    public int runSlice(Duration slice) {
+        long until = System.nanoTime() + slice.toNanos();
+        int total = 0;
+        int n;
+        try {
+            do {
+                n = running ? round() : 0;
+                total += n;
+            } while (n > 0 && System.nanoTime() < until);
+        } finally {
+            for (Run run : runs.values()) {
+                drain(run, 0);
+            }
+        }
+        return total;
     }
 
     private void loop() {

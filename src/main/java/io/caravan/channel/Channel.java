@@ -55,6 +55,15 @@ public interface Channel {
         return java.util.Set.of();
     }
 
+    /**
+     * Whether this node sends for the channel now. A channel whose connection one node of the cluster holds at a time
+     * (SMS: the SMPP bind) says no on the others: their messages wait in the store, due, and the holder's
+     * {@code message-retry} sends them.
+     */
+    default boolean sendsHere() {
+        return true;
+    }
+
     default String deliveryUri() {
         return "direct:deliver-" + name();
     }

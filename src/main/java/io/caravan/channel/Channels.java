@@ -37,6 +37,11 @@ public class Channels {
         return find(name).orElseThrow(() -> new UnknownChannel(name, names()));
     }
 
+    /** The channels another node sends for now ({@link Channel#sendsHere}). */
+    public List<String> elsewhere() {
+        return byName.values().stream().filter(c -> !c.sendsHere()).map(Channel::name).toList();
+    }
+
     public Set<String> names() {
         return new TreeSet<>(byName.keySet());
     }

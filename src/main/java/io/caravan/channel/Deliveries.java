@@ -71,6 +71,12 @@ public class Deliveries {
             return; // already sent or stopped by an earlier attempt
         }
         OutboundMessage m = found.get();
+        if (!channels.require(m.channel()).sendsHere()) {
+            // another node holds the channel's connection: due in the store, taken by that node's message-retry;
+            // no decision yet, the holder takes it at the moment it sends
+            store.park(id, clock.instant());
+            return;
+        }
         Contact c = consents.requireContactForSend(m.contactId());
         Channel ch = channels.require(m.channel());
         Template t = ch.template(m.template()).orElseThrow(() -> new IllegalStateException("template gone"));

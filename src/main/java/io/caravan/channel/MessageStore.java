@@ -152,9 +152,18 @@ public class MessageStore {
      * while they wait in the send queue.
      */
     public List<UUID> takeDue(Instant now, java.time.Duration lease) {
+        return takeDue(now, lease, List.of());
+    }
+
+    /** {@link #takeDue(Instant, java.time.Duration)} without the messages of {@code skipChannels}. */
+    public List<UUID> takeDue(Instant now, java.time.Duration lease, List<String> skipChannels) {
+        List<Object> args = new java.util.ArrayList<>(List.of(MessageStatus.DEFERRED.value(),
+                MessageStatus.PLANNED.value(), Timestamp.from(now)));
+        args.addAll(skipChannels);
         List<UUID> due = jdbc.queryForList("SELECT id FROM outbound_message WHERE status IN (?, ?)"
-                + " AND next_attempt_at <= ? ORDER BY next_attempt_at LIMIT " + TAKE, UUID.class,
-                MessageStatus.DEFERRED.value(), MessageStatus.PLANNED.value(), Timestamp.from(now));
+                + " AND next_attempt_at <= ?" + (skipChannels.isEmpty() ? ""
+                        : " AND channel NOT IN (" + "?,".repeat(skipChannels.size() - 1) + "?)")
+                + " ORDER BY next_attempt_at LIMIT " + TAKE, UUID.class, args.toArray());
         List<UUID> taken = new java.util.ArrayList<>();
         for (UUID id : due) {
             if (jdbc.update("UPDATE outbound_message SET next_attempt_at = ? WHERE id = ? AND status IN (?, ?)"

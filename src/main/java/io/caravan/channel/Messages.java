@@ -309,7 +309,8 @@ public class Messages {
         int n = 0;
         List<UUID> due;
         do {
-            due = store.takeDue(clock.instant(), java.time.Duration.ofMinutes(10));
+            // a channel another node sends for (its connection held there) is left for that node's message-retry
+            due = store.takeDue(clock.instant(), java.time.Duration.ofMinutes(10), channels.elsewhere());
             int went = handOverAll(due);
             n += went;
             if (went < due.size()) {

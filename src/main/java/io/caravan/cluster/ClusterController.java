@@ -1,6 +1,7 @@
 package io.caravan.cluster;
 
 import io.caravan.eventlog.EventSubscriber;
+import io.caravan.eventlog.KafkaRoles;
 import io.caravan.eventlog.ParkedContacts;
 import io.caravan.eventlog.Subscriptions;
 import java.time.Instant;
@@ -29,14 +30,16 @@ class ClusterController {
     private final Subscriptions subscriptions;
     private final ObjectProvider<EventSubscriber> subscribers;
     private final ParkedContacts parked;
+    private final ObjectProvider<KafkaRoles> roles;
 
     ClusterController(Scheduler scheduler, JdbcTemplate jdbc, Subscriptions subscriptions,
-            ObjectProvider<EventSubscriber> subscribers, ParkedContacts parked) {
+            ObjectProvider<EventSubscriber> subscribers, ParkedContacts parked, ObjectProvider<KafkaRoles> roles) {
         this.scheduler = scheduler;
         this.jdbc = jdbc;
         this.subscriptions = subscriptions;
         this.subscribers = subscribers;
         this.parked = parked;
+        this.roles = roles;
     }
 
     @GetMapping("/api/cluster")
@@ -71,6 +74,11 @@ class ClusterController {
                     s.put("runningOn", rs.getString(5));
                     singletons.add(s);
                 }, name);
+        // the roles held through Kafka's group membership (the SMPP bind): the holder for as long as it lives
+        KafkaRoles kafka = roles.getIfAvailable();
+        if (kafka != null) {
+            singletons.addAll(kafka.describe());
+        }
         List<Map<String, Object>> lag = new ArrayList<>();
         for (EventSubscriber s : subscribers.orderedStream().toList()) {
             Map<String, Object> m = new LinkedHashMap<>();

@@ -15,9 +15,17 @@ import org.springframework.stereotype.Component;
 class SmsChannel implements Channel {
 
     private final SmsTemplates templates;
+    private final SmsBind bind;
 
-    SmsChannel(SmsTemplates templates) {
+    SmsChannel(SmsTemplates templates, SmsBind bind) {
         this.templates = templates;
+        this.bind = bind;
+    }
+
+    /** Only on the node holding the SMPP bind ({@link SmsBind}); the others' texts wait in the store for it. */
+    @Override
+    public boolean sendsHere() {
+        return bind.held();
     }
 
     @Override
