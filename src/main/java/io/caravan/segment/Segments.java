@@ -181,7 +181,7 @@ public class Segments implements SmartLifecycle {
     /** One read of the rows and definitions other nodes changed. */
     void refresh() {
         IndexRefresh.Result r = refresh.refresh();
-        if (r.full() || r.read() > 0 || r.removed() > 0) {
+        if (r.full() || r.put() > 0 || r.removed() > 0) {
             log.debug("Segment index refreshed: {} changes read, {} rows put, {} removed{}", r.read(), r.put(),
                     r.removed(), r.full() ? " (full pass)" : "");
         }
