@@ -86,9 +86,6 @@ class SegmentNodesPostgresIT {
         HttpResponse<String> defined = post(a, "/api/segments", Map.of("id", "nodes-recall", "purpose", "treatment",
                 "when", WHEN));
         assertThat(defined.statusCode()).as(defined.body()).isEqualTo(201);
-        // a segment defined through one node is a segment of the cluster
-        Awaitility.await("b knows the segment a defined").atMost(SOON)
-                .until(() -> get(b, "/api/segments/nodes-recall").statusCode() == 200);
 
         for (int i = 1; i <= 6; i++) {
             String mrn = "SN-" + i + "-" + System.nanoTime() % 1_000_000L;
@@ -166,7 +163,11 @@ class SegmentNodesPostgresIT {
                                 expected.stream().filter(idx::contains).count()).isEqualTo(expected);
                         assertThat(preview.get("count").asLong()).as("preview count on %s", name(hub))
                                 .isEqualTo(expected.size());
-                        JsonNode segment = JSON.readTree(get(hub, "/api/segments/nodes-recall").body());
+                        // a segment defined through one node is a segment of the cluster
+                        HttpResponse<String> s = get(hub, "/api/segments/nodes-recall");
+                        assertThat(s.statusCode()).as("the segment a defined, on %s: %s", name(hub), s.body())
+                                .isEqualTo(200);
+                        JsonNode segment = JSON.readTree(s.body());
                         assertThat(segment.get("count").asLong()).as("segment count on %s", name(hub))
                                 .isEqualTo(expected.size());
                     });
