@@ -162,12 +162,22 @@ public class Segments implements SmartLifecycle {
         }
         long every = props.refreshInterval().toMillis();
         refresher = io.caravan.system.Worker.start("caravan-segment-refresh", true, () -> {
+            boolean failing = false;
             while (running) {
                 try {
                     refresh();
+                    if (failing) {
+                        log.info("Segment index refresh works again");
+                        failing = false;
+                    }
                 } catch (RuntimeException e) {
-                    // the database away for a moment: the next read takes up from the same watermark
-                    log.warn("Segment index refresh failed ({}); trying again", e.getClass().getSimpleName());
+                    // the database away for a moment: the next read takes up from the same watermark (one line per
+                    // outage, not one a second)
+                    if (!failing) {
+                        log.warn("Segment index refresh failed ({}); trying again every {} ms",
+                                e.getClass().getSimpleName(), every);
+                        failing = true;
+                    }
                 }
                 try {
                     Thread.sleep(every);
