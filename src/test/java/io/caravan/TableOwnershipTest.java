@@ -46,7 +46,7 @@ class TableOwnershipTest {
             "stream", "stream_surrogate stream_outbox",
             "ingest", "fhir_export_adapter fhir_export fhir_export_file fhir_subscription fhir_subscription_event"
                     + " fhir_poll_watermark fhir_poll_state",
-            "segment", "segment_attribute segment_definition segment_state segment_member",
+            "segment", "segment_attribute segment_definition segment_state segment_member segment_attribute_gone",
             "campaign", "campaign campaign_recipient",
             "crypto", "crypto_key",
             // Quartz's own schema (camel-quartz's clustered scheduler): the library's; the cluster package reads who

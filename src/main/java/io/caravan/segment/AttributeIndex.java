@@ -44,6 +44,8 @@ public final class AttributeIndex {
     int[] visit = new int[1024];
     int[] discharge = new int[1024];
     int[] appointment = new int[1024];
+    /** The number of the change ({@code segment_attribute.change_seq}) each row was put from; 0 when not known. */
+    long[] version = new long[1024];
 
     /** Text values numbered in the order first seen; number 0 is "none". */
     static final class Dictionary {
@@ -77,6 +79,11 @@ public final class AttributeIndex {
 
     /** Adds or replaces a contact's row. */
     public void put(UUID id, IndexedAttributes a) {
+        put(id, a, 0);
+    }
+
+    /** Adds or replaces a contact's row, from the stored change numbered {@code change}. */
+    public void put(UUID id, IndexedAttributes a, long change) {
         lock.writeLock().lock();
         try {
             Integer r = rowOf.get(id);
@@ -101,6 +108,7 @@ public final class AttributeIndex {
             visit[r] = day(a.lastVisit());
             discharge[r] = day(a.lastDischarge());
             appointment[r] = day(a.appointment());
+            version[r] = change;
         } finally {
             lock.writeLock().unlock();
         }
@@ -119,6 +127,49 @@ public final class AttributeIndex {
             }
         } finally {
             lock.writeLock().unlock();
+        }
+    }
+
+    /**
+     * Puts the row unless the index holds this change of it or a later one already (another node's row read while
+     * this node wrote a newer one); whether it did.
+     */
+    public boolean putIfNewer(UUID id, IndexedAttributes a, long change) {
+        lock.writeLock().lock();
+        try {
+            if (version(id) >= change) {
+                return false;
+            }
+            put(id, a, change);
+            return true;
+        } finally {
+            lock.writeLock().unlock();
+        }
+    }
+
+    /** Forgets the contact unless its row comes from a change later than {@code change}; whether it did. */
+    public boolean removeIfNotNewer(UUID id, long change) {
+        lock.writeLock().lock();
+        try {
+            Integer r = rowOf.get(id);
+            if (r == null || version[r] > change) {
+                return false;
+            }
+            remove(id);
+            return true;
+        } finally {
+            lock.writeLock().unlock();
+        }
+    }
+
+    /** The number of the change the contact's row was put from (0 when not known), or -1 when it is not held. */
+    public long version(UUID id) {
+        lock.readLock().lock();
+        try {
+            Integer r = rowOf.get(id);
+            return r == null ? -1 : version[r];
+        } finally {
+            lock.readLock().unlock();
         }
     }
 
@@ -246,6 +297,7 @@ public final class AttributeIndex {
         visit = Arrays.copyOf(visit, cap);
         discharge = Arrays.copyOf(discharge, cap);
         appointment = Arrays.copyOf(appointment, cap);
+        version = Arrays.copyOf(version, cap);
     }
 
     static String sexName(byte s) {

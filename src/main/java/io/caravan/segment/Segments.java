@@ -75,12 +75,21 @@ public class Segments implements SmartLifecycle {
     private final ReentrantLock membership = new ReentrantLock();
     private final Map<String, SegmentDefinition> stored = new ConcurrentHashMap<>();
     private volatile boolean running;
+    /** Several nodes (profile cluster, or the event log on Kafka): each refreshes its index from the others' rows. */
+    private final boolean severalNodes;
+    private final IndexRefresh refresh;
+    private volatile io.caravan.system.Worker refresher;
 
     public Segments(JdbcTemplate jdbc, TransactionTemplate tx, FieldCipher cipher, ContactWriter writer,
             SegmentCatalog catalog, AttributeIndex index, SegmentProperties props, ObjectMapper json, Clock clock,
             MappingProperties mapping, ObjectProvider<SegmentFacts.Outside> outside,
-            io.caravan.contact.ContactStore contacts) {
+            io.caravan.contact.ContactStore contacts,
+            @org.springframework.beans.factory.annotation.Value("${caravan.cluster.enabled:false}") boolean cluster,
+            @org.springframework.beans.factory.annotation.Value("${caravan.event-log.kafka.bootstrap-servers:}")
+            String kafka) {
         this.contacts = contacts;
+        this.severalNodes = severalNodes(cluster, kafka);
+        this.refresh = new IndexRefresh(jdbc, index, this::open, props.refreshOverlap());
         this.jdbc = jdbc;
         this.tx = tx;
         this.cipher = cipher;
@@ -94,16 +103,25 @@ public class Segments implements SmartLifecycle {
         this.outside = outside;
     }
 
+    /** Whether the hub runs as one of several nodes on one database (README "Several nodes"). */
+    static boolean severalNodes(boolean cluster, String kafkaBootstrapServers) {
+        return cluster || (kafkaBootstrapServers != null && !kafkaBootstrapServers.isBlank());
+    }
+
     // ---- start: the index from its sealed rows ------------------------------------------------------------------
 
     /** Reads the sealed index rows into memory before the event pump (which keeps them current) starts. */
     @Override
     public void start() {
         long t0 = System.nanoTime();
-        jdbc.query("SELECT contact_id, key_id, payload FROM segment_attribute", rs -> {
+        long[] highest = {0};
+        jdbc.query("SELECT contact_id, key_id, payload, change_seq FROM segment_attribute", rs -> {
             UUID id = rs.getObject(1, UUID.class);
-            index.put(id, open(id, rs.getString(2), rs.getBytes(3)));
+            long change = rs.getLong(4);
+            highest[0] = Math.max(highest[0], change);
+            index.put(id, open(id, rs.getString(2), rs.getBytes(3)), change);
         });
+        refresh.loaded(highest[0]);
         jdbc.query("SELECT id, description, purpose, expression FROM segment_definition", rs -> {
             SegmentDefinition d = new SegmentDefinition(rs.getString(1), rs.getString(2), rs.getString(3),
                     rs.getString(4));
@@ -135,6 +153,59 @@ public class Segments implements SmartLifecycle {
     }
 
     private volatile io.caravan.system.Worker backfiller;
+
+    /** On several nodes, from ready: the other nodes' index rows and segment definitions, every refresh-interval. */
+    @EventListener(ApplicationReadyEvent.class)
+    void refreshFromOtherNodes() {
+        if (!severalNodes) {
+            return;
+        }
+        long every = props.refreshInterval().toMillis();
+        refresher = io.caravan.system.Worker.start("caravan-segment-refresh", true, () -> {
+            boolean failing = false;
+            while (running) {
+                try {
+                    refresh();
+                    if (failing) {
+                        log.info("Segment index refresh works again");
+                        failing = false;
+                    }
+                } catch (RuntimeException e) {
+                    // the database away for a moment: the next read takes up from the same watermark (one line per
+                    // outage, not one a second)
+                    if (!failing) {
+                        log.warn("Segment index refresh failed ({}); trying again every {} ms",
+                                e.getClass().getSimpleName(), every);
+                        failing = true;
+                    }
+                }
+                try {
+                    Thread.sleep(every);
+                } catch (InterruptedException e) {
+                    return;
+                }
+            }
+        });
+    }
+
+    /** One read of the rows and definitions other nodes changed. */
+    void refresh() {
+        IndexRefresh.Result r = refresh.refresh();
+        if (r.full() || r.put() > 0 || r.removed() > 0) {
+            log.debug("Segment index refreshed: {} changes read, {} rows put, {} removed{}", r.read(), r.put(),
+                    r.removed(), r.full() ? " (full pass)" : "");
+        }
+        if (r.full()) {
+            // tombstones only bridge the moments between reads; a node away for an hour has been restarted
+            jdbc.update("DELETE FROM segment_attribute_gone WHERE gone_at < ?",
+                    Timestamp.from(clock.instant().minus(java.time.Duration.ofHours(1))));
+        }
+        jdbc.query("SELECT id, description, purpose, expression FROM segment_definition", rs -> {
+            SegmentDefinition d = new SegmentDefinition(rs.getString(1), rs.getString(2), rs.getString(3),
+                    rs.getString(4));
+            stored.put(d.id, d);
+        });
+    }
 
     /** Indexes every contact the index does not hold; how many. Each in a transaction, as the subscriber does. */
     int backfill() {
@@ -213,6 +284,9 @@ public class Segments implements SmartLifecycle {
         if (backfiller != null) {
             // not interrupted first: it works inside H2, which closes its file on an interrupt
             backfiller.stop(java.time.Duration.ofSeconds(10), false);
+        }
+        if (refresher != null) {
+            refresher.stop(java.time.Duration.ofSeconds(10), false);
         }
     }
 
@@ -398,8 +472,8 @@ public class Segments implements SmartLifecycle {
      */
     void indexed(UUID contactId, IndexedAttributes before, IndexedAttributes after) {
         hold();
-        storeRow(contactId, after);
-        index.put(contactId, after);
+        long prior = index.version(contactId);
+        index.put(contactId, after, storeRow(contactId, after));
         TransactionSynchronizationManager.registerSynchronization(new TransactionSynchronization() {
             @Override
             public void afterCompletion(int status) {
@@ -407,7 +481,7 @@ public class Segments implements SmartLifecycle {
                     if (before == null) {
                         index.remove(contactId);
                     } else {
-                        index.put(contactId, before);
+                        index.put(contactId, before, Math.max(prior, 0));
                     }
                 }
             }
@@ -436,7 +510,11 @@ public class Segments implements SmartLifecycle {
     /** A contact merged into another: forgotten by the index and its segments, without events (it is gone). */
     void forget(UUID contactId) {
         hold();
-        jdbc.update("DELETE FROM segment_attribute WHERE contact_id = ?", contactId);
+        if (jdbc.update("DELETE FROM segment_attribute WHERE contact_id = ?", contactId) > 0 && severalNodes) {
+            jdbc.update("INSERT INTO segment_attribute_gone (change_seq, contact_id, gone_at)"
+                    + " VALUES (nextval('segment_attribute_change'), ?, ?)", contactId,
+                    Timestamp.from(clock.instant()));
+        }
         jdbc.update("DELETE FROM segment_member WHERE contact_id = ?", contactId);
         TransactionSynchronizationManager.registerSynchronization(new TransactionSynchronization() {
             @Override
@@ -469,7 +547,11 @@ public class Segments implements SmartLifecycle {
                 .orElse(null);
     }
 
-    private void storeRow(UUID contactId, IndexedAttributes a) {
+    /**
+     * Stores the row; the number of its change (on several nodes, from the sequence the other nodes read by; 0 on one
+     * node, which nobody else reads after).
+     */
+    private long storeRow(UUID contactId, IndexedAttributes a) {
         byte[] sealed;
         try {
             sealed = cipher.seal(json.writeValueAsBytes(a), aad(contactId));
@@ -477,6 +559,9 @@ public class Segments implements SmartLifecycle {
             throw new IllegalStateException("cannot write index attributes", e);
         }
         Timestamp now = Timestamp.from(clock.instant());
+        if (severalNodes) {
+            return storeNumberedRow(contactId, sealed, now);
+        }
         if (jdbc.update("UPDATE segment_attribute SET key_id = ?, payload = ?, updated_at = ? WHERE contact_id = ?",
                 cipher.activeKeyId(), sealed, now, contactId) == 0) {
             try {
@@ -486,6 +571,21 @@ public class Segments implements SmartLifecycle {
                 throw new IllegalStateException("index row written concurrently", e);
             }
         }
+        return 0;
+    }
+
+    private long storeNumberedRow(UUID contactId, byte[] sealed, Timestamp now) {
+        long change = jdbc.queryForObject("SELECT nextval('segment_attribute_change')", Long.class);
+        if (jdbc.update("UPDATE segment_attribute SET key_id = ?, payload = ?, updated_at = ?, change_seq = ?"
+                + " WHERE contact_id = ?", cipher.activeKeyId(), sealed, now, change, contactId) == 0) {
+            try {
+                jdbc.update("INSERT INTO segment_attribute (contact_id, key_id, payload, updated_at, change_seq)"
+                        + " VALUES (?, ?, ?, ?, ?)", contactId, cipher.activeKeyId(), sealed, now, change);
+            } catch (DuplicateKeyException e) {
+                throw new IllegalStateException("index row written concurrently", e);
+            }
+        }
+        return change;
     }
 
     private IndexedAttributes open(UUID contactId, String keyId, byte[] payload) {
