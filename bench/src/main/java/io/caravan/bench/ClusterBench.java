@@ -443,17 +443,19 @@ public final class ClusterBench {
         double secs = (last - t0) / 1e9;
         if (sampler != null) {
             sampler.stop();
-            System.out.printf("  PostgreSQL during the campaign, %d samples (average sessions: what they wait on):%n",
-                    sampler.samples.get());
-            printWaits(sampler.waits, sampler.samples.get(), 6);
         }
         got = sink.received(want);
         sink.expect(want);
         System.out.printf("  campaign %s on %s: %,d of %,d recipients reached the sink in %.1f s%n", tag, t.name, got,
                 size, secs);
+        if (sampler != null) {
+            System.out.printf("  PostgreSQL during the campaign, %d samples (average sessions: what they wait on):%n",
+                    sampler.samples.get());
+            printWaits(sampler.waits, sampler.samples.get(), 6);
+        }
         if (got < size) {
-            notes.add(String.format("%s %s: the campaign reached %d of %d recipients (timed out after %.0f s)",
-                    t.name, tag, got, size, secs));
+            notes.add(String.format("%s %s: the campaign reached %d of %d recipients (%s)", t.name, tag, got, size,
+                    System.nanoTime() < deadline ? "it completed short of the registered contacts" : "timed out"));
         }
         return got == 0 ? 0 : got / secs;
     }
