@@ -125,6 +125,7 @@ public final class ClusterBench {
             nodes.forEach(Hub::stop);
             base.stop();
         }));
+        boolean failed;
         try {
             base.start();
             for (int step = 0; step < steps.length; step++) {
@@ -196,9 +197,7 @@ public final class ClusterBench {
             }
             System.out.println(ok ? "correctness: every ACKed message stored once, every recipient sent to once"
                     : "correctness: FAILED (see above)");
-            if (!ok) {
-                System.exit(1);
-            }
+            failed = !ok;
         } finally {
             for (Hub h : nodes) {
                 h.stop();
@@ -206,6 +205,14 @@ public final class ClusterBench {
             base.stop();
             clusterSink.close();
             baseSink.close();
+            // the hubs' data directories are large (every message of the run); their logs stay for reading
+            for (Hub h : nodes) {
+                h.deleteData();
+            }
+            base.deleteData();
+        }
+        if (failed) {
+            System.exit(1);
         }
     }
 
@@ -772,6 +779,14 @@ public final class ClusterBench {
                     process.destroyForcibly();
                     Thread.currentThread().interrupt();
                 }
+            }
+        }
+
+        void deleteData() {
+            try (var files = Files.walk(data)) {
+                files.sorted(java.util.Comparator.reverseOrder()).forEach(f -> f.toFile().delete());
+            } catch (IOException | RuntimeException e) {
+                System.out.println("  could not remove " + data + ": " + e.getClass().getSimpleName());
             }
         }
 
