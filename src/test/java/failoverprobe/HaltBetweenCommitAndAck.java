@@ -1,46 +1,41 @@
 package failoverprobe;
 
 import io.caravan.ingest.Hl7Ingest;
-import org.apache.camel.CamelContext;
-import org.apache.camel.spi.CamelEvent;
-import org.apache.camel.spi.CamelEvent.ExchangeSentEvent;
-import org.apache.camel.spi.CamelEvent.Type;
-import org.apache.camel.spring.boot.CamelContextConfiguration;
-import org.apache.camel.support.EventNotifierSupport;
+import org.apache.camel.Processor;
+import org.springframework.beans.factory.config.BeanPostProcessor;
+import org.springframework.context.EnvironmentAware;
+import org.springframework.core.env.Environment;
 import org.springframework.stereotype.Component;
 
 /**
  * For the failover test: the hub process halts - no shutdown hook, no flush, as power or the kernel would stop it -
- * right after the intake route committed a message whose control id starts with {@code HALT-}, before camel-mllp
- * writes its ACK (the ACK goes out only after the MLLP route's processor returns, TECH-NOTES). Added to the packaged
- * hub by {@code spring.main.sources} and {@code loader.path}; its package is outside io.caravan, so no test context
- * scans it.
+ * right after the intake route committed a message whose control id starts with {@code HALT-<this node's MLLP port>-}
+ * and built its ACK (only there: its resend to another node must be answered),
+ * before camel-mllp writes the ACK (it goes out only after the route's processors return, TECH-NOTES). It wraps the
+ * route's last step, {@code hl7v2Ack}. Added to the packaged hub by {@code spring.main.sources} and
+ * {@code loader.path}; its package is outside io.caravan, so no test context scans it.
  */
 @Component
-public class HaltBetweenCommitAndAck implements CamelContextConfiguration {
+public class HaltBetweenCommitAndAck implements BeanPostProcessor, EnvironmentAware {
+
+    private String marker;
 
     @Override
-    public void beforeApplicationStart(CamelContext context) {
-        context.getManagementStrategy().addEventNotifier(new EventNotifierSupport() {
-            @Override
-            public boolean isEnabled(CamelEvent event) {
-                return event.getType() == Type.ExchangeSent;
-            }
-
-            @Override
-            public void notify(CamelEvent event) {
-                ExchangeSentEvent sent = (ExchangeSentEvent) event;
-                // the MLLP route's step into the intake route has returned: the commit is done, the ACK not written
-                if (sent.getEndpoint().getEndpointUri().contains("hl7v2-intake")
-                        && sent.getExchange().getIn().getBody() instanceof Hl7Ingest.Received r
-                        && r.accepted() && r.controlId() != null && r.controlId().startsWith("HALT-")) {
-                    Runtime.getRuntime().halt(137);
-                }
-            }
-        });
+    public void setEnvironment(Environment environment) {
+        marker = "HALT-" + environment.getProperty("caravan.mllp.port") + "-";
     }
 
     @Override
-    public void afterApplicationStart(CamelContext context) {
+    public Object postProcessAfterInitialization(Object bean, String name) {
+        if (!"hl7v2Ack".equals(name) || !(bean instanceof Processor ack)) {
+            return bean;
+        }
+        return (Processor) exchange -> {
+            ack.process(exchange);
+            if (exchange.getIn().getBody() instanceof Hl7Ingest.Received r && r.accepted() && r.controlId() != null
+                    && r.controlId().startsWith(marker)) {
+                Runtime.getRuntime().halt(137);
+            }
+        };
     }
 }

@@ -56,7 +56,9 @@ class ClusterFailoverIT {
     static final ObjectMapper JSON = new ObjectMapper();
     static final String JOURNEY_SUBJECT = "A reminder from your care team";
     static final String CAMPAIGN_SUBJECT = "How was your stay?";
-    static final String RELAY_LEADER = "Event log relay: this node publishes the log to Kafka";
+    /** What a node logs when Kafka's group membership gives it the relay's one partition, or takes it back. */
+    static final String RELAY_TAKEN = "Event log relay: 1 partitions taken, 1 held";
+    static final String RELAY_HELD = "Event log relay: ";
     static final int SENDERS = 6;
 
     // under target/, not a JUnit temp dir: the nodes' and the broker's logs stay for whoever reads a failure
@@ -108,8 +110,6 @@ class ClusterFailoverIT {
             Path probe = Files.createDirectories(tmp.resolve("probe/failoverprobe"));
             Files.copy(Path.of("target/test-classes/failoverprobe/HaltBetweenCommitAndAck.class"),
                     probe.resolve("HaltBetweenCommitAndAck.class"), StandardCopyOption.REPLACE_EXISTING);
-            Files.copy(Path.of("target/test-classes/failoverprobe/HaltBetweenCommitAndAck$1.class"),
-                    probe.resolve("HaltBetweenCommitAndAck$1.class"), StandardCopyOption.REPLACE_EXISTING);
 
             String masterKey = "failover-master-key-" + UUID.randomUUID();
             List<HubProcess> nodes = new ArrayList<>();
@@ -132,6 +132,17 @@ class ClusterFailoverIT {
                 b.get();
                 c.get();
                 run(nodes, broker, smtp, url, pool);
+            } catch (Throwable failed) {
+                // what each live node was doing when the test gave up on it, beside its log
+                for (HubProcess n : nodes) {
+                    if (n.isAlive()) {
+                        new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "jcmd").toString(),
+                                String.valueOf(n.pid()), "Thread.print").redirectErrorStream(true)
+                                .redirectOutput(n.log().resolveSibling(n.log().getFileName() + ".threads").toFile())
+                                .start().waitFor();
+                    }
+                }
+                throw failed;
             } finally {
                 for (HubProcess n : nodes) {
                     n.close();
@@ -152,7 +163,9 @@ class ClusterFailoverIT {
         assertThat(nodes.get(0).post("/api/segments", """
                 {"id": "everyone", "purpose": "operations", "when": "true"}""").statusCode()).isEqualTo(201);
         // the relay runs on one node: the one to kill
-        Awaitility.await().atMost(Duration.ofSeconds(60)).until(() -> leaders(nodes).size() == 1);
+        // (it moves as the others join the relay's group: wait until one holds it for a while)
+        Awaitility.await().atMost(Duration.ofSeconds(60)).during(Duration.ofSeconds(3))
+                .until(() -> leaders(nodes).size() == 1);
         HubProcess leader = leaders(nodes).get(0);
         List<HubProcess> others = new ArrayList<>(nodes);
         others.remove(leader);
@@ -173,7 +186,7 @@ class ClusterFailoverIT {
 
         awaitAcked(80);
         // a marked message on the node with the probe: committed, then the JVM halts before the ACK leaves
-        String haltId = "HALT-" + UUID.randomUUID().toString().substring(0, 8);
+        String haltId = "HALT-" + halted.mllpPort + "-" + UUID.randomUUID().toString().substring(0, 8);
         String haltEmail = "fohalt@example.org";
         String haltMessage = Hl7Messages.a04(haltId, "FOMRNHALT", "Failover", "Fay", haltEmail);
         emails.put(haltId, haltEmail);
@@ -183,10 +196,11 @@ class ClusterFailoverIT {
         assertThat(halted.awaitExit(Duration.ofSeconds(30))).as("the node halted").isEqualTo(137);
         // the sender gets no ACK and sends again, to another node: the dedupe key finds what the halted node committed
         try (MllpTestClient c = new MllpTestClient(survivor.mllpPort)) {
-            String ack = c.exchange(haltMessage, 30_000);
+            String ack = c.exchange(haltMessage, 60_000);
             assertThat(ack).as("the resend's ACK").isNotNull();
             acks.computeIfAbsent(haltId, k -> new CopyOnWriteArrayList<>()).add(MllpTestClient.msa1(ack));
         }
+        System.out.println(java.time.Instant.now() + " failover: halted message resent and ACKed");
         // the killed node comes back while the load goes on
         Future<?> leaderBack = pool.submit(() -> start(leader));
 
@@ -282,13 +296,15 @@ class ClusterFailoverIT {
     }
 
     private static long leaderLines(HubProcess n) throws Exception {
-        return Files.readAllLines(n.log()).stream().filter(l -> l.contains(RELAY_LEADER)).count();
+        return Files.readAllLines(n.log()).stream().filter(l -> l.contains(RELAY_TAKEN)).count();
     }
 
     private static List<HubProcess> leaders(List<HubProcess> nodes) throws Exception {
         List<HubProcess> out = new ArrayList<>();
         for (HubProcess n : nodes) {
-            if (Files.readAllLines(n.log()).stream().anyMatch(l -> l.contains(RELAY_LEADER))) {
+            List<String> relay = Files.readAllLines(n.log()).stream().filter(l -> l.contains(RELAY_HELD)
+                    && l.contains(" held")).toList();
+            if (!relay.isEmpty() && relay.get(relay.size() - 1).endsWith(" 1 held")) {
                 out.add(n);
             }
         }
@@ -304,6 +320,7 @@ class ClusterFailoverIT {
     }
 
     private void awaitAcked(int n) {
+        System.out.println(java.time.Instant.now() + " failover: " + acked.get() + " ACKed, waiting for " + n);
         IntSupplier now = acked::get;
         Awaitility.await().atMost(Duration.ofSeconds(120)).pollInterval(Duration.ofMillis(100))
                 .until(() -> now.getAsInt() >= n || !senderFailures.isEmpty());

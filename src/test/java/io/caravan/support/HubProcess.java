@@ -132,6 +132,11 @@ public final class HubProcess implements AutoCloseable {
         return process.exitValue();
     }
 
+    /** The process id, e.g. for a thread dump ({@code jcmd <pid> Thread.print}) when a test fails. */
+    public long pid() {
+        return process.pid();
+    }
+
     /** Whether the process runs (false once killed, halted or stopped). */
     public boolean isAlive() {
         return process != null && process.isAlive();
