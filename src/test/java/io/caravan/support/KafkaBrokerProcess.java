@@ -69,7 +69,9 @@ public final class KafkaBrokerProcess implements AutoCloseable {
         if (process != null && process.isAlive()) {
             throw new IllegalStateException("the broker is running");
         }
-        process = new ProcessBuilder(java(), "-Xmx384m", "-cp", classpath(), "kafka.Kafka", properties.toString())
+        // the hubs' start-up flags: a restart mid-test on a loaded machine is otherwise a minute of JIT compiling
+        process = new ProcessBuilder(java(), "-Xmx384m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-cp",
+                classpath(), "kafka.Kafka", properties.toString())
                 .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(log().toFile())).start();
         long until = System.currentTimeMillis() + 90_000;
         while (System.currentTimeMillis() < until) {

@@ -102,8 +102,9 @@ public final class PostgresSupport {
             return false;
         }
         try {
-            run(List.of(privateBin.resolve("pg_ctl").toString(), "-D", privateData.toString(), "-m", "fast", "-w",
-                    "restart"), privateAsPostgres);
+            // -l as at the first start: without it the server inherits pg_ctl's output, and reading that never ends
+            run(List.of(privateBin.resolve("pg_ctl").toString(), "-D", privateData.toString(), "-l",
+                    privateData.resolveSibling("log").toString(), "-m", "fast", "-w", "restart"), privateAsPostgres);
             return true;
         } catch (IOException | InterruptedException e) {
             throw new IllegalStateException("cannot restart the private PostgreSQL cluster", e);
