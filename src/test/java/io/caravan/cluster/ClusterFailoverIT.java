@@ -70,6 +70,11 @@ class ClusterFailoverIT {
     final Map<String, String> emails = new ConcurrentHashMap<>();
     final AtomicInteger acked = new AtomicInteger();
     final AtomicInteger resent = new AtomicInteger();
+    /** Outcomes other than AA, for whoever reads a failure: no ACK in time or a cut connection, AE, refused. */
+    final AtomicInteger noAck = new AtomicInteger();
+    final AtomicInteger ae = new AtomicInteger();
+    final AtomicInteger refused = new AtomicInteger();
+    volatile String lastAe;
     final AtomicBoolean loadOn = new AtomicBoolean(true);
     final List<String> senderFailures = new CopyOnWriteArrayList<>();
 
@@ -322,7 +327,8 @@ class ClusterFailoverIT {
     }
 
     private void awaitAcked(int n) {
-        System.out.println(java.time.Instant.now() + " failover: " + acked.get() + " ACKed, waiting for " + n);
+        System.out.println(java.time.Instant.now() + " failover: " + acked.get() + " ACKed, waiting for " + n
+                + " (so far no ACK " + noAck.get() + ", AE " + ae.get() + ", refused " + refused.get() + ", last AE ERR-3 " + lastAe + ")");
         IntSupplier now = acked::get;
         Awaitility.await().atMost(Duration.ofSeconds(120)).pollInterval(Duration.ofMillis(100))
                 .until(() -> now.getAsInt() >= n || !senderFailures.isEmpty());
@@ -357,16 +363,20 @@ class ClusterFailoverIT {
                             client = new MllpTestClient(nodes.get(node).mllpPort);
                         }
                         ack = client.exchange(message, 20_000);
-                    } catch (java.io.IOException refused) {
+                    } catch (java.io.IOException down) {
                         // the node is down: the next one
+                        refused.incrementAndGet();
                     }
                     if (ack == null) {
+                        noAck.incrementAndGet();
                         client = close(client);
                         node = (node + 1) % nodes.size();
                         continue;
                     }
                     String code = MllpTestClient.msa1(ack);
                     if ("AE".equals(code)) {
+                        ae.incrementAndGet();
+                        lastAe = MllpTestClient.field(ack, "ERR", 3);
                         // not stored ("hub is shutting down", the store unreachable): the same message again
                         Thread.sleep(500);
                         continue;
