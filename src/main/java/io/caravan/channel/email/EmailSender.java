@@ -137,7 +137,7 @@ public class EmailSender {
             deferOrFail(id, List.of(e.getMessage() != null && e.getMessage().startsWith("mta-sts")
                     ? "mta-sts-unsatisfied" : "connection"), true);
         } catch (RuntimeException e) {
-            if (storeUnavailable(e)) {
+            if (Deliveries.storeUnavailable(e)) {
                 // the database or the audit trail could not be reached (a PostgreSQL restart, a fail-over): nothing has
                 // gone out yet, so the message waits and goes when the store is back - not failed for an operator to
                 // replay. Not an attempt against the message's retries: the message is not at fault
@@ -337,30 +337,6 @@ public class EmailSender {
         metrics.relayRefused(f.stage(), f.code());
         log.error("The SMTP server refused the hub itself ({} at {}): check the relay's TLS, credentials and"
                 + " relaying rules; message {} deferred", f.reason(), f.stage(), id);
-    }
-
-    /**
-     * Whether {@code e} says the store was out of reach rather than that the message is bad: the audit trail could not
-     * record in time, a connection could not be had or broke, or the server is shutting down or restarting (SQL states
-     * of class 08, and 57P01-57P03).
-     */
-    static boolean storeUnavailable(Throwable e) {
-        for (Throwable t = e; t != null; t = t.getCause() == t ? null : t.getCause()) {
-            if (t instanceof io.caravan.audit.AuditLog.AuditUnavailable
-                    || t instanceof org.springframework.dao.TransientDataAccessResourceException
-                    || t instanceof org.springframework.dao.DataAccessResourceFailureException
-                    || t instanceof org.springframework.dao.RecoverableDataAccessException
-                    || t instanceof java.sql.SQLTransientConnectionException
-                    || t instanceof java.sql.SQLRecoverableException
-                    || t instanceof java.sql.SQLNonTransientConnectionException) {
-                return true;
-            }
-            if (t instanceof java.sql.SQLException sql && sql.getSQLState() != null
-                    && (sql.getSQLState().startsWith("08") || sql.getSQLState().startsWith("57P"))) {
-                return true;
-            }
-        }
-        return false;
     }
 
     private void deferOrFail(UUID id, List<String> reasons, boolean counts) {

@@ -1,4 +1,4 @@
-package io.caravan.channel.email;
+package io.caravan.channel;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -21,28 +21,28 @@ class StoreUnavailableTest {
     @Test
     void aDatabaseRestartOrAnAuditTrailOutOfReachIsTheStoreUnavailable() throws Exception {
         // Hikari with the server gone
-        assertThat(EmailSender.storeUnavailable(new CannotGetJdbcConnectionException("no connection",
+        assertThat(Deliveries.storeUnavailable(new CannotGetJdbcConnectionException("no connection",
                 new java.sql.SQLTransientConnectionException("HikariPool-1 - Connection is not available")))).isTrue();
         // the server shutting down under an open connection (pg_ctl restart -m fast): SQL state 57P01
-        assertThat(EmailSender.storeUnavailable(new UncategorizedSQLException("update", "UPDATE x",
+        assertThat(Deliveries.storeUnavailable(new UncategorizedSQLException("update", "UPDATE x",
                 new java.sql.SQLException("terminating connection due to administrator command", "57P01")))).isTrue();
         // the connection broken mid-statement: class 08
-        assertThat(EmailSender.storeUnavailable(new UncategorizedSQLException("select", "SELECT 1",
+        assertThat(Deliveries.storeUnavailable(new UncategorizedSQLException("select", "SELECT 1",
                 new PSQLException("An I/O error occurred while sending to the backend.",
                         PSQLState.CONNECTION_FAILURE)))).isTrue();
         // the audit trail could not record in time: nothing went out
         Constructor<AuditLog.AuditUnavailable> c = AuditLog.AuditUnavailable.class
                 .getDeclaredConstructor(String.class, Throwable.class);
         c.setAccessible(true);
-        assertThat(EmailSender.storeUnavailable(c.newInstance("the audit trail could not record the action",
+        assertThat(Deliveries.storeUnavailable(c.newInstance("the audit trail could not record the action",
                 new TimeoutException()))).isTrue();
     }
 
     @Test
     void aBadMessageIsNotTheStoreUnavailable() {
-        assertThat(EmailSender.storeUnavailable(new IllegalStateException("template gone"))).isFalse();
-        assertThat(EmailSender.storeUnavailable(new DataIntegrityViolationException("duplicate key",
+        assertThat(Deliveries.storeUnavailable(new IllegalStateException("template gone"))).isFalse();
+        assertThat(Deliveries.storeUnavailable(new DataIntegrityViolationException("duplicate key",
                 new PSQLException("duplicate key", PSQLState.UNIQUE_VIOLATION)))).isFalse();
-        assertThat(EmailSender.storeUnavailable(new IllegalArgumentException())).isFalse();
+        assertThat(Deliveries.storeUnavailable(new IllegalArgumentException())).isFalse();
     }
 }
