@@ -263,18 +263,28 @@ class ClusterFailoverIT {
         // at the SMTP server: two journey messages per patient and at most one campaign message, nothing more
         Awaitility.await().atMost(Duration.ofSeconds(120)).pollInterval(Duration.ofSeconds(2)).untilAsserted(() -> {
             assertThat(received(smtp, JOURNEY_SUBJECT).values().stream().mapToLong(Long::longValue).sum())
-                    .isEqualTo(2L * registrations);
+                    .isGreaterThanOrEqualTo(2L * registrations);
             assertThat(received(smtp, CAMPAIGN_SUBJECT).values().stream().mapToLong(Long::longValue).sum())
-                    .isEqualTo(targeted);
+                    .isGreaterThanOrEqualTo(targeted);
         });
         Thread.sleep(3_000); // anything doubled would arrive now
         Map<String, Long> journeyMail = received(smtp, JOURNEY_SUBJECT);
+        // for whoever reads a failure: what the store says of the messages of a patient mailed other than twice
+        emails.forEach((controlId, email) -> {
+            if (journeyMail.getOrDefault(email, 0L) != 2L) {
+                System.out.println("failover: " + journeyMail.get(email) + " journey messages for " + controlId + ": "
+                        + rows(url, "SELECT m.id, m.status, m.attempts, m.reasons, m.updated_at FROM outbound_message m"
+                        + " JOIN inbound_message i ON i.contact_id = m.contact_id WHERE i.control_id = '" + controlId
+                        + "'"));
+            }
+        });
         for (String email : emails.values()) {
             assertThat(journeyMail.get(email)).as("journey messages to %s", email).isEqualTo(2L);
         }
         assertThat(journeyMail.keySet()).isEqualTo(Set.copyOf(emails.values()));
         received(smtp, CAMPAIGN_SUBJECT).forEach((email, n) ->
                 assertThat(n).as("campaign messages to %s", email).isEqualTo(1L));
+        assertThat(received(smtp, CAMPAIGN_SUBJECT).size()).as("campaign recipients mailed").isEqualTo(targeted);
 
         // the singletons moved: the relay leads on a survivor, the dead instances are gone from the cluster
         List<String> killed = List.of(instance.get(leader), instance.get(halted));
@@ -429,6 +439,23 @@ class ClusterFailoverIT {
             }
         }
         return out;
+    }
+
+    private static String rows(String url, String sql) {
+        StringBuilder out = new StringBuilder();
+        try (Connection c = DriverManager.getConnection(url); Statement s = c.createStatement();
+                ResultSet rs = s.executeQuery(sql)) {
+            while (rs.next()) {
+                out.append('[');
+                for (int i = 1; i <= rs.getMetaData().getColumnCount(); i++) {
+                    out.append(i > 1 ? ", " : "").append(rs.getString(i));
+                }
+                out.append(']');
+            }
+        } catch (Exception e) {
+            out.append(e);
+        }
+        return out.toString();
     }
 
     private static long count(String url, String sql) throws Exception {
