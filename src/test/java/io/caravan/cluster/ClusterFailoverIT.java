@@ -252,11 +252,18 @@ class ClusterFailoverIT {
         assertThat(count(url, "SELECT COUNT(DISTINCT contact_id) FROM journey")).isEqualTo(registrations);
 
         // the campaign completes, and each of its messages arrives once
-        Awaitility.await().atMost(Duration.ofSeconds(180)).pollInterval(Duration.ofSeconds(2)).until(() -> {
-            JsonNode rep = JSON.readTree(survivor.get("/api/campaigns/" + campaignId));
-            return "completed".equals(rep.get("status").asText())
-                    && rep.get("variants").get(0).get("sent").asInt() == rep.get("targeted").asInt();
-        });
+        try {
+            Awaitility.await().atMost(Duration.ofSeconds(180)).pollInterval(Duration.ofSeconds(2)).until(() -> {
+                JsonNode rep = JSON.readTree(survivor.get("/api/campaigns/" + campaignId));
+                return "completed".equals(rep.get("status").asText())
+                        && rep.get("variants").get(0).get("sent").asInt() == rep.get("targeted").asInt();
+            });
+        } finally {
+            // counts and statuses only, for whoever reads a failure
+            System.out.println("failover: campaign " + survivor.get("/api/campaigns/" + campaignId));
+            System.out.println("failover: outbound by status and reasons " + rows(url, "SELECT status, reasons,"
+                    + " attempts, COUNT(*) FROM outbound_message GROUP BY status, reasons, attempts"));
+        }
         int targeted = JSON.readTree(survivor.get("/api/campaigns/" + campaignId)).get("targeted").asInt();
         assertThat(targeted).as("campaign recipients").isPositive();
 
