@@ -63,6 +63,46 @@ public class Deliveries {
 
     /** Step 1: the gate at send time; leaves {@value #DELIVER} and, when true, what the channel's route needs. */
     public void gate(Exchange ex) {
+        try {
+            decide(ex);
+        } catch (RuntimeException e) {
+            UUID id = ex.getProperty(Messages.MESSAGE_ID, UUID.class);
+            if (id == null || !storeUnavailable(e)) {
+                throw e;
+            }
+            // the database or the audit trail out of reach (a PostgreSQL restart): nothing has gone, so the message
+            // waits for the retry sweep instead of failing for an operator to replay; not an attempt of its own
+            ex.setProperty(DELIVER, false);
+            log.warn("Sending message {} deferred: the store is unavailable ({})", id, e.getClass().getSimpleName());
+            store.defer(id, List.of("store-unavailable"), false, clock.instant().plusSeconds(5), clock.instant());
+        }
+    }
+
+    /**
+     * Whether {@code e} says the store was out of reach rather than that the message is bad: the audit trail could not
+     * record in time, a connection could not be had or broke, or the server is shutting down or restarting (SQL states
+     * of class 08, and 57P01-57P03).
+     */
+    public static boolean storeUnavailable(Throwable e) {
+        for (Throwable t = e; t != null; t = t.getCause() == t ? null : t.getCause()) {
+            if (t instanceof io.caravan.audit.AuditLog.AuditUnavailable
+                    || t instanceof org.springframework.dao.TransientDataAccessResourceException
+                    || t instanceof org.springframework.dao.DataAccessResourceFailureException
+                    || t instanceof org.springframework.dao.RecoverableDataAccessException
+                    || t instanceof java.sql.SQLTransientConnectionException
+                    || t instanceof java.sql.SQLRecoverableException
+                    || t instanceof java.sql.SQLNonTransientConnectionException) {
+                return true;
+            }
+            if (t instanceof java.sql.SQLException sql && sql.getSQLState() != null
+                    && (sql.getSQLState().startsWith("08") || sql.getSQLState().startsWith("57P"))) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private void decide(Exchange ex) {
         ex.setProperty(DELIVER, false);
         UUID id = ex.getProperty(Messages.MESSAGE_ID, UUID.class);
         Optional<OutboundMessage> found = store.find(id);

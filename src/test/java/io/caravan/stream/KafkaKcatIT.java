@@ -7,11 +7,9 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.caravan.support.Hl7Messages;
 import io.caravan.support.HubApi;
+import io.caravan.support.KafkaBrokerProcess;
 import io.caravan.support.MllpTestClient;
 import io.caravan.support.TestHub;
-import java.io.File;
-import java.net.Socket;
-import java.net.URL;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -22,7 +20,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
-import java.util.jar.JarFile;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
 import org.springframework.beans.factory.annotation.Autowired;
@@ -44,50 +41,14 @@ class KafkaKcatIT {
     static final TestHub HUB = TestHub.named("stream-kcat");
     static final String TOPIC = "caravan-kcat";
     static final ObjectMapper JSON = new ObjectMapper();
-    static final int PORT = free();
-    static final Process BROKER;
+    static final KafkaBrokerProcess BROKER;
+    static final int PORT;
     static final Path ADAPTERS;
-
-    static int free() {
-        return io.caravan.support.FreePorts.next();
-    }
 
     static {
         try {
-            Path dir = Files.createTempDirectory("caravan-kafka-broker");
-            int controller = free();
-            Path props = dir.resolve("server.properties");
-            Files.writeString(props, String.join("\n", "process.roles=broker,controller", "node.id=1",
-                    "controller.quorum.voters=1@127.0.0.1:" + controller,
-                    "listeners=PLAINTEXT://127.0.0.1:" + PORT + ",CONTROLLER://127.0.0.1:" + controller,
-                    "advertised.listeners=PLAINTEXT://127.0.0.1:" + PORT, "controller.listener.names=CONTROLLER",
-                    "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
-                    "log.dirs=" + dir.resolve("logs"), "num.partitions=3", "offsets.topic.replication.factor=1",
-                    "transaction.state.log.replication.factor=1", "transaction.state.log.min.isr=1",
-                    "group.initial.rebalance.delay.ms=0", "auto.create.topics.enable=true", ""));
-            String cp = classpath();
-            String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-            Process format = new ProcessBuilder(java, "-cp", cp, "kafka.tools.StorageTool", "format", "-t",
-                    org.apache.kafka.common.Uuid.randomUuid().toString(), "-c", props.toString())
-                    .redirectErrorStream(true).redirectOutput(dir.resolve("format.log").toFile()).start();
-            if (!format.waitFor(60, TimeUnit.SECONDS) || format.exitValue() != 0) {
-                throw new IllegalStateException("kafka-storage format failed: " + Files.readString(
-                        dir.resolve("format.log")));
-            }
-            BROKER = new ProcessBuilder(java, "-Xmx384m", "-cp", cp, "kafka.Kafka", props.toString())
-                    .redirectErrorStream(true).redirectOutput(dir.resolve("broker.log").toFile()).start();
-            long until = System.currentTimeMillis() + 90_000;
-            boolean up = false;
-            while (!up && System.currentTimeMillis() < until && BROKER.isAlive()) {
-                try (Socket s = new Socket("127.0.0.1", PORT)) {
-                    up = true;
-                } catch (java.io.IOException notYet) {
-                    Thread.sleep(250);
-                }
-            }
-            if (!up) {
-                throw new IllegalStateException("broker did not start: see " + dir.resolve("broker.log"));
-            }
+            BROKER = KafkaBrokerProcess.start(Files.createTempDirectory("caravan-kafka-broker"));
+            PORT = BROKER.port;
             ADAPTERS = Files.createTempDirectory("caravan-kcat-adapters");
             Files.writeString(ADAPTERS.resolve("warehouse.yaml"), """
                     id: warehouse
@@ -102,25 +63,6 @@ class KafkaKcatIT {
         }
     }
 
-    /** This JVM's class path, also when the test runner hands it over in a manifest-only jar. */
-    static String classpath() throws Exception {
-        String cp = System.getProperty("java.class.path");
-        String[] parts = cp.split(File.pathSeparator);
-        if (parts.length == 1 && parts[0].endsWith(".jar")) {
-            try (JarFile jar = new JarFile(parts[0])) {
-                String manifest = jar.getManifest().getMainAttributes().getValue("Class-Path");
-                if (manifest != null) {
-                    List<String> files = new ArrayList<>();
-                    for (String u : manifest.trim().split("\\s+")) {
-                        files.add(Path.of(new URL(new URL("file:" + parts[0]), u).toURI()).toString());
-                    }
-                    return String.join(File.pathSeparator, files);
-                }
-            }
-        }
-        return cp;
-    }
-
     @DynamicPropertySource
     static void hub(DynamicPropertyRegistry r) {
         HUB.register(r);
@@ -131,8 +73,7 @@ class KafkaKcatIT {
 
     @AfterAll
     static void stop() throws Exception {
-        BROKER.destroy();
-        BROKER.waitFor(30, TimeUnit.SECONDS);
+        BROKER.stop();
     }
 
     @Autowired

@@ -27,6 +27,7 @@ public final class HubProcess implements AutoCloseable {
     private final String jdbcUrl;
     private Process process;
     private Path loaderPath;
+    private final List<String> jvmOptions = new ArrayList<>();
     private final HttpClient http = HttpClient.newHttpClient();
 
     public HubProcess(Path dataDir, String jdbcUrl, String... extraArgs) throws IOException {
@@ -59,6 +60,15 @@ public final class HubProcess implements AutoCloseable {
         return this;
     }
 
+    /**
+     * JVM options after the defaults (a later {@code -Xmx} wins), e.g. {@code -Xmx256m -XX:ActiveProcessorCount=1}
+     * for a node of several on one machine.
+     */
+    public HubProcess withJvmOptions(String... options) {
+        jvmOptions.addAll(List.of(options));
+        return this;
+    }
+
     public void start() throws Exception {
         List<String> launch = loaderPath == null ? List.of("-jar", jar().toString())
                 : List.of("-cp", jar().toString(), "-Dloader.path=" + loaderPath,
@@ -66,6 +76,7 @@ public final class HubProcess implements AutoCloseable {
         List<String> cmd = new ArrayList<>(List.of(
                 Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                 "-Xmx512m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1"));
+        cmd.addAll(jvmOptions);
         cmd.addAll(launch);
         cmd.addAll(List.of(
                 "--caravan.data-dir=" + dataDir, "--server.port=" + httpPort,
@@ -116,6 +127,24 @@ public final class HubProcess implements AutoCloseable {
         if (!process.waitFor(limit.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS)) {
             process.destroyForcibly();
             process.waitFor();
+            return -1;
+        }
+        return process.exitValue();
+    }
+
+    /** The process id, e.g. for a thread dump ({@code jcmd <pid> Thread.print}) when a test fails. */
+    public long pid() {
+        return process.pid();
+    }
+
+    /** Whether the process runs (false once killed, halted or stopped). */
+    public boolean isAlive() {
+        return process != null && process.isAlive();
+    }
+
+    /** Waits for the process to end by itself (a halt); its exit code, or -1 when it still runs after {@code limit}. */
+    public int awaitExit(Duration limit) throws InterruptedException {
+        if (!process.waitFor(limit.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS)) {
             return -1;
         }
         return process.exitValue();

@@ -23,6 +23,10 @@ import java.util.stream.Stream;
 public final class PostgresSupport {
 
     private static String adminUrl;
+    /** The private cluster's binaries and data directory (null when the server is CARAVAN_TEST_PG_URL's). */
+    private static Path privateBin;
+    private static Path privateData;
+    private static boolean privateAsPostgres;
     private static final AtomicInteger DBS = new AtomicInteger();
 
     private PostgresSupport() {
@@ -67,6 +71,9 @@ public final class PostgresSupport {
             run(List.of(bin.resolve("pg_ctl").toString(), "-D", data.toString(), "-l", dir.resolve("log").toString(),
                     "-w", "-o", "-p " + port + " -k " + dir + " -c listen_addresses=127.0.0.1 -c fsync=off"
                             + " -c max_connections=200", "start"), root);
+            privateBin = bin;
+            privateData = data;
+            privateAsPostgres = root;
             Runtime.getRuntime().addShutdownHook(new Thread(() -> {
                 try {
                     run(List.of(bin.resolve("pg_ctl").toString(), "-D", data.toString(), "-m", "immediate", "stop"),
@@ -81,6 +88,26 @@ public final class PostgresSupport {
             return "jdbc:postgresql://127.0.0.1:" + port + "/postgres?user=postgres";
         } catch (IOException | InterruptedException e) {
             throw new IllegalStateException("cannot start a private PostgreSQL cluster", e);
+        }
+    }
+
+    /**
+     * Restarts the private cluster as an operator would ({@code pg_ctl restart -m fast}: open connections are cut,
+     * the server comes back on the same port with the same data) and returns once it takes connections again. Only for
+     * the private cluster: a server named by {@code CARAVAN_TEST_PG_URL} is not the test's to restart.
+     */
+    public static synchronized boolean restartPrivateCluster() {
+        adminUrl();
+        if (privateData == null) {
+            return false;
+        }
+        try {
+            // -l as at the first start: without it the server inherits pg_ctl's output, and reading that never ends
+            run(List.of(privateBin.resolve("pg_ctl").toString(), "-D", privateData.toString(), "-l",
+                    privateData.resolveSibling("log").toString(), "-m", "fast", "-w", "restart"), privateAsPostgres);
+            return true;
+        } catch (IOException | InterruptedException e) {
+            throw new IllegalStateException("cannot restart the private PostgreSQL cluster", e);
         }
     }
 

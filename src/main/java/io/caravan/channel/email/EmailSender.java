@@ -136,7 +136,20 @@ public class EmailSender {
             }
             deferOrFail(id, List.of(e.getMessage() != null && e.getMessage().startsWith("mta-sts")
                     ? "mta-sts-unsatisfied" : "connection"), true);
-        } catch (java.io.IOException | RuntimeException e) {
+        } catch (RuntimeException e) {
+            if (Deliveries.storeUnavailable(e)) {
+                // the database or the audit trail could not be reached (a PostgreSQL restart, a fail-over): nothing has
+                // gone out yet, so the message waits and goes when the store is back - not failed for an operator to
+                // replay. Not an attempt against the message's retries: the message is not at fault
+                log.warn("Preparing message {} deferred: the store is unavailable ({})", id,
+                        e.getClass().getSimpleName());
+                deferOrFail(id, List.of("store-unavailable"), false);
+                return;
+            }
+            log.error("Preparing message {} failed ({})", id, e.getClass().getSimpleName());
+            store.finish(id, MessageStatus.FAILED, null, List.of("error:" + e.getClass().getSimpleName()),
+                    clock.instant());
+        } catch (java.io.IOException e) {
             log.error("Preparing message {} failed ({})", id, e.getClass().getSimpleName());
             store.finish(id, MessageStatus.FAILED, null, List.of("error:" + e.getClass().getSimpleName()),
                     clock.instant());
