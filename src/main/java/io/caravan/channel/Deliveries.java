@@ -52,13 +52,35 @@ public class Deliveries {
     private final Clock clock;
     private final Disclosures disclosures;
 
+    /** How long a cluster node's gate holds a message for its send attempt (longer than any channel's timeouts). */
+    static final java.time.Duration CLAIM = java.time.Duration.ofMinutes(10);
+
+    private final boolean claims;
+
     public Deliveries(MessageStore store, ConsentService consents, Channels channels, Clock clock,
             Disclosures disclosures) {
+        this(store, consents, channels, clock, disclosures, false, "");
+    }
+
+    @org.springframework.beans.factory.annotation.Autowired
+    public Deliveries(MessageStore store, ConsentService consents, Channels channels, Clock clock,
+            Disclosures disclosures,
+            @org.springframework.beans.factory.annotation.Value("${caravan.cluster.enabled:false}") boolean cluster,
+            @org.springframework.beans.factory.annotation.Value("${caravan.event-log.kafka.bootstrap-servers:}")
+            String kafka) {
         this.store = store;
         this.consents = consents;
         this.channels = channels;
         this.clock = clock;
         this.disclosures = disclosures;
+        // one node: a message reaches its gate from this node's queue only; several: a starting node hands over every
+        // planned message of the shared database, and a stranded one is handed over by any node
+        this.claims = cluster || (kafka != null && !kafka.isBlank());
+    }
+
+    /** Whether this node's gate claims messages (several nodes share the store). */
+    public boolean claims() {
+        return claims;
     }
 
     /** Step 1: the gate at send time; leaves {@value #DELIVER} and, when true, what the channel's route needs. */
@@ -115,6 +137,12 @@ public class Deliveries {
             // another node holds the channel's connection: due in the store, taken by that node's message-retry;
             // no decision yet, the holder takes it at the moment it sends
             store.park(id, clock.instant());
+            return;
+        }
+        if (claims && !store.claim(id, UUID.randomUUID().toString(), clock.instant(), clock.instant().plus(CLAIM))) {
+            // another attempt, here or on another node, is sending it: it is not decided or sent twice; due again
+            // when that claim runs out, in case its node died before finishing
+            store.dueAfterClaim(id, clock.instant());
             return;
         }
         Contact c = consents.requireContactForSend(m.contactId());

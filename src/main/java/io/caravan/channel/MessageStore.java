@@ -134,10 +134,45 @@ public class MessageStore {
                 MessageStatus.DEFERRED.value()) == 1);
     }
 
+    /**
+     * Claims a planned or deferred message for one send attempt until {@code until} (a cluster node's gate, before it
+     * decides): false when another attempt holds an unexpired claim - it is sending the message, on this node or
+     * another.
+     */
+    public boolean claim(UUID id, String attempt, Instant now, Instant until) {
+        return jdbc.update("UPDATE outbound_message SET claimed_by = ?, claim_until = ? WHERE id = ?"
+                + " AND status IN (?, ?) AND (claim_until IS NULL OR claim_until <= ?)", attempt,
+                Timestamp.from(until), id, MessageStatus.PLANNED.value(), MessageStatus.DEFERRED.value(),
+                Timestamp.from(now)) == 1;
+    }
+
+    /**
+     * After a lost {@link #claim}: the message falls due when the other attempt's claim runs out, so that it still
+     * goes if the claiming node died before finishing it (a finished message is no longer taken).
+     */
+    public void dueAfterClaim(UUID id, Instant now) {
+        jdbc.update("UPDATE outbound_message SET next_attempt_at = claim_until WHERE id = ? AND status IN (?, ?)"
+                + " AND claim_until > ? AND (next_attempt_at IS NULL OR next_attempt_at < claim_until)", id,
+                MessageStatus.PLANNED.value(), MessageStatus.DEFERRED.value(), Timestamp.from(now));
+    }
+
+    /**
+     * Planned messages handed to a send queue before {@code before} and neither sent nor stopped since: on several
+     * nodes, those a killed node held in its memory. Made due, so message-retry hands them over (the gate's claim
+     * keeps a message that is merely slow on a live node from going twice); how many.
+     */
+    public int dueIfStranded(Instant before, Instant now) {
+        return jdbc.update("UPDATE outbound_message SET next_attempt_at = ? WHERE status = ?"
+                + " AND next_attempt_at IS NULL AND updated_at < ? AND (claim_until IS NULL OR claim_until <= ?)",
+                Timestamp.from(now), MessageStatus.PLANNED.value(), Timestamp.from(before), Timestamp.from(now));
+    }
+
     /** A temporary failure: the message waits until {@code next}; {@code counts} adds one to its attempts. */
     public boolean defer(UUID id, List<String> reasons, boolean counts, Instant next, Instant at) {
+        // the attempt is over: its claim goes, so the retry may run on any node
         return jdbc.update("UPDATE outbound_message SET status = ?, reasons = ?, attempts = attempts + ?,"
-                + " next_attempt_at = ?, updated_at = ? WHERE id = ? AND status IN (?, ?)",
+                + " next_attempt_at = ?, updated_at = ?, claimed_by = NULL, claim_until = NULL WHERE id = ?"
+                + " AND status IN (?, ?)",
                 MessageStatus.DEFERRED.value(), join(reasons), counts ? 1 : 0, Timestamp.from(next), Timestamp.from(at),
                 id, MessageStatus.PLANNED.value(), MessageStatus.DEFERRED.value()) == 1;
     }

@@ -53,6 +53,12 @@ public class Messages {
     private final MessageStore store;
     private final ProducerTemplate producer;
     private final Clock clock;
+    /** Set by Spring; absent where a test builds the service by hand (one node, no sweep). */
+    @org.springframework.beans.factory.annotation.Autowired(required = false)
+    private Deliveries deliveries;
+    /** A planned message not sent within this long on several nodes may be stranded in a stopped node's queue. */
+    static final java.time.Duration STRANDED = java.time.Duration.ofMinutes(10);
+    private volatile Instant nextStrandedSweep = Instant.MIN;
 
     public Messages(ConsentService consents, Channels channels, MessageStore store, ProducerTemplate producer,
             Clock clock) {
@@ -308,6 +314,14 @@ public class Messages {
     public int resumeDue() {
         int n = 0;
         List<UUID> due;
+        if (deliveries != null && deliveries.claims() && clock.instant().isAfter(nextStrandedSweep)) {
+            nextStrandedSweep = clock.instant().plus(STRANDED);
+            int stranded = store.dueIfStranded(clock.instant().minus(STRANDED), clock.instant());
+            if (stranded > 0) {
+                log.info("{} planned messages not sent for {} are handed over again (a node that held them stopped,"
+                        + " or is slow: the gate's claim sends each once)", stranded, STRANDED);
+            }
+        }
         do {
             // a channel another node sends for (its connection held there) is left for that node's message-retry
             due = store.takeDue(clock.instant(), java.time.Duration.ofMinutes(10), channels.elsewhere());

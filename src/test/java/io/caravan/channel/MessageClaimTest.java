@@ -1,0 +1,104 @@
+package io.caravan.channel;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.caravan.crypto.FieldCipher;
+import java.sql.Timestamp;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import javax.crypto.KeyGenerator;
+import org.flywaydb.core.Flyway;
+import org.h2.jdbcx.JdbcDataSource;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.springframework.jdbc.core.JdbcTemplate;
+
+/**
+ * The send gate's claim on several nodes: a planned message handed to two nodes' gates (a starting node hands over
+ * every planned message of the shared store, including those in a live node's queue) is sent by one attempt only, and
+ * still goes when the claiming node died.
+ */
+class MessageClaimTest {
+
+    static final Instant NOW = Instant.parse("2026-06-01T12:00:00Z");
+
+    JdbcTemplate jdbc;
+    MessageStore store;
+
+    @BeforeEach
+    void open() throws Exception {
+        JdbcDataSource ds = new JdbcDataSource();
+        ds.setURL("jdbc:h2:mem:claim-" + UUID.randomUUID() + ";MODE=PostgreSQL;DATABASE_TO_LOWER=TRUE;DB_CLOSE_DELAY=-1");
+        Flyway.configure().dataSource(ds).locations("classpath:db/migration").load().migrate();
+        KeyGenerator aes = KeyGenerator.getInstance("AES");
+        aes.init(256);
+        FieldCipher cipher = new FieldCipher(Map.of("dek-1", aes.generateKey()), "dek-1",
+                KeyGenerator.getInstance("HmacSHA256").generateKey());
+        jdbc = new JdbcTemplate(ds);
+        store = new MessageStore(jdbc, cipher);
+    }
+
+    UUID planned(Instant created) {
+        UUID id = UUID.randomUUID();
+        store.insert(new OutboundMessage(id, UUID.randomUUID(), "email", "treatment", "reminder",
+                MessageStatus.PLANNED, null, List.of(), created, created), Map.of(), "test");
+        return id;
+    }
+
+    Instant due(UUID id) {
+        Timestamp t = jdbc.queryForObject("SELECT next_attempt_at FROM outbound_message WHERE id = ?", Timestamp.class,
+                id);
+        return t == null ? null : t.toInstant();
+    }
+
+    @Test
+    void twoGatesClaimingOneMessageOnlyOneSendsAndTheOtherMakesItDueWhenTheClaimRunsOut() {
+        UUID id = planned(NOW);
+        Instant until = NOW.plus(Deliveries.CLAIM);
+
+        assertThat(store.claim(id, "node-a-attempt", NOW, until)).isTrue();
+        assertThat(store.claim(id, "node-b-attempt", NOW.plusSeconds(1), NOW.plusSeconds(1).plus(Deliveries.CLAIM)))
+                .as("a second gate, on this node or another, while the first attempt holds the message").isFalse();
+        store.dueAfterClaim(id, NOW.plusSeconds(1));
+        assertThat(due(id)).as("due again when the claim runs out, in case its node died").isEqualTo(until);
+
+        // the claiming node died: after the claim the retry's gate takes it
+        assertThat(store.claim(id, "node-c-attempt", until, until.plus(Deliveries.CLAIM))).isTrue();
+    }
+
+    @Test
+    void aSentMessageIsNeitherClaimedNorMadeDueAgain() {
+        UUID id = planned(NOW);
+        assertThat(store.claim(id, "a", NOW, NOW.plus(Deliveries.CLAIM))).isTrue();
+        assertThat(store.finish(id, MessageStatus.SENT, "tls", List.of(), NOW.plusSeconds(2))).isTrue();
+
+        Instant later = NOW.plus(Deliveries.CLAIM).plusSeconds(1);
+        assertThat(store.claim(id, "b", later, later.plus(Deliveries.CLAIM))).isFalse();
+        assertThat(store.takeDue(later.plus(Duration.ofHours(1)), Duration.ofMinutes(10))).doesNotContain(id);
+    }
+
+    @Test
+    void aDeferredAttemptGivesItsClaimBackSoTheRetryMayRunOnAnyNode() {
+        UUID id = planned(NOW);
+        assertThat(store.claim(id, "a", NOW, NOW.plus(Deliveries.CLAIM))).isTrue();
+        store.defer(id, List.of("store-unavailable"), false, NOW.plusSeconds(5), NOW);
+
+        assertThat(store.takeDue(NOW.plusSeconds(5), Duration.ofMinutes(10))).containsExactly(id);
+        assertThat(store.claim(id, "b", NOW.plusSeconds(6), NOW.plusSeconds(6).plus(Deliveries.CLAIM))).isTrue();
+    }
+
+    @Test
+    void plannedMessagesStrandedInAStoppedNodesQueueFallDueButNotFreshOrClaimedOnes() {
+        UUID stranded = planned(NOW.minus(Duration.ofMinutes(30)));
+        UUID fresh = planned(NOW.minus(Duration.ofMinutes(1)));
+        UUID sending = planned(NOW.minus(Duration.ofMinutes(30)));
+        assertThat(store.claim(sending, "a", NOW.minusSeconds(10), NOW.plus(Deliveries.CLAIM))).isTrue();
+
+        assertThat(store.dueIfStranded(NOW.minus(Messages.STRANDED), NOW)).isEqualTo(1);
+        assertThat(store.takeDue(NOW, Duration.ofMinutes(10))).containsExactly(stranded);
+        assertThat(due(fresh)).isNull();
+    }
+}
