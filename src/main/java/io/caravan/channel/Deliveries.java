@@ -52,8 +52,12 @@ public class Deliveries {
     private final Clock clock;
     private final Disclosures disclosures;
 
-    /** How long a cluster node's gate holds a message for its send attempt (longer than any channel's timeouts). */
-    static final java.time.Duration CLAIM = java.time.Duration.ofMinutes(10);
+    /**
+     * How long a cluster node's gate holds a message for its send attempt: longer than an attempt takes (the channel's
+     * connect and read timeouts, two waits on the trail of at most 10 s each), short enough that what a killed node
+     * held goes from another within minutes.
+     */
+    static final java.time.Duration CLAIM = java.time.Duration.ofMinutes(2);
 
     private final boolean claims;
 
@@ -189,9 +193,18 @@ public class Deliveries {
         @SuppressWarnings("unchecked")
         CompletableFuture<Long> recorded = ex.getProperty(DECISION_RECORDED, CompletableFuture.class);
         if (recorded != null) {
-            AuditLog.awaitDurable(recorded);
+            try {
+                AuditLog.awaitDurable(recorded);
+            } catch (RuntimeException e) {
+                // the message stops before the wire: failed() may let it wait instead of failing it for good
+                ex.setProperty(HELD_BEFORE_WIRE, true);
+                throw e;
+            }
         }
     }
+
+    /** Set when the decision's entry could not be made durable: nothing of the message has gone. */
+    static final String HELD_BEFORE_WIRE = "CaravanHeldBeforeWire";
 
     /**
      * Step 3, after the channel handed the message over: the disclosure (recipient, description, protection,
@@ -228,6 +241,14 @@ public class Deliveries {
         Throwable e = ex.getProperty(Exchange.EXCEPTION_CAUGHT, Throwable.class);
         String name = e == null ? "unknown" : e.getClass().getSimpleName();
         UUID id = m != null ? m.id() : ex.getProperty(Messages.MESSAGE_ID, UUID.class);
+        if (e != null && ex.getProperty(HELD_BEFORE_WIRE, false, Boolean.class) && storeUnavailable(e)) {
+            // the trail was out of reach (a PostgreSQL restart) before the wire: nothing went, so the message waits
+            // for the retry sweep like one deferred at the gate; a failure after the wire still fails it - sent again
+            // it could go twice
+            log.warn("Sending message {} deferred: the audit trail is unavailable ({})", id, name);
+            store.defer(id, List.of("store-unavailable"), false, clock.instant().plusSeconds(5), clock.instant());
+            return;
+        }
         log.error("Sending message {} failed ({})", id, name);
         store.finish(id, MessageStatus.FAILED, null, List.of("error:" + name), clock.instant());
     }

@@ -56,8 +56,11 @@ public class Messages {
     /** Set by Spring; absent where a test builds the service by hand (one node, no sweep). */
     @org.springframework.beans.factory.annotation.Autowired(required = false)
     private Deliveries deliveries;
-    /** A planned message not sent within this long on several nodes may be stranded in a stopped node's queue. */
-    static final java.time.Duration STRANDED = java.time.Duration.ofMinutes(10);
+    /**
+     * A planned message not sent within this long on several nodes may be stranded in a stopped node's queue (one merely
+     * waiting in a live node's queue is handed over a second time, and its gate's claim keeps it from going twice).
+     */
+    static final java.time.Duration STRANDED = java.time.Duration.ofMinutes(1);
     private volatile Instant nextStrandedSweep = Instant.MIN;
 
     public Messages(ConsentService consents, Channels channels, MessageStore store, ProducerTemplate producer,
@@ -315,7 +318,7 @@ public class Messages {
         int n = 0;
         List<UUID> due;
         if (deliveries != null && deliveries.claims() && clock.instant().isAfter(nextStrandedSweep)) {
-            nextStrandedSweep = clock.instant().plus(STRANDED);
+            nextStrandedSweep = clock.instant().plusSeconds(30);
             int stranded = store.dueIfStranded(clock.instant().minus(STRANDED), clock.instant());
             if (stranded > 0) {
                 log.info("{} planned messages not sent for {} are handed over again (a node that held them stopped,"

@@ -93,12 +93,46 @@ class MessageClaimTest {
     @Test
     void plannedMessagesStrandedInAStoppedNodesQueueFallDueButNotFreshOrClaimedOnes() {
         UUID stranded = planned(NOW.minus(Duration.ofMinutes(30)));
-        UUID fresh = planned(NOW.minus(Duration.ofMinutes(1)));
+        UUID fresh = planned(NOW.minus(Duration.ofSeconds(30)));
         UUID sending = planned(NOW.minus(Duration.ofMinutes(30)));
         assertThat(store.claim(sending, "a", NOW.minusSeconds(10), NOW.plus(Deliveries.CLAIM))).isTrue();
 
         assertThat(store.dueIfStranded(NOW.minus(Messages.STRANDED), NOW)).isEqualTo(1);
         assertThat(store.takeDue(NOW, Duration.ofMinutes(10))).containsExactly(stranded);
         assertThat(due(fresh)).isNull();
+    }
+
+    @Test
+    void anAuditTrailOutOfReachBeforeTheWireDefersTheMessageAfterTheWireItFails() throws Exception {
+        Deliveries deliveries = new Deliveries(store, null, null, java.time.Clock.fixed(NOW, java.time.ZoneOffset.UTC),
+                null);
+        java.lang.reflect.Constructor<io.caravan.audit.AuditLog.AuditUnavailable> c =
+                io.caravan.audit.AuditLog.AuditUnavailable.class.getDeclaredConstructor(String.class, Throwable.class);
+        c.setAccessible(true);
+        var camel = new org.apache.camel.impl.DefaultCamelContext();
+
+        UUID before = planned(NOW);
+        org.apache.camel.Exchange held = new org.apache.camel.support.DefaultExchange(camel);
+        held.setProperty(Messages.MESSAGE_ID, before);
+        java.util.concurrent.CompletableFuture<Long> never = new java.util.concurrent.CompletableFuture<>();
+        never.completeExceptionally(c.newInstance("the audit trail could not record the action",
+                new java.util.concurrent.TimeoutException()));
+        held.setProperty(Deliveries.DECISION_RECORDED, never);
+        try {
+            Deliveries.awaitDecision(held);
+        } catch (RuntimeException e) {
+            held.setProperty(org.apache.camel.Exchange.EXCEPTION_CAUGHT, e);
+        }
+        deliveries.failed(held);
+        assertThat(store.find(before).orElseThrow().status()).isEqualTo(MessageStatus.DEFERRED);
+
+        // the same exception after the channel's wire (the disclosure could not be recorded): failed, not sent again
+        UUID after = planned(NOW);
+        org.apache.camel.Exchange went = new org.apache.camel.support.DefaultExchange(camel);
+        went.setProperty(Messages.MESSAGE_ID, after);
+        went.setProperty(org.apache.camel.Exchange.EXCEPTION_CAUGHT, c.newInstance("the audit trail could not"
+                + " record the action", new java.util.concurrent.TimeoutException()));
+        deliveries.failed(went);
+        assertThat(store.find(after).orElseThrow().status()).isEqualTo(MessageStatus.FAILED);
     }
 }
