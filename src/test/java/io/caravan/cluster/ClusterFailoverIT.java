@@ -255,8 +255,11 @@ class ClusterFailoverIT {
         try {
             Awaitility.await().atMost(Duration.ofSeconds(180)).pollInterval(Duration.ofSeconds(2)).until(() -> {
                 JsonNode rep = JSON.readTree(survivor.get("/api/campaigns/" + campaignId));
+                // a message past the wire when PostgreSQL went is reported failed (error:AuditUnavailable) though it
+                // went (README "Several nodes", not yet): what each recipient received is checked at the SMTP server
+                JsonNode v = rep.get("variants").get(0);
                 return "completed".equals(rep.get("status").asText())
-                        && rep.get("variants").get(0).get("sent").asInt() == rep.get("targeted").asInt();
+                        && v.get("sent").asInt() + v.get("failed").asInt() == rep.get("targeted").asInt();
             });
         } finally {
             // counts and statuses only, for whoever reads a failure
@@ -265,6 +268,9 @@ class ClusterFailoverIT {
                     + " attempts, COUNT(*) FROM outbound_message GROUP BY status, reasons, attempts"));
         }
         int targeted = JSON.readTree(survivor.get("/api/campaigns/" + campaignId)).get("targeted").asInt();
+        assertThat(rows(url, "SELECT DISTINCT reasons FROM outbound_message WHERE status = 'failed'"))
+                .as("the only failures are records cut by the restart after the wire")
+                .matches("(\\[error:AuditUnavailable\\])?");
         assertThat(targeted).as("campaign recipients").isPositive();
 
         // at the SMTP server: two journey messages per patient and at most one campaign message, nothing more
