@@ -218,20 +218,113 @@ public class Deliveries {
         // the decision's entry was queued first and the trail commits in order; waiting names a failure of its own
         awaitDecision(ex);
         Disclosures.Disclosure d = Disclosures.of(ex);
-        if (store.logsEvent(MessageStatus.SENT)) {
-            // a stream wants message.sent: the status commits with its event, in the log's transaction, after the
-            // disclosure (the trail's writer cannot append to the event log in its own)
-            disclosures.record(d, Disclosures.actor(ex));
-            store.finish(m.id(), MessageStatus.SENT, protection, reasons, clock.instant());
-            return;
-        }
+        String actor = Disclosures.actor(ex);
+        SentRecord record = new SentRecord(m.id(), d, actor, protection, reasons, clock.instant());
         try {
-            disclosures.record(d, Disclosures.actor(ex),
-                    store.finishWork(m.id(), MessageStatus.SENT, protection, reasons, clock.instant()));
-        } catch (AuditLog.AuditUnavailable e) {
-            // the message went: whatever kept the status from committing must not keep it out of the accounting
-            disclosures.record(d, Disclosures.actor(ex));
-            throw e;
+            record.write();
+        } catch (RuntimeException e) {
+            if (!storeUnavailable(e)) {
+                throw e;
+            }
+            // the message went: failing it would be untrue, and leaving it planned would let it go again once its
+            // claim lapses - the record waits on this node until the store is back
+            log.warn("Message {} went; its record waits for the store ({})", m.id(), e.getClass().getSimpleName());
+            unrecorded.incrementAndGet();
+            afterWire.schedule(() -> retry(record, 1), 1, java.util.concurrent.TimeUnit.SECONDS);
+        }
+    }
+
+    /**
+     * What {@link #sent} commits for a message that went: the disclosure and the status, in one commit of the trail
+     * (or, when a stream wants {@code message.sent}, the status with its event after the disclosure).
+     */
+    private final class SentRecord {
+        final UUID id;
+        final Disclosures.Disclosure disclosure;
+        final String actor;
+        final String protection;
+        final List<String> reasons;
+        final java.time.Instant at;
+        boolean disclosed;
+
+        SentRecord(UUID id, Disclosures.Disclosure disclosure, String actor, String protection, List<String> reasons,
+                java.time.Instant at) {
+            this.id = id;
+            this.disclosure = disclosure;
+            this.actor = actor;
+            this.protection = protection;
+            this.reasons = reasons;
+            this.at = at;
+        }
+
+        void write() {
+            if (store.logsEvent(MessageStatus.SENT)) {
+                // the status commits with its event, in the log's transaction, after the disclosure (the trail's
+                // writer cannot append to the event log in its own)
+                if (!disclosed) {
+                    disclosures.record(disclosure, actor);
+                    disclosed = true;
+                }
+                store.finish(id, MessageStatus.SENT, protection, reasons, at);
+            } else {
+                disclosures.record(disclosure, actor, store.finishWork(id, MessageStatus.SENT, protection, reasons,
+                        at));
+            }
+        }
+
+        /** Whether an earlier write committed though its answer was lost (the status moved on with it). */
+        boolean landed() {
+            return !store.logsEvent(MessageStatus.SENT) && store.find(id)
+                    .map(o -> o.status() != MessageStatus.PLANNED && o.status() != MessageStatus.DEFERRED)
+                    .orElse(true);
+        }
+    }
+
+    /** Records of messages that went while the store was out of reach, retried on this node until they commit. */
+    private final java.util.concurrent.ScheduledExecutorService afterWire =
+            java.util.concurrent.Executors.newSingleThreadScheduledExecutor(r -> {
+                Thread t = new Thread(r, "caravan-sent-records");
+                t.setDaemon(true);
+                return t;
+            });
+    private final java.util.concurrent.atomic.AtomicInteger unrecorded =
+            new java.util.concurrent.atomic.AtomicInteger();
+
+    /** Messages that went and whose record waits for the store (a gauge for operators; 0 when all is well). */
+    public int unrecorded() {
+        return unrecorded.get();
+    }
+
+    private void retry(SentRecord record, int attempt) {
+        try {
+            if (!record.landed()) {
+                record.write();
+            }
+            unrecorded.decrementAndGet();
+            log.info("Message {}: its record committed after {} attempts", record.id, attempt + 1);
+        } catch (RuntimeException e) {
+            if (!storeUnavailable(e)) {
+                unrecorded.decrementAndGet();
+                log.error("Message {} went but its record failed ({})", record.id, e.getClass().getSimpleName());
+                return;
+            }
+            long wait = Math.min(30, 1L << Math.min(attempt, 5));
+            try {
+                afterWire.schedule(() -> retry(record, attempt + 1), wait, java.util.concurrent.TimeUnit.SECONDS);
+            } catch (java.util.concurrent.RejectedExecutionException shuttingDown) {
+                log.error("Message {} went; its record is lost with this node's shutdown", record.id);
+            }
+        }
+    }
+
+    @jakarta.annotation.PreDestroy
+    void stopAfterWire() throws InterruptedException {
+        afterWire.shutdown();
+        if (!afterWire.awaitTermination(10, java.util.concurrent.TimeUnit.SECONDS)) {
+            afterWire.shutdownNow();
+        }
+        if (unrecorded.get() > 0) {
+            log.error("{} messages went but their records could not be written before the shutdown", unrecorded.get());
         }
     }
 

@@ -27,6 +27,7 @@ public final class PostgresSupport {
     private static Path privateBin;
     private static Path privateData;
     private static boolean privateAsPostgres;
+    private static String privateOptions;
     private static final AtomicInteger DBS = new AtomicInteger();
 
     private PostgresSupport() {
@@ -68,9 +69,11 @@ public final class PostgresSupport {
             run(List.of(bin.resolve("initdb").toString(), "-D", data.toString(), "-A", "trust", "-U", "postgres",
                     "--no-sync", "-E", "UTF8"), root);
             // fsync off: these tests kill the hub, never PostgreSQL; the benchmark uses a durable server
+            String options = "-p " + port + " -k " + dir + " -c listen_addresses=127.0.0.1 -c fsync=off"
+                    + " -c max_connections=200";
             run(List.of(bin.resolve("pg_ctl").toString(), "-D", data.toString(), "-l", dir.resolve("log").toString(),
-                    "-w", "-o", "-p " + port + " -k " + dir + " -c listen_addresses=127.0.0.1 -c fsync=off"
-                            + " -c max_connections=200", "start"), root);
+                    "-w", "-o", options, "start"), root);
+            privateOptions = options;
             privateBin = bin;
             privateData = data;
             privateAsPostgres = root;
@@ -108,6 +111,26 @@ public final class PostgresSupport {
             return true;
         } catch (IOException | InterruptedException e) {
             throw new IllegalStateException("cannot restart the private PostgreSQL cluster", e);
+        }
+    }
+
+    /**
+     * Stops the private cluster ({@code pg_ctl stop -m fast}) or starts it again on the same port with the same data;
+     * false when the server is not the test's ({@code CARAVAN_TEST_PG_URL}).
+     */
+    public static synchronized boolean stopOrStartPrivateCluster(boolean start) {
+        adminUrl();
+        if (privateData == null) {
+            return false;
+        }
+        try {
+            List<String> cmd = new ArrayList<>(List.of(privateBin.resolve("pg_ctl").toString(), "-D",
+                    privateData.toString(), "-l", privateData.resolveSibling("log").toString(), "-w"));
+            cmd.addAll(start ? List.of("-o", privateOptions, "start") : List.of("-m", "fast", "stop"));
+            run(cmd, privateAsPostgres);
+            return true;
+        } catch (IOException | InterruptedException e) {
+            throw new IllegalStateException("cannot stop or start the private PostgreSQL cluster", e);
         }
     }
 
