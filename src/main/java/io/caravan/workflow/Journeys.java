@@ -171,9 +171,23 @@ public class Journeys implements EventSubscriber {
         try {
             advance(j);
         } catch (RuntimeException ex) {
-            log.error("Journey {} failed at a step ({}); it is retried in a minute", j, ex.getClass().getSimpleName());
-            jdbc.update("UPDATE journey SET next_at = ? WHERE id = ?", Timestamp.from(clock.instant().plusSeconds(60)),
-                    j);
+            // a database restart (or the trail out of reach) passes in seconds: the step is tried again soon after;
+            // anything else waits a minute
+            boolean unavailable = io.caravan.channel.Deliveries.storeUnavailable(ex);
+            int wait = unavailable ? 5 : 60;
+            if (unavailable) {
+                log.warn("Journey {} waits at a step: the store is unavailable ({}); it is retried in {} s", j,
+                        ex.getClass().getSimpleName(), wait);
+            } else {
+                log.error("Journey {} failed at a step ({}); it is retried in {} s", j, ex.getClass().getSimpleName(),
+                        wait);
+            }
+            try {
+                jdbc.update("UPDATE journey SET next_at = ? WHERE id = ?",
+                        Timestamp.from(clock.instant().plusSeconds(wait)), j);
+            } catch (RuntimeException stillDown) {
+                // its next_at stands: the journey is due already and is taken again on a later tick
+            }
         }
     }
 
