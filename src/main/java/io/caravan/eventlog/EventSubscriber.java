@@ -35,8 +35,9 @@ public interface EventSubscriber {
     }
 
     /**
-     * Whether {@link EventPump} polls this subscriber. The workflow engine says no: its Quartz tick polls it, so
-     * events and due journeys are handled in one loop, on one node of a cluster at a time.
+     * Whether {@link EventPump} polls this subscriber. The workflow engine says no on a database event log: its Quartz
+     * tick polls it, so events and due journeys are handled in one loop, on one node of a cluster at a time; with the
+     * log on Kafka it is a consumer group like the others.
      */
     default boolean pumped() {
         return true;

@@ -141,6 +141,23 @@ public class Subscriptions {
     }
 
     /**
+     * Whether the subscriber still has events of this contact to handle: after its cursor in the contact's partition
+     * ({@code partition}), or waiting in {@code event_retry}. For an effect that must not run ahead of its contact's
+     * events when another node reads them (a journey step falling due while the workflow engine's consumer, wherever
+     * it runs, has yet to read the cancellation that ends the journey).
+     */
+    public boolean behind(String subscriber, java.util.UUID contactId, int partition) {
+        List<Long> at = jdbc.queryForList("SELECT position FROM event_cursor WHERE subscriber = ? AND log_partition = ?",
+                Long.class, subscriber, partition);
+        if (!at.isEmpty() && !jdbc.queryForList("SELECT 1 FROM trigger_event WHERE log_partition = ? AND position > ?"
+                + " AND contact_id = ? LIMIT 1", Integer.class, partition, at.get(0), contactId).isEmpty()) {
+            return true;
+        }
+        return !jdbc.queryForList("SELECT 1 FROM event_retry WHERE subscriber = ? AND contact_id = ? LIMIT 1",
+                Integer.class, subscriber, contactId).isEmpty();
+    }
+
+    /**
      * One poll: the subscriber's due retries, then batches of new events after its cursor in each partition that has
      * any (read {@value #BATCH} at a time, up to ten batches in all, starting one partition further on each poll).
      * Returns how many events were handled or failed. A poll already running for this subscriber in this process

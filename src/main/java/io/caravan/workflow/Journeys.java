@@ -87,6 +87,14 @@ public class Journeys implements EventSubscriber {
     private final Clock clock;
     private final java.util.concurrent.ExecutorService workers;
     private final Subscriptions subscriptions;
+    /**
+     * The event log is on Kafka: the engine reads trigger events as the consumer group {@code caravan.workflow}
+     * across the nodes (EventPump), and its Quartz tick only runs the journeys that are due.
+     */
+    @org.springframework.beans.factory.annotation.Value("${caravan.event-log.kafka.bootstrap-servers:}")
+    private String kafka;
+    @org.springframework.beans.factory.annotation.Autowired
+    private io.caravan.contact.LogPartitions logPartitions;
 
     public Journeys(JdbcTemplate jdbc, TransactionTemplate tx, FieldCipher cipher, WorkflowCatalog catalog,
             ContactStore contacts, ContactWriter writer, Messages messages,
@@ -123,7 +131,7 @@ public class Journeys implements EventSubscriber {
         int n = 0;
         int round;
         do {
-            round = events();
+            round = consumerGroup() ? 0 : events();
             round += due();
             n += round;
         } while (round > 0 && System.nanoTime() < until && !Thread.currentThread().isInterrupted());
@@ -140,10 +148,18 @@ public class Journeys implements EventSubscriber {
         return SUBSCRIBER;
     }
 
-    /** The Quartz tick polls the engine: events and due journeys in one loop, on one node of a cluster at a time. */
+    /**
+     * On a database event log the Quartz tick polls the engine: events and due journeys in one loop, on one node of a
+     * cluster at a time. With the log on Kafka the events are the consumer group's, read on whichever node holds each
+     * partition.
+     */
     @Override
     public boolean pumped() {
-        return false;
+        return consumerGroup();
+    }
+
+    private boolean consumerGroup() {
+        return kafka != null && !kafka.isBlank();
     }
 
     private int due() {
@@ -352,6 +368,13 @@ public class Journeys implements EventSubscriber {
             return;
         }
         Instant now = clock.instant();
+        if (consumerGroup() && subscriptions.behind(SUBSCRIBER, j.contactId(), logPartitions.of(j.contactId()))) {
+            // the consumer holding the contact's partition has not read all of its events yet: a cancellation logged
+            // before this step fell due must still end the journey first, as on one node where events come first
+            jdbc.update("UPDATE journey SET next_at = ? WHERE id = ? AND status = ?",
+                    Timestamp.from(now.plusSeconds(1)), id, ACTIVE.value());
+            return;
+        }
         WorkflowDefinition w = catalog.get(j.workflow()).orElse(null);
         // the send path's read: the gate at send time finds this contact decrypted already
         Optional<Contact> found = contacts.findForSend(j.contactId());

@@ -129,6 +129,15 @@ class KafkaEventLogPostgresIT {
         register(b, "KB", 15);
         Map<String, Long> byNode = awaitAllSeenOnce(Duration.ofSeconds(60));
         assertThat(byNode.keySet()).as("nodes that acted on events").containsExactlyInAnyOrder("a", "b");
+
+        // the workflow engine reads its trigger events as a consumer group too, over both nodes, and keeps up
+        Map<String, Integer> workflow = shares("caravan.workflow");
+        assertThat(workflow).as("members of the workflow engine's group").hasSize(2);
+        assertThat(workflow.values()).as("partitions per member").allMatch(n -> n > 0);
+        assertThat(workflow.values().stream().mapToInt(Integer::intValue).sum()).isEqualTo(16);
+        org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(30)).until(() ->
+                count("SELECT COALESCE(SUM(position), 0) FROM event_cursor WHERE subscriber = 'workflow'")
+                        == count("SELECT COALESCE(SUM(last_position), 0) FROM event_log_head"));
     }
 
     @Test

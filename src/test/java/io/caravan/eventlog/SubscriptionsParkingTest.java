@@ -241,4 +241,37 @@ class SubscriptionsParkingTest {
                 Duration.ofSeconds(1), Duration.ofSeconds(2), Duration.ofSeconds(4), Duration.ofSeconds(256),
                 Duration.ofMinutes(5), Duration.ofMinutes(5));
     }
+
+    /**
+     * {@link Subscriptions#behind}: a contact's event past the subscriber's cursor, or waiting in event_retry, keeps an
+     * effect that must follow its contact's events (a journey step due on the tick's node) waiting; another contact's
+     * events do not.
+     */
+    @Test
+    void aContactIsBehindWhileOneOfItsEventsIsUnreadOrWaitingForARetry() {
+        Subscriptions subscriptions = subscriptions();
+        Recorder s = new Recorder(false);
+        subscriptions.cursor(s.subscriberName());
+        UUID c = UUID.randomUUID();
+        UUID d = UUID.randomUUID();
+        java.util.function.Consumer<LoggedEvent> stored = e -> jdbc.update("INSERT INTO trigger_event (contact_id, id,"
+                + " type, key_id, payload, recorded_at, log_partition, position) VALUES (?, ?, ?, 'k', ?, ?, ?, ?)",
+                e.contactId(), e.event().id(), e.event().type(), new byte[] {1}, java.sql.Timestamp.from(T0),
+                e.partition(), e.position());
+        stored.accept(log.append(c));
+        assertThat(subscriptions.behind(s.subscriberName(), c, 0)).as("C's event not read yet").isTrue();
+        assertThat(subscriptions.behind(s.subscriberName(), d, 0)).as("D has nothing waiting").isFalse();
+
+        subscriptions.poll(s);
+        assertThat(subscriptions.behind(s.subscriberName(), c, 0)).as("read and acted on").isFalse();
+
+        LoggedEvent c2 = log.append(c);
+        stored.accept(c2);
+        s.failing = e -> e.event().id().equals(c2.event().id());
+        subscriptions.poll(s);
+        assertThat(subscriptions.cursor(s.subscriberName())).as("the cursor moved past the failed event")
+                .containsExactly(2L, 0L);
+        assertThat(subscriptions.behind(s.subscriberName(), c, 0)).as("C's failed event waits for a retry").isTrue();
+        assertThat(subscriptions.behind(s.subscriberName(), d, 0)).isFalse();
+    }
 }
