@@ -64,23 +64,8 @@ class SmsBindClusterIT {
         broker.brokerProperty("group.initial.rebalance.delay.ms", "0");
         broker.afterPropertiesSet();
         brokers = "127.0.0.1:" + port;
-        adapters = Files.createDirectories(a.dataDir.resolveSibling(a.dataDir.getFileName() + "-adapters"));
-        Files.writeString(adapters.resolve("test-smsc.yaml"), """
-                id: test-smsc
-                kind: smpp
-                baa:
-                  status: signed
-                smpp:
-                  host: 127.0.0.1
-                  port: %d
-                  systemId: caravan
-                  sourceAddress: "12175550000"
-                  throughput: 200
-                  reconnectSeconds: 1
-                  reconnectMaxSeconds: 2
-                  program: Mercy Health reminders
-                  support: 217-555-0100
-                """.formatted(smsc.port));
+        adapters = SmsHub.adapterFile(a.dataDir.resolveSibling(a.dataDir.getFileName() + "-adapters"), "test-smsc",
+                smsc.port, SmsHub.CLUSTER_SMPP);
         for (TestHub hub : List.of(a, b)) {
             Files.writeString(hub.dataDir.resolve("master-key"), MASTER_KEY + "\n");
         }

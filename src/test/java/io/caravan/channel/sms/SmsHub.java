@@ -39,7 +39,14 @@ final class SmsHub {
      */
     static void adapter(TestHub hub, DynamicPropertyRegistry r, String id, int port, String smppKeys)
             throws IOException {
-        Path adapters = hub.dataDir.resolveSibling(hub.dataDir.getFileName() + "-adapters");
+        Path adapters = adapterFile(hub.dataDir.resolveSibling(hub.dataDir.getFileName() + "-adapters"), id, port,
+                smppKeys);
+        r.add("caravan.mapping.adapters-dir", adapters::toString);
+        r.add("caravan.sms.adapter", () -> id);
+    }
+
+    /** Writes that adapter into the directory {@code adapters} (created when missing); returns the directory. */
+    static Path adapterFile(Path adapters, String id, int port, String smppKeys) throws IOException {
         Files.createDirectories(adapters);
         Files.writeString(adapters.resolve(id + ".yaml"), """
                 id: %s
@@ -52,9 +59,17 @@ final class SmsHub {
                   systemId: caravan
                   sourceAddress: "12175550000"
                 """.formatted(id, port) + smppKeys.stripTrailing().indent(2));
-        r.add("caravan.mapping.adapters-dir", adapters::toString);
-        r.add("caravan.sms.adapter", () -> id);
+        return adapters;
     }
+
+    /** Settings of a cluster node's SMSC link in the SMS cluster tests: quick reconnects, HELP texts. */
+    static final String CLUSTER_SMPP = """
+            throughput: 200
+            reconnectSeconds: 1
+            reconnectMaxSeconds: 2
+            program: Mercy Health reminders
+            support: 217-555-0100
+            """;
 
     /** For tests about the wire, not the TCPA policy (SmsPolicyIT): any hour, any number of texts. */
     static void anyHourNoCap(DynamicPropertyRegistry r) {
