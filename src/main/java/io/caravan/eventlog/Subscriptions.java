@@ -181,6 +181,12 @@ public class Subscriptions {
      * rebalance is harmless: the cursor's compare-and-set rolls back the later effect.
      */
     public int poll(EventSubscriber s, java.util.function.BooleanSupplier going, java.util.function.IntPredicate owned) {
+        // a subscriber reads what its events say is stored: no wait for the journal's applier (ContactWriter.asStored)
+        return io.caravan.contact.ContactWriter.asStored(() -> pollAsStored(s, going, owned));
+    }
+
+    private int pollAsStored(EventSubscriber s, java.util.function.BooleanSupplier going,
+            java.util.function.IntPredicate owned) {
         String name = s.subscriberName();
         ReentrantLock lock = locks.computeIfAbsent(name, k -> new ReentrantLock());
         if (!lock.tryLock()) {

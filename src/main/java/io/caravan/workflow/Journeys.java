@@ -168,7 +168,11 @@ public class Journeys implements EventSubscriber {
         // journeys are independent: several run at once, so their sends' durable audit waits overlap
         List<java.util.concurrent.Future<?>> running = new ArrayList<>();
         for (UUID j : due) {
-            running.add(workers.submit(() -> advanceOrRetryLater(j)));
+            // a timer, not a request: the store as it is will do (ContactWriter.asStored); the send gate still waits
+            running.add(workers.submit(() -> io.caravan.contact.ContactWriter.asStored(() -> {
+                advanceOrRetryLater(j);
+                return null;
+            })));
         }
         for (java.util.concurrent.Future<?> f : running) {
             try {

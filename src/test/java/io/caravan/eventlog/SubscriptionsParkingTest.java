@@ -274,4 +274,31 @@ class SubscriptionsParkingTest {
         assertThat(subscriptions.behind(s.subscriberName(), c, 0)).as("C's failed event waits for a retry").isTrue();
         assertThat(subscriptions.behind(s.subscriberName(), d, 0)).isFalse();
     }
+
+    /**
+     * A subscriber acts on events already in the log: its reads of the store do not wait for the journal's applier
+     * (a heavy feed put the applier 10 s behind and failed the workflow's and the segment index's events).
+     */
+    @Test
+    void aSubscriberReadsTheStoreAsItIsWithoutWaitingForTheJournal() {
+        Subscriptions subscriptions = subscriptions();
+        List<Boolean> asStored = new CopyOnWriteArrayList<>();
+        EventSubscriber s = new EventSubscriber() {
+            @Override
+            public String subscriberName() {
+                return "reader";
+            }
+
+            @Override
+            public void onEvent(LoggedEvent e) {
+                asStored.add(io.caravan.contact.ContactWriter.readsAsStored());
+            }
+        };
+        subscriptions.cursor(s.subscriberName());
+        log.append(UUID.randomUUID());
+        log.append(UUID.randomUUID());
+        subscriptions.poll(s);
+        assertThat(asStored).containsExactly(true, true);
+        assertThat(io.caravan.contact.ContactWriter.readsAsStored()).as("the poller's caller waits as before").isFalse();
+    }
 }
