@@ -234,6 +234,12 @@ public class ContactStore implements MergedRecords {
                 args.toArray());
     }
 
+    /** Whether the partition holds an event of the contact after {@code after} (by the key, no payload read). */
+    public boolean logHasEventOf(UUID contactId, int partition, long after) {
+        return !jdbc.queryForList("SELECT 1 FROM trigger_event WHERE contact_id = ? AND log_partition = ?"
+                + " AND position > ? LIMIT 1", Integer.class, contactId, partition, after).isEmpty();
+    }
+
     /** The last position appended to each partition (0 when empty), by partition number. */
     public List<Long> logHeads() {
         Long[] heads = new Long[partitions.count()];

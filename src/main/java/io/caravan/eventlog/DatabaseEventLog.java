@@ -35,4 +35,9 @@ class DatabaseEventLog implements EventLog {
     public List<Long> heads() {
         return store.logHeads();
     }
+
+    @Override
+    public boolean hasEventOf(java.util.UUID contactId, int partition, long after) {
+        return store.logHasEventOf(contactId, partition, after);
+    }
 }

@@ -27,4 +27,21 @@ public interface EventLog {
      * starts, and what a cursor behind it has yet to read.
      */
     List<Long> heads();
+
+    /**
+     * Whether the partition holds an event of this contact after position {@code after}. This default reads the events;
+     * a log that can answer from an index does.
+     */
+    default boolean hasEventOf(java.util.UUID contactId, int partition, long after) {
+        for (long from = after;;) {
+            List<LoggedEvent> run = read(null, partition, from, 500);
+            if (run.isEmpty()) {
+                return false;
+            }
+            if (run.stream().anyMatch(e -> contactId.equals(e.contactId()))) {
+                return true;
+            }
+            from = run.get(run.size() - 1).position();
+        }
+    }
 }

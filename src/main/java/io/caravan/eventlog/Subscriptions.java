@@ -149,8 +149,7 @@ public class Subscriptions {
     public boolean behind(String subscriber, java.util.UUID contactId, int partition) {
         List<Long> at = jdbc.queryForList("SELECT position FROM event_cursor WHERE subscriber = ? AND log_partition = ?",
                 Long.class, subscriber, partition);
-        if (!at.isEmpty() && !jdbc.queryForList("SELECT 1 FROM trigger_event WHERE log_partition = ? AND position > ?"
-                + " AND contact_id = ? LIMIT 1", Integer.class, partition, at.get(0), contactId).isEmpty()) {
+        if (!at.isEmpty() && eventLog.hasEventOf(contactId, partition, at.get(0))) {
             return true;
         }
         return !jdbc.queryForList("SELECT 1 FROM event_retry WHERE subscriber = ? AND contact_id = ? LIMIT 1",

@@ -195,6 +195,25 @@ class EventLogIT {
         }
     }
 
+    /** What keeps a due journey step behind its contact's unread events, answered by the database's log. */
+    @Test
+    void aContactIsBehindForASubscriberUntilItsEventsAreRead() throws Exception {
+        Recording beta = named("it-beta");
+        subscriptions.poll(beta);
+        List<Long> before = subscriptions.cursor(beta.name);
+        register("LOG-BEHIND", 1);
+        LoggedEvent e = after(before).stream().filter(x -> x.event().type().equals("patient.registered"))
+                .findFirst().orElseThrow();
+        long last = after(before).stream().filter(x -> x.contactId().equals(e.contactId()))
+                .mapToLong(LoggedEvent::position).max().orElseThrow();
+        assertThat(eventLog.hasEventOf(e.contactId(), e.partition(), e.position() - 1)).isTrue();
+        assertThat(eventLog.hasEventOf(e.contactId(), e.partition(), last)).isFalse();
+        assertThat(eventLog.hasEventOf(java.util.UUID.randomUUID(), e.partition(), 0)).isFalse();
+        assertThat(subscriptions.behind(beta.name, e.contactId(), e.partition())).as("not read yet").isTrue();
+        subscriptions.poll(beta);
+        assertThat(subscriptions.behind(beta.name, e.contactId(), e.partition())).as("read").isFalse();
+    }
+
     @Test
     void aSubscriberAddedLaterStartsFromNow() throws Exception {
         register("LOG-EARLY", 3);
