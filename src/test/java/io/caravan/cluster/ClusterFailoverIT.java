@@ -11,6 +11,7 @@ import io.caravan.support.HubProcess;
 import io.caravan.support.KafkaBrokerProcess;
 import io.caravan.support.MllpTestClient;
 import io.caravan.support.PostgresSupport;
+import io.caravan.support.RelayAdapters;
 import jakarta.mail.internet.MimeMessage;
 import java.net.http.HttpResponse;
 import java.nio.file.Files;
@@ -104,17 +105,7 @@ class ClusterFailoverIT {
             // one relay; each node names itself in EHLO, so the SMTP server's Received header says which node sent
             // each copy of a message
             for (String n : List.of("a", "b", "c")) {
-                Files.writeString(Files.createDirectories(tmp.resolve("adapters-" + n)).resolve("mail.yaml"), """
-                        id: mail
-                        kind: smtp
-                        baa:
-                          status: signed
-                        smtp:
-                          host: 127.0.0.1
-                          port: %d
-                          tls: starttls
-                          heloName: node-%s
-                        """.formatted(smtp.getSmtp().getPort(), n));
+                RelayAdapters.smtp(tmp.resolve("adapters-" + n), "mail", smtp.getSmtp().getPort(), "heloName: node-" + n);
             }
             Path probe = Files.createDirectories(tmp.resolve("probe/failoverprobe"));
             Files.copy(Path.of("target/test-classes/failoverprobe/HaltBetweenCommitAndAck.class"),

@@ -59,19 +59,10 @@ class PhiCanaryIT {
             ADAPTERS = Files.createTempDirectory("caravan-canary-adapters");
             // the hub's only email route is this relay: it refuses or breaks every delivery (no STARTTLS, so PHI
             // goes as a portal notice, which still names the recipient on the wire)
-            Files.writeString(ADAPTERS.resolve("canary-relay.yaml"), """
-                    id: canary-relay
-                    name: Canary relay
-                    kind: smtp
-                    baa:
-                      status: signed
-                    smtp:
-                      host: 127.0.0.1
-                      port: %d
-                      tls: starttls
-                      onwardTls: guaranteed
-                      connections: 2
-                    """.formatted(RELAY.port()));
+            io.caravan.support.RelayAdapters.smtp(ADAPTERS, "canary-relay", RELAY.port(), """
+                    onwardTls: guaranteed
+                    connections: 2
+                    """);
         } catch (IOException e) {
             throw new ExceptionInInitializerError(e);
         }

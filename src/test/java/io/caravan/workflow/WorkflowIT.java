@@ -53,17 +53,8 @@ class WorkflowIT {
         try {
             SMTP = new GreenMail(new ServerSetup(0, "127.0.0.1", ServerSetup.PROTOCOL_SMTP));
             SMTP.start();
-            ADAPTERS = Files.createTempDirectory("caravan-workflow-adapters");
-            Files.writeString(ADAPTERS.resolve("mail.yaml"), """
-                    id: mail
-                    kind: smtp
-                    baa:
-                      status: signed
-                    smtp:
-                      host: 127.0.0.1
-                      port: %d
-                      tls: starttls
-                    """.formatted(SMTP.getSmtp().getPort()));
+            ADAPTERS = io.caravan.support.RelayAdapters.smtp(Files.createTempDirectory("caravan-workflow-adapters"),
+                    "mail", SMTP.getSmtp().getPort(), "");
         } catch (Exception e) {
             throw new ExceptionInInitializerError(e);
         }

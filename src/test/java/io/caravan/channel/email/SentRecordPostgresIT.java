@@ -56,19 +56,8 @@ class SentRecordPostgresIT {
                 }
                 return 0;
             };
-            ADAPTERS = Files.createTempDirectory("caravan-sent-record-adapters");
-            Files.writeString(ADAPTERS.resolve("test-relay.yaml"), """
-                    id: test-relay
-                    kind: smtp
-                    baa:
-                      status: signed
-                    smtp:
-                      host: localhost
-                      port: %d
-                      tls: starttls
-                      trustCertificates: %s
-                      onwardTls: guaranteed
-                    """.formatted(RELAY.port(), ca));
+            ADAPTERS = io.caravan.support.RelayAdapters.smtp(Files.createTempDirectory("caravan-sent-record-adapters"),
+                    "test-relay", RELAY.port(), "trustCertificates: " + ca + "\nonwardTls: guaranteed");
         } catch (Exception e) {
             throw new ExceptionInInitializerError(e);
         }
