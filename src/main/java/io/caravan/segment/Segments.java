@@ -316,7 +316,18 @@ public class Segments implements SmartLifecycle {
         if (f != null) {
             return Optional.of(new Defined(f, "file"));
         }
-        return Optional.ofNullable(stored.get(id)).map(d -> new Defined(d, "api"));
+        SegmentDefinition d = stored.get(id);
+        if (d == null && severalNodes) {
+            // defined through another node's API since this node's last refresh (a campaign started there, run
+            // here by the campaigns' singleton a moment later)
+            d = jdbc.query("SELECT id, description, purpose, expression FROM segment_definition WHERE id = ?",
+                    rs -> rs.next() ? new SegmentDefinition(rs.getString(1), rs.getString(2), rs.getString(3),
+                            rs.getString(4)) : null, id);
+            if (d != null) {
+                stored.put(d.id, d);
+            }
+        }
+        return Optional.ofNullable(d).map(x -> new Defined(x, "api"));
     }
 
     /**

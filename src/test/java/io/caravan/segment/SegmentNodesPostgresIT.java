@@ -86,6 +86,9 @@ class SegmentNodesPostgresIT {
         HttpResponse<String> defined = post(a, "/api/segments", Map.of("id", "nodes-recall", "purpose", "treatment",
                 "when", WHEN));
         assertThat(defined.statusCode()).as(defined.body()).isEqualTo(201);
+        // known on the other node at once, not only after its next refresh (a campaign may start there now)
+        HttpResponse<String> there = get(b, "/api/segments/nodes-recall");
+        assertThat(there.statusCode()).as(there.body()).isEqualTo(200);
 
         for (int i = 1; i <= 6; i++) {
             String mrn = "SN-" + i + "-" + System.nanoTime() % 1_000_000L;
