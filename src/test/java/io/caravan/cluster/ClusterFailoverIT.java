@@ -172,8 +172,7 @@ class ClusterFailoverIT {
         others.remove(leader);
         HubProcess halted = others.get(0);
         HubProcess survivor = others.get(1);
-        // on the node that will start the campaign: a segment defined through one node's API is not (yet) known to
-        // the others before their next start
+        // on the node that will start the campaign (the others find it in the database when the campaign runs there)
         assertThat(survivor.post("/api/segments", """
                 {"id": "everyone", "purpose": "operations", "when": "true"}""").statusCode()).isEqualTo(201);
 
