@@ -11,6 +11,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 import org.awaitility.Awaitility;
@@ -60,6 +61,21 @@ final class SmsHub {
                   sourceAddress: "12175550000"
                 """.formatted(id, port) + smppKeys.stripTrailing().indent(2));
         return adapters;
+    }
+
+    /**
+     * Members of the SMPP bind's role group on the broker: a node whose role consumer joins after another took the
+     * role takes it over (one partition, reassigned), so a test waits for every node before it counts binds.
+     */
+    static int bindRoleMembers(String brokers) throws Exception {
+        String group = "caravan.role.sms-bind";
+        try (org.apache.kafka.clients.admin.Admin admin = org.apache.kafka.clients.admin.Admin.create(
+                Map.of("bootstrap.servers", brokers))) {
+            org.apache.kafka.clients.admin.ConsumerGroupDescription d = admin.describeConsumerGroups(List.of(group))
+                    .all().get().get(group);
+            // members of a group still rebalancing do not know their partitions yet
+            return d.state() == org.apache.kafka.common.ConsumerGroupState.STABLE ? d.members().size() : 0;
+        }
     }
 
     /** Settings of a cluster node's SMSC link in the SMS cluster tests: quick reconnects, HELP texts. */
