@@ -9,7 +9,6 @@ import io.caravan.support.Hl7Messages;
 import io.caravan.support.MllpTestClient;
 import io.caravan.support.PostgresSupport;
 import java.net.http.HttpResponse;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.DriverManager;
@@ -42,11 +41,9 @@ class CampaignClusterIT {
     @Test
     void oneRunnerForTheClusterKeepsTheRateAndPlansEachRecipientOnce() throws Exception {
         String masterKey = "campaign-cluster-key-" + UUID.randomUUID();
-        Path dataA = Files.createDirectories(tmp.resolve("a"));
-        Path dataB = Files.createDirectories(tmp.resolve("b"));
-        for (Path d : List.of(dataA, dataB)) {
-            Files.writeString(d.resolve("master-key"), masterKey + "\n");
-        }
+        List<Path> data = HubProcess.nodeDirs(tmp, masterKey, "a", "b");
+        Path dataA = data.get(0);
+        Path dataB = data.get(1);
         String[] args = {"--spring.profiles.include=cluster", "--caravan.event-log.poll-interval=100ms",
                 "--caravan.campaigns.poll-interval=100ms"};
         try (HubProcess a = new HubProcess(dataA, url, args); HubProcess b = new HubProcess(dataB, url, args)) {
@@ -100,22 +97,12 @@ class CampaignClusterIT {
             assertThat(spanMillis).as("ms between the first and the last plan")
                     .isGreaterThanOrEqualTo((PATIENTS - 1) * 1000L / RATE * 8 / 10);
 
-            assertThat(errorLines(a.log())).as("node a's log").isEmpty();
-            assertThat(errorLines(b.log())).as("node b's log").isEmpty();
+            assertThat(HubProcess.errorLines(a.log())).as("node a's log").isEmpty();
+            assertThat(HubProcess.errorLines(b.log())).as("node b's log").isEmpty();
         }
-    }
-
-    private static List<String> errorLines(Path log) throws Exception {
-        return Files.readAllLines(log).stream()
-                .filter(l -> l.contains(" ERROR ") || l.contains("Exception") || l.startsWith("\tat "))
-                .toList();
     }
 
     private long count(String sql) throws Exception {
-        try (Connection c = DriverManager.getConnection(url); Statement s = c.createStatement();
-                ResultSet rs = s.executeQuery(sql)) {
-            rs.next();
-            return rs.getLong(1);
-        }
+        return PostgresSupport.count(url, sql);
     }
 }

@@ -114,8 +114,7 @@ class ClusterFailoverIT {
             String masterKey = "failover-master-key-" + UUID.randomUUID();
             List<HubProcess> nodes = new ArrayList<>();
             for (String n : List.of("a", "b", "c")) {
-                Path data = Files.createDirectories(tmp.resolve(n));
-                Files.writeString(data.resolve("master-key"), masterKey + "\n");
+                Path data = HubProcess.nodeDirs(tmp, masterKey, n).get(0);
                 nodes.add(new HubProcess(data, url, "--spring.profiles.include=cluster",
                         "--caravan.event-log.kafka.bootstrap-servers=" + broker.bootstrapServers(),
                         "--caravan.workflow.dir=" + workflows,
@@ -243,15 +242,16 @@ class ClusterFailoverIT {
         }
         assertThat(stored.keySet()).as("nothing stored that was not sent").isEqualTo(acks.keySet());
         int registrations = acks.size();
-        assertThat(count(url, "SELECT COUNT(*) FROM contact")).as("one contact per registration")
+        assertThat(PostgresSupport.count(url, "SELECT COUNT(*) FROM contact")).as("one contact per registration")
                 .isEqualTo(registrations);
 
         // every registration acted on once: one journey each, and each completes on the nodes left
         Awaitility.await().atMost(Duration.ofSeconds(180)).pollInterval(Duration.ofSeconds(2)).untilAsserted(() ->
-                assertThat(count(url, "SELECT COUNT(*) FROM journey WHERE status = 'completed'"))
+                assertThat(PostgresSupport.count(url, "SELECT COUNT(*) FROM journey WHERE status = 'completed'"))
                         .isEqualTo(registrations));
-        assertThat(count(url, "SELECT COUNT(*) FROM journey")).isEqualTo(registrations);
-        assertThat(count(url, "SELECT COUNT(DISTINCT contact_id) FROM journey")).isEqualTo(registrations);
+        assertThat(PostgresSupport.count(url, "SELECT COUNT(*) FROM journey")).isEqualTo(registrations);
+        assertThat(PostgresSupport.count(url, "SELECT COUNT(DISTINCT contact_id) FROM journey"))
+                .isEqualTo(registrations);
 
         // the campaign completes, and each of its messages arrives once
         try {
@@ -512,12 +512,5 @@ class ClusterFailoverIT {
         return out.toString();
     }
 
-    private static long count(String url, String sql) throws Exception {
-        try (Connection c = DriverManager.getConnection(url); Statement s = c.createStatement();
-                ResultSet rs = s.executeQuery(sql)) {
-            rs.next();
-            return rs.getLong(1);
-        }
-    }
 
 }

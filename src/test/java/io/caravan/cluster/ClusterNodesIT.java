@@ -8,12 +8,7 @@ import io.caravan.support.HubProcess;
 import io.caravan.support.Hl7Messages;
 import io.caravan.support.MllpTestClient;
 import io.caravan.support.PostgresSupport;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.sql.Connection;
-import java.sql.DriverManager;
-import java.sql.ResultSet;
-import java.sql.Statement;
 import java.time.Duration;
 import java.util.List;
 import java.util.UUID;
@@ -39,11 +34,9 @@ class ClusterNodesIT {
     @Test
     void twoNodesWorkWithoutErrorsAndTheSurvivorTakesOverTheSingletons() throws Exception {
         String masterKey = "cluster-master-key-" + UUID.randomUUID();
-        Path dataA = Files.createDirectories(tmp.resolve("a"));
-        Path dataB = Files.createDirectories(tmp.resolve("b"));
-        for (Path d : List.of(dataA, dataB)) {
-            Files.writeString(d.resolve("master-key"), masterKey + "\n");
-        }
+        List<Path> data = HubProcess.nodeDirs(tmp, masterKey, "a", "b");
+        Path dataA = data.get(0);
+        Path dataB = data.get(1);
         try (HubProcess a = new HubProcess(dataA, url, "--spring.profiles.include=cluster");
                 HubProcess b = new HubProcess(dataB, url, "--spring.profiles.include=cluster")) {
             // one after the other: two starts at once on a loaded 2-core machine outlast HubProcess's deadline
@@ -68,8 +61,8 @@ class ClusterNodesIT {
             awaitIndexed(Duration.ofSeconds(60));
             // the next rounds of the journeys and the subscribers run on what the other node stored too
             Thread.sleep(5_000);
-            assertThat(errorLines(a.log())).as("node a's log").isEmpty();
-            assertThat(errorLines(b.log())).as("node b's log").isEmpty();
+            assertThat(HubProcess.errorLines(a.log())).as("node a's log").isEmpty();
+            assertThat(HubProcess.errorLines(b.log())).as("node b's log").isEmpty();
 
             // node a dies mid-traffic; what it may have been running moves to b
             CompletableFuture<Void> more = CompletableFuture.runAsync(() -> register(b, "NC", 10));
@@ -82,7 +75,7 @@ class ClusterNodesIT {
                 assertThat(now.get("nodes")).hasSize(1);
                 assertThat(now.get("nodes").get(0).get("self").asBoolean()).isTrue();
             });
-            assertThat(errorLines(b.log())).as("node b's log").isEmpty();
+            assertThat(HubProcess.errorLines(b.log())).as("node b's log").isEmpty();
         }
     }
 
@@ -94,18 +87,8 @@ class ClusterNodesIT {
         });
     }
 
-    private static List<String> errorLines(Path log) throws Exception {
-        return Files.readAllLines(log).stream()
-                .filter(l -> l.contains(" ERROR ") || l.contains("Exception") || l.startsWith("\tat "))
-                .toList();
-    }
-
     private long count(String sql) throws Exception {
-        try (Connection c = DriverManager.getConnection(url); Statement s = c.createStatement();
-                ResultSet rs = s.executeQuery(sql)) {
-            rs.next();
-            return rs.getLong(1);
-        }
+        return PostgresSupport.count(url, sql);
     }
 
     private static void register(HubProcess hub, String prefix, int n) {

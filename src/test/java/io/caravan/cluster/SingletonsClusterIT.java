@@ -71,11 +71,9 @@ class SingletonsClusterIT {
                 stream:
                   events: [patient.registered]
                 """.formatted(receiver.getAddress().getPort()));
-        Path dataA = Files.createDirectories(tmp.resolve("a"));
-        Path dataB = Files.createDirectories(tmp.resolve("b"));
-        for (Path d : List.of(dataA, dataB)) {
-            Files.writeString(d.resolve("master-key"), masterKey + "\n");
-        }
+        List<Path> data = HubProcess.nodeDirs(tmp, masterKey, "a", "b");
+        Path dataA = data.get(0);
+        Path dataB = data.get(1);
         String[] args = {"--spring.profiles.include=cluster", "--caravan.mapping.adapters-dir=" + adapters,
                 "--CARAVAN_TEST_HOOK_SECRET=a-singletons-test-signing-secret",
                 "--caravan.streams.webhook.poll-interval=50", "--caravan.event-log.poll-interval=100ms"};
@@ -120,8 +118,8 @@ class SingletonsClusterIT {
             assertThat(cluster.get("singletons").findValuesAsText("name")).contains("singleton/stream-webhooks",
                     "singleton/stream-kafka", "singleton/audit-outbox", "singleton/campaigns");
 
-            assertThat(errorLines(a.log())).as("node a's log").isEmpty();
-            assertThat(errorLines(b.log())).as("node b's log").isEmpty();
+            assertThat(HubProcess.errorLines(a.log())).as("node a's log").isEmpty();
+            assertThat(HubProcess.errorLines(b.log())).as("node b's log").isEmpty();
 
             // node a dies (SIGKILL) with the outbox drained: the drains' triggers fire on b once Quartz finds a gone
             a.kill9();
@@ -144,24 +142,14 @@ class SingletonsClusterIT {
             }
             assertThat(received).as("after the kill too, each event once and in order").isEqualTo(all);
             assertThat(b.get("/api/audit/verify")).contains("\"valid\":true");
-            assertThat(errorLines(b.log())).as("node b's log").isEmpty();
+            assertThat(HubProcess.errorLines(b.log())).as("node b's log").isEmpty();
         } finally {
             receiver.stop(0);
         }
     }
 
-    private static List<String> errorLines(Path log) throws Exception {
-        return Files.readAllLines(log).stream()
-                .filter(l -> l.contains(" ERROR ") || l.contains("Exception") || l.startsWith("\tat "))
-                .toList();
-    }
-
     private long count(String sql) throws Exception {
-        try (Connection c = DriverManager.getConnection(url); Statement s = c.createStatement();
-                ResultSet rs = s.executeQuery(sql)) {
-            rs.next();
-            return rs.getLong(1);
-        }
+        return PostgresSupport.count(url, sql);
     }
 
     private List<String> ids(String sql) throws Exception {

@@ -229,11 +229,7 @@ class KafkaEventLogPostgresIT {
     }
 
     private long count(String sql) throws Exception {
-        try (Connection c = DriverManager.getConnection(a.jdbcUrl); Statement s = c.createStatement();
-                ResultSet rs = s.executeQuery(sql)) {
-            rs.next();
-            return rs.getLong(1);
-        }
+        return io.caravan.support.PostgresSupport.count(a.jdbcUrl, sql);
     }
 
     private void register(TestHub hub, String prefix, int n) throws Exception {

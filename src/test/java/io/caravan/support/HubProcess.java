@@ -43,6 +43,27 @@ public final class HubProcess implements AutoCloseable {
         return FreePorts.next();
     }
 
+    /**
+     * Data directories {@code <dir>/<name>} for the nodes of one cluster, each holding the same master key (the nodes
+     * read each other's sealed rows); created, in the order of {@code names}.
+     */
+    public static List<Path> nodeDirs(Path dir, String masterKey, String... names) throws IOException {
+        List<Path> out = new ArrayList<>();
+        for (String n : names) {
+            Path data = Files.createDirectories(dir.resolve(n));
+            Files.writeString(data.resolve("master-key"), masterKey + "\n");
+            out.add(data);
+        }
+        return out;
+    }
+
+    /** What an operator would call an error in a node's log: ERROR lines, exceptions, stack frames. */
+    public static List<String> errorLines(Path log) throws IOException {
+        return Files.readAllLines(log).stream()
+                .filter(l -> l.contains(" ERROR ") || l.contains("Exception") || l.startsWith("\tat "))
+                .toList();
+    }
+
     public static Path jar() throws IOException {
         try (Stream<Path> s = Files.list(Path.of("target"))) {
             return s.filter(p -> p.getFileName().toString().matches("caravan-.*\\.jar"))

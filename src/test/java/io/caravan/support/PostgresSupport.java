@@ -134,6 +134,15 @@ public final class PostgresSupport {
         }
     }
 
+    /** The one number a {@code SELECT COUNT(...)} (or another single-value query) returns on {@code url}. */
+    public static long count(String url, String sql) throws SQLException {
+        try (Connection c = DriverManager.getConnection(url); Statement s = c.createStatement();
+                java.sql.ResultSet rs = s.executeQuery(sql)) {
+            rs.next();
+            return rs.getLong(1);
+        }
+    }
+
     private static Path findBin() throws IOException {
         Path root = Path.of("/usr/lib/postgresql");
         if (Files.isDirectory(root)) {

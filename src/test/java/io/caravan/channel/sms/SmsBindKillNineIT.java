@@ -47,8 +47,7 @@ class SmsBindKillNineIT {
             String url = PostgresSupport.newDatabase();
             String masterKey = "sms-kill-master-key-" + UUID.randomUUID();
             for (String n : List.of("a", "b")) {
-                Path data = Files.createDirectories(tmp.resolve(n));
-                Files.writeString(data.resolve("master-key"), masterKey + "\n");
+                Path data = HubProcess.nodeDirs(tmp, masterKey, n).get(0);
                 nodes.add(new HubProcess(data, url, "--spring.profiles.include=cluster",
                         "--caravan.event-log.kafka.bootstrap-servers=127.0.0.1:" + port,
                         "--caravan.event-log.kafka.topic=caravan.it-sms-kill",
