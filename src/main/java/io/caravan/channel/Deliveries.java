@@ -7,6 +7,7 @@ import io.caravan.consent.Decision;
 import io.caravan.consent.DecisionRequest;
 import io.caravan.contact.Contact;
 import java.time.Clock;
+import java.time.Instant;
 import java.util.List;
 import java.util.Optional;
 import java.util.UUID;
@@ -60,6 +61,13 @@ public class Deliveries {
     static final java.time.Duration CLAIM = java.time.Duration.ofMinutes(2);
 
     private final boolean claims;
+    /** The cluster's record of live nodes: absent on one node (a claim then lasts until it runs out). */
+    private io.caravan.system.NodeLiveness liveness;
+
+    @org.springframework.beans.factory.annotation.Autowired(required = false)
+    void liveness(io.caravan.system.NodeLiveness liveness) {
+        this.liveness = liveness;
+    }
 
     public Deliveries(MessageStore store, ConsentService consents, Channels channels, Clock clock,
             Disclosures disclosures) {
@@ -143,9 +151,10 @@ public class Deliveries {
             store.park(id, clock.instant());
             return;
         }
-        if (claims && !store.claim(id, UUID.randomUUID().toString(), clock.instant(), clock.instant().plus(CLAIM))) {
+        if (claims && !claim(id)) {
             // another attempt, here or on another node, is sending it: it is not decided or sent twice; due again
-            // when that claim runs out, in case its node died before finishing
+            // when that claim runs out, in case its node died before finishing (or earlier, by the sweep for the
+            // claims of stopped nodes)
             store.dueAfterClaim(id, clock.instant());
             return;
         }
@@ -182,6 +191,54 @@ public class Deliveries {
         ex.setProperty(Disclosures.DESCRIPTION, ch.name() + " " + m.template());
         ex.setProperty(Disclosures.MESSAGE_ID, m.id().toString());
         ex.setProperty(DELIVER, true);
+    }
+
+    /**
+     * Claims the message for this attempt: free, or held by a node the cluster has found stopped (its attempt died
+     * with it, before or on the wire: what was on the wire may go twice, as when its claim runs out).
+     */
+    private boolean claim(UUID id) {
+        String attempt = UUID.randomUUID().toString();
+        Instant now = clock.instant();
+        String node = liveness == null ? null : liveness.self();
+        if (store.claim(id, attempt, node, now, now.plus(CLAIM))) {
+            return true;
+        }
+        if (liveness == null) {
+            return false;
+        }
+        Optional<MessageStore.Claim> held = store.claimOf(id, now);
+        if (held.isPresent() && held.get().node() != null
+                && liveness.stopped(held.get().node(), held.get().until().minus(CLAIM))
+                && store.takeOver(id, held.get().attempt(), attempt, node, now.plus(CLAIM))) {
+            log.info("Message {} taken over from stopped node {}", id, held.get().node());
+            return true;
+        }
+        return false;
+    }
+
+    /**
+     * After a node stopped: the messages it held claims on fall due, for a gate here to take them over (message-retry
+     * calls this on every node; the takeover itself is one conditional update, so one node wins each). How many.
+     */
+    public int dueFromStoppedNodes() {
+        if (liveness == null) {
+            return 0;
+        }
+        Instant now = clock.instant();
+        int n = 0;
+        for (java.util.Map.Entry<String, Instant> node : store.claimingNodes(now).entrySet()) {
+            // its oldest claim first: a live node's answer is no for all of them
+            if (liveness.stopped(node.getKey(), node.getValue().minus(CLAIM))) {
+                for (java.util.Map.Entry<UUID, MessageStore.Claim> c : store.claimsOf(node.getKey(), now).entrySet()) {
+                    if (liveness.stopped(node.getKey(), c.getValue().until().minus(CLAIM))
+                            && store.dueIfClaimedBy(c.getKey(), c.getValue().attempt(), now)) {
+                        n++;
+                    }
+                }
+            }
+        }
+        return n;
     }
 
     /**

@@ -140,10 +140,67 @@ public class MessageStore {
      * another.
      */
     public boolean claim(UUID id, String attempt, Instant now, Instant until) {
-        return jdbc.update("UPDATE outbound_message SET claimed_by = ?, claim_until = ? WHERE id = ?"
-                + " AND status IN (?, ?) AND (claim_until IS NULL OR claim_until <= ?)", attempt,
+        return claim(id, attempt, null, now, until);
+    }
+
+    /** {@link #claim(UUID, String, Instant, Instant)} by an attempt on {@code node}, so that its death frees it. */
+    public boolean claim(UUID id, String attempt, String node, Instant now, Instant until) {
+        return jdbc.update("UPDATE outbound_message SET claimed_by = ?, claim_node = ?, claim_until = ? WHERE id = ?"
+                + " AND status IN (?, ?) AND (claim_until IS NULL OR claim_until <= ?)", attempt, node,
                 Timestamp.from(until), id, MessageStatus.PLANNED.value(), MessageStatus.DEFERRED.value(),
                 Timestamp.from(now)) == 1;
+    }
+
+    /** An unexpired claim on a planned or deferred message: which attempt, on which node (null: not recorded), until. */
+    public record Claim(String attempt, String node, Instant until) {
+    }
+
+    public Optional<Claim> claimOf(UUID id, Instant now) {
+        return jdbc.query("SELECT claimed_by, claim_node, claim_until FROM outbound_message WHERE id = ?"
+                + " AND status IN (?, ?) AND claim_until > ?", (rs, i) -> new Claim(rs.getString(1), rs.getString(2),
+                        rs.getTimestamp(3).toInstant()), id, MessageStatus.PLANNED.value(),
+                MessageStatus.DEFERRED.value(), Timestamp.from(now)).stream().findFirst();
+    }
+
+    /**
+     * Takes over the claim of attempt {@code from} (its node stopped) for {@code attempt} on {@code node}: false when
+     * that claim is gone already - finished, or taken over by another node first.
+     */
+    public boolean takeOver(UUID id, String from, String attempt, String node, Instant until) {
+        return jdbc.update("UPDATE outbound_message SET claimed_by = ?, claim_node = ?, claim_until = ? WHERE id = ?"
+                + " AND claimed_by = ? AND status IN (?, ?)", attempt, node, Timestamp.from(until), id, from,
+                MessageStatus.PLANNED.value(), MessageStatus.DEFERRED.value()) == 1;
+    }
+
+    /**
+     * The nodes holding unexpired claims on planned or deferred messages, each with the time its oldest such claim
+     * runs out.
+     */
+    public Map<String, Instant> claimingNodes(Instant now) {
+        Map<String, Instant> out = new java.util.LinkedHashMap<>();
+        jdbc.query("SELECT claim_node, MIN(claim_until) FROM outbound_message WHERE claim_until > ? AND status IN (?, ?)"
+                + " AND claim_node IS NOT NULL GROUP BY claim_node", rs -> {
+                    out.put(rs.getString(1), rs.getTimestamp(2).toInstant());
+                }, Timestamp.from(now), MessageStatus.PLANNED.value(), MessageStatus.DEFERRED.value());
+        return out;
+    }
+
+    /** The unexpired claims {@code node} holds on planned or deferred messages, by message. */
+    public Map<UUID, Claim> claimsOf(String node, Instant now) {
+        Map<UUID, Claim> out = new java.util.LinkedHashMap<>();
+        jdbc.query("SELECT id, claimed_by, claim_until FROM outbound_message WHERE claim_node = ? AND claim_until > ?"
+                + " AND status IN (?, ?)", rs -> {
+                    out.put(rs.getObject(1, UUID.class), new Claim(rs.getString(2), node,
+                            rs.getTimestamp(3).toInstant()));
+                }, node, Timestamp.from(now), MessageStatus.PLANNED.value(), MessageStatus.DEFERRED.value());
+        return out;
+    }
+
+    /** A claimed message falls due now, for another gate to take over the claim of attempt {@code attempt}. */
+    public boolean dueIfClaimedBy(UUID id, String attempt, Instant now) {
+        return jdbc.update("UPDATE outbound_message SET next_attempt_at = ? WHERE id = ? AND claimed_by = ?"
+                + " AND status IN (?, ?)", Timestamp.from(now), id, attempt, MessageStatus.PLANNED.value(),
+                MessageStatus.DEFERRED.value()) == 1;
     }
 
     /**
@@ -171,7 +228,8 @@ public class MessageStore {
     public boolean defer(UUID id, List<String> reasons, boolean counts, Instant next, Instant at) {
         // the attempt is over: its claim goes, so the retry may run on any node
         return jdbc.update("UPDATE outbound_message SET status = ?, reasons = ?, attempts = attempts + ?,"
-                + " next_attempt_at = ?, updated_at = ?, claimed_by = NULL, claim_until = NULL WHERE id = ?"
+                + " next_attempt_at = ?, updated_at = ?, claimed_by = NULL, claim_node = NULL, claim_until = NULL"
+                + " WHERE id = ?"
                 + " AND status IN (?, ?)",
                 MessageStatus.DEFERRED.value(), join(reasons), counts ? 1 : 0, Timestamp.from(next), Timestamp.from(at),
                 id, MessageStatus.PLANNED.value(), MessageStatus.DEFERRED.value()) == 1;

@@ -62,6 +62,7 @@ public class Messages {
      */
     static final java.time.Duration STRANDED = java.time.Duration.ofMinutes(1);
     private volatile Instant nextStrandedSweep = Instant.MIN;
+    private volatile Instant nextStoppedSweep = Instant.MIN;
 
     public Messages(ConsentService consents, Channels channels, MessageStore store, ProducerTemplate producer,
             Clock clock) {
@@ -323,6 +324,13 @@ public class Messages {
             if (stranded > 0) {
                 log.info("{} planned messages not sent for {} are handed over again (a node that held them stopped,"
                         + " or is slow: the gate's claim sends each once)", stranded, STRANDED);
+            }
+        }
+        if (deliveries != null && deliveries.claims() && clock.instant().isAfter(nextStoppedSweep)) {
+            nextStoppedSweep = clock.instant().plusSeconds(5);
+            int taken = deliveries.dueFromStoppedNodes();
+            if (taken > 0) {
+                log.info("{} messages claimed by a node that stopped are handed over", taken);
             }
         }
         do {

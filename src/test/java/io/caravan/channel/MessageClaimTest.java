@@ -69,6 +69,53 @@ class MessageClaimTest {
         assertThat(store.claim(id, "node-c-attempt", until, until.plus(Deliveries.CLAIM))).isTrue();
     }
 
+    /** Node "gone" stopped (the cluster recovered it): a claim of its older than 30 s is free to take over. */
+    static final io.caravan.system.NodeLiveness LIVENESS = new io.caravan.system.NodeLiveness() {
+        @Override
+        public String self() {
+            return "here";
+        }
+
+        @Override
+        public boolean stopped(String node, Instant claimedAt) {
+            return node.equals("gone") && claimedAt.isBefore(NOW.minusSeconds(30));
+        }
+    };
+
+    @Test
+    void theClaimsOfAStoppedNodeFallDueAtOnceAndOneGateTakesEachOver() {
+        UUID old = planned(NOW.minusSeconds(60));
+        UUID young = planned(NOW.minusSeconds(60));
+        UUID alive = planned(NOW.minusSeconds(60));
+        UUID sent = planned(NOW.minusSeconds(60));
+        assertThat(store.claim(old, "gone-1", "gone", NOW.minusSeconds(40), NOW.minusSeconds(40).plus(Deliveries.CLAIM)))
+                .isTrue();
+        assertThat(store.claim(young, "gone-2", "gone", NOW.minusSeconds(10),
+                NOW.minusSeconds(10).plus(Deliveries.CLAIM))).isTrue();
+        assertThat(store.claim(alive, "there-1", "there", NOW.minusSeconds(40),
+                NOW.minusSeconds(40).plus(Deliveries.CLAIM))).isTrue();
+        assertThat(store.claim(sent, "gone-3", "gone", NOW.minusSeconds(50),
+                NOW.minusSeconds(50).plus(Deliveries.CLAIM))).isTrue();
+        assertThat(store.finish(sent, MessageStatus.SENT, "tls", List.of(), NOW.minusSeconds(45))).isTrue();
+
+        Deliveries deliveries = new Deliveries(store, null, null, java.time.Clock.fixed(NOW, java.time.ZoneOffset.UTC),
+                null, true, "");
+        assertThat(deliveries.dueFromStoppedNodes()).as("one node: no liveness, claims last until they run out")
+                .isZero();
+        deliveries.liveness(LIVENESS);
+        assertThat(deliveries.dueFromStoppedNodes()).isEqualTo(1);
+        assertThat(store.takeDue(NOW, Duration.ofMinutes(10))).containsExactly(old);
+
+        // two gates find it due: the first takes the claim over, the second finds a live claim
+        MessageStore.Claim held = store.claimOf(old, NOW).orElseThrow();
+        assertThat(held).isEqualTo(new MessageStore.Claim("gone-1", "gone", NOW.minusSeconds(40).plus(Deliveries.CLAIM)));
+        assertThat(store.takeOver(old, held.attempt(), "here-1", "here", NOW.plus(Deliveries.CLAIM))).isTrue();
+        assertThat(store.takeOver(old, held.attempt(), "here-2", "here", NOW.plus(Deliveries.CLAIM))).isFalse();
+        assertThat(store.claimOf(old, NOW).orElseThrow().node()).isEqualTo("here");
+        assertThat(store.claimOf(sent, NOW)).as("a finished message has no claim to take").isEmpty();
+        assertThat(store.claimingNodes(NOW)).containsOnlyKeys("here", "gone", "there");
+    }
+
     @Test
     void aSentMessageIsNeitherClaimedNorMadeDueAgain() {
         UUID id = planned(NOW);

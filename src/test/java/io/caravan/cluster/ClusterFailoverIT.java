@@ -276,8 +276,8 @@ class ClusterFailoverIT {
         assertThat(targeted).as("campaign recipients").isPositive();
 
         // at the SMTP server: two journey messages per patient and at most one campaign message, nothing more
-        // what a killed node had claimed at its gate goes from a survivor once the claim lapses (2 min), what it held
-        // in its queue once the stranded sweep finds it (1 min)
+        // what a killed node had claimed at its gate goes from a survivor once Quartz recovered the node (about
+        // 30 s), what it held in its queue once the stranded sweep finds it (1 min)
         Awaitility.await().dontCatchUncaughtExceptions().atMost(Duration.ofSeconds(300)).pollInterval(Duration.ofSeconds(2)).untilAsserted(() -> {
             assertThat(received(smtp, JOURNEY_SUBJECT).values().stream().mapToLong(Long::longValue).sum())
                     .isGreaterThanOrEqualTo(2L * registrations);
