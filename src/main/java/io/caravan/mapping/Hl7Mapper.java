@@ -183,6 +183,19 @@ public class Hl7Mapper {
     Object scalar(FieldRule rule, Segments segs, FeedMappings feed, List<String> warnings) {
         for (String p : rule.path) {
             Ref ref = Ref.parse(p);
+            if (rule.kind == FieldRule.Kind.LIST) {
+                // every occurrence of a repeating segment (each DG1 of a message is one diagnosis), in order
+                java.util.LinkedHashSet<String> values = new java.util.LinkedHashSet<>();
+                for (Segment seg : segs.all(ref.segment)) {
+                    if (rule.when == null || matches(rule.when, seg, segs)) {
+                        values.addAll(list(seg, ref));
+                    }
+                }
+                if (!values.isEmpty()) {
+                    return List.copyOf(values);
+                }
+                continue;
+            }
             Segment seg = rule.when == null ? segs.first(ref.segment) : matching(rule.when, ref.segment, segs);
             if (seg == null) {
                 continue;
@@ -190,7 +203,6 @@ public class Hl7Mapper {
             Object v = switch (rule.kind) {
                 case NAME -> name(seg, ref);
                 case ADDRESS -> address(seg, ref);
-                case LIST -> list(seg, ref);
                 default -> {
                     String raw = segs.value(seg, ref);
                     if (raw == null || raw.isEmpty()) {
@@ -211,14 +223,17 @@ public class Hl7Mapper {
 
     /** The first occurrence of a segment whose {@code when} field has one of the listed values. */
     private static Segment matching(FieldRule.When when, String segment, Segments segs) {
-        Ref cond = Ref.parse(when.path);
         for (Segment seg : segs.all(segment)) {
-            String v = segs.value(seg, cond);
-            if (v != null && when.equals.stream().anyMatch(v.trim()::equalsIgnoreCase)) {
+            if (matches(when, seg, segs)) {
                 return seg;
             }
         }
         return null;
+    }
+
+    private static boolean matches(FieldRule.When when, Segment seg, Segments segs) {
+        String v = segs.value(seg, Ref.parse(when.path));
+        return v != null && when.equals.stream().anyMatch(v.trim()::equalsIgnoreCase);
     }
 
     private Object typed(FieldRule rule, Ref ref, String raw, FeedMappings feed, List<String> warnings) {
@@ -347,7 +362,8 @@ public class Hl7Mapper {
         return new Address(List.copyOf(lines), city, state, zip, country);
     }
 
-    private Object list(Segment seg, Ref ref) {
+    /** The non-empty repetitions of one occurrence's field. */
+    private List<String> list(Segment seg, Ref ref) {
         List<String> values = new ArrayList<>();
         int reps = repetitions(seg, ref.field);
         for (int r = 0; r < reps; r++) {
@@ -356,7 +372,7 @@ public class Hl7Mapper {
                 values.add(v.trim());
             }
         }
-        return values.isEmpty() ? null : List.copyOf(values);
+        return values;
     }
 
     /**
