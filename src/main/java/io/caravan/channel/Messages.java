@@ -63,6 +63,25 @@ public class Messages {
     static final java.time.Duration STRANDED = java.time.Duration.ofMinutes(1);
     private volatile Instant nextStrandedSweep = Instant.MIN;
     private volatile Instant nextStoppedSweep = Instant.MIN;
+    /** The cluster's record of live nodes: absent on one node. */
+    private io.caravan.system.NodeLiveness liveness;
+    private Set<String> lastNodes;
+
+    @org.springframework.beans.factory.annotation.Autowired(required = false)
+    void liveness(io.caravan.system.NodeLiveness liveness) {
+        this.liveness = liveness;
+    }
+
+    /** Whether a node's check-in record went since the last call: the cluster recovered a node that stopped. */
+    synchronized boolean nodeLeft() {
+        if (liveness == null) {
+            return false;
+        }
+        Set<String> now = liveness.nodes();
+        Set<String> before = lastNodes;
+        lastNodes = now;
+        return before != null && !now.containsAll(before);
+    }
 
     public Messages(ConsentService consents, Channels channels, MessageStore store, ProducerTemplate producer,
             Clock clock) {
@@ -331,6 +350,12 @@ public class Messages {
             int taken = deliveries.dueFromStoppedNodes();
             if (taken > 0) {
                 log.info("{} messages claimed by a node that stopped are handed over", taken);
+            }
+            if (nodeLeft()) {
+                // what the node held in its send queue is stranded now, not in a minute; a message merely waiting
+                // in a live node's queue is handed over twice and sent once (the gate's claim)
+                int stranded = store.dueIfStranded(clock.instant().minusSeconds(5), clock.instant());
+                log.info("A node left the cluster: {} planned messages not yet sent are handed over again", stranded);
             }
         }
         do {

@@ -53,4 +53,10 @@ class QuartzNodeLiveness implements NodeLiveness {
                 + " AND instance_name = ?", Integer.class, schedulerName, node);
         return records != null && records == 0;
     }
+
+    @Override
+    public java.util.Set<String> nodes() {
+        return java.util.Set.copyOf(jdbc.queryForList("SELECT instance_name FROM qrtz_scheduler_state"
+                + " WHERE sched_name = ?", String.class, schedulerName));
+    }
 }

@@ -18,4 +18,7 @@ public interface NodeLiveness {
      * node needs for its first one (the record of a dead node goes once another node recovered its work).
      */
     boolean stopped(String node, Instant claimedAt);
+
+    /** The nodes with a check-in record now (this one included once it has checked in). */
+    java.util.Set<String> nodes();
 }

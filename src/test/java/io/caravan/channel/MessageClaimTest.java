@@ -80,7 +80,43 @@ class MessageClaimTest {
         public boolean stopped(String node, Instant claimedAt) {
             return node.equals("gone") && claimedAt.isBefore(NOW.minusSeconds(30));
         }
+
+        @Override
+        public java.util.Set<String> nodes() {
+            return java.util.Set.of("here", "there");
+        }
     };
+
+    @Test
+    void aNodeWhoseCheckInRecordGoesHasLeftTheCluster() {
+        java.util.concurrent.atomic.AtomicReference<java.util.Set<String>> nodes =
+                new java.util.concurrent.atomic.AtomicReference<>(java.util.Set.of("here", "gone"));
+        Messages messages = new Messages(null, null, store, null, java.time.Clock.fixed(NOW, java.time.ZoneOffset.UTC));
+        assertThat(messages.nodeLeft()).as("one node: no record of nodes").isFalse();
+        messages.liveness(new io.caravan.system.NodeLiveness() {
+            @Override
+            public String self() {
+                return "here";
+            }
+
+            @Override
+            public boolean stopped(String node, Instant claimedAt) {
+                return false;
+            }
+
+            @Override
+            public java.util.Set<String> nodes() {
+                return nodes.get();
+            }
+        });
+        assertThat(messages.nodeLeft()).as("the first look").isFalse();
+        assertThat(messages.nodeLeft()).isFalse();
+        nodes.set(java.util.Set.of("here", "gone", "new"));
+        assertThat(messages.nodeLeft()).as("a node joined").isFalse();
+        nodes.set(java.util.Set.of("here", "new"));
+        assertThat(messages.nodeLeft()).as("a node's record went").isTrue();
+        assertThat(messages.nodeLeft()).as("once").isFalse();
+    }
 
     @Test
     void theClaimsOfAStoppedNodeFallDueAtOnceAndOneGateTakesEachOver() {
