@@ -361,7 +361,7 @@ public class AuditLog implements SmartLifecycle {
             checkpoints.append(headSeq, headMac, clock.instant());
             checkpointedSeq = headSeq;
         } catch (IOException | RuntimeException e) {
-            log.error("Writing the audit checkpoint failed ({}); will retry", e.getClass().getSimpleName());
+            log.error("Writing the audit checkpoint failed ({}); will retry", io.caravan.system.PhiSafeLogging.describe(e));
             failCheckpointWaiters(e);
             return;
         }
@@ -440,7 +440,7 @@ public class AuditLog implements SmartLifecycle {
                 throw e;
             }
         } catch (SQLException | RuntimeException e) {
-            log.error("Indexing audit entries by contact failed ({}); will retry", e.getClass().getSimpleName());
+            log.error("Indexing audit entries by contact failed ({}); will retry", io.caravan.system.PhiSafeLogging.describe(e));
         }
     }
 
@@ -477,7 +477,7 @@ public class AuditLog implements SmartLifecycle {
                 }
             }
         } catch (SQLException | RuntimeException e) {
-            log.error("Moving audit outbox entries failed ({}); will retry", e.getClass().getSimpleName());
+            log.error("Moving audit outbox entries failed ({}); will retry", io.caravan.system.PhiSafeLogging.describe(e));
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }

@@ -426,7 +426,7 @@ public class Campaigns implements SmartLifecycle {
             try {
                 n = round();
             } catch (RuntimeException e) {
-                log.error("Campaign round failed ({}); retried", e.getClass().getSimpleName());
+                log.error("Campaign round failed ({}); retried", io.caravan.system.PhiSafeLogging.describe(e));
             }
             if (n == 0) {
                 try {

@@ -362,7 +362,7 @@ public class Deliveries {
         } catch (RuntimeException e) {
             if (!storeUnavailable(e)) {
                 unrecorded.decrementAndGet();
-                log.error("Message {} went but its record failed ({})", record.id, e.getClass().getSimpleName());
+                log.error("Message {} went but its record failed ({})", record.id, io.caravan.system.PhiSafeLogging.describe(e));
                 return;
             }
             long wait = Math.min(30, 1L << Math.min(attempt, 5));

@@ -250,7 +250,7 @@ public class Subscriptions {
             return Run.MOVED;
         } catch (RuntimeException ex) {
             log.warn("A run of {} events failed for {} ({}); handled one by one", run.size(), s.subscriberName(),
-                    ex.getClass().getSimpleName());
+                    io.caravan.system.PhiSafeLogging.describe(ex));
             return Run.FAILED;
         }
     }
@@ -283,7 +283,7 @@ public class Subscriptions {
         } catch (RuntimeException ex) {
             log.error("Event {} (partition {} position {}) not handled by {} ({}); its contact is parked for it and"
                     + " the event retried later", e.event().id(), e.partition(), e.position(), name,
-                    ex.getClass().getSimpleName());
+                    io.caravan.system.PhiSafeLogging.describe(ex));
             try {
                 tx.executeWithoutResult(st -> {
                     advance(name, e.partition(), from, e.position());
@@ -408,13 +408,13 @@ public class Subscriptions {
                 if (park) {
                     log.error("Event {} (partition {} position {}) parked for {} after {} failed attempts ({}): its"
                             + " contact waits for an operator (GET /api/event-log/parked)", e.event().id(), partition,
-                            e.position(), name, attempts + 1, ex.getClass().getSimpleName());
+                            e.position(), name, attempts + 1, io.caravan.system.PhiSafeLogging.describe(ex));
                     parked.computeIfAbsent(name, k -> Counter.builder("caravan_event_log_parked_total")
                             .description("Events a subscriber gave up on after its retries")
                             .tag("subscriber", k).register(meters)).increment();
                 } else {
                     log.error("Event {} (partition {} position {}) not handled by {} again ({})", e.event().id(),
-                            partition, e.position(), name, ex.getClass().getSimpleName());
+                            partition, e.position(), name, io.caravan.system.PhiSafeLogging.describe(ex));
                 }
             }
         }
@@ -423,7 +423,7 @@ public class Subscriptions {
 
     /** The exception's class name only: messages may carry values. */
     private static String errorName(RuntimeException ex) {
-        String n = ex.getClass().getSimpleName();
+        String n = io.caravan.system.PhiSafeLogging.describe(ex);
         return n.length() > 200 ? n.substring(0, 200) : n;
     }
 }

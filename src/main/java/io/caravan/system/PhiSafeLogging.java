@@ -66,6 +66,38 @@ public class PhiSafeLogging {
         };
     }
 
+    /**
+     * A failure as the hub logs it: the class of each exception in its chain, where in the hub's code the outer one
+     * arose (class, method, line) and a SQL state if there is one - never a message, which can quote data. E.g.
+     * {@code IllegalStateException at Journeys.start:412 <- SQLException (SQL state 23505)}.
+     */
+    public static String describe(Throwable e) {
+        if (e == null) {
+            return "unknown";
+        }
+        StringBuilder b = new StringBuilder(e.getClass().getSimpleName());
+        for (StackTraceElement f : e.getStackTrace()) {
+            if (f.getClassName().startsWith("io.caravan.")) {
+                String cls = f.getClassName();
+                b.append(" at ").append(cls.substring(cls.lastIndexOf('.') + 1)).append('.').append(f.getMethodName())
+                        .append(':').append(f.getLineNumber());
+                break;
+            }
+        }
+        int depth = 0;
+        for (Throwable c = e.getCause(); c != null && c != e && depth < 8; c = c.getCause() == c ? null : c.getCause()) {
+            b.append(" <- ").append(c.getClass().getSimpleName());
+            depth++;
+            if (c instanceof java.sql.SQLException sql && sql.getSQLState() != null) {
+                b.append(" (SQL state ").append(sql.getSQLState()).append(')');
+            }
+        }
+        if (e instanceof java.sql.SQLException sql && sql.getSQLState() != null) {
+            b.append(" (SQL state ").append(sql.getSQLState()).append(')');
+        }
+        return b.toString();
+    }
+
     static String classes(Throwable e) {
         StringBuilder b = new StringBuilder();
         for (Throwable c = e; c != null && b.length() < 400; c = c.getCause() == c ? null : c.getCause()) {

@@ -70,4 +70,23 @@ class PhiSafeLoggingTest {
         ex.setException(new IllegalStateException("PID|1||123^^^MERCY^MR||DOE^JANE"));
         return ex;
     }
+
+    static void failWith(String data) throws java.sql.SQLException {
+        throw new java.sql.SQLException("duplicate key: " + data, "23505");
+    }
+
+    @Test
+    void aFailureIsDescribedByItsClassesWhereItAroseAndItsSqlStateNeverItsMessage() {
+        IllegalStateException e;
+        try {
+            failWith("Parkinson, MRN 0042");
+            throw new AssertionError();
+        } catch (java.sql.SQLException sql) {
+            e = new IllegalStateException("could not store Parkinson", sql);
+        }
+        String d = PhiSafeLogging.describe(e);
+        assertThat(d).startsWith("IllegalStateException at PhiSafeLoggingTest.aFailureIsDescribedByItsClasses")
+                .endsWith(" <- SQLException (SQL state 23505)").doesNotContain("Parkinson", "0042", "duplicate");
+        assertThat(PhiSafeLogging.describe(null)).isEqualTo("unknown");
+    }
 }

@@ -146,11 +146,11 @@ public class EmailSender {
                 deferOrFail(id, List.of("store-unavailable"), false);
                 return;
             }
-            log.error("Preparing message {} failed ({})", id, e.getClass().getSimpleName());
+            log.error("Preparing message {} failed ({})", id, io.caravan.system.PhiSafeLogging.describe(e));
             store.finish(id, MessageStatus.FAILED, null, List.of("error:" + e.getClass().getSimpleName()),
                     clock.instant());
         } catch (java.io.IOException e) {
-            log.error("Preparing message {} failed ({})", id, e.getClass().getSimpleName());
+            log.error("Preparing message {} failed ({})", id, io.caravan.system.PhiSafeLogging.describe(e));
             store.finish(id, MessageStatus.FAILED, null, List.of("error:" + e.getClass().getSimpleName()),
                     clock.instant());
         }
