@@ -104,6 +104,12 @@ public class MessageStore {
     }
 
     /**
+     * A finished attempt's claim goes with it: the index on {@code claim_until} then holds only the claims of attempts
+     * under way, which the sweep for stopped nodes reads every few seconds.
+     */
+    private static final String CLAIM_GOES = "claimed_by = NULL, claim_node = NULL, claim_until = NULL";
+
+    /**
      * {@link #finish} as statements for the audit trail's transaction (the disclosure's entry commits with it): the
      * message is marked sent in the same commit that records what went to whom.
      */
@@ -111,7 +117,8 @@ public class MessageStore {
             Instant at) {
         return c -> {
             try (PreparedStatement ps = c.prepareStatement("UPDATE outbound_message SET status = ?, protection = ?,"
-                    + " reasons = ?, updated_at = ?, next_attempt_at = NULL WHERE id = ? AND status IN (?, ?)")) {
+                    + " reasons = ?, updated_at = ?, next_attempt_at = NULL, " + CLAIM_GOES
+                    + " WHERE id = ? AND status IN (?, ?)")) {
                 ps.setString(1, status.value());
                 ps.setString(2, protection);
                 ps.setString(3, join(reasons));
@@ -129,7 +136,8 @@ public class MessageStore {
      */
     public boolean finish(UUID id, MessageStatus status, String protection, List<String> reasons, Instant at) {
         return logged(id, status, at, () -> jdbc.update("UPDATE outbound_message SET status = ?, protection = ?,"
-                + " reasons = ?, updated_at = ?, next_attempt_at = NULL WHERE id = ? AND status IN (?, ?)",
+                + " reasons = ?, updated_at = ?, next_attempt_at = NULL, " + CLAIM_GOES
+                + " WHERE id = ? AND status IN (?, ?)",
                 status.value(), protection, join(reasons), Timestamp.from(at), id, MessageStatus.PLANNED.value(),
                 MessageStatus.DEFERRED.value()) == 1);
     }
@@ -228,8 +236,7 @@ public class MessageStore {
     public boolean defer(UUID id, List<String> reasons, boolean counts, Instant next, Instant at) {
         // the attempt is over: its claim goes, so the retry may run on any node
         return jdbc.update("UPDATE outbound_message SET status = ?, reasons = ?, attempts = attempts + ?,"
-                + " next_attempt_at = ?, updated_at = ?, claimed_by = NULL, claim_node = NULL, claim_until = NULL"
-                + " WHERE id = ?"
+                + " next_attempt_at = ?, updated_at = ?, " + CLAIM_GOES + " WHERE id = ?"
                 + " AND status IN (?, ?)",
                 MessageStatus.DEFERRED.value(), join(reasons), counts ? 1 : 0, Timestamp.from(next), Timestamp.from(at),
                 id, MessageStatus.PLANNED.value(), MessageStatus.DEFERRED.value()) == 1;

@@ -149,6 +149,9 @@ class MessageClaimTest {
         assertThat(store.takeOver(old, held.attempt(), "here-2", "here", NOW.plus(Deliveries.CLAIM))).isFalse();
         assertThat(store.claimOf(old, NOW).orElseThrow().node()).isEqualTo("here");
         assertThat(store.claimOf(sent, NOW)).as("a finished message has no claim to take").isEmpty();
+        assertThat(store.claimsOf("gone", NOW)).as("a finished attempt's claim went with it").containsOnlyKeys(young);
+        assertThat(jdbc.queryForObject("SELECT COUNT(*) FROM outbound_message WHERE id = ? AND claimed_by IS NULL"
+                + " AND claim_node IS NULL AND claim_until IS NULL", Integer.class, sent)).isEqualTo(1);
         assertThat(store.claimingNodes(NOW)).containsOnlyKeys("here", "gone", "there");
     }
 
