@@ -100,8 +100,9 @@ class StoppedNodeClaimIT {
                 killed.countDown();
 
                 // the claim lasts two minutes from before the kill, the stranded sweep waits a minute; the survivor
-                // sends both well before either
-                Awaitility.await().atMost(Duration.ofSeconds(90)).pollInterval(Duration.ofSeconds(1)).until(() ->
+                // sends both well before either. The relay's session thread may fail on node a's dropped connection:
+                // that is this test's doing, not the hub's, so the await leaves other threads' exceptions alone
+                Awaitility.await().dontCatchUncaughtExceptions().atMost(Duration.ofSeconds(90)).pollInterval(Duration.ofSeconds(1)).until(() ->
                         status(b, ids.get(0)).equals("sent") && status(b, ids.get(1)).equals("sent"));
                 Duration took = Duration.between(kill, Instant.now());
                 String log = Files.readString(b.log());
