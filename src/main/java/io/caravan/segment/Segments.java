@@ -122,11 +122,7 @@ public class Segments implements SmartLifecycle {
             index.put(id, open(id, rs.getString(2), rs.getBytes(3)), change);
         });
         refresh.loaded(highest[0]);
-        jdbc.query("SELECT id, description, purpose, expression FROM segment_definition", rs -> {
-            SegmentDefinition d = new SegmentDefinition(rs.getString(1), rs.getString(2), rs.getString(3),
-                    rs.getString(4));
-            stored.put(d.id, d);
-        });
+        readDefinitions(null);
         running = true;
         log.info("Attribute index loaded: {} contacts in {} ms", index.size(),
                 (System.nanoTime() - t0) / 1_000_000);
@@ -200,11 +196,20 @@ public class Segments implements SmartLifecycle {
             jdbc.update("DELETE FROM segment_attribute_gone WHERE gone_at < ?",
                     Timestamp.from(clock.instant().minus(java.time.Duration.ofHours(1))));
         }
-        jdbc.query("SELECT id, description, purpose, expression FROM segment_definition", rs -> {
-            SegmentDefinition d = new SegmentDefinition(rs.getString(1), rs.getString(2), rs.getString(3),
-                    rs.getString(4));
-            stored.put(d.id, d);
-        });
+        readDefinitions(null);
+    }
+
+    /** Reads the API's definitions (all, or the one named {@code id}) into memory; the last one read, or null. */
+    private SegmentDefinition readDefinitions(String id) {
+        SegmentDefinition[] last = {null};
+        jdbc.query("SELECT id, description, purpose, expression FROM segment_definition"
+                + (id == null ? "" : " WHERE id = ?"), rs -> {
+                    SegmentDefinition d = new SegmentDefinition(rs.getString(1), rs.getString(2), rs.getString(3),
+                            rs.getString(4));
+                    stored.put(d.id, d);
+                    last[0] = d;
+                }, id == null ? new Object[0] : new Object[] {id});
+        return last[0];
     }
 
     /** Indexes every contact the index does not hold; how many. Each in a transaction, as the subscriber does. */
@@ -320,12 +325,7 @@ public class Segments implements SmartLifecycle {
         if (d == null && severalNodes) {
             // defined through another node's API since this node's last refresh (a campaign started there, run
             // here by the campaigns' singleton a moment later)
-            d = jdbc.query("SELECT id, description, purpose, expression FROM segment_definition WHERE id = ?",
-                    rs -> rs.next() ? new SegmentDefinition(rs.getString(1), rs.getString(2), rs.getString(3),
-                            rs.getString(4)) : null, id);
-            if (d != null) {
-                stored.put(d.id, d);
-            }
+            d = readDefinitions(id);
         }
         return Optional.ofNullable(d).map(x -> new Defined(x, "api"));
     }
