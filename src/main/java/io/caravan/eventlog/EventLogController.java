@@ -17,7 +17,7 @@ import org.springframework.web.bind.annotation.RestController;
 /**
  * Parked contacts (README "Operations"): {@code GET /api/event-log/parked} lists them, {@code POST
  * /api/event-log/parked/{subscriber}/{contact}/retry} tries the failed event now, {@code .../skip} gives it up and
- * releases the events held behind it. Both actions are audited. Ids, positions and exception class names only.
+ * releases the events held behind it. Both actions are audited. Ids, positions and where a failure arose; no message.
  */
 @RestController
 class EventLogController {

@@ -17,7 +17,8 @@ import org.springframework.stereotype.Component;
 /**
  * The contacts parked for a subscriber ({@link Subscriptions}): what an operator sees of them and the two things they
  * can do - try the failed event now, or give it up so the contact's held events go on. Ids, positions, counts, times
- * and exception class names only: {@code event_retry} keeps no event content and no error message.
+ * and where a failure arose (exception classes, hub frame, SQL state): {@code event_retry} keeps no event content and
+ * no error message.
  */
 @Component
 public class ParkedContacts {

@@ -421,7 +421,7 @@ public class Subscriptions {
         return events.size();
     }
 
-    /** The exception's class name only: messages may carry values. */
+    /** {@link io.caravan.system.PhiSafeLogging#describe}: classes and where, never a message (it may carry data). */
     private static String errorName(RuntimeException ex) {
         String n = io.caravan.system.PhiSafeLogging.describe(ex);
         return n.length() > 200 ? n.substring(0, 200) : n;

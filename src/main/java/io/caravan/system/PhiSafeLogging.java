@@ -75,27 +75,30 @@ public class PhiSafeLogging {
         if (e == null) {
             return "unknown";
         }
-        StringBuilder b = new StringBuilder(e.getClass().getSimpleName());
+        StringBuilder b = new StringBuilder();
+        int depth = 0;
+        for (Throwable c = e; c != null && depth < 9; c = c.getCause() == c ? null : c.getCause(), depth++) {
+            b.append(depth == 0 ? "" : " <- ").append(c.getClass().getSimpleName());
+            if (depth == 0) {
+                hubFrame(c, b);
+            }
+            if (c instanceof java.sql.SQLException sql && sql.getSQLState() != null) {
+                b.append(" (SQL state ").append(sql.getSQLState()).append(')');
+            }
+        }
+        return b.toString();
+    }
+
+    /** The first frame of the hub's own code: where the failure arose, or the hub's call into a library. */
+    private static void hubFrame(Throwable e, StringBuilder b) {
         for (StackTraceElement f : e.getStackTrace()) {
             if (f.getClassName().startsWith("io.caravan.")) {
                 String cls = f.getClassName();
                 b.append(" at ").append(cls.substring(cls.lastIndexOf('.') + 1)).append('.').append(f.getMethodName())
                         .append(':').append(f.getLineNumber());
-                break;
+                return;
             }
         }
-        int depth = 0;
-        for (Throwable c = e.getCause(); c != null && c != e && depth < 8; c = c.getCause() == c ? null : c.getCause()) {
-            b.append(" <- ").append(c.getClass().getSimpleName());
-            depth++;
-            if (c instanceof java.sql.SQLException sql && sql.getSQLState() != null) {
-                b.append(" (SQL state ").append(sql.getSQLState()).append(')');
-            }
-        }
-        if (e instanceof java.sql.SQLException sql && sql.getSQLState() != null) {
-            b.append(" (SQL state ").append(sql.getSQLState()).append(')');
-        }
-        return b.toString();
     }
 
     static String classes(Throwable e) {
