@@ -3,6 +3,7 @@ package io.caravan.audit;
 import io.caravan.crypto.FieldCipher;
 import io.caravan.system.GroupCommitter;
 import io.caravan.system.JsonMaps;
+import io.caravan.system.PhiSafeLogging;
 import io.caravan.system.Problems;
 import io.caravan.system.Worker;
 import java.io.IOException;
@@ -361,7 +362,7 @@ public class AuditLog implements SmartLifecycle {
             checkpoints.append(headSeq, headMac, clock.instant());
             checkpointedSeq = headSeq;
         } catch (IOException | RuntimeException e) {
-            log.error("Writing the audit checkpoint failed ({}); will retry", io.caravan.system.PhiSafeLogging.describe(e));
+            log.error("Writing the audit checkpoint failed ({}); will retry", PhiSafeLogging.describe(e));
             failCheckpointWaiters(e);
             return;
         }
@@ -440,7 +441,7 @@ public class AuditLog implements SmartLifecycle {
                 throw e;
             }
         } catch (SQLException | RuntimeException e) {
-            log.error("Indexing audit entries by contact failed ({}); will retry", io.caravan.system.PhiSafeLogging.describe(e));
+            log.error("Indexing audit entries by contact failed ({}); will retry", PhiSafeLogging.describe(e));
         }
     }
 
@@ -477,7 +478,7 @@ public class AuditLog implements SmartLifecycle {
                 }
             }
         } catch (SQLException | RuntimeException e) {
-            log.error("Moving audit outbox entries failed ({}); will retry", io.caravan.system.PhiSafeLogging.describe(e));
+            log.error("Moving audit outbox entries failed ({}); will retry", PhiSafeLogging.describe(e));
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }

@@ -15,6 +15,7 @@ import io.caravan.contact.ContactStore;
 import io.caravan.mapping.MappingProperties;
 import io.caravan.segment.Segments;
 import io.caravan.system.Ids;
+import io.caravan.system.PhiSafeLogging;
 import io.caravan.system.Problems;
 import io.caravan.system.Worker;
 import io.caravan.workflow.WorkflowProperties;
@@ -426,7 +427,7 @@ public class Campaigns implements SmartLifecycle {
             try {
                 n = round();
             } catch (RuntimeException e) {
-                log.error("Campaign round failed ({}); retried", io.caravan.system.PhiSafeLogging.describe(e));
+                log.error("Campaign round failed ({}); retried", PhiSafeLogging.describe(e));
             }
             if (n == 0) {
                 try {

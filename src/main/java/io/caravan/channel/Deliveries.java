@@ -6,6 +6,7 @@ import io.caravan.consent.ConsentService;
 import io.caravan.consent.Decision;
 import io.caravan.consent.DecisionRequest;
 import io.caravan.contact.Contact;
+import io.caravan.system.PhiSafeLogging;
 import java.time.Clock;
 import java.time.Instant;
 import java.util.List;
@@ -362,7 +363,7 @@ public class Deliveries {
         } catch (RuntimeException e) {
             if (!storeUnavailable(e)) {
                 unrecorded.decrementAndGet();
-                log.error("Message {} went but its record failed ({})", record.id, io.caravan.system.PhiSafeLogging.describe(e));
+                log.error("Message {} went but its record failed ({})", record.id, PhiSafeLogging.describe(e));
                 return;
             }
             long wait = Math.min(30, 1L << Math.min(attempt, 5));

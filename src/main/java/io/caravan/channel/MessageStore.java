@@ -159,7 +159,7 @@ public class MessageStore {
                 Timestamp.from(now)) == 1;
     }
 
-    /** An unexpired claim on a planned or deferred message: which attempt, on which node (null: not recorded), until. */
+    /** An unexpired claim on a planned or deferred message: its attempt, its node (null: not recorded), until when. */
     public record Claim(String attempt, String node, Instant until) {
     }
 
@@ -186,8 +186,8 @@ public class MessageStore {
      */
     public Map<String, Instant> claimingNodes(Instant now) {
         Map<String, Instant> out = new java.util.LinkedHashMap<>();
-        jdbc.query("SELECT claim_node, MIN(claim_until) FROM outbound_message WHERE claim_until > ? AND status IN (?, ?)"
-                + " AND claim_node IS NOT NULL GROUP BY claim_node", rs -> {
+        jdbc.query("SELECT claim_node, MIN(claim_until) FROM outbound_message WHERE claim_until > ?"
+                + " AND status IN (?, ?) AND claim_node IS NOT NULL GROUP BY claim_node", rs -> {
                     out.put(rs.getString(1), rs.getTimestamp(2).toInstant());
                 }, Timestamp.from(now), MessageStatus.PLANNED.value(), MessageStatus.DEFERRED.value());
         return out;

@@ -1,6 +1,7 @@
 package io.caravan.eventlog;
 
 import io.caravan.contact.ContactStore.LoggedEvent;
+import io.caravan.system.PhiSafeLogging;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.sql.Timestamp;
@@ -250,7 +251,7 @@ public class Subscriptions {
             return Run.MOVED;
         } catch (RuntimeException ex) {
             log.warn("A run of {} events failed for {} ({}); handled one by one", run.size(), s.subscriberName(),
-                    io.caravan.system.PhiSafeLogging.describe(ex));
+                    PhiSafeLogging.describe(ex));
             return Run.FAILED;
         }
     }
@@ -283,7 +284,7 @@ public class Subscriptions {
         } catch (RuntimeException ex) {
             log.error("Event {} (partition {} position {}) not handled by {} ({}); its contact is parked for it and"
                     + " the event retried later", e.event().id(), e.partition(), e.position(), name,
-                    io.caravan.system.PhiSafeLogging.describe(ex));
+                    PhiSafeLogging.describe(ex));
             try {
                 tx.executeWithoutResult(st -> {
                     advance(name, e.partition(), from, e.position());
@@ -408,22 +409,22 @@ public class Subscriptions {
                 if (park) {
                     log.error("Event {} (partition {} position {}) parked for {} after {} failed attempts ({}): its"
                             + " contact waits for an operator (GET /api/event-log/parked)", e.event().id(), partition,
-                            e.position(), name, attempts + 1, io.caravan.system.PhiSafeLogging.describe(ex));
+                            e.position(), name, attempts + 1, PhiSafeLogging.describe(ex));
                     parked.computeIfAbsent(name, k -> Counter.builder("caravan_event_log_parked_total")
                             .description("Events a subscriber gave up on after its retries")
                             .tag("subscriber", k).register(meters)).increment();
                 } else {
                     log.error("Event {} (partition {} position {}) not handled by {} again ({})", e.event().id(),
-                            partition, e.position(), name, io.caravan.system.PhiSafeLogging.describe(ex));
+                            partition, e.position(), name, PhiSafeLogging.describe(ex));
                 }
             }
         }
         return events.size();
     }
 
-    /** {@link io.caravan.system.PhiSafeLogging#describe}: classes and where, never a message (it may carry data). */
+    /** {@link PhiSafeLogging#describe}: classes and where, never a message (it may carry data). */
     private static String errorName(RuntimeException ex) {
-        String n = io.caravan.system.PhiSafeLogging.describe(ex);
+        String n = PhiSafeLogging.describe(ex);
         return n.length() > 200 ? n.substring(0, 200) : n;
     }
 }

@@ -20,6 +20,7 @@ import io.caravan.channel.email.transport.SmtpRelay;
 import io.caravan.consent.Decision;
 import io.caravan.consent.UnsubscribeTokens;
 import io.caravan.contact.Contact;
+import io.caravan.system.PhiSafeLogging;
 import jakarta.mail.MessagingException;
 import jakarta.mail.Session;
 import jakarta.mail.internet.InternetAddress;
@@ -146,11 +147,11 @@ public class EmailSender {
                 deferOrFail(id, List.of("store-unavailable"), false);
                 return;
             }
-            log.error("Preparing message {} failed ({})", id, io.caravan.system.PhiSafeLogging.describe(e));
+            log.error("Preparing message {} failed ({})", id, PhiSafeLogging.describe(e));
             store.finish(id, MessageStatus.FAILED, null, List.of("error:" + e.getClass().getSimpleName()),
                     clock.instant());
         } catch (java.io.IOException e) {
-            log.error("Preparing message {} failed ({})", id, io.caravan.system.PhiSafeLogging.describe(e));
+            log.error("Preparing message {} failed ({})", id, PhiSafeLogging.describe(e));
             store.finish(id, MessageStatus.FAILED, null, List.of("error:" + e.getClass().getSimpleName()),
                     clock.instant());
         }
