@@ -199,8 +199,8 @@ public class Journeys implements EventSubscriber {
                 log.warn("Journey {} waits at a step: the store is unavailable ({}); it is retried in {} s", j,
                         ex.getClass().getSimpleName(), wait);
             } else {
-                log.error("Journey {} failed at a step ({}); it is retried in {} s", j, ex.getClass().getSimpleName(),
-                        wait);
+                log.error("Journey {} failed at a step ({}); it is retried in {} s", j,
+                        io.caravan.system.PhiSafeLogging.describe(ex), wait);
             }
             try {
                 jdbc.update("UPDATE journey SET next_at = ? WHERE id = ?",
