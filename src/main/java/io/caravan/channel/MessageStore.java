@@ -242,6 +242,16 @@ public class MessageStore {
                 id, MessageStatus.PLANNED.value(), MessageStatus.DEFERRED.value()) == 1;
     }
 
+    /**
+     * Messages of {@code channel} deferred for {@code reason} alone (a channel's connection that is back): due now
+     * instead of at the end of their wait; how many.
+     */
+    public int dueNow(String channel, String reason, Instant now) {
+        return jdbc.update("UPDATE outbound_message SET next_attempt_at = ? WHERE status = ? AND next_attempt_at > ?"
+                + " AND channel = ? AND reasons = ?", Timestamp.from(now), MessageStatus.DEFERRED.value(),
+                Timestamp.from(now), channel, reason);
+    }
+
     public int attempts(UUID id) {
         List<Integer> a = jdbc.queryForList("SELECT attempts FROM outbound_message WHERE id = ?", Integer.class, id);
         return a.isEmpty() ? 0 : a.get(0);

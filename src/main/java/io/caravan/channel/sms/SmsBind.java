@@ -1,8 +1,6 @@
 package io.caravan.channel.sms;
 
 import io.caravan.eventlog.KafkaRoles;
-import java.util.concurrent.TimeUnit;
-import org.apache.camel.CamelContext;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.beans.factory.ObjectProvider;
@@ -14,9 +12,9 @@ import org.springframework.stereotype.Component;
  * texts arrive on whichever bind the SMSC picks: with the event log on Kafka (several nodes) the bind is the Kafka role
  * {@code sms-bind} ({@link KafkaRoles}: group membership, nothing of our own). Only its holder binds and submits; the
  * other nodes leave their texts due in the store ({@link SmsChannel#sendsHere}), and the holder's
- * {@code message-retry} sends them - nothing lost, nothing twice (a message is taken by one node's lease). A node that
- * loses the role restarts the {@code sms-submit} route, which stops camel-smpp's producer and so unbinds. One node, or
- * no SMSC: the role is always here, as before.
+ * {@code message-retry} sends them - nothing lost, nothing twice (a message is taken by one node's lease). The holder
+ * keeps the bind open ({@link SmscLink}) from the moment it takes the role, so receipts and MO texts arrive even before
+ * it has anything to send; a node that loses the role unbinds. One node, or no SMSC: the role is always here.
  */
 @Component
 class SmsBind implements SmartLifecycle {
@@ -26,15 +24,14 @@ class SmsBind implements SmartLifecycle {
 
     private final boolean smsc;
     private final ObjectProvider<KafkaRoles> roles;
-    /** Resolved when the role is lost: the channel (and so this) is made before Camel has its routes. */
-    private final ObjectProvider<CamelContext> camel;
+    private final SmscLink link;
     private volatile KafkaRoles.Role role;
     private volatile boolean running;
 
-    SmsBind(SmsConfig.SmscHolder smsc, ObjectProvider<KafkaRoles> roles, ObjectProvider<CamelContext> camel) {
+    SmsBind(SmsConfig.SmscHolder smsc, ObjectProvider<KafkaRoles> roles, SmscLink link) {
         this.smsc = smsc.smsc().isPresent();
         this.roles = roles;
-        this.camel = camel;
+        this.link = link;
     }
 
     /** Whether this node may bind and submit now. */
@@ -45,32 +42,24 @@ class SmsBind implements SmartLifecycle {
 
     @Override
     public void start() {
+        running = true;
         KafkaRoles kafka = roles.getIfAvailable();
         if (smsc && kafka != null) {
             role = kafka.join(ROLE, this::changed);
+        } else if (smsc) {
+            link.open();
         }
-        running = true;
     }
 
     private void changed(boolean held) {
-        if (held || !running) {
-            return; // the next submit binds (lazy session creation); at a stop Camel has closed the bind already
+        if (!running) {
+            return; // stopping: stop() has unbound already
         }
-        try {
-            // stopping the route stops its producers: camel-smpp unbinds; started again for the keyword replies'
-            // route to exist (it submits nothing here while another node holds the role)
-            CamelContext c = camel.getObject();
-            if (!c.isStarted()) {
-                // lost while this node still starts (another node joined the role's group meanwhile): its routes
-                // have sent nothing, so there is no bind to close - and restarting a route Camel is starting broke
-                // the start (FailedToStartRouteException, seen in SmsBindClusterIT)
-                return;
-            }
-            c.getRouteController().stopRoute("sms-submit", 10, TimeUnit.SECONDS);
-            c.getRouteController().startRoute("sms-submit");
-        } catch (Exception e) {
-            log.warn("SMS: could not close this node's bind after handing the role on ({})",
-                    e.getClass().getSimpleName());
+        if (held) {
+            link.open();
+        } else {
+            link.close();
+            log.info("SMS: the bind's role went to another node; this node unbound");
         }
     }
 
@@ -79,6 +68,9 @@ class SmsBind implements SmartLifecycle {
         running = false;
         KafkaRoles.Role r = role;
         if (r != null) {
+            // unbind before the role goes: the node that takes it binds at once, and SMSCs limit binds per system id
+            // (a text this node is sending meanwhile fails fast and waits, deferred, for the next holder)
+            link.close();
             r.close();
         }
     }

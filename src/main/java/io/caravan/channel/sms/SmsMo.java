@@ -154,7 +154,6 @@ public class SmsMo {
         SmsText.Encoded e = SmsText.encode(text);
         try {
             org.apache.camel.Exchange done = producer.send("direct:sms-submit", ex -> {
-                ex.setProperty(SmsSender.URI, smsc.get().endpointUri());
                 ex.getMessage().setBody(text);
                 ex.getMessage().setHeader(SmppConstants.DEST_ADDR, SmsNumbers.destination(number));
                 ex.getMessage().setHeader(SmppConstants.DATA_CODING, e.alphabet().dataCoding);

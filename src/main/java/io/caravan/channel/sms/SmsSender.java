@@ -38,10 +38,8 @@ public class SmsSender {
     static final String ACTOR = "route:deliver-sms";
     /** Exchange properties of the route: whether to submit, where to, the encoded text. */
     static final String SUBMIT = "CaravanSmsSubmit";
-    static final String URI = "CaravanSmscUri";
     static final String ENCODED = "CaravanSmsEncoded";
     static final String WINDOW = "CaravanSmsWindow";
-    static final String FIRST_BIND = "CaravanSmsFirstBind";
     static final String TREATMENT = "treatment";
     static final String SMS = "sms";
 
@@ -69,8 +67,6 @@ public class SmsSender {
     /** Consecutive connection failures: how long deferred texts wait before the next try (doubling, capped). */
     private final AtomicInteger downs = new AtomicInteger();
     /** Whether a submit went through since the start or the last connection failure (see {@link #prepare}). */
-    private volatile boolean bound;
-    private final Semaphore firstBind = new Semaphore(1);
 
     SmsSender(MessageStore store, SmsTemplates templates, SmsConfig.SmscHolder smsc, SmsSegments segments,
             Suppressions suppressions, SmsNumberBook book, SmsProperties props, Clock clock, SmsInbound inbound) {
@@ -163,20 +159,8 @@ public class SmsSender {
             throw new DeliveryFailure.Transient(List.of("interrupted"), false);
         }
         ex.setProperty(WINDOW, true);
-        if (!bound) {
-            // camel-smpp binds lazily, on the first submit, and fails every other submit that arrives meanwhile
-            // ("could not acquire a lock for creating the session"): until a submit has gone through, one at a time
-            try {
-                firstBind.acquire();
-            } catch (InterruptedException ie) {
-                Thread.currentThread().interrupt();
-                throw new DeliveryFailure.Transient(List.of("interrupted"), false);
-            }
-            ex.setProperty(FIRST_BIND, true);
-        }
         smsc.get().pace();
         ex.setProperty(ENCODED, e);
-        ex.setProperty(URI, smsc.get().endpointUri());
         // camel-smpp reads these headers; they go again right after the submit (Hawtio shows headers)
         ex.getMessage().setBody(text);
         ex.getMessage().setHeader(SmppConstants.DEST_ADDR, SmsNumbers.destination(number));
@@ -228,9 +212,6 @@ public class SmsSender {
             connection |= x instanceof IOException || x instanceof IllegalStateException
                     || x.getClass().getName().startsWith("org.jsmpp");
         }
-        if (connection) {
-            bound = false; // camel-smpp binds again on its own; the first submit after that goes alone again
-        }
         log.warn("SMS submit failed ({}): the text waits, deferred", e == null ? "unknown" : e.getClass().getSimpleName());
         throw new DeliveryFailure.Transient(List.of(connection ? "connection" : "smsc-error"), false);
     }
@@ -242,7 +223,6 @@ public class SmsSender {
         @SuppressWarnings("unchecked")
         List<String> ids = ex.getMessage().getHeader(SmppConstants.ID, List.class);
         downs.set(0);
-        bound = true;
         segments.submitted(smsc.get().id(), m.id(), ids == null ? List.of() : ids, clock.instant());
         if (ids != null && !ids.isEmpty()) {
             // once message-send has committed the text as sent (its exchange is done), receipts that overtook it
@@ -265,9 +245,6 @@ public class SmsSender {
     public void cleanUp(Exchange ex) {
         if (Boolean.TRUE.equals(ex.removeProperty(WINDOW))) {
             window.release();
-        }
-        if (Boolean.TRUE.equals(ex.removeProperty(FIRST_BIND))) {
-            firstBind.release();
         }
         ex.getMessage().removeHeaders("CamelSmpp*");
         ex.getMessage().setBody(null);

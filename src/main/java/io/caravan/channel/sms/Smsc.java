@@ -14,7 +14,7 @@ import java.util.concurrent.locks.LockSupport;
  */
 public final class Smsc {
 
-    /** The route camel-smpp hands deliver_sm PDUs (receipts, MO texts) to on a transceiver bind. */
+    /** The route the bind hands deliver_sm PDUs (receipts, MO texts) to on a transceiver bind. */
     static final String INBOUND_ROUTE = "sms-inbound";
 
     private final AdapterProfile adapter;
@@ -43,26 +43,20 @@ public final class Smsc {
     }
 
     /**
-     * The camel-smpp endpoint. Lazy session creation: the hub starts while the SMSC is down, and the first send binds.
-     * A dropped bind is re-bound by camel-smpp's reconnect task; sends while it is down fail fast and wait, deferred.
+     * The camel-smpp endpoint: where to bind and how, and the submit_sm settings. {@link SmscLink} keeps the bind
+     * open; camel-smpp's producer is not used (it binds on the first submit only).
      */
     public String endpointUri() {
         StringBuilder u = new StringBuilder(smpp.tls ? "smpps://" : "smpp://").append(enc(smpp.systemId)).append('@')
-                .append(smpp.host).append(':').append(smpp.port).append("?lazySessionCreation=true")
-                .append("&registeredDelivery=1&destAddrTon=1&destAddrNpi=1")
+                .append(smpp.host).append(':').append(smpp.port)
+                .append("?registeredDelivery=1&destAddrTon=1&destAddrNpi=1")
                 .append("&sourceAddr=").append(enc(smpp.sourceAddress))
                 .append("&sourceAddrTon=").append(smpp.sourceTon).append("&sourceAddrNpi=").append(smpp.sourceNpi)
                 .append("&enquireLinkTimer=").append(smpp.enquireLinkSeconds * 1000L)
                 .append("&transactionTimer=10000")
-                .append("&initialReconnectDelay=").append(smpp.reconnectSeconds * 1000L)
-                .append("&reconnectDelay=").append(smpp.reconnectSeconds * 1000L)
-                .append("&maxReconnect=2147483647")
                 .append("&usingSSL=").append(smpp.tls);
         if (smpp.systemType != null && !smpp.systemType.isEmpty()) {
             u.append("&systemType=").append(enc(smpp.systemType));
-        }
-        if ("transceiver".equals(smpp.bindType)) {
-            u.append("&messageReceiverRouteId=").append(INBOUND_ROUTE);
         }
         if (password != null) {
             u.append("&password=RAW(").append(password).append(')');
@@ -88,8 +82,13 @@ public final class Smsc {
         return smpp.windowSize;
     }
 
+    Duration reconnectFirst() {
+        // 0 would retry a refusing SMSC in a tight loop
+        return Duration.ofSeconds(Math.max(1, smpp.reconnectSeconds));
+    }
+
     Duration reconnectMax() {
-        return Duration.ofSeconds(smpp.reconnectMaxSeconds);
+        return Duration.ofSeconds(Math.max(smpp.reconnectMaxSeconds, Math.max(1, smpp.reconnectSeconds)));
     }
 
     private static String enc(String s) {

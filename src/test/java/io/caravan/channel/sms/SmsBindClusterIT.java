@@ -88,7 +88,11 @@ class SmsBindClusterIT {
     void oneBindForTheClusterTextsFromEitherNodeGoOutOnceAndTheBindMovesWhenItsHolderStops() throws Exception {
         // both nodes in the role's group first: a node joining later takes the role over (CI saw two binds)
         Awaitility.await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(500))
-                .until(() -> SmsHub.bindRoleMembers(brokers) == 2 && holders().size() == 1);
+                .until(() -> SmsHub.bindRoleMembers(brokers) == 2 && holders().size() == 1
+                        && smsc.boundNow() == 1);
+        // the holder binds as it takes the role (before any text); a role that moved while the nodes started
+        // counts a bind more, so the count starts here
+        int settled = smsc.binds.get();
         String holder = holders().get(0);
         String other = holder.equals("a") ? "b" : "a";
 
@@ -103,7 +107,7 @@ class SmsBindClusterIT {
                 assertThat(status(holder, id)).as("message %s", id).isEqualTo("sent");
             }
         });
-        assertThat(smsc.binds.get()).as("binds the SMSC accepted").isEqualTo(1);
+        assertThat(smsc.binds.get()).as("binds the SMSC accepted since").isEqualTo(settled);
         assertThat(smsc.submitted).as("each text submitted once").hasSize(2 * TEXTS_PER_NODE);
         assertThat(smsc.submitted.stream().map(TestSmsc.Submitted::destination).distinct().count())
                 .isEqualTo(2 * TEXTS_PER_NODE);
@@ -124,7 +128,8 @@ class SmsBindClusterIT {
         String late = text(other, "SBC", "5550300");
         Awaitility.await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(500))
                 .until(() -> "sent".equals(status(other, late)));
-        assertThat(smsc.binds.get()).as("the survivor bound once").isEqualTo(2);
+        assertThat(smsc.binds.get()).as("the survivor bound once").isEqualTo(settled + 1);
+        assertThat(smsc.mostBoundAtOnce.get()).as("never two binds at once").isEqualTo(1);
         assertThat(smsc.submitted).hasSize(2 * TEXTS_PER_NODE + 1);
     }
 

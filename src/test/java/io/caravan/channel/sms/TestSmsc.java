@@ -55,6 +55,12 @@ final class TestSmsc implements ServerMessageReceiverListener, AutoCloseable {
     final List<Submitted> submitted = new CopyOnWriteArrayList<>();
     final AtomicInteger binds = new AtomicInteger();
     final List<String> bindTypes = new CopyOnWriteArrayList<>();
+    /** When each bind request arrived (System.nanoTime), accepted or not. */
+    final List<Long> bindAttempts = new CopyOnWriteArrayList<>();
+    /** The most binds open at one time since the start. */
+    final AtomicInteger mostBoundAtOnce = new AtomicInteger();
+    private final java.util.Set<SMPPServerSession> open = java.util.concurrent.ConcurrentHashMap.newKeySet();
+    private volatile java.net.ServerSocket refusing;
     /** A command_status to refuse submits with (0: accept). */
     volatile int refuse;
     /**
@@ -81,7 +87,7 @@ final class TestSmsc implements ServerMessageReceiverListener, AutoCloseable {
     }
 
     TestSmsc start() throws IOException {
-        SMPPServerSessionListener l = new SMPPServerSessionListener(port);
+        SMPPServerSessionListener l = again(() -> new SMPPServerSessionListener(port));
         l.setMessageReceiverListener(this);
         listener = l;
         accepting.submit(() -> {
@@ -91,8 +97,16 @@ final class TestSmsc implements ServerMessageReceiverListener, AutoCloseable {
                     accepting.submit(() -> {
                         try {
                             BindRequest b = s.waitForBind(5000);
+                            bindAttempts.add(System.nanoTime());
                             bindTypes.add(b.getBindType().name());
+                            s.addSessionStateListener((now, before, src) -> {
+                                if (!now.isBound()) {
+                                    open.remove(s);
+                                }
+                            });
                             b.accept("test-smsc");
+                            open.add(s);
+                            mostBoundAtOnce.accumulateAndGet(open.size(), Math::max);
                             sessions.add(s);
                             binds.incrementAndGet();
                         } catch (Exception e) {
@@ -107,10 +121,100 @@ final class TestSmsc implements ServerMessageReceiverListener, AutoCloseable {
         return this;
     }
 
+    /** Binds open now. */
+    int boundNow() {
+        return open.size();
+    }
+
+    interface Listen<T> {
+        T open() throws IOException;
+    }
+
+    /**
+     * The port again, right after it was closed: the connections the last listener accepted hold it until the hub
+     * has closed its end too.
+     */
+    private static <T> T again(Listen<T> listen) throws IOException {
+        long until = System.nanoTime() + 10_000_000_000L;
+        while (true) {
+            try {
+                return listen.open();
+            } catch (java.net.BindException e) {
+                if (System.nanoTime() > until) {
+                    throw e;
+                }
+                try {
+                    Thread.sleep(100);
+                } catch (InterruptedException ie) {
+                    Thread.currentThread().interrupt();
+                    throw e;
+                }
+            }
+        }
+    }
+
     /** The bind breaks (the SMSC restarts a node): the hub must bind again by itself. */
     void dropBinds() {
         sessions.forEach(SMPPServerSession::close);
         sessions.clear();
+    }
+
+    /**
+     * The SMSC answers every bind with ESME_RBINDFAIL, as one in maintenance does (the binds open now are dropped).
+     * jsmpp's own server sends that answer without a body, which jsmpp's client cannot read, so this one is written by
+     * hand: bind_resp with command_status 0x0D and an empty system_id.
+     */
+    void refuseBinds() throws IOException {
+        stop();
+        java.net.ServerSocket ss = again(() -> {
+            java.net.ServerSocket x = new java.net.ServerSocket();
+            x.setReuseAddress(true);
+            try {
+                x.bind(new java.net.InetSocketAddress("127.0.0.1", port));
+            } catch (IOException e) {
+                x.close();
+                throw e;
+            }
+            return x;
+        });
+        refusing = ss;
+        accepting.submit(() -> {
+            while (refusing == ss) {
+                try (java.net.Socket c = ss.accept()) {
+                    java.io.DataInputStream in = new java.io.DataInputStream(c.getInputStream());
+                    int length = in.readInt();
+                    int command = in.readInt();
+                    in.readInt();
+                    int sequence = in.readInt();
+                    in.skipNBytes(length - 16);
+                    bindAttempts.add(System.nanoTime());
+                    java.io.DataOutputStream out = new java.io.DataOutputStream(c.getOutputStream());
+                    out.writeInt(17);
+                    out.writeInt(command | 0x80000000);
+                    out.writeInt(0x0D);
+                    out.writeInt(sequence);
+                    out.writeByte(0);
+                    out.flush();
+                    // then wait for the client to hang up: jsmpp drops a response it reads just before the close
+                    c.setSoTimeout(2000);
+                    in.read();
+                } catch (IOException e) {
+                    if (refusing != ss) {
+                        return;
+                    }
+                }
+            }
+        });
+    }
+
+    /** Binds are accepted again (after {@link #refuseBinds}). */
+    void acceptBinds() throws IOException {
+        java.net.ServerSocket ss = refusing;
+        refusing = null;
+        if (ss != null) {
+            ss.close();
+        }
+        start();
     }
 
     /** The SMSC is unreachable: no listener, no binds. */
@@ -125,6 +229,11 @@ final class TestSmsc implements ServerMessageReceiverListener, AutoCloseable {
 
     @Override
     public void close() throws IOException {
+        java.net.ServerSocket ss = refusing;
+        refusing = null;
+        if (ss != null) {
+            ss.close();
+        }
         stop();
         accepting.shutdownNow();
         receipting.shutdownNow();
