@@ -34,10 +34,15 @@ public class SmsNumberBook {
      */
     private final java.util.Set<String> known = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
+    /** The pair's own commit: the number follower and the send path record the same pair at the same moment. */
+    private final TransactionTemplate own;
+
     public SmsNumberBook(JdbcTemplate jdbc, FieldCipher cipher, TransactionTemplate tx) {
         this.jdbc = jdbc;
         this.cipher = cipher;
         this.tx = tx;
+        this.own = new TransactionTemplate(tx.getTransactionManager());
+        this.own.setPropagationBehavior(org.springframework.transaction.TransactionDefinition.PROPAGATION_REQUIRES_NEW);
     }
 
     public void texted(String e164, UUID contactId) {
@@ -45,9 +50,9 @@ public class SmsNumberBook {
     }
 
     /**
-     * What must hold before a text is submitted, in one commit: the contact is known at the number (so a STOP that
-     * comes back before the submit's response finds them) and, when {@code purpose} is given, the text's slot under
-     * the per-number caps is reserved (replacing an earlier attempt's).
+     * What must hold before a text is submitted: the contact is known at the number (so a STOP that comes back before
+     * the submit's response finds them) and, when {@code purpose} is given, the text's slot under the per-number caps
+     * is reserved (replacing an earlier attempt's).
      */
     public void beforeSubmit(String e164, UUID contactId, UUID messageId, String purpose, Instant at) {
         String key = key(e164);
@@ -56,23 +61,47 @@ public class SmsNumberBook {
         if (!newPair && purpose == null) {
             return;
         }
-        tx.executeWithoutResult(s -> {
-            if (newPair) {
-                jdbc.update("INSERT INTO sms_number (number_mac, contact_id) SELECT ?, ? WHERE NOT EXISTS (SELECT 1"
-                        + " FROM sms_number WHERE number_mac = ? AND contact_id = ?)", key, contactId, key, contactId);
-            }
-            if (purpose != null) {
+        if (newPair) {
+            pair(key, contactId);
+            remember(pair);
+        }
+        if (purpose != null) {
+            tx.executeWithoutResult(s -> {
                 jdbc.update("DELETE FROM sms_sent WHERE message_id = ?", messageId);
                 jdbc.update("INSERT INTO sms_sent (message_id, number_mac, purpose, at) VALUES (?, ?, ?, ?)",
                         messageId, key, purpose, Timestamp.from(at));
-            }
-        });
-        if (newPair) {
-            if (known.size() > KNOWN_MAX) {
-                known.clear();
-            }
-            known.add(pair);
+            });
         }
+    }
+
+    /** The pair, committed on its own: a writer that recorded it at the same moment is no failure. */
+    private void pair(String key, UUID contactId) {
+        try {
+            own.executeWithoutResult(s -> jdbc.update("INSERT INTO sms_number (number_mac, contact_id) SELECT ?, ?"
+                    + " WHERE NOT EXISTS (SELECT 1 FROM sms_number WHERE number_mac = ? AND contact_id = ?)", key,
+                    contactId, key, contactId));
+        } catch (org.springframework.dao.DuplicateKeyException raced) {
+            // the other writer's row is the same fact
+        }
+    }
+
+    /**
+     * The contact's number as its record has it now (from the event log, {@link SmsNumberFollower}): an MO text from
+     * it finds the contact even before the hub has texted it. Committed on its own (recording it twice is harmless).
+     */
+    public void recordedAt(String e164, UUID contactId) {
+        String key = key(e164);
+        if (!known.contains(key + contactId)) {
+            pair(key, contactId);
+            remember(key + contactId);
+        }
+    }
+
+    private void remember(String pair) {
+        if (known.size() > KNOWN_MAX) {
+            known.clear();
+        }
+        known.add(pair);
     }
 
     public List<UUID> contacts(String e164) {

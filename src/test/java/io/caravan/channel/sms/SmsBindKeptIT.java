@@ -3,6 +3,7 @@ package io.caravan.channel.sms;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.caravan.support.HubApi;
 import io.caravan.support.TestHub;
 import java.io.IOException;
 import java.time.Duration;
@@ -24,7 +25,7 @@ import org.springframework.test.context.DynamicPropertySource;
 
 /**
  * The hub keeps its bind to the SMSC: bound from the start, before it has anything to send, so a patient's STOP is
- * taken at once; and after the bind drops, bound again with waits that double from the adapter's
+ * taken at once - and reaches the patient's consent record, since the number book follows the event log; and after the bind drops, bound again with waits that double from the adapter's
  * {@code reconnectSeconds} up to its {@code reconnectMaxSeconds} while the SMSC refuses - the texts meanwhile wait,
  * deferred, and go once it accepts.
  */
@@ -58,6 +59,14 @@ class SmsBindKeptIT {
     @Autowired
     TestRestTemplate rest;
 
+    @Autowired
+    SmsNumberBook book;
+
+    boolean allowed(UUID contact) throws IOException {
+        return HubApi.JSON.readTree(SmsHub.admin(HUB, rest).getForEntity(
+                "/api/contacts/{id}/decision?purpose=treatment&channel=sms", String.class, contact).getBody())
+                .get("allowed").asBoolean();
+    }
 
     @Test
     @Order(1)
@@ -68,15 +77,22 @@ class SmsBindKeptIT {
         assertThat(SMSC.bindTypes).containsExactly("BIND_TRX");
 
         UUID patient = SmsHub.patient(HUB, rest, "KEPT-1", "Keptbind", "5550401");
+        // the number book learns the number from the registration, before any text to it
+        Awaitility.await().atMost(Duration.ofSeconds(20)).until(() -> book.contacts("+12175550401").contains(patient));
+        assertThat(allowed(patient)).isTrue();
         SMSC.mo("12175550401", "STOP");
+        // the patient's own consent record, not only the number's block
+        Awaitility.await().atMost(Duration.ofSeconds(20)).until(() -> !allowed(patient));
         // the one confirmation is the first submit the hub ever made
         Awaitility.await().atMost(Duration.ofSeconds(20)).until(() -> SMSC.submitted.size() == 1);
         assertThat(SMSC.submitted.get(0).destination()).isEqualTo("12175550401");
         assertThat(SmsText.decodeGsm7(SMSC.submitted.get(0).shortMessage())).contains("unsubscribed");
-        // and the number gets no text from now on
+        JsonNode audit = HubApi.JSON.readTree(rest.withBasicAuth(TestHub.COMPLIANCE, TestHub.USER_PASSWORD)
+                .getForEntity("/api/audit?contact={id}", String.class, patient).getBody());
+        assertThat(audit.toString()).contains("consent.recorded", "sms-keyword");
         String after = SmsHub.plan(HUB, rest, patient, "appointment-reminder", "treatment", SmsHub.REMINDER);
-        SmsHub.awaitStatus(HUB, rest, after, "blocked");
-        assertThat(SmsHub.message(HUB, rest, after).get("reasons").toString()).contains("opted-out");
+        assertThat(SmsHub.message(HUB, rest, after).get("status").asText()).isEqualTo("blocked");
+        assertThat(SmsHub.message(HUB, rest, after).get("reasons").toString()).contains("opt-out");
         assertThat(SMSC.submitted).hasSize(1);
     }
 
