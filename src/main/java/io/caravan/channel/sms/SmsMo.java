@@ -37,6 +37,8 @@ public class SmsMo {
     /** TCPA: an opt-out's confirmation goes within five minutes. */
     private static final java.time.Duration REPLY_WITHIN = java.time.Duration.ofMinutes(5);
     private static final long REPLY_RETRY_MAX_MS = 30_000;
+    /** How long a sender holds an answer it is submitting before another may take it. */
+    private static final java.time.Duration REPLY_LEASE = java.time.Duration.ofSeconds(60);
 
     private final ConsentHooks hooks;
     private final SmsNumberBook book;
@@ -44,6 +46,8 @@ public class SmsMo {
     private final ProducerTemplate producer;
     private final ContactWriter writer;
     private final Clock clock;
+    private final SmsReplyQueue queue;
+    private final SmsBind bind;
     private final ScheduledExecutorService replies = Executors.newSingleThreadScheduledExecutor(r -> {
         Thread t = new Thread(r, "sms-keyword-replies");
         t.setDaemon(true);
@@ -51,7 +55,9 @@ public class SmsMo {
     });
 
     SmsMo(ConsentHooks hooks, SmsNumberBook book, SmsConfig.SmscHolder smsc, ProducerTemplate producer,
-            ContactWriter writer, Clock clock) {
+            ContactWriter writer, Clock clock, SmsReplyQueue queue, SmsBind bind) {
+        this.queue = queue;
+        this.bind = bind;
         this.hooks = hooks;
         this.writer = writer;
         this.book = book;
@@ -121,31 +127,58 @@ public class SmsMo {
     }
 
     /**
-     * A keyword's answer, sent off camel-smpp's PDU thread (a synchronous submit there would hold the thread that
-     * reads the bind) and tried again until it goes: TCPA wants the one confirmation of an opt-out within five
-     * minutes, and an SMSC that is throttling or rebinding must not swallow it. One sender thread keeps one number's
-     * answers in order (STOP's confirmation before START's).
+     * A keyword's answer: kept in {@code sms_reply} first (a restart must not lose STOP's one confirmation, which TCPA
+     * wants within five minutes), then sent off camel-smpp's PDU thread (a synchronous submit there would hold the
+     * thread that reads the bind) and tried again until it goes - an SMSC that is throttling or rebinding must not
+     * swallow it. One sender thread keeps one number's answers in order (STOP's confirmation before START's).
      */
     private void reply(String number, String text) {
-        long deadline = System.nanoTime() + REPLY_WITHIN.toNanos();
-        replies.execute(() -> attempt(number, text, deadline, 1));
+        Instant now = clock.instant();
+        queue.add(number, book.mac(number), text, now, now.plus(REPLY_WITHIN));
+        try {
+            replies.execute(this::sendWaiting);
+        } catch (java.util.concurrent.RejectedExecutionException stopping) {
+            log.info("SMS keyword reply kept: the hub is stopping, it goes after the restart");
+        }
     }
 
-    private void attempt(String number, String text, long deadline, int n) {
-        String failed = submit(number, text);
-        if (failed == null) {
+    /**
+     * Sends the waiting answers that are due, oldest first; a number whose answer failed or is not due yet sends
+     * nothing more this round. Only on the node holding the bind.
+     */
+    private void sendWaiting() {
+        if (!bind.held()) {
             return;
         }
-        long wait = Math.min(REPLY_RETRY_MAX_MS, 500L << Math.min(n, 6));
-        if (System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(wait) > deadline) {
-            log.warn("SMS keyword reply not sent after {} attempts ({}): given up", n, failed);
-            return;
-        }
-        log.info("SMS keyword reply not sent ({}): again in {} ms", failed, wait);
         try {
-            replies.schedule(() -> attempt(number, text, deadline, n + 1), wait, TimeUnit.MILLISECONDS);
-        } catch (java.util.concurrent.RejectedExecutionException stopping) {
-            log.warn("SMS keyword reply not sent ({}): the hub is stopping", failed);
+            Instant now = clock.instant();
+            java.util.Set<String> wait = new java.util.HashSet<>();
+            for (SmsReplyQueue.Reply r : queue.waiting(200)) {
+                if (wait.contains(r.numberMac())) {
+                    continue;
+                }
+                if (now.isAfter(r.deadline())) {
+                    queue.done(r.id());
+                    log.warn("SMS keyword reply not sent after {} attempts: given up", r.attempts());
+                    continue;
+                }
+                if (r.due().isAfter(now) || !queue.take(r, now.plus(REPLY_LEASE))) {
+                    wait.add(r.numberMac());
+                    continue;
+                }
+                String failed = submit(r.number(), r.text());
+                if (failed == null) {
+                    queue.done(r.id());
+                    continue;
+                }
+                wait.add(r.numberMac());
+                long ms = Math.min(REPLY_RETRY_MAX_MS, 500L << Math.min(r.attempts() + 1, 6));
+                queue.later(r.id(), r.attempts() + 1, now.plusMillis(ms));
+                log.info("SMS keyword reply not sent ({}): again in {} ms", failed, ms);
+            }
+        } catch (RuntimeException e) {
+            log.warn("SMS keyword replies: a round failed ({}); the next tries again",
+                    io.caravan.system.PhiSafeLogging.describe(e));
         }
     }
 
@@ -164,6 +197,14 @@ public class SmsMo {
             return done.getException() == null ? null : done.getException().getClass().getSimpleName();
         } catch (RuntimeException ex) {
             return ex.getClass().getSimpleName();
+        }
+    }
+
+    /** Answers left waiting by a stop or a crash, and retries: every two seconds. */
+    @jakarta.annotation.PostConstruct
+    void start() {
+        if (smsc.isPresent()) {
+            replies.scheduleWithFixedDelay(this::sendWaiting, 2, 2, TimeUnit.SECONDS);
         }
     }
 

@@ -166,6 +166,11 @@ public class SmsNumberBook {
         jdbc.update("DELETE FROM sms_sent WHERE message_id = ?", messageId);
     }
 
+    /** The number's MAC, as every table of the channel keys it. */
+    String mac(String e164) {
+        return key(e164);
+    }
+
     private String key(String e164) {
         return HexFormat.of().formatHex(cipher.mac("sms-number", e164.trim().getBytes(StandardCharsets.UTF_8)));
     }
