@@ -230,8 +230,12 @@ public class SmscLink implements Processor {
             }
         }
         source.removeSessionStateListener(onChange);
-        // closing from the session's own thread can wait on it: the timer closes it
-        timer.execute(source::close);
+        try {
+            // closing from the session's own thread can wait on it: the timer closes it
+            timer.execute(source::close);
+        } catch (java.util.concurrent.RejectedExecutionException stopping) {
+            source.close();
+        }
         log.warn("SMS: the bind to SMSC {} was lost ({}); binding again in {} s", smsc.get().id(), now,
                 wait.toSeconds());
     }
