@@ -69,8 +69,16 @@ public class Journeys implements EventSubscriber {
     private static final long TICK_NANOS = java.util.concurrent.TimeUnit.SECONDS.toNanos(30);
 
     /** A journey as stored. */
+    /** {@code updatedAt}: the row's version, so two advances of one journey cannot both commit. */
     record Journey(UUID id, String workflow, UUID contactId, JourneyStatus status, String step, TriggerEvent event,
-            Set<String> visited) {
+            Set<String> visited, Instant updatedAt) {
+    }
+
+    /** Another advance of the journey (another node's tick, an event's consumer) committed first: nothing to do. */
+    private static final class Overtaken extends RuntimeException {
+        Overtaken() {
+            super(null, null, false, false);
+        }
     }
 
     private final JdbcTemplate jdbc;
@@ -190,6 +198,8 @@ public class Journeys implements EventSubscriber {
     private void advanceOrRetryLater(UUID j) {
         try {
             advance(j);
+        } catch (Overtaken done) {
+            log.debug("Journey {}: another advance of the same step committed first", j);
         } catch (RuntimeException ex) {
             // a database restart (or the trail out of reach) passes in seconds: the step is tried again soon after;
             // anything else waits a minute
@@ -390,14 +400,19 @@ public class Journeys implements EventSubscriber {
             steps(w, j, found.get(), visited, run);
         }
         tx.executeWithoutResult(t -> {
+            // the row first, on the version read: a concurrent advance waits for this one's row lock and then finds
+            // the version moved (and the other way round), instead of failing on the step records' key
+            if (jdbc.update("UPDATE journey SET step = ?, visited = ?, next_at = ?, status = ?, reason = ?,"
+                    + " updated_at = ? WHERE id = ? AND status = ? AND updated_at = ?", run.step,
+                    String.join(",", visited), run.nextAt == null ? null : Timestamp.from(run.nextAt),
+                    run.status.value(), run.reason, Timestamp.from(now), id, ACTIVE.value(),
+                    Timestamp.from(j.updatedAt())) == 0) {
+                throw new Overtaken();
+            }
             if (!run.records.isEmpty()) {
                 jdbc.batchUpdate("INSERT INTO journey_step (journey_id, step, workflow_id, outcome, message_id, at)"
                         + " VALUES (?, ?, ?, ?, ?, ?)", run.records, run.records.size(), (ps, r) -> r.bind(ps));
             }
-            jdbc.update("UPDATE journey SET step = ?, visited = ?, next_at = ?, status = ?, reason = ?,"
-                    + " updated_at = ? WHERE id = ? AND status = ?", run.step, String.join(",", visited),
-                    run.nextAt == null ? null : Timestamp.from(run.nextAt), run.status.value(), run.reason,
-                    Timestamp.from(now), id, ACTIVE.value());
             if (run.then != null) {
                 run.then.run();
             }
@@ -654,8 +669,8 @@ public class Journeys implements EventSubscriber {
     /** A contact's active journeys (by the contact index alone, see {@link #start}). */
     private List<Journey> active(UUID contactId) {
         List<Journey> out = new ArrayList<>();
-        jdbc.query("SELECT id, workflow_id, contact_id, status, step, key_id, event, visited FROM journey"
-                + " WHERE contact_id = ?", rs -> {
+        jdbc.query("SELECT id, workflow_id, contact_id, status, step, key_id, event, visited, updated_at"
+                + " FROM journey WHERE contact_id = ?", rs -> {
                     if (ACTIVE.value().equals(rs.getString(4))) {
                         out.add(row(rs));
                     }
@@ -664,8 +679,8 @@ public class Journeys implements EventSubscriber {
     }
 
     private Optional<Journey> load(UUID id) {
-        return jdbc.query("SELECT id, workflow_id, contact_id, status, step, key_id, event, visited FROM journey"
-                + " WHERE id = ?", (rs, i) -> row(rs), id).stream().findFirst();
+        return jdbc.query("SELECT id, workflow_id, contact_id, status, step, key_id, event, visited, updated_at"
+                + " FROM journey WHERE id = ?", (rs, i) -> row(rs), id).stream().findFirst();
     }
 
     private Journey row(java.sql.ResultSet rs) throws java.sql.SQLException {
@@ -674,7 +689,8 @@ public class Journeys implements EventSubscriber {
         return new Journey(id, rs.getString(2), rs.getObject(3, UUID.class), JourneyStatus.of(rs.getString(4)),
                 rs.getString(5),
                 readEvent(cipher.open(rs.getString(6), rs.getBytes(7), "journey:" + id)),
-                visited == null || visited.isEmpty() ? Set.of() : new HashSet<>(Arrays.asList(visited.split(","))));
+                visited == null || visited.isEmpty() ? Set.of() : new HashSet<>(Arrays.asList(visited.split(","))),
+                rs.getTimestamp(9).toInstant());
     }
 
     private byte[] seal(UUID journeyId, TriggerEvent event) {
