@@ -443,7 +443,17 @@ public class Journeys implements EventSubscriber {
             switch (s.kind()) {
                 case "wait" -> {
                     if (!doneBefore) {
-                        Instant due = due(s.wait, facts, now);
+                        Instant due;
+                        try {
+                            due = due(s.wait, facts, now);
+                        } catch (IllegalArgumentException noTime) {
+                            // the time to wait for is not in the data (a discharge without its time, an appointment
+                            // without a start): waiting again a minute later finds it no more - the journey ends,
+                            // saying why, instead of failing every minute
+                            log.warn("Journey {} ends at wait step {}: {}", id, s.id, noTime.getMessage());
+                            run.stop(s.id, null, EXITED, "wait-time-missing:" + s.id);
+                            return;
+                        }
                         run.record(s.id, "waited", null);
                         if (due.isAfter(now)) {
                             run.stop(s.id, due, ACTIVE, null);

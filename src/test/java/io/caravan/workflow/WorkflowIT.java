@@ -207,6 +207,18 @@ class WorkflowIT {
     }
 
     @Test
+    void aDischargeWithoutItsTimeEndsTheFollowUpSayingWhyInsteadOfFailingEveryMinute() throws Exception {
+        UUID id = patient("WF-20", "notime@example.org");
+        // neither PV1-45 nor EVN-2: the survey's wait has no discharge time to count from
+        send(Hl7Messages.adt("A03", Hl7Messages.controlId(), "WF-20", "Journey", "Jo", "notime@example.org",
+                hubNow()).replaceFirst("EVN\\|A03\\|[^\\r]*", "EVN|A03|"));
+        JsonNode ended = awaitJourney(id, "post-discharge-follow-up", "exited");
+        assertThat(ended.get("reason").asText()).isEqualTo("wait-time-missing:two-days");
+        assertThat(ended.get("step").asText()).isEqualTo("two-days");
+        assertThat(mailTo("notime@example.org")).isEmpty();
+    }
+
+    @Test
     void aMarketingJourneyWithoutAnAuthorizationIsBlockedWithTheReasonRecorded() throws Exception {
         UUID id = patient("WF-5", "birthday@example.org");
         awaitJourney(id, "birthday-screening", "active");
