@@ -101,6 +101,8 @@ public class SmscLink implements Processor {
         }
         if (s != null) {
             s.removeSessionStateListener(onChange);
+            // an SMSC that does not answer the unbind holds a stopping hub for the whole transaction timer (10 s)
+            s.setTransactionTimer(2000);
             s.unbindAndClose();
             log.info("SMS: unbound from SMSC {}", smsc.get().id());
         }
