@@ -63,9 +63,7 @@ class SmsBindKeptIT {
     SmsNumberBook book;
 
     boolean allowed(UUID contact) throws IOException {
-        return HubApi.JSON.readTree(SmsHub.admin(HUB, rest).getForEntity(
-                "/api/contacts/{id}/decision?purpose=treatment&channel=sms", String.class, contact).getBody())
-                .get("allowed").asBoolean();
+        return SmsHub.allowed(HUB, rest, contact);
     }
 
     @Test

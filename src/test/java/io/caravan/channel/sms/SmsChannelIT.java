@@ -298,8 +298,7 @@ class SmsChannelIT {
     SmsNumberBook book;
 
     boolean allowed(UUID contact) throws IOException {
-        return HubApi.JSON.readTree(admin().getForEntity("/api/contacts/{id}/decision?purpose=treatment&channel=sms",
-                String.class, contact).getBody()).get("allowed").asBoolean();
+        return SmsHub.allowed(HUB, rest, contact);
     }
 
     List<String> repliesTo(Patient p) {

@@ -122,6 +122,13 @@ final class SmsHub {
         return HubApi.JSON.readTree(r.getBody()).get("id").asText();
     }
 
+    /** Whether the gate would let a treatment text go to the contact now ({@code GET /api/contacts/{id}/decision}). */
+    static boolean allowed(TestHub hub, TestRestTemplate rest, UUID contact) throws IOException {
+        return HubApi.JSON.readTree(admin(hub, rest).getForEntity(
+                "/api/contacts/{id}/decision?purpose=treatment&channel=sms", String.class, contact).getBody())
+                .get("allowed").asBoolean();
+    }
+
     static JsonNode message(TestHub hub, TestRestTemplate rest, String id) throws IOException {
         return HubApi.JSON.readTree(admin(hub, rest).getForEntity("/api/messages/{id}", String.class, id).getBody());
     }
