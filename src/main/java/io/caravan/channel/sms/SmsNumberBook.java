@@ -55,7 +55,7 @@ public class SmsNumberBook {
      * is reserved (replacing an earlier attempt's).
      */
     public void beforeSubmit(String e164, UUID contactId, UUID messageId, String purpose, Instant at) {
-        String key = key(e164);
+        String key = mac(e164);
         String pair = key + contactId;
         boolean newPair = !known.contains(pair);
         if (!newPair && purpose == null) {
@@ -90,7 +90,7 @@ public class SmsNumberBook {
      * it finds the contact even before the hub has texted it. Committed on its own (recording it twice is harmless).
      */
     public void recordedAt(String e164, UUID contactId) {
-        String key = key(e164);
+        String key = mac(e164);
         if (!known.contains(key + contactId)) {
             pair(key, contactId);
             remember(key + contactId);
@@ -105,29 +105,29 @@ public class SmsNumberBook {
     }
 
     public List<UUID> contacts(String e164) {
-        return jdbc.queryForList("SELECT contact_id FROM sms_number WHERE number_mac = ?", UUID.class, key(e164));
+        return jdbc.queryForList("SELECT contact_id FROM sms_number WHERE number_mac = ?", UUID.class, mac(e164));
     }
 
     /** True when the number was not opted out already. */
     public boolean optOut(String e164, Instant at) {
-        String key = key(e164);
+        String key = mac(e164);
         return jdbc.update("INSERT INTO sms_number_opt_out (number_mac, at) SELECT ?, ? WHERE NOT EXISTS (SELECT 1"
                 + " FROM sms_number_opt_out WHERE number_mac = ?)", key, Timestamp.from(at), key) == 1;
     }
 
     /** True when the number had opted out by text. */
     public boolean optIn(String e164) {
-        return jdbc.update("DELETE FROM sms_number_opt_out WHERE number_mac = ?", key(e164)) == 1;
+        return jdbc.update("DELETE FROM sms_number_opt_out WHERE number_mac = ?", mac(e164)) == 1;
     }
 
     public boolean optedOut(String e164) {
-        return !jdbc.queryForList("SELECT 1 FROM sms_number_opt_out WHERE number_mac = ?", Integer.class, key(e164))
+        return !jdbc.queryForList("SELECT 1 FROM sms_number_opt_out WHERE number_mac = ?", Integer.class, mac(e164))
                 .isEmpty();
     }
 
     public UUID inbound(String e164, UUID contactId, String text, Instant at) {
         UUID id = Ids.next();
-        jdbc.update(INSERT_INBOUND, id, key(e164), contactId, cipher.activeKeyId(),
+        jdbc.update(INSERT_INBOUND, id, mac(e164), contactId, cipher.activeKeyId(),
                 cipher.seal(text.getBytes(StandardCharsets.UTF_8), "sms-inbound:" + id), Timestamp.from(at));
         return id;
     }
@@ -137,7 +137,7 @@ public class SmsNumberBook {
             throws SQLException {
         try (PreparedStatement ps = c.prepareStatement(INSERT_INBOUND)) {
             ps.setObject(1, id);
-            ps.setString(2, key(e164));
+            ps.setString(2, mac(e164));
             ps.setObject(3, contactId);
             ps.setString(4, cipher.activeKeyId());
             ps.setBytes(5, cipher.seal(text.getBytes(StandardCharsets.UTF_8), "sms-inbound:" + id));
@@ -158,7 +158,7 @@ public class SmsNumberBook {
     /** Reserves a slot for a text about to go; the times of the earlier ones of that purpose since {@code since}. */
     public List<Instant> sentSince(String e164, String purpose, Instant since) {
         return jdbc.queryForList("SELECT at FROM sms_sent WHERE number_mac = ? AND purpose = ? AND at > ? ORDER BY at",
-                Timestamp.class, key(e164), purpose, Timestamp.from(since)).stream().map(Timestamp::toInstant).toList();
+                Timestamp.class, mac(e164), purpose, Timestamp.from(since)).stream().map(Timestamp::toInstant).toList();
     }
 
 
@@ -168,10 +168,6 @@ public class SmsNumberBook {
 
     /** The number's MAC, as every table of the channel keys it. */
     String mac(String e164) {
-        return key(e164);
-    }
-
-    private String key(String e164) {
         return HexFormat.of().formatHex(cipher.mac("sms-number", e164.trim().getBytes(StandardCharsets.UTF_8)));
     }
 }

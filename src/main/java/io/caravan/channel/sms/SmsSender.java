@@ -36,7 +36,7 @@ public class SmsSender {
 
     private static final Logger log = LoggerFactory.getLogger(SmsSender.class);
     static final String ACTOR = "route:deliver-sms";
-    /** Exchange properties of the route: whether to submit, where to, the encoded text. */
+    /** Exchange properties of the route: whether to submit, the encoded text, the window slot taken. */
     static final String SUBMIT = "CaravanSmsSubmit";
     static final String ENCODED = "CaravanSmsEncoded";
     static final String WINDOW = "CaravanSmsWindow";
@@ -66,7 +66,6 @@ public class SmsSender {
     private final Object[] stripes = new Object[64];
     /** Consecutive connection failures: how long deferred texts wait before the next try (doubling, capped). */
     private final AtomicInteger downs = new AtomicInteger();
-    /** Whether a submit went through since the start or the last connection failure (see {@link #prepare}). */
 
     SmsSender(MessageStore store, SmsTemplates templates, SmsConfig.SmscHolder smsc, SmsSegments segments,
             Suppressions suppressions, SmsNumberBook book, SmsProperties props, Clock clock, SmsInbound inbound) {

@@ -108,12 +108,6 @@ public class SmscLink implements Processor {
         }
     }
 
-    /** Whether a bind is open now. */
-    public boolean bound() {
-        SMPPSession s = session;
-        return s != null && s.getSessionState().isBound();
-    }
-
     /** The route's submit step: camel-smpp's command for the exchange, over the bind; fails fast without one. */
     @Override
     public void process(Exchange ex) throws Exception {
