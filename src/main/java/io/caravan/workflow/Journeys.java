@@ -679,8 +679,7 @@ public class Journeys implements EventSubscriber {
     /** A contact's active journeys (by the contact index alone, see {@link #start}). */
     private List<Journey> active(UUID contactId) {
         List<Journey> out = new ArrayList<>();
-        jdbc.query("SELECT id, workflow_id, contact_id, status, step, key_id, event, visited, updated_at"
-                + " FROM journey WHERE contact_id = ?", rs -> {
+        jdbc.query("SELECT " + COLUMNS + " FROM journey WHERE contact_id = ?", rs -> {
                     if (ACTIVE.value().equals(rs.getString(4))) {
                         out.add(row(rs));
                     }
@@ -689,9 +688,12 @@ public class Journeys implements EventSubscriber {
     }
 
     private Optional<Journey> load(UUID id) {
-        return jdbc.query("SELECT id, workflow_id, contact_id, status, step, key_id, event, visited, updated_at"
-                + " FROM journey WHERE id = ?", (rs, i) -> row(rs), id).stream().findFirst();
+        return jdbc.query("SELECT " + COLUMNS + " FROM journey WHERE id = ?", (rs, i) -> row(rs), id).stream()
+                .findFirst();
     }
+
+    /** What {@link #row} reads, in its order. */
+    private static final String COLUMNS = "id, workflow_id, contact_id, status, step, key_id, event, visited, updated_at";
 
     private Journey row(java.sql.ResultSet rs) throws java.sql.SQLException {
         UUID id = rs.getObject(1, UUID.class);
