@@ -19,6 +19,7 @@ import org.apache.camel.component.smpp.SmppConstants;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.stereotype.Component;
+import org.springframework.transaction.support.TransactionTemplate;
 
 /**
  * MO texts from patients. STOP (a keyword or a plain-language request) opts the number out of SMS at once - every
@@ -48,6 +49,7 @@ public class SmsMo {
     private final Clock clock;
     private final SmsReplyQueue queue;
     private final SmsBind bind;
+    private final TransactionTemplate tx;
     private final ScheduledExecutorService replies = Executors.newSingleThreadScheduledExecutor(r -> {
         Thread t = new Thread(r, "sms-keyword-replies");
         t.setDaemon(true);
@@ -55,8 +57,9 @@ public class SmsMo {
     });
 
     SmsMo(ConsentHooks hooks, SmsNumberBook book, SmsConfig.SmscHolder smsc, ProducerTemplate producer,
-            ContactWriter writer, Clock clock, SmsReplyQueue queue, SmsBind bind) {
+            ContactWriter writer, Clock clock, SmsReplyQueue queue, SmsBind bind, TransactionTemplate tx) {
         this.queue = queue;
+        this.tx = tx;
         this.bind = bind;
         this.hooks = hooks;
         this.writer = writer;
@@ -78,19 +81,24 @@ public class SmsMo {
         AdapterTexts texts = new AdapterTexts(smsc.get());
         switch (r) {
             case STOP -> {
-                book.optOut(number, now);
+                // the opt-out and its one confirmation commit together: a STOP the SMSC delivers again (the hub
+                // died before its deliver_sm_resp) or the patient repeats finds the number out already and is not
+                // confirmed a second time; the consent records are written each time, which is harmless
+                boolean fresh = replyIf(() -> book.optOut(number, now), number, texts.stop(), now);
                 for (UUID c : contacts) {
                     hooks.smsOptOut(c, "sms text (opt-out request) via " + smsc.get().id());
                 }
-                reply(number, texts.stop());
+                if (fresh) {
+                    sendSoon();
+                }
             }
             case START -> {
-                boolean was = book.optIn(number);
+                boolean was = replyIf(() -> book.optIn(number), number, texts.start(), now);
                 for (UUID c : contacts) {
                     hooks.smsOptIn(c, "sms text START via " + smsc.get().id(), now);
                 }
                 if (was) {
-                    reply(number, texts.start());
+                    sendSoon();
                 } else {
                     // a YES from a number that never opted out answers a question a text asked ("reply YES to
                     // confirm"): a reply for workflows like any other
@@ -135,6 +143,24 @@ public class SmsMo {
     private void reply(String number, String text) {
         Instant now = clock.instant();
         queue.add(number, book.mac(number), text, now, now.plus(REPLY_WITHIN));
+        queue.flush();
+        sendSoon();
+    }
+
+    /** Keeps an answer when {@code change} changed something, in the same transaction; true when it did. */
+    private boolean replyIf(java.util.function.BooleanSupplier change, String number, String text, Instant now) {
+        boolean changed = Boolean.TRUE.equals(tx.execute(s -> {
+            boolean c = change.getAsBoolean();
+            if (c) {
+                queue.add(number, book.mac(number), text, now, now.plus(REPLY_WITHIN));
+            }
+            return c;
+        }));
+        queue.flush();
+        return changed;
+    }
+
+    private void sendSoon() {
         try {
             replies.execute(this::sendWaiting);
         } catch (java.util.concurrent.RejectedExecutionException stopping) {

@@ -33,6 +33,10 @@ class SmsReplyQueue {
         jdbc.update("INSERT INTO sms_reply (id, number_mac, key_id, payload, attempts, created_at, due_at, deadline)"
                 + " VALUES (?, ?, ?, ?, 0, ?, ?, ?)", id, numberMac, cipher.activeKeyId(), sealed, Timestamp.from(now),
                 Timestamp.from(now), Timestamp.from(deadline));
+    }
+
+    /** Called once what {@link #add} wrote has committed, before the SMSC is told the text arrived. */
+    void flush() {
         // the SMSC is told the text arrived once this returns, and will not send it again: on the embedded store the
         // answer must be on the disk by then (H2's write delay would lose it to a kill -9; keyword texts are rare,
         // so one flush each costs nothing). PostgreSQL's commit is durable already.
