@@ -241,6 +241,17 @@ public class Hl7Ingest implements Intake.Answering {
         if (msh.controlId().isEmpty()) {
             return Answer.reject("101", "MSH-10 message control id is missing", "MSH^1^10");
         }
+        // HL7's message codes and trigger events are three characters (tables 0076 and 0003); longer ones, up to
+        // what the store keeps, are let through for senders' local codes, and anything past it is refused here -
+        // else it was ACKed and then failed at the store
+        if (msh.trigger().length() > Msh.MAX_TRIGGER) {
+            return Answer.reject("201", "MSH-9 message type and trigger event are longer than " + Msh.MAX_TRIGGER
+                    + " characters", "MSH^1^9");
+        }
+        if (msh.controlId().length() > Msh.MAX_CONTROL_ID) {
+            return Answer.reject("101", "MSH-10 message control id is longer than " + Msh.MAX_CONTROL_ID
+                    + " characters", "MSH^1^10");
+        }
         if (!props.acceptedVersions().contains(msh.version())) {
             return Answer.reject("203", "unsupported version id", "MSH^1^12");
         }

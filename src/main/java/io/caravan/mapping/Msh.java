@@ -22,6 +22,11 @@ public record Msh(
         String characterSet,
         int fieldCount) {
 
+    /** The longest {@link #trigger()} an inbound message keeps ({@code inbound_message.message_type}). */
+    public static final int MAX_TRIGGER = 16;
+    /** The longest MSH-10 (HL7 2.7's ST length; {@code inbound_message.control_id}). */
+    public static final int MAX_CONTROL_ID = 199;
+
     /**
      * Reads the MSH segment of {@code raw}; null when the text does not start with an MSH segment at all. Fields the
      * segment does not reach are empty strings.

@@ -137,7 +137,17 @@ abstract class MllpIngestContract {
             assertThat(field(debug, "ERR", 3)).startsWith("202^");
             String noControlId = c.exchange(base.replace("|X|P|2.5.1", "||P|2.5.1"), 5000);
             assertThat(msa1(noControlId)).isEqualTo("AR");
+            // longer than the store keeps: refused at once, not ACKed and then failed at the store
+            String longTrigger = c.exchange(base.replace("ADT^A04^ADT_A01|X|", "ADT^A04XXXXXXXXXXXX^ADT_A01|R4|"),
+                    5000);
+            assertThat(msa1(longTrigger)).isEqualTo("AR");
+            assertThat(field(longTrigger, "ERR", 3)).startsWith("201^").contains("16 characters");
+            String longControlId = c.exchange(base.replace("|X|P|2.5.1", "|" + "R".repeat(200) + "|P|2.5.1"), 5000);
+            assertThat(msa1(longControlId)).isEqualTo("AR");
+            assertThat(field(longControlId, "ERR", 3)).startsWith("101^");
         }
+        assertThat(jdbc.queryForObject("SELECT COUNT(*) FROM inbound_message WHERE control_id IN ('R4', ?)",
+                Integer.class, "R".repeat(200))).isZero();
         assertThat(contactByMrn("MRN-R")).isEmpty();
     }
 
