@@ -83,13 +83,13 @@ public final class CampaignBench {
 
         HeapWatch heap = new HeapWatch();
         Population pop = Population.generate(n, LocalDate.now(ZoneId.systemDefault()));
-        Path data = Files.createTempDirectory("caravan-campaign-bench");
+        Path data = Scratch.dir("caravan-campaign-bench");
         int mllp;
         try (ServerSocket s = new ServerSocket(0)) {
             mllp = s.getLocalPort();
         }
         EmailBench.SmtpSink sink = new EmailBench.SmtpSink();
-        Path adapters = Files.createTempDirectory("caravan-campaign-bench-adapters");
+        Path adapters = Scratch.dir("caravan-campaign-bench-adapters");
         Files.writeString(adapters.resolve("bench-sink.yaml"), String.join("\n", "id: bench-sink", "kind: smtp",
                 "baa:", "  status: signed", "smtp:", "  host: 127.0.0.1", "  port: " + sink.port(), "  tls: starttls",
                 "  connections: " + connections, ""));

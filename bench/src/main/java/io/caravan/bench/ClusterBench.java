@@ -93,7 +93,7 @@ public final class ClusterBench {
         String heap = opt.get("heap");
         String pgAdmin = opt.get("pg-admin-url");
         hubJar = opt.getOrDefault("hub-jar", hubJar);
-        Path work = Files.createTempDirectory("caravan-cluster-bench-");
+        Path work = Scratch.dir("caravan-cluster-bench-");
 
         String db = "cluster_bench_" + RUN;
         try (Connection c = DriverManager.getConnection(pgAdmin); Statement s = c.createStatement()) {

@@ -111,7 +111,7 @@ public final class ConsentBench {
             throws Exception {
         FieldCipher cipher = cipher();
         Map<String, String> stores = new LinkedHashMap<>();
-        Path h2dir = Files.createTempDirectory("caravan-audit-bench");
+        Path h2dir = Scratch.dir("caravan-audit-bench");
         if (!"true".equals(a.get("--pg-only"))) {
             stores.put("H2", "jdbc:h2:file:" + h2dir.resolve("db") + ";MODE=PostgreSQL;DATABASE_TO_LOWER=TRUE");
         }

@@ -79,7 +79,7 @@ public final class EmailBench {
         int perRound = Integer.parseInt(a.get("--messages"));
         int contacts = Integer.parseInt(a.get("--contacts"));
         int planners = Integer.parseInt(a.get("--planners"));
-        Path data = Files.createTempDirectory("caravan-email-bench");
+        Path data = Scratch.dir("caravan-email-bench");
         int mllp;
         try (ServerSocket s = new ServerSocket(0)) {
             mllp = s.getLocalPort();
@@ -90,7 +90,7 @@ public final class EmailBench {
         SmtpSink sink = null;
         if (!Boolean.parseBoolean(a.get("--outbox"))) {
             sink = new SmtpSink();
-            Path adapters = Files.createTempDirectory("caravan-email-bench-adapters");
+            Path adapters = Scratch.dir("caravan-email-bench-adapters");
             Files.writeString(adapters.resolve("bench-sink.yaml"), String.join("\n", "id: bench-sink",
                     "kind: smtp", "baa:", "  status: signed", "smtp:", "  host: 127.0.0.1", "  port: " + sink.port(),
                     "  tls: starttls", "  connections: 8", ""));

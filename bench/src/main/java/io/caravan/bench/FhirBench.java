@@ -112,8 +112,8 @@ public final class FhirBench {
         List<String> only = List.of(a.get("--only").split(","));
         // on the disk, not /tmp (which may be tmpfs, where a flush costs nothing): the durability is the point
         Path work = Files.createDirectories(Path.of("bench/target/fhir-bench").toAbsolutePath());
-        Path data = Files.createTempDirectory(work, "data");
-        Path adapters = Files.createTempDirectory(work, "adapters");
+        Path data = Scratch.dir(work, "data");
+        Path adapters = Scratch.dir(work, "adapters");
         Path inbox = data.resolve("inbox/fhir");
         Files.createDirectories(inbox);
         Ehr ehr = new Ehr();
@@ -468,7 +468,7 @@ public final class FhirBench {
         final int port;
 
         Ehr() throws Exception {
-            tomcat.setBaseDir(Files.createTempDirectory("fhir-bench-ehr").toString());
+            tomcat.setBaseDir(Scratch.dir("fhir-bench-ehr").toString());
             tomcat.setPort(0);
             tomcat.getConnector();
             Context c = tomcat.addContext("", null);

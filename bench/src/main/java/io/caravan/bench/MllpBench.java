@@ -289,7 +289,7 @@ public final class MllpBench {
         }
 
         static Target hub(String name, String durability, String jar, String heap, String pgUrl) throws IOException {
-            Path data = Files.createTempDirectory("caravan-bench-");
+            Path data = Scratch.dir("caravan-bench-");
             Target t = new Target(name, durability, new ArrayList<>(List.of(java(), "-Xms" + heap, "-Xmx" + heap,
                     "-jar", jar, "--caravan.data-dir=" + data, "--server.port=" + freePort(),
                     "--caravan.mllp.host=127.0.0.1")));

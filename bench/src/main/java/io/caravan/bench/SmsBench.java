@@ -74,8 +74,8 @@ public final class SmsBench {
         int rounds = Integer.parseInt(a.get("--rounds"));
         int perRound = Integer.parseInt(a.get("--messages"));
         Smsc smsc = new Smsc();
-        Path data = Files.createTempDirectory("caravan-sms-bench");
-        Path adapters = Files.createTempDirectory("caravan-sms-bench-adapters");
+        Path data = Scratch.dir("caravan-sms-bench");
+        Path adapters = Scratch.dir("caravan-sms-bench-adapters");
         Files.writeString(adapters.resolve("bench-smsc.yaml"), String.join("\n", "id: bench-smsc", "kind: smpp",
                 "baa:", "  status: signed", "smpp:", "  host: 127.0.0.1", "  port: " + smsc.port,
                 "  systemId: caravan", "  sourceAddress: \"12175550000\"", "  throughput: 100000",

@@ -54,9 +54,9 @@ public final class StreamBench {
         int events = Integer.parseInt(a.get("--events"));
         EmbeddedKafkaKraftBroker broker = new EmbeddedKafkaKraftBroker(1, 16, TOPIC);
         broker.afterPropertiesSet();
-        Path data = Files.createTempDirectory("caravan-stream-bench");
-        Path adapters = Files.createTempDirectory("caravan-stream-bench-adapters");
-        Path workflows = Files.createTempDirectory("caravan-stream-bench-workflows");
+        Path data = Scratch.dir("caravan-stream-bench");
+        Path adapters = Scratch.dir("caravan-stream-bench-adapters");
+        Path workflows = Scratch.dir("caravan-stream-bench-workflows");
         Files.writeString(adapters.resolve("bench-kafka.yaml"), String.join("\n", "id: bench-kafka", "kind: kafka",
                 "baa: { status: none }", "kafka:", "  bootstrapServers: " + broker.getBrokersAsString(),
                 "  topic: " + TOPIC, "stream:", "  events: [patient.registered]", ""));

@@ -45,7 +45,7 @@ public final class WorkflowBench {
         int n = Integer.parseInt(a.get("--contacts"));
         // 0: every timer falls due at T; otherwise timers fall due at this many per second from T
         double rate = Double.parseDouble(a.get("--rate"));
-        Path data = Files.createTempDirectory("caravan-workflow-bench");
+        Path data = Scratch.dir("caravan-workflow-bench");
         Path workflows = Files.createDirectories(data.resolve("workflows"));
         // registration takes a while; T leaves room for it (and the JVM's warm-up) before the timers fall due
         long lead = Long.parseLong(a.get("--lead-seconds"));
