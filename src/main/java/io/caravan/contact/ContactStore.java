@@ -82,7 +82,9 @@ public class ContactStore implements MergedRecords {
     static final java.time.Duration SEND_CACHE_TTL = java.time.Duration.ofSeconds(30);
 
     /**
-     * The contact as {@link #findById} reads it, for the send path (the planner and the gate at send time): the row's
+     * The contact as {@link #findById} reads it, for the send path (the planner and the gate at send time) and the
+     * event-log readers that only read it (the segment index, the workflow engine: each reads the same contact for the
+     * same event, and a feed's burst for one patient reads it again and again): the row's
      * version is read every time - a small indexed read, no decryption - and the contact decrypted and parsed again
      * only when it changed since the send path last read it. Every write of a contact (the writer, a workflow's
      * update, a merge, a split) moves its version, so a change committed before this read is always seen, as with

@@ -32,6 +32,12 @@ class SegmentIndexer implements EventSubscriber {
         return SUBSCRIBER;
     }
 
+    /** A run of events in one transaction: one cursor move and one commit for the run, not one per event. */
+    @Override
+    public boolean batches() {
+        return true;
+    }
+
     @Override
     public void onEvent(LoggedEvent logged) {
         if (logged.event().type().startsWith("segment.")) {
@@ -41,7 +47,8 @@ class SegmentIndexer implements EventSubscriber {
         if (owner.isEmpty()) {
             return;
         }
-        Optional<Contact> found = contacts.findById(owner.get());
+        // the other readers of the log read the same contact for the same event: decrypted once while it is unchanged
+        Optional<Contact> found = contacts.findForSend(owner.get());
         if (found.isEmpty()) {
             return;
         }

@@ -228,6 +228,15 @@ public class Journeys implements EventSubscriber {
 
     // ---- events ---------------------------------------------------------------------------------------------------
 
+    /**
+     * A run of events in one transaction (one cursor move and one commit for the run): starting and ending journeys
+     * only writes rows, so a run that fails is rolled back whole and handled again one event at a time.
+     */
+    @Override
+    public boolean batches() {
+        return true;
+    }
+
     @Override
     public void onEvent(ContactStore.LoggedEvent logged) {
         if (!TriggerEvent.trigger(logged.event().type())) {
@@ -240,14 +249,24 @@ public class Journeys implements EventSubscriber {
             return;
         }
         TriggerEvent event = logged.event();
-        Optional<Contact> found = contacts.findById(owner.get());
+        List<Journey> active = active(owner.get());
+        List<WorkflowDefinition> triggered = catalog.all().values().stream()
+                .filter(w -> w.trigger.event.contains(event.type())).toList();
+        if (active.isEmpty() && triggered.isEmpty()) {
+            // most events start and end nothing: the contact is not read (nor decrypted) for them
+            return;
+        }
+        Optional<Contact> found = contacts.findForSend(owner.get());
         if (found.isEmpty()) {
             return;
         }
         Contact c = found.get();
+        if (!c.id.equals(owner.get())) {
+            active = active(c.id); // merged into another since the event's owner was read
+        }
         Map<String, Object> contact = contactMap(c);
         Instant now = clock.instant();
-        for (Journey j : active(c.id)) {
+        for (Journey j : active) {
             WorkflowDefinition w = catalog.get(j.workflow()).orElse(null);
             if (w == null) {
                 continue;
@@ -266,8 +285,8 @@ public class Journeys implements EventSubscriber {
                 }
             }
         }
-        for (WorkflowDefinition w : catalog.all().values()) {
-            if (w.trigger.event.contains(event.type()) && holds(w.trigger.when, contact, event, event, null)) {
+        for (WorkflowDefinition w : triggered) {
+            if (holds(w.trigger.when, contact, event, event, null)) {
                 start(w, c.id, event, now);
             }
         }

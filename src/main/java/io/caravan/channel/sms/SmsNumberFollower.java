@@ -45,7 +45,7 @@ class SmsNumberFollower implements EventSubscriber {
             return;
         }
         Optional<UUID> owner = contacts.eventOwner(logged.contactId(), logged.event().id());
-        Optional<Contact> c = owner.flatMap(contacts::findById);
+        Optional<Contact> c = owner.flatMap(contacts::findForSend);
         c.flatMap(x -> SmsNumbers.textable(x.phone)).ifPresent(number -> book.recordedAt(number, c.get().id));
     }
 }
