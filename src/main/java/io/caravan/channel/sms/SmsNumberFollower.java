@@ -38,6 +38,12 @@ class SmsNumberFollower implements EventSubscriber {
         return SUBSCRIBER;
     }
 
+    /** A run of events in one transaction: most are skipped, and each skipped one cost a commit of its own. */
+    @Override
+    public boolean batches() {
+        return true;
+    }
+
     @Override
     public void onEvent(LoggedEvent logged) {
         if (!TriggerEvent.trigger(logged.event().type()) || logged.event().type().startsWith("segment.")
