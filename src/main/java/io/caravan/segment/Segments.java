@@ -494,7 +494,8 @@ public class Segments implements SmartLifecycle {
         long prior = index.version(contactId);
         index.put(contactId, after, storeRow(contactId, after));
         // a run of events may touch one contact several times: a rollback puts back what it held before the first
-        if (touchedInThisTransaction().add(contactId)) {
+        Run run = run();
+        if (run.touched.add(contactId)) {
             TransactionSynchronizationManager.registerSynchronization(new TransactionSynchronization() {
                 @Override
                 public void afterCompletion(int status) {
@@ -508,12 +509,15 @@ public class Segments implements SmartLifecycle {
                 }
             });
         }
-        Set<String> evaluated = new HashSet<>(jdbc.queryForList("SELECT segment_id FROM segment_state",
-                String.class));
+        if (run.evaluated == null) {
+            run.evaluated = new HashSet<>(jdbc.queryForList("SELECT segment_id FROM segment_state", String.class));
+            run.outside = outside();
+        }
+        Set<String> evaluated = run.evaluated;
         Set<String> memberOf = new HashSet<>(jdbc.queryForList(
                 "SELECT segment_id FROM segment_member WHERE contact_id = ?", String.class, contactId));
         LocalDate today = today();
-        SegmentFacts.Outside o = outside();
+        SegmentFacts.Outside o = run.outside;
         Instant at = clock.instant();
         for (Defined d : all()) {
             String id = d.definition().id;
@@ -548,24 +552,34 @@ public class Segments implements SmartLifecycle {
         });
     }
 
-    /** The contacts this transaction has indexed so far (a resource bound to it, gone when it ends). */
-    @SuppressWarnings("unchecked")
-    private Set<UUID> touchedInThisTransaction() {
-        Set<UUID> touched = (Set<UUID>) TransactionSynchronizationManager.getResource(TOUCHED);
-        if (touched == null) {
-            touched = new HashSet<>();
-            TransactionSynchronizationManager.bindResource(TOUCHED, touched);
+    /**
+     * What the index subscriber's transaction - a run of events - has read and touched so far: a resource bound to
+     * it, gone when it ends. The evaluated segments and the journey and engagement facts are read once per run, not
+     * once per event (each fact is a set over every contact): the membership lock held for the run keeps the former
+     * still, and the engagement an event of the run reports was recorded before the run was read.
+     */
+    private static final class Run {
+        final Set<UUID> touched = new HashSet<>();
+        Set<String> evaluated;
+        SegmentFacts.Outside outside;
+    }
+
+    private Run run() {
+        Run r = (Run) TransactionSynchronizationManager.getResource(RUN);
+        if (r == null) {
+            r = new Run();
+            TransactionSynchronizationManager.bindResource(RUN, r);
             TransactionSynchronizationManager.registerSynchronization(new TransactionSynchronization() {
                 @Override
                 public void afterCompletion(int status) {
-                    TransactionSynchronizationManager.unbindResourceIfPossible(TOUCHED);
+                    TransactionSynchronizationManager.unbindResourceIfPossible(RUN);
                 }
             });
         }
-        return touched;
+        return r;
     }
 
-    private static final Object TOUCHED = new Object();
+    private static final Object RUN = new Object();
 
     /** Takes the membership lock for the rest of the current transaction (once per transaction). */
     private void hold() {
