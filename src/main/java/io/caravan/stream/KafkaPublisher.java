@@ -24,10 +24,9 @@ import org.springframework.stereotype.Component;
  * retried after the webhook backoff, without end - an outage loses nothing and the backlog drains when it is over.
  * No record header is set: the key (the surrogate) is the only thing outside the payload.
  *
- * <p>One node only: the tick takes a lock of this process, so two hub nodes with the same destination would both
- * drain its outbox - each record sent twice, and two senders interleaving break the per-contact order. Until the
- * cluster lease of issue 17 elects one drainer per destination, a destination is configured on one node (README
- * "Event streams").
+ * <p>One drainer at a time: within a process a lock, across nodes the tick itself - with the {@code cluster} profile
+ * a stateful clustered Quartz trigger ({@code caravan.singletons.stream-kafka}), fired on one node at a time. Two
+ * drainers would send each record twice and interleave a contact's events.
  */
 @Component
 public class KafkaPublisher {

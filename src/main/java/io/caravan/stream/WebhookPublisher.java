@@ -25,8 +25,8 @@ import org.springframework.stereotype.Component;
  * {@code caravan.streams.webhook.give-up-after} (3 days) after it was written; then it is given up (counted, listed by
  * {@code GET /api/streams}, sent again by a replay) and the ones behind it go.
  *
- * <p>One node only, as {@link KafkaPublisher}: the lock is this process's, so two nodes would both POST each event
- * (and interleave), until issue 17's cluster lease elects one drainer per destination.
+ * <p>One drainer at a time, as {@link KafkaPublisher}: a lock within the process, and across nodes the tick
+ * ({@code caravan.singletons.stream-webhooks}, a stateful clustered Quartz trigger with the {@code cluster} profile).
  */
 @Component
 public class WebhookPublisher {
