@@ -72,19 +72,11 @@ public class MessageStore {
         byte[] sealed = cipher.seal(JsonMaps.write(data), "message:" + m.id());
         String keyId = cipher.activeKeyId();
         return c -> {
-            existed.set(false);
-            try (PreparedStatement q = c.prepareStatement("SELECT 1 FROM outbound_message WHERE id = ?")) {
-                q.setObject(1, m.id());
-                try (ResultSet rs = q.executeQuery()) {
-                    if (rs.next()) {
-                        existed.set(true);
-                        return;
-                    }
-                }
-            }
+            // one statement: the insert happens only when no message has the id, and says which by its count
             try (PreparedStatement ps = c.prepareStatement("INSERT INTO outbound_message (id, contact_id, channel,"
                     + " purpose, template, status, protection, reasons, created_by, key_id, payload, created_at,"
-                    + " updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")) {
+                    + " updated_at) SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM"
+                    + " outbound_message WHERE id = ?)")) {
                 ps.setObject(1, m.id());
                 ps.setObject(2, m.contactId());
                 ps.setString(3, m.channel());
@@ -98,7 +90,8 @@ public class MessageStore {
                 ps.setBytes(11, sealed);
                 ps.setTimestamp(12, Timestamp.from(m.createdAt()));
                 ps.setTimestamp(13, Timestamp.from(m.updatedAt()));
-                ps.executeUpdate();
+                ps.setObject(14, m.id());
+                existed.set(ps.executeUpdate() == 0);
             }
         };
     }

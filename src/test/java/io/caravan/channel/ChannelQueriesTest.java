@@ -88,6 +88,27 @@ class ChannelQueriesTest {
                 .isEqualTo(sent.stream().filter(id -> tracking.engaged(id, "opened")).count());
     }
 
+    @Test
+    void aPlanStoredAgainUnderItsIdLeavesTheFirstAndSaysSo() throws Exception {
+        UUID contact = UUID.randomUUID();
+        OutboundMessage m = new OutboundMessage(UUID.randomUUID(), contact, "email", "treatment", "reminder",
+                MessageStatus.PLANNED, null, List.of(), NOW, NOW);
+        java.util.concurrent.atomic.AtomicBoolean existed = new java.util.concurrent.atomic.AtomicBoolean(true);
+        try (java.sql.Connection c = jdbc.getDataSource().getConnection()) {
+            store.insertWork(m, Map.of("visit", "first"), "test", existed).run(c);
+            assertThat(existed).as("a new message").isFalse();
+            OutboundMessage again = new OutboundMessage(m.id(), contact, "email", "treatment", "other",
+                    MessageStatus.PLANNED, null, List.of(), NOW, NOW);
+            store.insertWork(again, Map.of("visit", "second"), "test", existed).run(c);
+            assertThat(existed).as("a step run again after a crash").isTrue();
+        }
+        assertThat(jdbc.queryForObject("SELECT COUNT(*) FROM outbound_message WHERE id = ?", Integer.class, m.id()))
+                .isOne();
+        assertThat(jdbc.queryForObject("SELECT template FROM outbound_message WHERE id = ?", String.class, m.id()))
+                .isEqualTo("reminder");
+        assertThat(store.data(m.id())).containsEntry("visit", "first");
+    }
+
     void event(UUID message, String type, boolean bot) {
         jdbc.update("INSERT INTO message_event (id, message_id, contact_id, type, bot, at) VALUES (?, ?, ?, ?, ?, ?)",
                 UUID.randomUUID(), message, UUID.randomUUID(), type, bot, Timestamp.from(NOW));

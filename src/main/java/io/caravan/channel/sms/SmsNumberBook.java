@@ -27,7 +27,6 @@ public class SmsNumberBook {
 
     private final JdbcTemplate jdbc;
     private final FieldCipher cipher;
-    private final TransactionTemplate tx;
     /**
      * Pairs already in {@code sms_number} (rows are never deleted): a text to a number the hub texted before costs no
      * write for it. Only what committed goes in.
@@ -40,7 +39,6 @@ public class SmsNumberBook {
     public SmsNumberBook(JdbcTemplate jdbc, FieldCipher cipher, TransactionTemplate tx) {
         this.jdbc = jdbc;
         this.cipher = cipher;
-        this.tx = tx;
         this.own = new TransactionTemplate(tx.getTransactionManager());
         this.own.setPropagationBehavior(org.springframework.transaction.TransactionDefinition.PROPAGATION_REQUIRES_NEW);
     }
@@ -66,11 +64,14 @@ public class SmsNumberBook {
             remember(pair);
         }
         if (purpose != null) {
-            tx.executeWithoutResult(s -> {
-                jdbc.update("DELETE FROM sms_sent WHERE message_id = ?", messageId);
-                jdbc.update("INSERT INTO sms_sent (message_id, number_mac, purpose, at) VALUES (?, ?, ?, ?)",
-                        messageId, key, purpose, Timestamp.from(at));
-            });
+            try {
+                own.executeWithoutResult(s -> jdbc.update("INSERT INTO sms_sent (message_id, number_mac, purpose, at)"
+                        + " VALUES (?, ?, ?, ?)", messageId, key, purpose, Timestamp.from(at)));
+            } catch (org.springframework.dao.DuplicateKeyException earlier) {
+                // an earlier attempt's slot, left by a stop between it and the submit's outcome: it moves to now
+                jdbc.update("UPDATE sms_sent SET number_mac = ?, purpose = ?, at = ? WHERE message_id = ?", key,
+                        purpose, Timestamp.from(at), messageId);
+            }
         }
     }
 
