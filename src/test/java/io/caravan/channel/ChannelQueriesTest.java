@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.caravan.channel.email.feedback.Tracking;
 import io.caravan.crypto.FieldCipher;
+import io.caravan.support.Stores;
 import java.sql.Timestamp;
 import java.time.Clock;
 import java.time.Duration;
@@ -12,9 +13,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
-import javax.crypto.KeyGenerator;
-import org.flywaydb.core.Flyway;
-import org.h2.jdbcx.JdbcDataSource;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.springframework.jdbc.core.JdbcTemplate;
@@ -33,14 +31,8 @@ class ChannelQueriesTest {
 
     @BeforeEach
     void open() throws Exception {
-        JdbcDataSource ds = new JdbcDataSource();
-        ds.setURL("jdbc:h2:mem:channel-" + UUID.randomUUID() + ";MODE=PostgreSQL;DATABASE_TO_LOWER=TRUE;DB_CLOSE_DELAY=-1");
-        Flyway.configure().dataSource(ds).locations("classpath:db/migration").load().migrate();
-        KeyGenerator aes = KeyGenerator.getInstance("AES");
-        aes.init(256);
-        cipher = new FieldCipher(Map.of("dek-1", aes.generateKey()), "dek-1",
-                KeyGenerator.getInstance("HmacSHA256").generateKey());
-        jdbc = new JdbcTemplate(ds);
+        cipher = Stores.cipher();
+        jdbc = new JdbcTemplate(Stores.migrated("channel"));
         store = new MessageStore(jdbc, cipher);
     }
 

@@ -2,16 +2,13 @@ package io.caravan.channel;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.caravan.crypto.FieldCipher;
+import io.caravan.support.Stores;
 import java.sql.Timestamp;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
-import javax.crypto.KeyGenerator;
-import org.flywaydb.core.Flyway;
-import org.h2.jdbcx.JdbcDataSource;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.springframework.jdbc.core.JdbcTemplate;
@@ -30,15 +27,8 @@ class MessageClaimTest {
 
     @BeforeEach
     void open() throws Exception {
-        JdbcDataSource ds = new JdbcDataSource();
-        ds.setURL("jdbc:h2:mem:claim-" + UUID.randomUUID() + ";MODE=PostgreSQL;DATABASE_TO_LOWER=TRUE;DB_CLOSE_DELAY=-1");
-        Flyway.configure().dataSource(ds).locations("classpath:db/migration").load().migrate();
-        KeyGenerator aes = KeyGenerator.getInstance("AES");
-        aes.init(256);
-        FieldCipher cipher = new FieldCipher(Map.of("dek-1", aes.generateKey()), "dek-1",
-                KeyGenerator.getInstance("HmacSHA256").generateKey());
-        jdbc = new JdbcTemplate(ds);
-        store = new MessageStore(jdbc, cipher);
+        jdbc = new JdbcTemplate(Stores.migrated("claim"));
+        store = new MessageStore(jdbc, Stores.cipher());
     }
 
     UUID planned(Instant created) {

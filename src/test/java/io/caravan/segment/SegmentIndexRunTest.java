@@ -7,15 +7,12 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.caravan.consent.ConsentPolicy;
 import io.caravan.crypto.FieldCipher;
 import io.caravan.mapping.MappingProperties;
+import io.caravan.support.Stores;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.LocalDate;
 import java.util.List;
-import java.util.Map;
 import java.util.UUID;
-import javax.crypto.KeyGenerator;
-import org.flywaydb.core.Flyway;
-import org.h2.jdbcx.JdbcDataSource;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.springframework.beans.factory.support.StaticListableBeanFactory;
@@ -36,14 +33,8 @@ class SegmentIndexRunTest {
 
     @BeforeEach
     void open() throws Exception {
-        JdbcDataSource ds = new JdbcDataSource();
-        ds.setURL("jdbc:h2:mem:index-run-" + UUID.randomUUID()
-                + ";MODE=PostgreSQL;DATABASE_TO_LOWER=TRUE;DB_CLOSE_DELAY=-1");
-        Flyway.configure().dataSource(ds).locations("classpath:db/migration").load().migrate();
-        KeyGenerator aes = KeyGenerator.getInstance("AES");
-        aes.init(256);
-        FieldCipher cipher = new FieldCipher(Map.of("dek-1", aes.generateKey()), "dek-1",
-                KeyGenerator.getInstance("HmacSHA256").generateKey());
+        javax.sql.DataSource ds = Stores.migrated("index-run");
+        FieldCipher cipher = Stores.cipher();
         jdbc = new JdbcTemplate(ds);
         tx = new TransactionTemplate(new DataSourceTransactionManager(ds));
         SegmentCatalog catalog = new SegmentCatalog(Path.of("config/segments"),

@@ -2,14 +2,10 @@ package io.caravan.channel.sms;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.caravan.crypto.FieldCipher;
+import io.caravan.support.Stores;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.Map;
 import java.util.UUID;
-import javax.crypto.KeyGenerator;
-import org.flywaydb.core.Flyway;
-import org.h2.jdbcx.JdbcDataSource;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.springframework.jdbc.core.JdbcTemplate;
@@ -27,16 +23,9 @@ class SmsNumberBookTest {
 
     @BeforeEach
     void open() throws Exception {
-        JdbcDataSource ds = new JdbcDataSource();
-        ds.setURL("jdbc:h2:mem:sms-book-" + UUID.randomUUID()
-                + ";MODE=PostgreSQL;DATABASE_TO_LOWER=TRUE;DB_CLOSE_DELAY=-1");
-        Flyway.configure().dataSource(ds).locations("classpath:db/migration").load().migrate();
-        KeyGenerator aes = KeyGenerator.getInstance("AES");
-        aes.init(256);
-        FieldCipher cipher = new FieldCipher(Map.of("dek-1", aes.generateKey()), "dek-1",
-                KeyGenerator.getInstance("HmacSHA256").generateKey());
+        javax.sql.DataSource ds = Stores.migrated("sms-book");
         jdbc = new JdbcTemplate(ds);
-        book = new SmsNumberBook(jdbc, cipher, new TransactionTemplate(new DataSourceTransactionManager(ds)));
+        book = new SmsNumberBook(jdbc, Stores.cipher(), new TransactionTemplate(new DataSourceTransactionManager(ds)));
     }
 
     @Test
