@@ -88,6 +88,7 @@ public class SmsMo {
                 for (UUID c : contacts) {
                     hooks.smsOptOut(c, "sms text (opt-out request) via " + smsc.get().id());
                 }
+                queue.flush();
                 if (fresh) {
                     sendSoon();
                 }
@@ -97,6 +98,7 @@ public class SmsMo {
                 for (UUID c : contacts) {
                     hooks.smsOptIn(c, "sms text START via " + smsc.get().id(), now);
                 }
+                queue.flush();
                 if (was) {
                     sendSoon();
                 } else {
@@ -147,17 +149,18 @@ public class SmsMo {
         sendSoon();
     }
 
-    /** Keeps an answer when {@code change} changed something, in the same transaction; true when it did. */
+    /**
+     * Keeps an answer when {@code change} changed something, in the same transaction; true when it did. The caller
+     * flushes ({@link SmsReplyQueue#flush}) once the consent records are written too, before the SMSC hears back.
+     */
     private boolean replyIf(java.util.function.BooleanSupplier change, String number, String text, Instant now) {
-        boolean changed = Boolean.TRUE.equals(tx.execute(s -> {
+        return Boolean.TRUE.equals(tx.execute(s -> {
             boolean c = change.getAsBoolean();
             if (c) {
                 queue.add(number, book.mac(number), text, now, now.plus(REPLY_WITHIN));
             }
             return c;
         }));
-        queue.flush();
-        return changed;
     }
 
     private void sendSoon() {
