@@ -81,27 +81,14 @@ public class SmsMo {
         AdapterTexts texts = new AdapterTexts(smsc.get());
         switch (r) {
             case STOP -> {
-                // the opt-out and its one confirmation commit together: a STOP the SMSC delivers again (the hub
-                // died before its deliver_sm_resp) or the patient repeats finds the number out already and is not
-                // confirmed a second time; the consent records are written each time, which is harmless
-                boolean fresh = replyIf(() -> book.optOut(number, now), number, texts.stop(), now);
-                for (UUID c : contacts) {
-                    hooks.smsOptOut(c, "sms text (opt-out request) via " + smsc.get().id());
-                }
-                queue.flush();
-                if (fresh) {
-                    sendSoon();
-                }
+                // a repeated STOP is not confirmed again; its consent records are written again, which is harmless
+                answerIf(() -> book.optOut(number, now), () -> contacts.forEach(c -> hooks.smsOptOut(c,
+                        "sms text (opt-out request) via " + smsc.get().id())), number, texts.stop(), now);
             }
             case START -> {
-                boolean was = replyIf(() -> book.optIn(number), number, texts.start(), now);
-                for (UUID c : contacts) {
-                    hooks.smsOptIn(c, "sms text START via " + smsc.get().id(), now);
-                }
-                queue.flush();
-                if (was) {
-                    sendSoon();
-                } else {
+                boolean was = answerIf(() -> book.optIn(number), () -> contacts.forEach(c -> hooks.smsOptIn(c,
+                        "sms text START via " + smsc.get().id(), now)), number, texts.start(), now);
+                if (!was) {
                     // a YES from a number that never opted out answers a question a text asked ("reply YES to
                     // confirm"): a reply for workflows like any other
                     recordInbound(number, contacts, text, "start", now);
@@ -150,17 +137,25 @@ public class SmsMo {
     }
 
     /**
-     * Keeps an answer when {@code change} changed something, in the same transaction; true when it did. The caller
-     * flushes ({@link SmsReplyQueue#flush}) once the consent records are written too, before the SMSC hears back.
+     * STOP's and START's answer: kept only when {@code change} changed the number's state, in the same transaction,
+     * so a keyword the SMSC delivers again is not answered twice; then the contacts' consent records, then one flush
+     * of both before the SMSC hears back. True when the state changed.
      */
-    private boolean replyIf(java.util.function.BooleanSupplier change, String number, String text, Instant now) {
-        return Boolean.TRUE.equals(tx.execute(s -> {
+    private boolean answerIf(java.util.function.BooleanSupplier change, Runnable consents, String number, String text,
+            Instant now) {
+        boolean changed = Boolean.TRUE.equals(tx.execute(s -> {
             boolean c = change.getAsBoolean();
             if (c) {
                 queue.add(number, book.mac(number), text, now, now.plus(REPLY_WITHIN));
             }
             return c;
         }));
+        consents.run();
+        queue.flush();
+        if (changed) {
+            sendSoon();
+        }
+        return changed;
     }
 
     private void sendSoon() {
