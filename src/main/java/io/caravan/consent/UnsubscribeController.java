@@ -1,6 +1,7 @@
 package io.caravan.consent;
 
 import io.caravan.system.Problems.NotFound;
+import org.springframework.context.ApplicationEventPublisher;
 import org.springframework.http.CacheControl;
 import org.springframework.http.MediaType;
 import org.springframework.http.ResponseEntity;
@@ -17,7 +18,7 @@ import org.springframework.web.bind.annotation.RestController;
  * <ul>
  *   <li>{@code POST /unsubscribe/{token}} with {@code List-Unsubscribe=One-Click} (what a mail client sends, and what
  *       the page's button sends): records the opt-out at once, answers 200 — no redirect, no cookie, no login.
- *       Repeating it changes nothing.</li>
+ *       Repeating it changes nothing. The message whose link it was is told ({@link Unsubscribed}).</li>
  *   <li>{@code GET} (a person following the link, or a link scanner prefetching it) changes nothing: it shows a page
  *       with the button.</li>
  * </ul>
@@ -31,10 +32,12 @@ class UnsubscribeController {
 
     private final UnsubscribeTokens tokens;
     private final ConsentService consents;
+    private final ApplicationEventPublisher events;
 
-    UnsubscribeController(UnsubscribeTokens tokens, ConsentService consents) {
+    UnsubscribeController(UnsubscribeTokens tokens, ConsentService consents, ApplicationEventPublisher events) {
         this.tokens = tokens;
         this.consents = consents;
+        this.events = events;
     }
 
     @PostMapping(path = "/unsubscribe/{token}",
@@ -46,6 +49,10 @@ class UnsubscribeController {
         }
         consents.optOut(s.contactId(), new ConsentForms.OptOut(s.channel(), s.purpose(), "RFC 8058 one-click",
                 "unsubscribe"), "unsubscribe");
+        if (s.messageId() != null) {
+            // on every POST, not only the first: a crash between the opt-out and this is mended by the client's retry
+            events.publishEvent(new Unsubscribed(s.contactId(), s.channel(), s.purpose(), s.messageId()));
+        }
         return ResponseEntity.ok().cacheControl(CacheControl.noStore()).contentType(MediaType.TEXT_PLAIN)
                 .body("You are unsubscribed.\n");
     }

@@ -29,6 +29,10 @@ import org.springframework.beans.factory.annotation.Autowired;
 import org.springframework.boot.test.context.SpringBootTest;
 import org.springframework.boot.test.web.client.TestRestTemplate;
 import org.springframework.context.annotation.Import;
+import org.springframework.http.HttpEntity;
+import org.springframework.http.HttpHeaders;
+import org.springframework.http.HttpMethod;
+import org.springframework.http.MediaType;
 import org.springframework.http.ResponseEntity;
 import org.springframework.test.annotation.DirtiesContext;
 import org.springframework.test.context.DynamicPropertyRegistry;
@@ -144,6 +148,21 @@ class CampaignIT {
         }
     }
 
+    /** The path of the one-click unsubscribe link in the one message to an address. */
+    String unsubscribePath(String address) throws Exception {
+        try (Stream<Path> s = Files.list(HUB.dataDir.resolve("outbox"))) {
+            String eml = s.filter(p -> p.toString().endsWith(".eml")).map(p -> {
+                try {
+                    return Files.readString(p);
+                } catch (java.io.IOException e) {
+                    return "";
+                }
+            }).filter(m -> m.contains("To: " + address)).findFirst().orElseThrow();
+            String url = eml.substring(eml.indexOf("List-Unsubscribe: <") + 19);
+            return url.substring(url.indexOf("/unsubscribe/"), url.indexOf('>'));
+        }
+    }
+
     @Test
     void eachBlockedRecipientHasItsReasonAndEveryoneElseGetsItOnce() throws Exception {
         List<UUID> fine = new ArrayList<>();
@@ -195,6 +214,18 @@ class CampaignIT {
         for (int i = 1; i <= 4; i++) {
             assertThat(mailTo("cmp-" + i + "@example.org")).isEqualTo(1);
         }
+        assertThat(done.get("unsubscribed").asLong()).isZero();
+
+        // patient 1 unsubscribes with the newsletter's own link, and the mail client posts it twice
+        String path = unsubscribePath("cmp-1@example.org");
+        for (int i = 0; i < 2; i++) {
+            HttpHeaders form = new HttpHeaders();
+            form.setContentType(MediaType.APPLICATION_FORM_URLENCODED);
+            assertThat(rest.exchange(path, HttpMethod.POST, new HttpEntity<>("List-Unsubscribe=One-Click", form),
+                    String.class).getStatusCode().value()).isEqualTo(200);
+        }
+        assertThat(report(id).get("variants").get(0).get("unsubscribed").asLong())
+                .as("counted against the campaign's message, once").isOne();
         // the same figures as metrics
         String metrics = rest.withBasicAuth(TestHub.OPERATOR, TestHub.USER_PASSWORD)
                 .getForEntity("/actuator/prometheus", String.class).getBody();

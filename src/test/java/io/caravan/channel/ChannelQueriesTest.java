@@ -81,6 +81,23 @@ class ChannelQueriesTest {
     }
 
     @Test
+    void anUnsubscribeCountsOncePerMessageHoweverOftenTheLinkIsPosted() {
+        Tracking tracking = new Tracking(cipher, jdbc, null, Clock.systemUTC());
+        UUID contact = UUID.randomUUID();
+        UUID first = message(contact, "marketing", MessageStatus.SENT, NOW);
+        UUID second = message(contact, "marketing", MessageStatus.DELIVERED, NOW);
+        assertThat(tracking.unsubscribed(first)).isTrue();
+        assertThat(tracking.unsubscribed(first)).as("the link posted again").isFalse();
+        assertThat(tracking.unsubscribed(UUID.randomUUID())).as("a message the hub does not know").isFalse();
+
+        assertThat(tracking.engagedCount(List.of(first, second), "unsubscribed")).isOne();
+        assertThat(tracking.engaged(first, "unsubscribed")).isTrue();
+        assertThat(tracking.engaged(second, "unsubscribed")).isFalse();
+        assertThat(jdbc.queryForObject("SELECT contact_id FROM message_event WHERE message_id = ?", UUID.class, first))
+                .isEqualTo(contact);
+    }
+
+    @Test
     void aPlanStoredAgainUnderItsIdLeavesTheFirstAndSaysSo() throws Exception {
         UUID contact = UUID.randomUUID();
         OutboundMessage m = new OutboundMessage(UUID.randomUUID(), contact, "email", "treatment", "reminder",

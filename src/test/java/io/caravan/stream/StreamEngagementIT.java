@@ -139,7 +139,7 @@ class StreamEngagementIT {
                     baa: { status: none }
                     webhook: { url: "http://127.0.0.1:%d/analytics", secretEnv: CARAVAN_TEST_SECRET }
                     stream:
-                      events: [message.sent, message.delivered, message.opened]
+                      events: [message.sent, message.delivered, message.opened, message.unsubscribed]
                     """.formatted(port));
         } catch (Exception e) {
             throw new ExceptionInInitializerError(e);
@@ -256,6 +256,41 @@ class StreamEngagementIT {
         JsonNode events = JSON.readTree(rest.withBasicAuth("admin", HUB.adminPassword())
                 .getForObject("/api/contacts/{id}/events", String.class, id));
         assertThat(events).extracting(n -> n.get("type").asText()).containsExactly("patient.registered");
+    }
+
+    @Test
+    void aOneClickUnsubscribeGoesOutOnceAsTheMessagesUnsubscribedEvent() throws Exception {
+        UUID id = HubApi.register(HUB, rest, "ENG-3", "Unterberg", "Una", "una@example.org", "");
+        HubApi.authorize(rest, id);
+        ResponseEntity<String> accepted = HubApi.post(integration(), "/api/messages", Map.of("contactId", id,
+                "template", "newsletter", "channel", "email", "purpose", "marketing", "data", Map.of("headline",
+                        "Flu shots", "body", "Walk in any weekday.", "link", "https://www.example.org/flu")));
+        assertThat(accepted.getStatusCode()).as(accepted.getBody()).isEqualTo(HttpStatus.ACCEPTED);
+        String messageId = JSON.readTree(accepted.getBody()).get("id").asText();
+        await().atMost(Duration.ofSeconds(30)).until(() -> "sent".equals(message(messageId).get("status").asText()));
+        String analytics = surrogates.surrogate("analytics", id).toString();
+        await().atMost(Duration.ofSeconds(30)).until(() -> of(RECEIVER.at("/analytics"), "message.sent", analytics)
+                .size() == 1);
+
+        // the reader's mail client posts the message's own one-click link, and posts it again
+        await().atMost(Duration.ofSeconds(10)).until(() -> !Mailboxes.to(MAIL, "una@example.org").isEmpty());
+        String link = Mailboxes.to(MAIL, "una@example.org").get(0).getHeader("List-Unsubscribe")[0];
+        String path = link.substring(link.indexOf("/unsubscribe/"), link.indexOf('>'));
+        HttpHeaders form = new HttpHeaders();
+        form.setContentType(org.springframework.http.MediaType.APPLICATION_FORM_URLENCODED);
+        for (int i = 0; i < 2; i++) {
+            assertThat(rest.exchange(path, HttpMethod.POST, new HttpEntity<>("List-Unsubscribe=One-Click", form),
+                    String.class).getStatusCode()).isEqualTo(HttpStatus.OK);
+        }
+        await().atMost(Duration.ofSeconds(30)).until(() -> of(RECEIVER.at("/analytics"), "message.unsubscribed",
+                analytics).size() == 1);
+        Thread.sleep(1_000);
+        List<JsonNode> out = of(RECEIVER.at("/analytics"), "message.unsubscribed", analytics);
+        assertThat(out).as("once, however often the link was posted").hasSize(1);
+        assertThat(out.get(0).get("message").get("ref").asText()).as("the same message as its message.sent")
+                .isEqualTo(of(RECEIVER.at("/analytics"), "message.sent", analytics).get(0).get("message").get("ref")
+                        .asText());
+        assertThat(StreamSchemasTest.schema("message-status.deidentified.v1.json").validate(out.get(0))).isEmpty();
     }
 
     @Test

@@ -201,7 +201,8 @@ public class EmailSender {
         }
         String unsubscribeUrl = null;
         if ("marketing".equals(m.purpose())) {
-            unsubscribeUrl = props.publicBaseUrl() + "/unsubscribe/" + unsubscribe.issue(c.id, "email", "marketing");
+            unsubscribeUrl = props.publicBaseUrl() + "/unsubscribe/" + unsubscribe.issue(c.id, "email", "marketing",
+                    m.id());
             model.put("unsubscribeUrl", unsubscribeUrl);
         }
         EmailTemplates.Rendered r = templates.render(use.name(), c.language, model);

@@ -30,6 +30,7 @@ public class Tracking {
 
     static final String OPEN = "opened";
     static final String CLICK = "clicked";
+    static final String UNSUBSCRIBE = "unsubscribed";
     private static final String USE = "tracking-v1";
     private static final Pattern LINK = Pattern.compile("href=\"(https?://[^\"]+)\"");
     /** Fetches by these are machines: mail privacy proxies and prefetchers, security link scanners, crawlers. */
@@ -129,7 +130,33 @@ public class Tracking {
         return true;
     }
 
-    /** How many of these messages a person (not a machine) opened / clicked. */
+    /**
+     * A one-click unsubscribe from a marketing email's link: kept against the message, once however often the link
+     * is posted, as a person's act (RFC 8058 clients post only when the reader asks; a scanner's GET changes nothing).
+     */
+    @org.springframework.context.event.EventListener
+    public void unsubscribed(io.caravan.consent.Unsubscribed u) {
+        if ("email".equals(u.channel())) {
+            unsubscribed(u.messageId());
+        }
+    }
+
+    /** Records the unsubscribe; false for a message the hub does not know or one that has it already. */
+    public boolean unsubscribed(UUID messageId) {
+        java.util.List<UUID> contact = jdbc.queryForList("SELECT contact_id FROM outbound_message WHERE id = ?",
+                UUID.class, messageId);
+        if (contact.isEmpty()) {
+            return false;
+        }
+        Instant now = clock.instant();
+        java.util.function.BooleanSupplier insert = () -> jdbc.update("INSERT INTO message_event (id, message_id,"
+                + " contact_id, type, bot, at) SELECT ?, ?, ?, ?, FALSE, ? WHERE NOT EXISTS (SELECT 1 FROM"
+                + " message_event WHERE message_id = ? AND type = ?)", Ids.next(), messageId, contact.get(0),
+                UNSUBSCRIBE, Timestamp.from(now), messageId, UNSUBSCRIBE) == 1;
+        return events == null ? insert.getAsBoolean() : events.logged(messageId, UNSUBSCRIBE, now, insert);
+    }
+
+    /** How many of these messages a person (not a machine) opened / clicked / unsubscribed from. */
     public long engagedCount(java.util.Collection<UUID> messageIds, String type) {
         java.util.List<UUID> ids = java.util.List.copyOf(new java.util.LinkedHashSet<>(messageIds));
         long n = 0;
