@@ -41,7 +41,7 @@ class TableOwnershipTest {
             "channel", "outbound_message channel_suppression",
             "channel.email", "message_event portal_pickup recipient_key",
             "channel.sms", "sms_segment sms_number sms_number_opt_out sms_inbound sms_sent"
-                    + " sms_receipt_early sms_reply",
+                    + " sms_receipt_early sms_reply sms_unsubscribe",
             "workflow", "journey journey_step",
             "stream", "stream_surrogate stream_outbox",
             "ingest", "fhir_export_adapter fhir_export fhir_export_file fhir_subscription fhir_subscription_event"

@@ -91,7 +91,7 @@ class JourneyController {
                 List<UUID> sent = jdbc.queryForList("SELECT DISTINCT message_id FROM journey_step WHERE"
                         + " workflow_id = ? AND step = ? AND message_id IS NOT NULL", UUID.class, w.id, s.id);
                 String channel = s.send != null && s.send.channel != null ? s.send.channel : w.channel;
-                for (String type : List.of("opened", "clicked")) {
+                for (String type : List.of("opened", "clicked", "unsubscribed")) {
                     st.put(type, messages.engagedCount(channel, sent, type));
                 }
             }

@@ -3,8 +3,11 @@ package io.caravan.channel.sms;
 import io.caravan.channel.Channel;
 import io.caravan.channel.Template;
 import io.caravan.contact.Contact;
+import java.util.Collection;
+import java.util.List;
 import java.util.Optional;
 import java.util.Set;
+import java.util.UUID;
 import org.springframework.stereotype.Component;
 
 /**
@@ -14,12 +17,27 @@ import org.springframework.stereotype.Component;
 @Component
 class SmsChannel implements Channel {
 
+    static final String UNSUBSCRIBED = "unsubscribed";
+
     private final SmsTemplates templates;
     private final SmsBind bind;
+    private final SmsNumberBook book;
 
-    SmsChannel(SmsTemplates templates, SmsBind bind) {
+    SmsChannel(SmsTemplates templates, SmsBind bind, SmsNumberBook book) {
         this.templates = templates;
         this.bind = bind;
+        this.book = book;
+    }
+
+    /** A text can tell only one engagement: a STOP counted against it ({@link SmsMo}); nobody opens or clicks one. */
+    @Override
+    public boolean engaged(UUID messageId, String what) {
+        return UNSUBSCRIBED.equals(what) && book.unsubscribedCount(List.of(messageId)) > 0;
+    }
+
+    @Override
+    public long engagedCount(Collection<UUID> messageIds, String what) {
+        return UNSUBSCRIBED.equals(what) && !messageIds.isEmpty() ? book.unsubscribedCount(messageIds) : 0;
     }
 
     /** Only on the node holding the SMPP bind ({@link SmsBind}); the others' texts wait in the store for it. */

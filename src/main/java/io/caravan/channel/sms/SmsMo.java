@@ -40,6 +40,8 @@ public class SmsMo {
     private static final long REPLY_RETRY_MAX_MS = 30_000;
     /** How long a sender holds an answer it is submitting before another may take it. */
     private static final java.time.Duration REPLY_LEASE = java.time.Duration.ofSeconds(60);
+    /** How far back a STOP is still an answer to a text, for counting it against one. */
+    static final java.time.Duration COUNTED_WITHIN = java.time.Duration.ofDays(30);
 
     private final ConsentHooks hooks;
     private final SmsNumberBook book;
@@ -50,6 +52,7 @@ public class SmsMo {
     private final SmsReplyQueue queue;
     private final SmsBind bind;
     private final TransactionTemplate tx;
+    private final io.caravan.channel.MessageEvents events;
     private final ScheduledExecutorService replies = Executors.newSingleThreadScheduledExecutor(r -> {
         Thread t = new Thread(r, "sms-keyword-replies");
         t.setDaemon(true);
@@ -57,7 +60,9 @@ public class SmsMo {
     });
 
     SmsMo(ConsentHooks hooks, SmsNumberBook book, SmsConfig.SmscHolder smsc, ProducerTemplate producer,
-            ContactWriter writer, Clock clock, SmsReplyQueue queue, SmsBind bind, TransactionTemplate tx) {
+            ContactWriter writer, Clock clock, SmsReplyQueue queue, SmsBind bind, TransactionTemplate tx,
+            io.caravan.channel.MessageEvents events) {
+        this.events = events;
         this.queue = queue;
         this.tx = tx;
         this.bind = bind;
@@ -82,8 +87,9 @@ public class SmsMo {
         switch (r) {
             case STOP -> {
                 // a repeated STOP is not confirmed again; its consent records are written again, which is harmless
-                answerIf(() -> book.optOut(number, now), () -> contacts.forEach(c -> hooks.smsOptOut(c,
-                        "sms text (opt-out request) via " + smsc.get().id())), number, texts.stop(), now);
+                answerIf(() -> book.optOut(number, now) && counted(number, contacts, now),
+                        () -> contacts.forEach(c -> hooks.smsOptOut(c, "sms text (opt-out request) via "
+                                + smsc.get().id())), number, texts.stop(), now);
             }
             case START -> {
                 boolean was = answerIf(() -> book.optIn(number), () -> contacts.forEach(c -> hooks.smsOptIn(c,
@@ -99,6 +105,17 @@ public class SmsMo {
         }
         log.info("SMS from a patient: {} ({} contact(s) at the number)", r, contacts.size());
         return r;
+    }
+
+    /**
+     * A new opt-out is counted against the last text sent to the number (a campaign's unsubscribed figure), with its
+     * {@code message.unsubscribed} event, in the opt-out's transaction: a STOP the SMSC delivers again counts nothing
+     * more. Texts older than {@link #COUNTED_WITHIN} are not what the patient answered. Always true.
+     */
+    private boolean counted(String number, List<UUID> contacts, Instant now) {
+        book.lastSent(contacts, now.minus(COUNTED_WITHIN)).ifPresent(m -> events.logged(m, SmsChannel.UNSUBSCRIBED,
+                now, () -> book.unsubscribed(m, number, now)));
+        return true;
     }
 
     /**

@@ -1,5 +1,6 @@
 package io.caravan.channel.sms;
 
+import io.caravan.channel.MessageStatus;
 import io.caravan.crypto.FieldCipher;
 import io.caravan.system.Ids;
 import java.nio.charset.StandardCharsets;
@@ -8,8 +9,11 @@ import java.sql.PreparedStatement;
 import java.sql.SQLException;
 import java.sql.Timestamp;
 import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Collection;
 import java.util.HexFormat;
 import java.util.List;
+import java.util.Optional;
 import java.util.UUID;
 import org.springframework.jdbc.core.JdbcTemplate;
 import org.springframework.stereotype.Repository;
@@ -17,7 +21,7 @@ import org.springframework.transaction.support.TransactionTemplate;
 
 /**
  * Numbers as the SMS channel knows them, by MAC only: which contacts were texted at a number (an MO text names only
- * the number), which numbers texted STOP, and the other MO texts, sealed.
+ * the number), which numbers texted STOP and which text each STOP is counted against, and the other MO texts, sealed.
  */
 @Repository
 public class SmsNumberBook {
@@ -162,6 +166,43 @@ public class SmsNumberBook {
                 Timestamp.class, mac(e164), purpose, Timestamp.from(since)).stream().map(Timestamp::toInstant).toList();
     }
 
+
+    /**
+     * The text a STOP from the number is counted against: the last one sent (or delivered) to one of its contacts
+     * since {@code since}, when there is one. The one confirmation is no such text (it is not a planned message).
+     */
+    public Optional<UUID> lastSent(List<UUID> contacts, Instant since) {
+        if (contacts.isEmpty()) {
+            return Optional.empty();
+        }
+        List<Object> args = new ArrayList<>(contacts);
+        args.add(MessageStatus.SENT.value());
+        args.add(MessageStatus.DELIVERED.value());
+        args.add(Timestamp.from(since));
+        return jdbc.queryForList("SELECT id FROM outbound_message WHERE contact_id IN ("
+                + "?,".repeat(contacts.size() - 1) + "?) AND channel = 'sms' AND status IN (?, ?) AND updated_at > ?"
+                + " ORDER BY updated_at DESC LIMIT 1", UUID.class, args.toArray()).stream().findFirst();
+    }
+
+    /** Counts a STOP against the text; false when it was counted already. */
+    public boolean unsubscribed(UUID messageId, String e164, Instant at) {
+        return jdbc.update("INSERT INTO sms_unsubscribe (message_id, number_mac, at) SELECT ?, ?, ? WHERE NOT EXISTS"
+                + " (SELECT 1 FROM sms_unsubscribe WHERE message_id = ?)", messageId, mac(e164), Timestamp.from(at),
+                messageId) == 1;
+    }
+
+    /** How many of these texts a STOP was counted against. */
+    public long unsubscribedCount(Collection<UUID> messageIds) {
+        List<UUID> ids = List.copyOf(new java.util.LinkedHashSet<>(messageIds));
+        long n = 0;
+        for (int from = 0; from < ids.size(); from += 500) {
+            List<UUID> chunk = ids.subList(from, Math.min(ids.size(), from + 500));
+            Long c = jdbc.queryForObject("SELECT COUNT(*) FROM sms_unsubscribe WHERE message_id IN ("
+                    + "?,".repeat(chunk.size() - 1) + "?)", Long.class, chunk.toArray());
+            n += c == null ? 0 : c;
+        }
+        return n;
+    }
 
     public void release(UUID messageId) {
         jdbc.update("DELETE FROM sms_sent WHERE message_id = ?", messageId);

@@ -330,6 +330,40 @@ class SmsChannelIT {
     }
 
     @Test
+    void aCampaignsReportCountsAStopAgainstTheTextItAnswered() throws Exception {
+        Patient a = patient("SMS-30", "Flushot");
+        Patient b = patient("SMS-31", "Flushot");
+        TestRestTemplate compliance = rest.withBasicAuth(TestHub.COMPLIANCE, TestHub.USER_PASSWORD);
+        for (Patient p : List.of(a, b)) {
+            HubApi.authorize(rest, p.id());
+            // TCPA: marketing texts need prior express written consent for SMS
+            assertThat(HubApi.post(compliance, "/api/contacts/{id}/consents", Map.of("channel", "sms", "purpose",
+                    "marketing", "form", "written", "evidence", "web-form:TCPA-" + p.digits(), "text",
+                    "I agree to receive marketing texts"), p.id()).getStatusCode().value()).isEqualTo(201);
+        }
+        TestRestTemplate integration = rest.withBasicAuth(TestHub.INTEGRATION, TestHub.USER_PASSWORD);
+        assertThat(HubApi.post(integration, "/api/segments", Map.of("id", "flu-texts", "purpose", "marketing",
+                "when", "id == '" + a.id() + "' or id == '" + b.id() + "'")).getStatusCode().value()).isEqualTo(201);
+        Awaitility.await().atMost(Duration.ofSeconds(20)).until(() -> HubApi.JSON.readTree(integration
+                .getForEntity("/api/segments/flu-texts", String.class).getBody()).get("count").asLong() == 2);
+        var created = HubApi.post(integration, "/api/campaigns", Map.of("name", "Flu clinic", "segment", "flu-texts",
+                "channel", "sms", "template", "flu-clinic", "data", Map.of("date", "Saturday")));
+        assertThat(created.getStatusCode().value()).as(created.getBody()).isEqualTo(202);
+        String campaign = HubApi.JSON.readTree(created.getBody()).get("id").asText();
+        java.util.concurrent.Callable<JsonNode> report = () -> HubApi.JSON.readTree(integration.getForEntity(
+                "/api/campaigns/{id}", String.class, campaign).getBody()).get("variants").get(0);
+        Awaitility.await().atMost(Duration.ofSeconds(30)).until(() -> report.call().get("sent").asLong() == 2);
+        assertThat(report.call().get("unsubscribed").asLong()).isZero();
+
+        SMSC.mo(a.digits(), "STOP");
+        Awaitility.await().atMost(Duration.ofSeconds(20)).until(() -> repliesTo(a).size() == 2);
+        assertThat(report.call().get("unsubscribed").asLong()).as("a's STOP answered the flu-clinic text").isOne();
+        // delivered again by the SMSC: counted once
+        SMSC.mo(a.digits(), "STOP");
+        assertThat(report.call().get("unsubscribed").asLong()).isOne();
+    }
+
+    @Test
     void aStopConfirmationTheSmscRefusedAtFirstIsSentOnceItAcceptsAgain() throws Exception {
         Patient p = patient("SMS-17");
         awaitStatus(plan(p.id(), "appointment-reminder", REMINDER), "sent");

@@ -54,4 +54,36 @@ class SmsNumberBookTest {
         assertThat(book.sentSince(NUMBER, "treatment", NOW.minus(Duration.ofDays(7))))
                 .containsExactly(NOW.minus(Duration.ofDays(1)));
     }
+
+    UUID text(UUID contact, String channel, String status, Instant at) {
+        UUID id = UUID.randomUUID();
+        jdbc.update("INSERT INTO outbound_message (id, contact_id, channel, purpose, template, status, created_by,"
+                + " key_id, payload, created_at, updated_at) VALUES (?, ?, ?, 'marketing', 'offer', ?, 'test', 'k',"
+                + " X'00', ?, ?)", id, contact, channel, status, java.sql.Timestamp.from(at),
+                java.sql.Timestamp.from(at));
+        return id;
+    }
+
+    @Test
+    void aStopIsCountedOnceAgainstTheLastTextSentToTheNumbersContacts() {
+        UUID mother = UUID.randomUUID();
+        UUID child = UUID.randomUUID();
+        UUID since = UUID.randomUUID();
+        Instant month = NOW.minus(Duration.ofDays(30));
+        text(mother, "sms", "delivered", NOW.minus(Duration.ofDays(40)));        // before the window
+        UUID earlier = text(mother, "sms", "sent", NOW.minus(Duration.ofDays(2)));
+        UUID last = text(child, "sms", "delivered", NOW.minus(Duration.ofHours(3)));
+        text(child, "email", "sent", NOW.minus(Duration.ofHours(1)));              // another channel
+        text(mother, "sms", "undeliverable", NOW.minus(Duration.ofHours(1)));      // never reached the phone
+        text(mother, "sms", "planned", NOW.minus(Duration.ofMinutes(5)));          // not sent yet
+        text(since, "sms", "sent", NOW.minus(Duration.ofMinutes(1)));             // someone else's number
+
+        assertThat(book.lastSent(java.util.List.of(mother, child), month)).hasValue(last);
+        assertThat(book.lastSent(java.util.List.of(mother), month)).hasValue(earlier);
+        assertThat(book.lastSent(java.util.List.of(), month)).isEmpty();
+
+        assertThat(book.unsubscribed(last, NUMBER, NOW)).isTrue();
+        assertThat(book.unsubscribed(last, NUMBER, NOW)).as("counted already").isFalse();
+        assertThat(book.unsubscribedCount(java.util.List.of(earlier, last, last))).isOne();
+    }
 }
