@@ -287,7 +287,7 @@ public class Journeys implements EventSubscriber {
         }
         for (WorkflowDefinition w : triggered) {
             if (holds(w.trigger.when, contact, event, event, null)) {
-                start(w, c.id, event, now);
+                start(w, c.id, event, now, contact);
             }
         }
     }
@@ -330,6 +330,16 @@ public class Journeys implements EventSubscriber {
 
     /** Enters a contact into a workflow, unless it is already in it and the workflow does not allow re-entry. */
     private void start(WorkflowDefinition w, UUID contactId, TriggerEvent event, Instant now) {
+        start(w, contactId, event, now, null);
+    }
+
+    /**
+     * The same; given the contact as the trigger saw it, a workflow that begins by waiting (for a birthday, a day
+     * before an appointment) gets its timer and the wait's step record at once, as its first run would have written
+     * them: otherwise every new journey is loaded, decrypted and run by the tick only to learn when it is due.
+     */
+    private void start(WorkflowDefinition w, UUID contactId, TriggerEvent event, Instant now,
+            Map<String, Object> contact) {
         // the status is checked here, not in the WHERE: a plan H2 made on an empty table could otherwise pick the
         // status index and scan every active journey for each event
         if (!w.reentry && jdbc.queryForList("SELECT status FROM journey WHERE contact_id = ? AND workflow_id = ?",
@@ -337,10 +347,23 @@ public class Journeys implements EventSubscriber {
             return;
         }
         UUID id = Ids.next();
+        WorkflowDefinition.Step first = w.steps.get(0);
+        Instant nextAt = now;
+        if (contact != null && "wait".equals(first.kind())) {
+            try {
+                Instant due = due(first.wait, facts(contact, event, event, Map.<String, UUID>of()), now);
+                nextAt = due.isAfter(now) ? due : now;
+            } catch (IllegalArgumentException noTime) {
+                // the tick's run ends the journey, saying why
+            }
+        }
         jdbc.update("INSERT INTO journey (id, workflow_id, contact_id, status, step, next_at, key_id, event, visited,"
                 + " started_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, '', ?, ?)", id, w.id, contactId, ACTIVE.value(),
-                w.steps.get(0).id, Timestamp.from(now), cipher.activeKeyId(), seal(id, event), Timestamp.from(now),
+                first.id, Timestamp.from(nextAt), cipher.activeKeyId(), seal(id, event), Timestamp.from(now),
                 Timestamp.from(now));
+        if (nextAt.isAfter(now)) {
+            new StepRecord(id, first.id, w.id, "waited", null, Timestamp.from(now)).insert(jdbc);
+        }
     }
 
     // ---- steps ----------------------------------------------------------------------------------------------------
@@ -362,7 +385,14 @@ public class Journeys implements EventSubscriber {
             ps.setObject(5, messageId);
             ps.setTimestamp(6, at);
         }
+
+        void insert(JdbcTemplate jdbc) {
+            jdbc.update(INSERT_STEP, this::bind);
+        }
     }
+
+    private static final String INSERT_STEP = "INSERT INTO journey_step (journey_id, step, workflow_id, outcome,"
+            + " message_id, at) VALUES (?, ?, ?, ?, ?, ?)";
 
     private static final class Run {
         final UUID id;
@@ -429,8 +459,7 @@ public class Journeys implements EventSubscriber {
                 throw new Overtaken();
             }
             if (!run.records.isEmpty()) {
-                jdbc.batchUpdate("INSERT INTO journey_step (journey_id, step, workflow_id, outcome, message_id, at)"
-                        + " VALUES (?, ?, ?, ?, ?, ?)", run.records, run.records.size(), (ps, r) -> r.bind(ps));
+                jdbc.batchUpdate(INSERT_STEP, run.records, run.records.size(), (ps, r) -> r.bind(ps));
             }
             if (run.then != null) {
                 run.then.run();

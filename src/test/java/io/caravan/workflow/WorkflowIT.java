@@ -76,6 +76,8 @@ class WorkflowIT {
     TestRestTemplate rest;
     @Autowired
     MutableClock clock;
+    @Autowired
+    org.springframework.jdbc.core.JdbcTemplate jdbc;
 
     @AfterEach
     void backToNow() {
@@ -222,6 +224,13 @@ class WorkflowIT {
     void aMarketingJourneyWithoutAnAuthorizationIsBlockedWithTheReasonRecorded() throws Exception {
         UUID id = patient("WF-5", "birthday@example.org");
         awaitJourney(id, "birthday-screening", "active");
+        // a workflow that begins by waiting gets its timer with the journey, in the trigger's own transaction: the
+        // wait's record has the start's time, and the tick never ran the new journey only to learn when it is due
+        Map<String, Object> started = jdbc.queryForMap("SELECT j.started_at, j.next_at, s.at FROM journey j JOIN"
+                + " journey_step s ON s.journey_id = j.id AND s.step = 'until-birthday' AND s.outcome = 'waited'"
+                + " WHERE j.contact_id = ? AND j.workflow_id = 'birthday-screening'", id);
+        assertThat(started.get("at")).isEqualTo(started.get("started_at"));
+        assertThat(((java.time.OffsetDateTime) started.get("next_at")).toInstant()).isAfter(clock.instant());
         // born 1 January: the greeting is due on the next 1 January, 09:00
         Instant newYear = OffsetDateTime.of(hubNow().getYear() + 1, 1, 1, 9, 1, 0, 0, ZoneOffset.UTC).toInstant();
         clock.ahead = Duration.between(Instant.now(), newYear);
