@@ -234,8 +234,8 @@ public class Campaigns implements SmartLifecycle {
 
     /**
      * Progress and results per variant: targeted; blocked by reason (at planning or at sending, frequency caps,
-     * quiet hours still waiting); sent, delivered, bounced, opened and clicked by a person (bots apart),
-     * unsubscribed - counts only.
+     * quiet hours still waiting); sent, delivered, bounced, opened and clicked by a person, unsubscribed, and what
+     * only machines opened or clicked apart ({@code bots}) - counts only.
      */
     public Map<String, Object> report(UUID id) {
         Campaign c = find(id).orElseThrow(() -> new Problems.NotFound("no campaign " + id));
@@ -293,9 +293,11 @@ public class Campaigns implements SmartLifecycle {
             r.put("delivered", delivered);
             r.put("bounced", bounced);
             r.put("failed", statuses.getOrDefault("failed", 0L));
-            r.put("opened", engaged(c, v.id(), "opened"));
-            r.put("clicked", engaged(c, v.id(), "clicked"));
-            r.put("unsubscribed", engaged(c, v.id(), "unsubscribed"));
+            Map<String, Long> engaged = engaged(c, v.id());
+            r.put("opened", engaged.get("opened"));
+            r.put("clicked", engaged.get("clicked"));
+            r.put("unsubscribed", engaged.get("unsubscribed"));
+            r.put("bots", Map.of("opened", engaged.get("bots.opened"), "clicked", engaged.get("bots.clicked")));
             variants.add(r);
         }
         out.put("pending", pending);
@@ -305,9 +307,15 @@ public class Campaigns implements SmartLifecycle {
         return out;
     }
 
-    /** Engagement of a variant's messages, read a page of message ids at a time. */
-    private long engaged(Campaign c, String variant, String what) {
-        long n = 0;
+    /**
+     * Engagement of a variant's messages - by people (opened, clicked, unsubscribed) and, apart, by machines only
+     * ({@code bots.opened}, {@code bots.clicked}) - in one pass over its recipients, a page of message ids at a time.
+     */
+    private Map<String, Long> engaged(Campaign c, String variant) {
+        Map<String, Long> n = new LinkedHashMap<>();
+        for (String k : List.of("opened", "clicked", "unsubscribed", "bots.opened", "bots.clicked")) {
+            n.put(k, 0L);
+        }
         long after = -1;
         while (true) {
             List<Object[]> page = jdbc.query("SELECT seq, message_id FROM campaign_recipient WHERE campaign_id = ?"
@@ -316,14 +324,19 @@ public class Campaigns implements SmartLifecycle {
             if (page.isEmpty()) {
                 return n;
             }
-            n += messages.engagedCount(c.channel(), page.stream().map(p -> (UUID) p[1]).toList(), what);
+            List<UUID> ids = page.stream().map(p -> (UUID) p[1]).toList();
+            for (String k : List.copyOf(n.keySet())) {
+                long m = k.startsWith("bots.") ? messages.machineCount(c.channel(), ids, k.substring(5))
+                        : messages.engagedCount(c.channel(), ids, k);
+                n.merge(k, m, Long::sum);
+            }
             after = (Long) page.get(page.size() - 1)[0];
         }
     }
 
     /** The report's figures per variant as gauges ({@code caravan_campaign_messages}), read from a cached report. */
     private static final List<String> FIGURES = List.of("targeted", "waiting", "sent", "delivered", "bounced",
-            "failed", "opened", "clicked", "unsubscribed", "blocked");
+            "failed", "opened", "clicked", "unsubscribed", "blocked", "bots-opened", "bots-clicked");
     private static final long REPORT_TTL_NANOS = Duration.ofSeconds(10).toNanos();
     private record Cached(long at, Map<String, Object> report) {
     }
@@ -353,7 +366,8 @@ public class Campaigns implements SmartLifecycle {
         }
         for (Map<String, Object> v : (List<Map<String, Object>>) c.report().get("variants")) {
             if (variant.equals(v.get("id"))) {
-                Object x = v.get(figure);
+                Object x = figure.startsWith("bots-") && v.get("bots") instanceof Map<?, ?> bots
+                        ? bots.get(figure.substring(5)) : v.get(figure);
                 if (x instanceof Map<?, ?> m) {
                     return m.values().stream().mapToLong(n -> ((Number) n).longValue()).sum();
                 }

@@ -41,6 +41,14 @@ public interface Channel {
     }
 
     /**
+     * How many of these messages only a machine is known to have opened / clicked - a mail privacy proxy, a prefetch,
+     * a link scanner: a report's figures apart from people's. Most channels cannot tell.
+     */
+    default long machineCount(java.util.Collection<UUID> messageIds, String what) {
+        return 0;
+    }
+
+    /**
      * Whether the channel's route itself waits for the send-time decision's audit entry, with
      * {@link Deliveries#awaitDecision}, after its own preparation and before the wire: the trail's commit then
      * overlaps the channel's work (email's encryption and signature). Otherwise the gate waits before the route runs.

@@ -311,6 +311,14 @@ public class Messages {
         return channels.find(channel).map(ch -> ch.engagedCount(messageIds, what)).orElse(0L);
     }
 
+    /** How many of these messages only machines opened / clicked (a report's bot figures); 0 where none can tell. */
+    public long machineCount(String channel, java.util.Collection<UUID> messageIds, String what) {
+        if (messageIds.isEmpty()) {
+            return 0;
+        }
+        return channels.find(channel).map(ch -> ch.machineCount(messageIds, what)).orElse(0L);
+    }
+
     /**
      * When the contact's messages of {@code purpose} since {@code since} were created, oldest first - blocked ones
      * left out, since they never reached the patient (a workflow's frequency cap counts these).

@@ -148,19 +148,54 @@ class CampaignIT {
         }
     }
 
+    /** Fetches the open pixel of the one message to an address as a client with this User-Agent would. */
+    int fetchPixel(String address, String userAgent) throws Exception {
+        jakarta.mail.internet.MimeMessage msg;
+        try (java.io.InputStream in = Files.newInputStream(mailFile(address))) {
+            msg = new jakarta.mail.internet.MimeMessage(jakarta.mail.Session.getInstance(new java.util.Properties()),
+                    in);
+        }
+        java.util.regex.Matcher pixel = java.util.regex.Pattern.compile("<img src=\"[^\"]*(/t/o/[^\"]+)\"")
+                .matcher(html(msg));
+        assertThat(pixel.find()).isTrue();
+        HttpHeaders h = new HttpHeaders();
+        h.set(HttpHeaders.USER_AGENT, userAgent);
+        return rest.exchange(pixel.group(1), HttpMethod.GET, new HttpEntity<>(h), byte[].class).getStatusCode()
+                .value();
+    }
+
+    static String html(jakarta.mail.Part p) throws Exception {
+        if (p.isMimeType("text/html")) {
+            return (String) p.getContent();
+        }
+        if (p.getContent() instanceof jakarta.mail.Multipart m) {
+            for (int i = 0; i < m.getCount(); i++) {
+                String h = html(m.getBodyPart(i));
+                if (h != null) {
+                    return h;
+                }
+            }
+        }
+        return null;
+    }
+
+    Path mailFile(String address) throws Exception {
+        try (Stream<Path> s = Files.list(HUB.dataDir.resolve("outbox"))) {
+            return s.filter(p -> p.toString().endsWith(".eml")).filter(p -> {
+                try {
+                    return Files.readString(p).contains("To: " + address);
+                } catch (java.io.IOException e) {
+                    return false;
+                }
+            }).findFirst().orElseThrow();
+        }
+    }
+
     /** The path of the one-click unsubscribe link in the one message to an address. */
     String unsubscribePath(String address) throws Exception {
-        try (Stream<Path> s = Files.list(HUB.dataDir.resolve("outbox"))) {
-            String eml = s.filter(p -> p.toString().endsWith(".eml")).map(p -> {
-                try {
-                    return Files.readString(p);
-                } catch (java.io.IOException e) {
-                    return "";
-                }
-            }).filter(m -> m.contains("To: " + address)).findFirst().orElseThrow();
-            String url = eml.substring(eml.indexOf("List-Unsubscribe: <") + 19);
-            return url.substring(url.indexOf("/unsubscribe/"), url.indexOf('>'));
-        }
+        String eml = Files.readString(mailFile(address));
+        String url = eml.substring(eml.indexOf("List-Unsubscribe: <") + 19);
+        return url.substring(url.indexOf("/unsubscribe/"), url.indexOf('>'));
     }
 
     @Test
@@ -226,6 +261,14 @@ class CampaignIT {
         }
         assertThat(report(id).get("variants").get(0).get("unsubscribed").asLong())
                 .as("counted against the campaign's message, once").isOne();
+
+        // patient 2's mail provider fetches the open pixel through its privacy proxy; patient 3 opens it in a client
+        assertThat(fetchPixel("cmp-2@example.org", "Mozilla/5.0 (via ggpht.com GoogleImageProxy)")).isEqualTo(200);
+        assertThat(fetchPixel("cmp-3@example.org", "Mozilla/5.0 (Macintosh) Thunderbird/128")).isEqualTo(200);
+        JsonNode engaged = report(id).get("variants").get(0);
+        assertThat(engaged.get("opened").asLong()).as("a person's open").isOne();
+        assertThat(engaged.get("bots").get("opened").asLong()).as("the proxy's, apart").isOne();
+        assertThat(engaged.get("bots").get("clicked").asLong()).isZero();
         // the same figures as metrics
         String metrics = rest.withBasicAuth(TestHub.OPERATOR, TestHub.USER_PASSWORD)
                 .getForEntity("/actuator/prometheus", String.class).getBody();

@@ -75,6 +75,9 @@ class ChannelQueriesTest {
 
         assertThat(tracking.engagedCount(sent, "opened")).isEqualTo(2);
         assertThat(tracking.engagedCount(sent, "clicked")).isEqualTo(1);
+        event(sent.get(700), "opened", true);           // a proxy's fetch too, before the person's open
+        assertThat(tracking.machineCount(sent, "opened")).as("only the message no person opened").isOne();
+        assertThat(tracking.machineCount(sent, "clicked")).isZero();
         assertThat(tracking.engagedCount(sent, "opened"))
                 .as("the same answer as asking message by message")
                 .isEqualTo(sent.stream().filter(id -> tracking.engaged(id, "opened")).count());

@@ -64,4 +64,9 @@ class EmailChannel implements Channel {
     public long engagedCount(java.util.Collection<UUID> messageIds, String what) {
         return tracking.engagedCount(messageIds, what);
     }
+
+    @Override
+    public long machineCount(java.util.Collection<UUID> messageIds, String what) {
+        return tracking.machineCount(messageIds, what);
+    }
 }

@@ -158,14 +158,28 @@ public class Tracking {
 
     /** How many of these messages a person (not a machine) opened / clicked / unsubscribed from. */
     public long engagedCount(java.util.Collection<UUID> messageIds, String type) {
+        return count(messageIds, type, "message_id IN (%s) AND type = ? AND bot = FALSE");
+    }
+
+    /**
+     * How many of these messages machines opened / clicked and no person did (a privacy proxy's or a scanner's
+     * fetch): a campaign report's bot figures, apart from people's.
+     */
+    public long machineCount(java.util.Collection<UUID> messageIds, String type) {
+        return count(messageIds, type, "message_id IN (%s) AND type = ? AND bot = TRUE AND NOT EXISTS (SELECT 1 FROM"
+                + " message_event p WHERE p.message_id = message_event.message_id AND p.type = message_event.type"
+                + " AND p.bot = FALSE)");
+    }
+
+    private long count(java.util.Collection<UUID> messageIds, String type, String where) {
         java.util.List<UUID> ids = java.util.List.copyOf(new java.util.LinkedHashSet<>(messageIds));
         long n = 0;
         for (int from = 0; from < ids.size(); from += 500) {
             java.util.List<UUID> chunk = ids.subList(from, Math.min(ids.size(), from + 500));
             java.util.List<Object> args = new java.util.ArrayList<>(chunk);
             args.add(type);
-            Long c = jdbc.queryForObject("SELECT COUNT(DISTINCT message_id) FROM message_event WHERE message_id IN ("
-                    + "?,".repeat(chunk.size() - 1) + "?) AND type = ? AND bot = FALSE", Long.class, args.toArray());
+            Long c = jdbc.queryForObject("SELECT COUNT(DISTINCT message_id) FROM message_event WHERE "
+                    + where.formatted("?,".repeat(chunk.size() - 1) + "?"), Long.class, args.toArray());
             n += c == null ? 0 : c;
         }
         return n;
