@@ -30,6 +30,8 @@ class UnsubscribeController {
     static final String BODY_KEY = "List-Unsubscribe";
     static final String BODY_VALUE = "One-Click";
 
+    private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(UnsubscribeController.class);
+
     private final UnsubscribeTokens tokens;
     private final ConsentService consents;
     private final ApplicationEventPublisher events;
@@ -51,7 +53,13 @@ class UnsubscribeController {
                 "unsubscribe"), "unsubscribe");
         if (s.messageId() != null) {
             // on every POST, not only the first: a crash between the opt-out and this is mended by the client's retry
-            events.publishEvent(new Unsubscribed(s.contactId(), s.channel(), s.purpose(), s.messageId()));
+            try {
+                events.publishEvent(new Unsubscribed(s.contactId(), s.channel(), s.purpose(), s.messageId()));
+            } catch (RuntimeException e) {
+                // the opt-out stands: the client is not told otherwise for a report's figure
+                log.warn("An unsubscribe was recorded but not counted against its message ({})",
+                        io.caravan.system.PhiSafeLogging.describe(e));
+            }
         }
         return ResponseEntity.ok().cacheControl(CacheControl.noStore()).contentType(MediaType.TEXT_PLAIN)
                 .body("You are unsubscribed.\n");

@@ -353,8 +353,8 @@ public class Journeys implements EventSubscriber {
             try {
                 Instant due = due(first.wait, facts(contact, event, event, Map.<String, UUID>of()), now);
                 nextAt = due.isAfter(now) ? due : now;
-            } catch (IllegalArgumentException noTime) {
-                // the tick's run ends the journey, saying why
+            } catch (RuntimeException noTime) {
+                // left due now: the tick's run ends the journey saying why, or tries again, as for any journey
             }
         }
         jdbc.update("INSERT INTO journey (id, workflow_id, contact_id, status, step, next_at, key_id, event, visited,"

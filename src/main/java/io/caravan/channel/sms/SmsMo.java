@@ -87,7 +87,7 @@ public class SmsMo {
         switch (r) {
             case STOP -> {
                 // a repeated STOP is not confirmed again; its consent records are written again, which is harmless
-                answerIf(() -> book.optOut(number, now) && counted(number, contacts, now),
+                answerIf(() -> book.optOut(number, now) && counted(number, now),
                         () -> contacts.forEach(c -> hooks.smsOptOut(c, "sms text (opt-out request) via "
                                 + smsc.get().id())), number, texts.stop(), now);
             }
@@ -108,12 +108,12 @@ public class SmsMo {
     }
 
     /**
-     * A new opt-out is counted against the last text sent to the number (a campaign's unsubscribed figure), with its
-     * {@code message.unsubscribed} event, in the opt-out's transaction: a STOP the SMSC delivers again counts nothing
+     * A new opt-out is counted against the last text submitted to the number (a campaign's unsubscribed figure), with
+     * its {@code message.unsubscribed} event, in the opt-out's transaction: a STOP the SMSC delivers again counts nothing
      * more. Texts older than {@link #COUNTED_WITHIN} are not what the patient answered. Always true.
      */
-    private boolean counted(String number, List<UUID> contacts, Instant now) {
-        book.lastSent(contacts, now.minus(COUNTED_WITHIN)).ifPresent(m -> events.logged(m, SmsChannel.UNSUBSCRIBED,
+    private boolean counted(String number, Instant now) {
+        book.lastSent(number, now.minus(COUNTED_WITHIN)).ifPresent(m -> events.logged(m, SmsChannel.UNSUBSCRIBED,
                 now, () -> book.unsubscribed(m, number, now)));
         return true;
     }

@@ -9,7 +9,6 @@ import java.sql.PreparedStatement;
 import java.sql.SQLException;
 import java.sql.Timestamp;
 import java.time.Instant;
-import java.util.ArrayList;
 import java.util.Collection;
 import java.util.HexFormat;
 import java.util.List;
@@ -168,27 +167,23 @@ public class SmsNumberBook {
 
 
     /**
-     * The text a STOP from the number is counted against: the last one sent (or delivered) to one of its contacts
-     * since {@code since}, when there is one. The one confirmation is no such text (it is not a planned message).
+     * The text a STOP from the number is counted against: the last one submitted to that number since {@code since}
+     * that is still sent or delivered. The one confirmation is no such text (it is not a planned message).
      */
-    public Optional<UUID> lastSent(List<UUID> contacts, Instant since) {
-        if (contacts.isEmpty()) {
-            return Optional.empty();
-        }
-        List<Object> args = new ArrayList<>(contacts);
-        args.add(MessageStatus.SENT.value());
-        args.add(MessageStatus.DELIVERED.value());
-        args.add(Timestamp.from(since));
-        return jdbc.queryForList("SELECT id FROM outbound_message WHERE contact_id IN ("
-                + "?,".repeat(contacts.size() - 1) + "?) AND channel = 'sms' AND status IN (?, ?) AND updated_at > ?"
-                + " ORDER BY updated_at DESC LIMIT 1", UUID.class, args.toArray()).stream().findFirst();
+    public Optional<UUID> lastSent(String e164, Instant since) {
+        return jdbc.queryForList("SELECT s.message_id FROM sms_segment s JOIN outbound_message m ON m.id ="
+                + " s.message_id WHERE s.number_mac = ? AND s.seq = 1 AND s.at > ? AND m.status IN (?, ?)"
+                + " ORDER BY s.at DESC LIMIT 1",
+                UUID.class, mac(e164), Timestamp.from(since), MessageStatus.SENT.value(),
+                MessageStatus.DELIVERED.value()).stream().findFirst();
     }
 
     /** Counts a STOP against the text; false when it was counted already. */
     public boolean unsubscribed(UUID messageId, String e164, Instant at) {
-        return jdbc.update("INSERT INTO sms_unsubscribe (message_id, number_mac, at) SELECT ?, ?, ? WHERE NOT EXISTS"
-                + " (SELECT 1 FROM sms_unsubscribe WHERE message_id = ?)", messageId, mac(e164), Timestamp.from(at),
-                messageId) == 1;
+        // two STOPs at once (a family's numbers, one contact) may pick the same text: the second changes nothing, and
+        // must not fail (on PostgreSQL a failed statement would roll back the opt-out it is part of)
+        return jdbc.update("INSERT INTO sms_unsubscribe (message_id, number_mac, at) VALUES (?, ?, ?) ON CONFLICT DO"
+                + " NOTHING", messageId, mac(e164), Timestamp.from(at)) == 1;
     }
 
     /** How many of these texts a STOP was counted against. */

@@ -23,10 +23,12 @@ public class SmsSegments {
         this.jdbc = jdbc;
     }
 
-    public void submitted(String adapter, UUID messageId, List<String> smscIds, Instant at) {
+    /** @param numberMac the MAC of the number the text went to ({@link SmsNumberBook}), or null */
+    public void submitted(String adapter, UUID messageId, String numberMac, List<String> smscIds, Instant at) {
         for (int i = 0; i < smscIds.size(); i++) {
-            jdbc.update("INSERT INTO sms_segment (adapter, smsc_id, message_id, seq, total, at) VALUES (?, ?, ?, ?, ?, ?)",
-                    adapter, smscIds.get(i), messageId, i + 1, smscIds.size(), Timestamp.from(at));
+            jdbc.update("INSERT INTO sms_segment (adapter, smsc_id, message_id, seq, total, at, number_mac)"
+                    + " VALUES (?, ?, ?, ?, ?, ?, ?)", adapter, smscIds.get(i), messageId, i + 1, smscIds.size(), Timestamp.from(at),
+                    numberMac);
         }
     }
 

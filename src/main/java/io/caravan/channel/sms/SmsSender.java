@@ -222,7 +222,9 @@ public class SmsSender {
         @SuppressWarnings("unchecked")
         List<String> ids = ex.getMessage().getHeader(SmppConstants.ID, List.class);
         downs.set(0);
-        segments.submitted(smsc.get().id(), m.id(), ids == null ? List.of() : ids, clock.instant());
+        String number = ex.getProperty(Disclosures.RECIPIENT, String.class);
+        segments.submitted(smsc.get().id(), m.id(), number == null ? null : book.mac(number),
+                ids == null ? List.of() : ids, clock.instant());
         if (ids != null && !ids.isEmpty()) {
             // once message-send has committed the text as sent (its exchange is done), receipts that overtook it
             // are applied at once

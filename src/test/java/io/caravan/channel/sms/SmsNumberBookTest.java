@@ -55,35 +55,36 @@ class SmsNumberBookTest {
                 .containsExactly(NOW.minus(Duration.ofDays(1)));
     }
 
-    UUID text(UUID contact, String channel, String status, Instant at) {
+    /** A planned message in this status; submitted to {@code number} at {@code at} when a number is given. */
+    UUID text(String number, String status, Instant at) {
         UUID id = UUID.randomUUID();
         jdbc.update("INSERT INTO outbound_message (id, contact_id, channel, purpose, template, status, created_by,"
-                + " key_id, payload, created_at, updated_at) VALUES (?, ?, ?, 'marketing', 'offer', ?, 'test', 'k',"
-                + " X'00', ?, ?)", id, contact, channel, status, java.sql.Timestamp.from(at),
-                java.sql.Timestamp.from(at));
+                + " key_id, payload, created_at, updated_at) VALUES (?, ?, 'sms', 'marketing', 'offer', ?, 'test', 'k',"
+                + " X'00', ?, ?)", id, UUID.randomUUID(), status, java.sql.Timestamp.from(at),
+                java.sql.Timestamp.from(NOW));
+        if (number != null) {
+            new SmsSegments(jdbc).submitted("smsc", id, book.mac(number), java.util.List.of("a" + id, "b" + id), at);
+        }
         return id;
     }
 
     @Test
-    void aStopIsCountedOnceAgainstTheLastTextSentToTheNumbersContacts() {
-        UUID mother = UUID.randomUUID();
-        UUID child = UUID.randomUUID();
-        UUID since = UUID.randomUUID();
+    void aStopIsCountedOnceAgainstTheLastTextSubmittedToThatNumber() {
+        String other = "+12175550999";
         Instant month = NOW.minus(Duration.ofDays(30));
-        text(mother, "sms", "delivered", NOW.minus(Duration.ofDays(40)));        // before the window
-        UUID earlier = text(mother, "sms", "sent", NOW.minus(Duration.ofDays(2)));
-        UUID last = text(child, "sms", "delivered", NOW.minus(Duration.ofHours(3)));
-        text(child, "email", "sent", NOW.minus(Duration.ofHours(1)));              // another channel
-        text(mother, "sms", "undeliverable", NOW.minus(Duration.ofHours(1)));      // never reached the phone
-        text(mother, "sms", "planned", NOW.minus(Duration.ofMinutes(5)));          // not sent yet
-        text(since, "sms", "sent", NOW.minus(Duration.ofMinutes(1)));             // someone else's number
+        text(NUMBER, "delivered", NOW.minus(Duration.ofDays(40)));            // before the window
+        UUID earlier = text(NUMBER, "sent", NOW.minus(Duration.ofDays(2)));
+        UUID last = text(NUMBER, "delivered", NOW.minus(Duration.ofHours(3)));
+        text(NUMBER, "undeliverable", NOW.minus(Duration.ofHours(1)));        // never reached the phone
+        text(other, "sent", NOW.minus(Duration.ofMinutes(1)));                 // another number, even the same person's
+        text(null, "planned", NOW.minus(Duration.ofMinutes(5)));               // not submitted yet
 
-        assertThat(book.lastSent(java.util.List.of(mother, child), month)).hasValue(last);
-        assertThat(book.lastSent(java.util.List.of(mother), month)).hasValue(earlier);
-        assertThat(book.lastSent(java.util.List.of(), month)).isEmpty();
+        assertThat(book.lastSent(NUMBER, month)).hasValue(last);
+        assertThat(book.lastSent(NUMBER, NOW.minus(Duration.ofHours(1)))).isEmpty();
+        assertThat(book.lastSent("+12175550100", month)).as("a number never texted").isEmpty();
 
         assertThat(book.unsubscribed(last, NUMBER, NOW)).isTrue();
-        assertThat(book.unsubscribed(last, NUMBER, NOW)).as("counted already").isFalse();
+        assertThat(book.unsubscribed(last, NUMBER, NOW)).as("counted already, and no failure").isFalse();
         assertThat(book.unsubscribedCount(java.util.List.of(earlier, last, last))).isOne();
     }
 }

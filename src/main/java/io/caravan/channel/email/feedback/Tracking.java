@@ -135,16 +135,20 @@ public class Tracking {
      * is posted, as a person's act (RFC 8058 clients post only when the reader asks; a scanner's GET changes nothing).
      */
     @org.springframework.context.event.EventListener
+    @org.springframework.transaction.annotation.Transactional
     public void unsubscribed(io.caravan.consent.Unsubscribed u) {
         if ("email".equals(u.channel())) {
             unsubscribed(u.messageId());
         }
     }
 
-    /** Records the unsubscribe; false for a message the hub does not know or one that has it already. */
+    /**
+     * Records the unsubscribe; false for a message the hub does not know or one that has it already. In a
+     * transaction, the message's row is locked first: a client posting the link twice at once counts once.
+     */
     public boolean unsubscribed(UUID messageId) {
-        java.util.List<UUID> contact = jdbc.queryForList("SELECT contact_id FROM outbound_message WHERE id = ?",
-                UUID.class, messageId);
+        java.util.List<UUID> contact = jdbc.queryForList("SELECT contact_id FROM outbound_message WHERE id = ?"
+                + " FOR UPDATE", UUID.class, messageId);
         if (contact.isEmpty()) {
             return false;
         }
