@@ -16,10 +16,11 @@ import org.springframework.transaction.support.TransactionTemplate;
 
 /**
  * A message's status and engagement as events of its contact in the event log ({@code message.sent}, {@code
- * message.delivered}, {@code message.bounced}, {@code message.opened}, {@code message.clicked}, {@code message.unsubscribed}), for the outbound
- * streams that list them. The change that makes the status and its log entry commit in one transaction: no status
- * without its event, no event of a change rolled back. The event carries the message's id, channel, purpose and
- * template - never its content or address; what a destination gets of it is the stream's business.
+ * message.delivered}, {@code message.bounced}, {@code message.opened}, {@code message.clicked}, {@code
+ * message.unsubscribed}), for the outbound streams that list them. The change that makes the status and its log
+ * entry commit in one transaction: no status without its event, no event of a change rolled back. The event carries
+ * the message's id, channel, purpose and template - never its content or address; what a destination gets of it is
+ * the stream's business.
  */
 @Component
 public class MessageEvents {

@@ -109,8 +109,8 @@ public class SmsMo {
 
     /**
      * A new opt-out is counted against the last text submitted to the number (a campaign's unsubscribed figure), with
-     * its {@code message.unsubscribed} event, in the opt-out's transaction: a STOP the SMSC delivers again counts nothing
-     * more. Texts older than {@link #COUNTED_WITHIN} are not what the patient answered. Always true.
+     * its {@code message.unsubscribed} event, in the opt-out's transaction: a STOP the SMSC delivers again counts
+     * nothing more. Texts older than {@link #COUNTED_WITHIN} are not what the patient answered. Always true.
      */
     private boolean counted(String number, Instant now) {
         book.lastSent(number, now.minus(COUNTED_WITHIN)).ifPresent(m -> events.logged(m, SmsChannel.UNSUBSCRIBED,

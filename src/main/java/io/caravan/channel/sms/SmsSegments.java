@@ -27,8 +27,8 @@ public class SmsSegments {
     public void submitted(String adapter, UUID messageId, String numberMac, List<String> smscIds, Instant at) {
         for (int i = 0; i < smscIds.size(); i++) {
             jdbc.update("INSERT INTO sms_segment (adapter, smsc_id, message_id, seq, total, at, number_mac)"
-                    + " VALUES (?, ?, ?, ?, ?, ?, ?)", adapter, smscIds.get(i), messageId, i + 1, smscIds.size(), Timestamp.from(at),
-                    numberMac);
+                    + " VALUES (?, ?, ?, ?, ?, ?, ?)", adapter, smscIds.get(i), messageId, i + 1, smscIds.size(),
+                    Timestamp.from(at), numberMac);
         }
     }
 
