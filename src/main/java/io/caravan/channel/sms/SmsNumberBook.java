@@ -180,8 +180,9 @@ public class SmsNumberBook {
 
     /** Counts a STOP against the text; false when it was counted already. */
     public boolean unsubscribed(UUID messageId, String e164, Instant at) {
-        // two STOPs at once (a family's numbers, one contact) may pick the same text: the second changes nothing, and
-        // must not fail (on PostgreSQL a failed statement would roll back the opt-out it is part of)
+        // two STOPs may pick the same text (one message submitted again to a contact's new number after a takeover):
+        // the second changes nothing, and must not fail (on PostgreSQL a failed statement would roll back the opt-out
+        // it is part of)
         return jdbc.update("INSERT INTO sms_unsubscribe (message_id, number_mac, at) VALUES (?, ?, ?) ON CONFLICT DO"
                 + " NOTHING", messageId, mac(e164), Timestamp.from(at)) == 1;
     }

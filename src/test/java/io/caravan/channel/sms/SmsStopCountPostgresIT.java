@@ -45,7 +45,8 @@ class SmsStopCountPostgresIT {
             assertThat(book.optOut(mother, NOW)).isTrue();
             assertThat(book.unsubscribed(text, mother, NOW)).isTrue();
         });
-        // the other number's STOP picks the same text (as it would for a contact texted at both) in its opt-out
+        // the other number's STOP picks the same text in its opt-out (one message submitted again to a contact's new
+        // number, after a takeover)
         tx.executeWithoutResult(s -> {
             assertThat(book.optOut(child, NOW)).isTrue();
             assertThat(book.unsubscribed(text, child, NOW)).isFalse();
