@@ -87,9 +87,8 @@ public class SmsMo {
         switch (r) {
             case STOP -> {
                 // a repeated STOP is not confirmed again; its consent records are written again, which is harmless
-                answerIf(() -> book.optOut(number, now) && counted(number, now),
-                        () -> contacts.forEach(c -> hooks.smsOptOut(c, "sms text (opt-out request) via "
-                                + smsc.get().id())), number, texts.stop(), now);
+                answerIf(() -> optOut(number, now), () -> contacts.forEach(c -> hooks.smsOptOut(c,
+                        "sms text (opt-out request) via " + smsc.get().id())), number, texts.stop(), now);
             }
             case START -> {
                 boolean was = answerIf(() -> book.optIn(number), () -> contacts.forEach(c -> hooks.smsOptIn(c,
@@ -108,11 +107,15 @@ public class SmsMo {
     }
 
     /**
-     * A new opt-out is counted against the last text submitted to the number (a campaign's unsubscribed figure), with
-     * its {@code message.unsubscribed} event, in the opt-out's transaction: a STOP the SMSC delivers again counts
-     * nothing more. Texts older than {@link #COUNTED_WITHIN} are not what the patient answered. Always true.
+     * The number's opt-out; when it is new, it is counted against the last text submitted to the number (a campaign's
+     * unsubscribed figure), with its {@code message.unsubscribed} event, in the opt-out's transaction: a STOP the SMSC
+     * delivers again counts nothing more. Texts older than {@link #COUNTED_WITHIN} are not what the patient answered.
+     * True when the opt-out is new.
      */
-    private boolean counted(String number, Instant now) {
+    private boolean optOut(String number, Instant now) {
+        if (!book.optOut(number, now)) {
+            return false;
+        }
         book.lastSent(number, now.minus(COUNTED_WITHIN)).ifPresent(m -> events.logged(m, SmsChannel.UNSUBSCRIBED,
                 now, () -> book.unsubscribed(m, number, now)));
         return true;
