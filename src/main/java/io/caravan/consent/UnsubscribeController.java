@@ -54,7 +54,7 @@ class UnsubscribeController {
         if (s.messageId() != null) {
             // on every POST, not only the first: a crash between the opt-out and this is mended by the client's retry
             try {
-                events.publishEvent(new Unsubscribed(s.contactId(), s.channel(), s.purpose(), s.messageId()));
+                events.publishEvent(new Unsubscribed(s.channel(), s.messageId()));
             } catch (RuntimeException e) {
                 // the opt-out stands: the client is not told otherwise for a report's figure
                 log.warn("An unsubscribe was recorded but not counted against its message ({})",
