@@ -131,11 +131,16 @@ class CampaignIT {
         return HubApi.JSON.readTree(integration().getForEntity("/api/campaigns/{id}", String.class, id).getBody());
     }
 
-    /** The outbox's messages to an address. */
+    /** How many of the outbox's messages go to an address. */
     long mailTo(String address) throws Exception {
+        return mails(address).size();
+    }
+
+    /** The outbox's message files to an address. */
+    List<Path> mails(String address) throws Exception {
         Path outbox = HUB.dataDir.resolve("outbox");
         if (!Files.isDirectory(outbox)) {
-            return 0;
+            return List.of();
         }
         try (Stream<Path> s = Files.list(outbox)) {
             return s.filter(p -> p.toString().endsWith(".eml")).filter(p -> {
@@ -144,14 +149,14 @@ class CampaignIT {
                 } catch (java.io.IOException e) {
                     return false;
                 }
-            }).count();
+            }).toList();
         }
     }
 
     /** Fetches the open pixel of the one message to an address as a client with this User-Agent would. */
     int fetchPixel(String address, String userAgent) throws Exception {
         jakarta.mail.internet.MimeMessage msg;
-        try (java.io.InputStream in = Files.newInputStream(mailFile(address))) {
+        try (java.io.InputStream in = Files.newInputStream(mails(address).get(0))) {
             msg = new jakarta.mail.internet.MimeMessage(jakarta.mail.Session.getInstance(new java.util.Properties()),
                     in);
         }
@@ -179,21 +184,9 @@ class CampaignIT {
         return null;
     }
 
-    Path mailFile(String address) throws Exception {
-        try (Stream<Path> s = Files.list(HUB.dataDir.resolve("outbox"))) {
-            return s.filter(p -> p.toString().endsWith(".eml")).filter(p -> {
-                try {
-                    return Files.readString(p).contains("To: " + address);
-                } catch (java.io.IOException e) {
-                    return false;
-                }
-            }).findFirst().orElseThrow();
-        }
-    }
-
     /** The path of the one-click unsubscribe link in the one message to an address. */
     String unsubscribePath(String address) throws Exception {
-        String eml = Files.readString(mailFile(address));
+        String eml = Files.readString(mails(address).get(0));
         String url = eml.substring(eml.indexOf("List-Unsubscribe: <") + 19);
         return url.substring(url.indexOf("/unsubscribe/"), url.indexOf('>'));
     }
