@@ -67,7 +67,7 @@ public class MessageStore {
      * step run again after a crash) is left as it is and {@code existed} set; the audit writer runs one transaction
      * at a time, so the look-up and the insert cannot race another plan of the same id.
      */
-    public AuditLog.TxWork insertWork(OutboundMessage m, Map<String, Object> data, String createdBy,
+    public AuditLog.TxWork insertWork(OutboundMessage m, Map<String, Object> data, String createdBy, boolean bulk,
             java.util.concurrent.atomic.AtomicBoolean existed) {
         byte[] sealed = cipher.seal(JsonMaps.write(data), "message:" + m.id());
         String keyId = cipher.activeKeyId();
@@ -75,8 +75,8 @@ public class MessageStore {
             // one statement: the insert happens only when no message has the id, and says which by its count
             try (PreparedStatement ps = c.prepareStatement("INSERT INTO outbound_message (id, contact_id, channel,"
                     + " purpose, template, status, protection, reasons, created_by, key_id, payload, created_at,"
-                    + " updated_at) SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM"
-                    + " outbound_message WHERE id = ?)")) {
+                    + " updated_at, bulk) SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ? WHERE NOT EXISTS (SELECT 1"
+                    + " FROM outbound_message WHERE id = ?)")) {
                 ps.setObject(1, m.id());
                 ps.setObject(2, m.contactId());
                 ps.setString(3, m.channel());
@@ -90,7 +90,8 @@ public class MessageStore {
                 ps.setBytes(11, sealed);
                 ps.setTimestamp(12, Timestamp.from(m.createdAt()));
                 ps.setTimestamp(13, Timestamp.from(m.updatedAt()));
-                ps.setObject(14, m.id());
+                ps.setBoolean(14, bulk);
+                ps.setObject(15, m.id());
                 existed.set(ps.executeUpdate() == 0);
             }
         };
@@ -251,19 +252,22 @@ public class MessageStore {
     }
 
     /**
-     * Deferred messages whose time has come, and planned ones parked while the send queue was full, leased for {@code lease} so the next poll does not hand them over again
-     * while they wait in the send queue.
+     * The prompt lane's deferred messages whose time has come, and planned ones parked while its send queue was full,
+     * leased for {@code lease} so the next poll does not hand them over again while they wait in the send queue.
      */
     public List<UUID> takeDue(Instant now, java.time.Duration lease) {
-        return takeDue(now, lease, List.of());
+        return takeDue(now, lease, List.of(), false);
     }
 
-    /** {@link #takeDue(Instant, java.time.Duration)} without the messages of {@code skipChannels}. */
-    public List<UUID> takeDue(Instant now, java.time.Duration lease, List<String> skipChannels) {
+    /**
+     * {@link #takeDue(Instant, java.time.Duration)} for one lane ({@code bulk}: batches and marketing), without the
+     * messages of {@code skipChannels}.
+     */
+    public List<UUID> takeDue(Instant now, java.time.Duration lease, List<String> skipChannels, boolean bulk) {
         List<Object> args = new java.util.ArrayList<>(List.of(MessageStatus.DEFERRED.value(),
-                MessageStatus.PLANNED.value(), Timestamp.from(now)));
+                MessageStatus.PLANNED.value(), bulk, Timestamp.from(now)));
         args.addAll(skipChannels);
-        List<UUID> due = jdbc.queryForList("SELECT id FROM outbound_message WHERE status IN (?, ?)"
+        List<UUID> due = jdbc.queryForList("SELECT id FROM outbound_message WHERE status IN (?, ?) AND bulk = ?"
                 + " AND next_attempt_at <= ?" + (skipChannels.isEmpty() ? ""
                         : " AND channel NOT IN (" + "?,".repeat(skipChannels.size() - 1) + "?)")
                 + " ORDER BY next_attempt_at LIMIT " + TAKE, UUID.class, args.toArray());
@@ -332,9 +336,14 @@ public class MessageStore {
     }
 
     /** Messages accepted but not yet sent (after a restart they are sent again). */
-    public List<UUID> planned() {
-        return jdbc.queryForList("SELECT id FROM outbound_message WHERE status = ? ORDER BY created_at", UUID.class,
-                MessageStatus.PLANNED.value());
+    /**
+     * After a start, every planned message is due now (none is in this node's send queues yet): those that were
+     * queued when the hub stopped, and those leased or claimed by an attempt of the last run. How many.
+     */
+    public int plannedDueNow(Instant now) {
+        return jdbc.update("UPDATE outbound_message SET next_attempt_at = ? WHERE status = ?"
+                + " AND (next_attempt_at IS NULL OR next_attempt_at > ?)", Timestamp.from(now),
+                MessageStatus.PLANNED.value(), Timestamp.from(now));
     }
 
     public Map<String, Object> data(UUID id) {

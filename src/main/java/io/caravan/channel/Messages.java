@@ -35,6 +35,8 @@ public class Messages {
     private static final Logger log = LoggerFactory.getLogger(Messages.class);
     public static final String MESSAGE_ID = "CaravanMessageId";
     static final String PARKED = "CaravanParked";
+    /** Which send lane the message goes in: true for the bulk lane ({@link #bulk}). */
+    static final String BULK = "CaravanBulk";
     static final String SEND_QUEUE = "direct:send-queue";
 
     /** What a caller asks for. */
@@ -153,7 +155,8 @@ public class Messages {
                         templates.get(i).name(), decision.allowed() ? MessageStatus.PLANNED : MessageStatus.BLOCKED,
                         null, decision.allowed() ? List.of() : decision.denials(), now, now);
                 planned.set(i, m);
-                return store.insertWork(m, r.data() == null ? Map.of() : r.data(), p.actor(), existed.get(i));
+                return store.insertWork(m, r.data() == null ? Map.of() : r.data(), p.actor(), true,
+                        existed.get(i));
             });
         } catch (io.caravan.audit.AuditLog.AuditUnavailable e) {
             // some of the batch may have committed: those planned now go, as every stored plan must; the caller finds
@@ -161,7 +164,7 @@ public class Messages {
             for (int i = 0; i < plans.size(); i++) {
                 if (planned.get(i) != null && !existed.get(i).get() && store.find(plans.get(i).id())
                         .filter(m -> m.status() == MessageStatus.PLANNED).isPresent()) {
-                    handOver(plans.get(i).id());
+                    handOver(plans.get(i).id(), true);
                 }
             }
             throw e;
@@ -172,7 +175,7 @@ public class Messages {
                 out.add(store.find(plans.get(i).id()).orElseThrow());
             } else {
                 if (decisions.get(i).allowed()) {
-                    handOver(plans.get(i).id());
+                    handOver(plans.get(i).id(), true);
                 }
                 out.add(planned.get(i));
             }
@@ -195,6 +198,8 @@ public class Messages {
         Map<String, Object> data = r.data() == null ? Map.of() : r.data();
         AtomicReference<OutboundMessage> planned = new AtomicReference<>();
         AtomicBoolean existed = new AtomicBoolean();
+        // a portal code is awaited by someone at the portal, whatever the purpose of the message it opens
+        boolean bulk = !system && bulk(r.purpose());
         // the decision's entry and the message row commit in one transaction of the audit trail (one durable write,
         // grouped with other planners'), and the message is sealed before the trail's writer sees it
         Decision d = consents.decide(c, new DecisionRequest(r.purpose(), r.channel(), t.content(), false, List.of()),
@@ -203,13 +208,13 @@ public class Messages {
                             decision.allowed() ? MessageStatus.PLANNED : MessageStatus.BLOCKED, null,
                             decision.allowed() ? List.of() : decision.denials(), now, now);
                     planned.set(m);
-                    return store.insertWork(m, data, actor, existed);
+                    return store.insertWork(m, data, actor, bulk, existed);
                 });
         if (existed.get()) {
             throw new org.springframework.dao.DuplicateKeyException("a message with this id is planned already");
         }
         if (d.allowed()) {
-            handOver(id);
+            handOver(id, bulk);
         }
         return planned.get();
     }
@@ -264,7 +269,7 @@ public class Messages {
                     decision.allowed() ? List.of() : decision.denials(), now, now);
             planned[i] = m;
             // fresh ids: no earlier message to find under them
-            return store.insertWork(m, r.data() == null ? Map.of() : r.data(), actor, unused);
+            return store.insertWork(m, r.data() == null ? Map.of() : r.data(), actor, true, unused);
         });
         List<UUID> allowed = new java.util.ArrayList<>();
         for (int i = 0; i < planned.length; i++) {
@@ -272,7 +277,7 @@ public class Messages {
                 allowed.add(planned[i].id());
             }
         }
-        handOverAll(allowed);
+        handOverAll(allowed, true);
         return List.of(planned);
     }
 
@@ -281,8 +286,11 @@ public class Messages {
      * so a full queue parks it in the store instead of holding up the planner (a workflow's timers, an API call):
      * planning runs at its own pace and sending drains at its own.
      */
-    private boolean handOver(UUID id) {
-        org.apache.camel.Exchange ex = producer.send(SEND_QUEUE, e -> e.setProperty(MESSAGE_ID, id));
+    private boolean handOver(UUID id, boolean bulk) {
+        org.apache.camel.Exchange ex = producer.send(SEND_QUEUE, e -> {
+            e.setProperty(MESSAGE_ID, id);
+            e.setProperty(BULK, bulk);
+        });
         if (ex.getException() != null) {
             // the route is stopping or gone: the message waits in the store all the same
             store.park(id, clock.instant());
@@ -366,22 +374,36 @@ public class Messages {
                 log.info("A node left the cluster: {} planned messages not yet sent are handed over again", stranded);
             }
         }
-        do {
-            // a channel another node sends for (its connection held there) is left for that node's message-retry
-            due = store.takeDue(clock.instant(), java.time.Duration.ofMinutes(10), channels.elsewhere());
-            int went = handOverAll(due);
-            n += went;
-            if (went < due.size()) {
-                return n;
-            }
-        } while (due.size() == MessageStore.TAKE);
+        // the prompt lane first, and a full lane stops only its own hand-over
+        for (boolean bulk : new boolean[] {false, true}) {
+            do {
+                // a channel another node sends for (its connection held there) is left for that node's message-retry
+                due = store.takeDue(clock.instant(), java.time.Duration.ofMinutes(10), channels.elsewhere(), bulk);
+                int went = handOverAll(due, bulk);
+                n += went;
+                if (went < due.size()) {
+                    break;
+                }
+            } while (due.size() == MessageStore.TAKE);
+        }
         return n;
     }
 
-    /** Hands messages over in order until the queue is full; the rest wait in the store, due now. How many went. */
-    private int handOverAll(List<UUID> ids) {
+    /**
+     * The lane of a message planned on its own: marketing goes in the bulk lane, with batches; everything else (an
+     * appointment reminder, a pre-op instruction, a result notice) in the prompt lane.
+     */
+    static boolean bulk(String purpose) {
+        return "marketing".equals(purpose);
+    }
+
+    /**
+     * Hands a lane's messages over in order until its queue is full; the rest wait in the store, due now. How many
+     * went.
+     */
+    private int handOverAll(List<UUID> ids, boolean bulk) {
         for (int i = 0; i < ids.size(); i++) {
-            if (!handOver(ids.get(i))) {
+            if (!handOver(ids.get(i), bulk)) {
                 ids.subList(i + 1, ids.size()).forEach(id -> store.park(id, clock.instant()));
                 return i;
             }
@@ -417,14 +439,17 @@ public class Messages {
         return out;
     }
 
-    /** Planned messages of an earlier run (the hub stopped before sending them) go out now. */
+    /**
+     * Planned messages of an earlier run (the hub stopped before sending them) go out now, a page at a time by the
+     * same hand-over as parked ones: a million planned are not a million ids in memory.
+     */
     @EventListener(ApplicationReadyEvent.class)
     void resumePlanned() {
-        List<UUID> planned = store.planned();
-        if (!planned.isEmpty()) {
-            log.info("Sending {} messages planned before the last stop", planned.size());
-            // what the queue cannot take now, the message-retry route hands over
-            handOverAll(planned);
+        int planned = store.plannedDueNow(clock.instant());
+        if (planned > 0) {
+            log.info("Sending {} messages planned before the last stop", planned);
+            // what the queues cannot take now, the message-retry route hands over
+            resumeDue();
         }
     }
 }

@@ -107,11 +107,11 @@ class ChannelQueriesTest {
                 MessageStatus.PLANNED, null, List.of(), NOW, NOW);
         java.util.concurrent.atomic.AtomicBoolean existed = new java.util.concurrent.atomic.AtomicBoolean(true);
         try (java.sql.Connection c = jdbc.getDataSource().getConnection()) {
-            store.insertWork(m, Map.of("visit", "first"), "test", existed).run(c);
+            store.insertWork(m, Map.of("visit", "first"), "test", false, existed).run(c);
             assertThat(existed).as("a new message").isFalse();
             OutboundMessage again = new OutboundMessage(m.id(), contact, "email", "treatment", "other",
                     MessageStatus.PLANNED, null, List.of(), NOW, NOW);
-            store.insertWork(again, Map.of("visit", "second"), "test", existed).run(c);
+            store.insertWork(again, Map.of("visit", "second"), "test", false, existed).run(c);
             assertThat(existed).as("a step run again after a crash").isTrue();
         }
         assertThat(jdbc.queryForObject("SELECT COUNT(*) FROM outbound_message WHERE id = ?", Integer.class, m.id()))

@@ -73,7 +73,7 @@ class MessagePlanningIT {
             contacts.add(HubApi.register(HUB, rest, "OVF-" + i, "Quenby", "Marisol", "ovf" + i + "@example.org", ""));
         }
         // the senders stop: the queue (4 places) fills and stays full
-        camel.getRouteController().stopRoute("message-send");
+        camel.getRouteController().stopRoute("send-prompt");
         List<UUID> planned = new ArrayList<>();
         long t0 = System.nanoTime();
         for (UUID c : contacts) {
@@ -85,12 +85,53 @@ class MessagePlanningIT {
         assertThat(planned).allSatisfy(id -> assertThat(store.find(id).orElseThrow().status())
                 .isEqualTo(MessageStatus.PLANNED));
 
-        camel.getRouteController().startRoute("message-send");
+        camel.getRouteController().startRoute("send-prompt");
         Awaitility.await().atMost(Duration.ofSeconds(30)).until(() -> planned.stream()
                 .allMatch(id -> MessageStatus.SENT.equals(store.find(id).orElseThrow().status())));
         for (UUID id : planned) {
             assertThat(outbox.dir().resolve(id + ".eml")).exists();
         }
+        for (UUID c : contacts) {
+            assertThat(store.forContact(c)).as("one message per contact, sent once").hasSize(1);
+        }
+    }
+
+    @Test
+    @org.junit.jupiter.api.Timeout(120)
+    void aBulkBacklogNeverHoldsUpAMessagePlannedOnItsOwn() throws Exception {
+        List<UUID> contacts = new ArrayList<>();
+        for (int i = 0; i < 16; i++) {
+            contacts.add(HubApi.register(HUB, rest, "LANE-" + i, "Quenby", "Marisol", "lane" + i + "@example.org",
+                    ""));
+        }
+        Map<String, Object> data = Map.of("clinicPhone", "+1 217 555 0100");
+        camel.getRouteController().stopRoute("send-bulk");
+        camel.getRouteController().stopRoute("send-prompt");
+        List<UUID> bulk;
+        List<UUID> prompt = new ArrayList<>();
+        try {
+            // a bulk send of 10: 4 fill the bulk lane's queue, 6 wait in the store, parked first
+            bulk = messages.planAll(contacts.subList(0, 10).stream().map(c -> new Messages.Request(c,
+                    "appointment-reminder-notice", "email", "treatment", data)).toList(), "test").stream()
+                    .map(OutboundMessage::id).toList();
+            // then 6 planned one at a time: 4 fill the prompt lane's queue, 2 are parked after the bulk ones
+            for (UUID c : contacts.subList(10, 16)) {
+                prompt.add(messages.plan(new Messages.Request(c, "appointment-reminder-notice", "email", "treatment",
+                        data), "test").id());
+            }
+            camel.getRouteController().startRoute("send-prompt");
+            // the two parked ones come from the store on the retry sweep, past six bulk ones due earlier whose lane
+            // is full
+            Awaitility.await().atMost(Duration.ofSeconds(30)).until(() -> prompt.stream()
+                    .allMatch(id -> MessageStatus.SENT.equals(store.find(id).orElseThrow().status())));
+            assertThat(bulk).as("the bulk lane is held, its messages wait").allSatisfy(id -> assertThat(
+                    store.find(id).orElseThrow().status()).isEqualTo(MessageStatus.PLANNED));
+        } finally {
+            camel.getRouteController().startRoute("send-prompt");
+            camel.getRouteController().startRoute("send-bulk");
+        }
+        Awaitility.await().atMost(Duration.ofSeconds(30)).until(() -> bulk.stream()
+                .allMatch(id -> MessageStatus.SENT.equals(store.find(id).orElseThrow().status())));
         for (UUID c : contacts) {
             assertThat(store.forContact(c)).as("one message per contact, sent once").hasSize(1);
         }

@@ -100,7 +100,7 @@ class SendRoutesIT {
         UUID second = plan("SQ-2", "sq2@example.org");
         Awaitility.await().atMost(Duration.ofSeconds(20)).until(() -> "sent".equals(status(first))
                 && "sent".equals(status(second)));
-        camel.getRouteController().stopRoute("message-send");
+        camel.getRouteController().stopRoute("send-prompt");
         try {
             UUID third = plan("SQ-3", "sq3@example.org");   // takes the queue's one place
             assertThat(camel.getEndpoint("seda:send-queue", SedaEndpoint.class).getCurrentQueueSize()).isEqualTo(1);
@@ -115,11 +115,11 @@ class SendRoutesIT {
             assertThat(broken.getProperty(Messages.PARKED)).isNull();
             bug.set(null);
             assertThat(status(third)).isEqualTo("planned");
-            camel.getRouteController().startRoute("message-send");
+            camel.getRouteController().startRoute("send-prompt");
             Awaitility.await().atMost(Duration.ofSeconds(30)).until(() -> "sent".equals(status(third)));
         } finally {
             bug.set(null);
-            camel.getRouteController().startRoute("message-send");
+            camel.getRouteController().startRoute("send-prompt");
         }
     }
 
