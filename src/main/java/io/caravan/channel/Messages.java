@@ -58,6 +58,9 @@ public class Messages {
     /** Set by Spring; absent where a test builds the service by hand (one node, no sweep). */
     @org.springframework.beans.factory.annotation.Autowired(required = false)
     private Deliveries deliveries;
+    /** Set by Spring; absent where a test builds the service by hand (the sweep then takes pages regardless). */
+    @org.springframework.beans.factory.annotation.Autowired(required = false)
+    private SendQueue sendQueue;
     /**
      * A planned message not sent within this long on several nodes may be stranded in a stopped node's queue (one merely
      * waiting in a live node's queue is handed over a second time, and its gate's claim keeps it from going twice).
@@ -376,15 +379,21 @@ public class Messages {
         }
         // the prompt lane first, and a full lane stops only its own hand-over
         for (boolean bulk : new boolean[] {false, true}) {
-            do {
-                // a channel another node sends for (its connection held there) is left for that node's message-retry
-                due = store.takeDue(clock.instant(), java.time.Duration.ofMinutes(10), channels.elsewhere(), bulk);
-                int went = handOverAll(due, bulk);
-                n += went;
-                if (went < due.size()) {
+            while (true) {
+                // no more than the lane's queue has room for: what is leased goes into the queue now
+                int take = sendQueue == null ? MessageStore.TAKE : Math.min(MessageStore.TAKE, sendQueue.room(bulk));
+                if (take == 0) {
                     break;
                 }
-            } while (due.size() == MessageStore.TAKE);
+                // a channel another node sends for (its connection held there) is left for that node's message-retry
+                due = store.takeDue(clock.instant(), java.time.Duration.ofMinutes(10), channels.elsewhere(), bulk,
+                        take);
+                int went = handOverAll(due, bulk);
+                n += went;
+                if (went < due.size() || due.size() < take) {
+                    break;
+                }
+            }
         }
         return n;
     }

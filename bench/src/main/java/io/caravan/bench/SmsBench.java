@@ -66,7 +66,8 @@ public final class SmsBench {
                 "--planners", "8", "--raw-threads", "32", "--warmup", "2000"));
         // texts a planner plans at once (Messages.planAll: one durable wait for the run); 1: Messages.plan each
         a.putIfAbsent("--plan-batch", "100");
-        // message-send's threads (caravan.send.consumers): each holds a text through its waits on the audit trail
+        // the send lanes' threads (caravan.send.consumers; the bulk lane's, which planAll feeds, follow it): each
+        // holds a text through its waits on the audit trail
         a.putIfAbsent("--send-consumers", "128");
         for (int i = 0; i + 1 < args.length; i += 2) {
             a.put(args[i], args[i + 1]);
