@@ -72,6 +72,15 @@ public interface Channel {
         return true;
     }
 
+    /**
+     * When a message to {@code address} may go, by the destination's own limit (email: the recipient domain's
+     * messages/s): empty for now, or the time its turn comes. A {@code bulk} message (the bulk send lane) told to wait
+     * waits in the store until then, before any decision; a prompt one is never told to wait, but counts.
+     */
+    default Optional<java.time.Instant> admit(String address, boolean bulk, java.time.Instant now) {
+        return Optional.empty();
+    }
+
     default String deliveryUri() {
         return "direct:deliver-" + name();
     }

@@ -45,6 +45,8 @@ public class Deliveries {
     public static final String DELIVERED = "CaravanDelivered";
     /** Optional, set by the channel's route: reason codes to keep on the sent message. */
     public static final String REASONS = "CaravanReasons";
+    /** The reason of a message waiting in the store for its turn at its destination's rate ({@link Channel#admit}). */
+    public static final String DESTINATION_RATE = "destination-rate";
     /** The send-time decision's audit entry, queued at the gate: see {@link #awaitDecision}. */
     static final String DECISION_RECORDED = "CaravanDecisionRecorded";
 
@@ -162,6 +164,16 @@ public class Deliveries {
         Contact c = consents.requireContactForSend(m.contactId());
         Channel ch = channels.require(m.channel());
         Template t = ch.template(m.template()).orElseThrow(() -> new IllegalStateException("template gone"));
+        Optional<String> address = ch.address(c);
+        if (address.isPresent() && !(m.status() == MessageStatus.DEFERRED && m.reasons().contains(DESTINATION_RATE))) {
+            // a message back from its wait for the destination's rate has its turn now; any other asks for one
+            Optional<Instant> turn = ch.admit(address.get(), Boolean.TRUE.equals(ex.getProperty(Messages.BULK,
+                    Boolean.class)), clock.instant());
+            if (turn.isPresent()) {
+                store.defer(id, List.of(DESTINATION_RATE), false, turn.get(), clock.instant());
+                return;
+            }
+        }
         ConsentService.Queued q = consents.decideQueued(c, new DecisionRequest(m.purpose(), ch.name(), t.content(),
                 false, List.of()), ACTOR, ConsentService.Stage.SEND);
         Decision d = q.decision();
@@ -171,7 +183,6 @@ public class Deliveries {
             store.finish(id, MessageStatus.BLOCKED, null, d.denials(), clock.instant());
             return;
         }
-        Optional<String> address = ch.address(c);
         if (address.isEmpty()) {
             awaitDecision(ex);
             store.finish(id, MessageStatus.BLOCKED, null, List.of("no-" + ch.name() + "-address"),
@@ -276,7 +287,8 @@ public class Deliveries {
         // the decision's entry was queued first and the trail commits in order; waiting names a failure of its own
         awaitDecision(ex);
         Disclosures.Disclosure d = Disclosures.of(ex);
-        String actor = Disclosures.actor(ex);
+        // the send path's own name, whichever lane's route the exchange started in (send-prompt, send-bulk)
+        String actor = ACTOR;
         SentRecord record = new SentRecord(m.id(), d, actor, protection, reasons, clock.instant());
         try {
             record.write();

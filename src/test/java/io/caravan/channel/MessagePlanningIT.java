@@ -36,6 +36,7 @@ class MessagePlanningIT {
     static void hub(DynamicPropertyRegistry r) {
         HUB.register(r);
         r.add("caravan.email.send-queue", () -> "4");
+        r.add("caravan.email.domain-rates.slow.example", () -> "2");
     }
 
     @Autowired
@@ -50,6 +51,8 @@ class MessagePlanningIT {
     CamelContext camel;
     @Autowired
     io.caravan.contact.ContactStore contactStore;
+    @Autowired
+    org.springframework.jdbc.core.JdbcTemplate jdbc;
 
     @Test
     void aMessagePlannedUnderAKeyIsPlannedOnce() throws Exception {
@@ -128,6 +131,83 @@ class MessagePlanningIT {
                     store.find(id).orElseThrow().status()).isEqualTo(MessageStatus.PLANNED));
         } finally {
             camel.getRouteController().startRoute("send-prompt");
+            camel.getRouteController().startRoute("send-bulk");
+        }
+        Awaitility.await().atMost(Duration.ofSeconds(30)).until(() -> bulk.stream()
+                .allMatch(id -> MessageStatus.SENT.equals(store.find(id).orElseThrow().status())));
+        for (UUID c : contacts) {
+            assertThat(store.forContact(c)).as("one message per contact, sent once").hasSize(1);
+        }
+    }
+
+    @Test
+    @org.junit.jupiter.api.Timeout(120)
+    void aLimitedDomainGetsBulkMessagesAtItsRateAndAPromptOneAtOnce() throws Exception {
+        List<UUID> contacts = new ArrayList<>();
+        for (int i = 0; i < 7; i++) {
+            contacts.add(HubApi.register(HUB, rest, "RATE-" + i, "Quenby", "Marisol", "rate" + i + "@Slow.Example",
+                    ""));
+        }
+        Map<String, Object> data = Map.of("clinicPhone", "+1 217 555 0100");
+        // slow.example takes 2 messages/s: a bulk run of 6 gets slots 500 ms apart, the last 2.5 s after the first
+        List<UUID> bulk = messages.planAll(contacts.subList(0, 6).stream().map(c -> new Messages.Request(c,
+                "appointment-reminder-notice", "email", "treatment", data)).toList(), "test").stream()
+                .map(OutboundMessage::id).toList();
+        Awaitility.await().atMost(Duration.ofSeconds(5)).until(() -> bulk.stream().anyMatch(id -> store.find(id)
+                .orElseThrow().reasons().contains(Deliveries.DESTINATION_RATE)));
+        long planned = System.nanoTime();
+        UUID prompt = messages.plan(new Messages.Request(contacts.get(6), "appointment-reminder-notice", "email",
+                "treatment", data), "test").id();
+        Awaitility.await().atMost(Duration.ofSeconds(4)).until(() -> MessageStatus.SENT.equals(store.find(prompt)
+                .orElseThrow().status()));
+        assertThat(Duration.ofNanos(System.nanoTime() - planned)).as("the prompt one did not wait for a slot")
+                .isLessThan(Duration.ofSeconds(4));
+        Awaitility.await().atMost(Duration.ofSeconds(30)).until(() -> bulk.stream()
+                .allMatch(id -> MessageStatus.SENT.equals(store.find(id).orElseThrow().status())));
+        List<java.time.Instant> sent = bulk.stream().map(id -> store.find(id).orElseThrow().updatedAt()).sorted()
+                .toList();
+        assertThat(Duration.between(sent.get(0), sent.get(5))).as("6 messages at 2/s").isGreaterThanOrEqualTo(
+                Duration.ofSeconds(2));
+        for (UUID id : bulk) {
+            assertThat(outbox.dir().resolve(id + ".eml")).exists();
+        }
+        for (UUID c : contacts) {
+            assertThat(store.forContact(c)).as("one message per contact, sent once").hasSize(1);
+        }
+    }
+
+    @Test
+    @org.junit.jupiter.api.Timeout(120)
+    void aHeldBulkLaneKeepsItsMessagesInTheStoreUntilItGoesAgain() throws Exception {
+        List<UUID> contacts = new ArrayList<>();
+        for (int i = 0; i < 3; i++) {
+            contacts.add(HubApi.register(HUB, rest, "HOLD-" + i, "Quenby", "Marisol", "hold" + i + "@slow.example",
+                    ""));
+        }
+        Map<String, Object> data = Map.of("clinicPhone", "+1 217 555 0100");
+        // at 2/s the second and third wait in the store for their slots, deferred
+        List<UUID> bulk = messages.planAll(contacts.stream().map(c -> new Messages.Request(c,
+                "appointment-reminder-notice", "email", "treatment", data)).toList(), "test").stream()
+                .map(OutboundMessage::id).toList();
+        Awaitility.await().atMost(Duration.ofSeconds(5)).until(() -> bulk.stream().anyMatch(id -> store.find(id)
+                .orElseThrow().reasons().contains(Deliveries.DESTINATION_RATE)));
+        camel.getRouteController().stopRoute("send-bulk");
+        List<UUID> waiting = bulk.stream().filter(id -> store.find(id).orElseThrow().status()
+                != MessageStatus.SENT).toList();
+        try {
+            assertThat(waiting).isNotEmpty();
+            // their slots pass and a retry sweep runs: nothing goes into a queue no sender reads, nothing is leased
+            Thread.sleep(7_000);
+            assertThat(camel.getEndpoint("seda:send-queue-bulk", org.apache.camel.component.seda.SedaEndpoint.class)
+                    .getCurrentQueueSize()).isZero();
+            assertThat(jdbc.queryForObject("SELECT COUNT(*) FROM outbound_message WHERE next_attempt_at > ?"
+                    + " AND id IN (" + String.join(",", java.util.Collections.nCopies(waiting.size(), "?")) + ")",
+                    Integer.class, java.util.stream.Stream.concat(java.util.stream.Stream.of(java.sql.Timestamp
+                            .from(java.time.Instant.now().plusSeconds(60))), waiting.stream()).toArray()))
+                    .as("left due in the store, not leased").isZero();
+            assertThat(waiting).allSatisfy(id -> assertThat(store.find(id).orElseThrow().status())
+                    .isEqualTo(MessageStatus.DEFERRED));
+        } finally {
             camel.getRouteController().startRoute("send-bulk");
         }
         Awaitility.await().atMost(Duration.ofSeconds(30)).until(() -> bulk.stream()

@@ -18,10 +18,17 @@ class EmailChannel implements Channel {
 
     private final EmailTemplates templates;
     private final Tracking tracking;
+    private final DomainRates rates;
 
-    EmailChannel(EmailTemplates templates, Tracking tracking) {
+    EmailChannel(EmailTemplates templates, Tracking tracking, EmailProperties props) {
         this.templates = templates;
         this.tracking = tracking;
+        this.rates = new DomainRates(props.domainRates());
+    }
+
+    @Override
+    public Optional<java.time.Instant> admit(String address, boolean bulk, java.time.Instant now) {
+        return rates.admit(address, bulk, now);
     }
 
     @Override

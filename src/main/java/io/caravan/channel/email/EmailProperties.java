@@ -29,12 +29,14 @@ import org.springframework.validation.annotation.Validated;
  * @param retry         temporary failures (4xx, a dropped connection): waits between attempts, then failed
  * @param bounces       the mailbox that receives delivery status notifications
  * @param direct        delivery straight to the recipients' MX hosts instead of a relay
+ * @param domainRates   per recipient domain ({@code gmail.com}, exact), the messages/s it receives at most from
+ *                      this node, whatever the transport: bulk messages over the rate wait in the store for their turn
  */
 @Validated
 @ConfigurationProperties("caravan.email")
 public record EmailProperties(Path templatesDir, String from, String publicBaseUrl, Path outboxDir, String relay,
         DkimKey dkim, Map<String, PurposePolicy> protection, Portal portal, Retry retry, Bounces bounces,
-        Direct direct) {
+        Direct direct, Map<String, Double> domainRates) {
 
     /** The DKIM key; signing is on unless {@code enabled} is false. */
     public record DkimKey(Boolean enabled, String domain, String selector, Path keyFile) {
@@ -147,6 +149,13 @@ public record EmailProperties(Path templatesDir, String from, String publicBaseU
         retry = retry == null ? new Retry(null, null) : retry;
         bounces = bounces == null ? new Bounces(null, false, null, null) : bounces;
         direct = direct == null ? new Direct(false, null, 0, 0, null, 0, null) : direct;
+        domainRates = domainRates == null ? Map.of() : Map.copyOf(domainRates);
+        domainRates.forEach((domain, rate) -> {
+            if (rate == null || !(rate > 0)) {
+                throw new IllegalArgumentException("caravan.email.domain-rates." + domain
+                        + " must be a number of messages/s above 0");
+            }
+        });
     }
 
     /** The policy for a purpose; purposes not configured get the defaults (portal, no TLS exclusivity, GCM). */
