@@ -46,6 +46,13 @@ public class SendQueue implements Processor {
         return queue == null ? size : queue.getQueue().remainingCapacity();
     }
 
+    /** How many messages wait in this node's queue of a lane. */
+    public int queued(boolean bulkLane) {
+        org.apache.camel.component.seda.SedaEndpoint queue = producer.getCamelContext().getEndpoint(bulkLane ? bulk
+                : prompt, org.apache.camel.component.seda.SedaEndpoint.class);
+        return queue == null ? 0 : queue.getCurrentQueueSize();
+    }
+
     @Override
     public void process(Exchange ex) throws Exception {
         String uri = Boolean.TRUE.equals(ex.getProperty(Messages.BULK, Boolean.class)) ? bulk : prompt;

@@ -53,6 +53,8 @@ class MessagePlanningIT {
     io.caravan.contact.ContactStore contactStore;
     @Autowired
     org.springframework.jdbc.core.JdbcTemplate jdbc;
+    @Autowired
+    io.micrometer.core.instrument.MeterRegistry meters;
 
     @Test
     void aMessagePlannedUnderAKeyIsPlannedOnce() throws Exception {
@@ -122,6 +124,8 @@ class MessagePlanningIT {
                 prompt.add(messages.plan(new Messages.Request(c, "appointment-reminder-notice", "email", "treatment",
                         data), "test").id());
             }
+            assertThat(meters.get("caravan.send.queued").tag("lane", "bulk").gauge().value()).isEqualTo(4);
+            assertThat(meters.get("caravan.send.queued").tag("lane", "prompt").gauge().value()).isEqualTo(4);
             camel.getRouteController().startRoute("send-prompt");
             // the two parked ones come from the store on the retry sweep, past six bulk ones due earlier whose lane
             // is full
