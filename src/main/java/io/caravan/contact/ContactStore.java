@@ -79,6 +79,20 @@ public class ContactStore implements MergedRecords {
     private final com.github.benmanes.caffeine.cache.Cache<UUID, Held> forSend = com.github.benmanes.caffeine.cache
             .Caffeine.newBuilder().maximumSize(SEND_CACHE_SIZE).expireAfterWrite(SEND_CACHE_TTL).build();
     static final int SEND_CACHE_SIZE = 10_000;
+
+    /**
+     * Contacts the feed's writer has just committed, as it built them, oldest dropped first: the event-log readers
+     * read them in commit order soon after. Apart from {@link #forSend} because that cache admits a new entry only when
+     * it has been asked for more often than the one it would evict, and a contact of a bulk import is asked for twice
+     * at most - a million new patients would all be turned away.
+     */
+    private final java.util.LinkedHashMap<UUID, Held> written = new java.util.LinkedHashMap<>() {
+        @Override
+        protected boolean removeEldestEntry(java.util.Map.Entry<UUID, Held> eldest) {
+            return size() > WRITTEN_SIZE;
+        }
+    };
+    static final int WRITTEN_SIZE = 5_000;
     static final java.time.Duration SEND_CACHE_TTL = java.time.Duration.ofSeconds(30);
 
     /**
@@ -105,6 +119,13 @@ public class ContactStore implements MergedRecords {
         if (held != null && held.version() == version) {
             return Optional.of(held.contact());
         }
+        synchronized (written) {
+            held = written.get(id);
+        }
+        if (held != null && held.version() == version) {
+            forSend.put(id, held);
+            return Optional.of(held.contact());
+        }
         List<Held> read = jdbc.query("SELECT key_id, payload, version FROM contact WHERE id = ? AND merged_into IS NULL",
                 (rs, n) -> new Held(rs.getLong(3), ContactJson.read(cipher.open(rs.getString(1), rs.getBytes(2),
                         id.toString()), ContactJson.Stored.class).contact()), id);
@@ -113,6 +134,33 @@ public class ContactStore implements MergedRecords {
         }
         forSend.put(id, read.get(0));
         return Optional.of(read.get(0).contact());
+    }
+
+    /**
+     * What the send path holds for this contact now, if it holds it at the row's current version (diagnostics, and
+     * the test that the writer's copy is the contact as stored).
+     */
+    public Optional<Contact> heldForSend(UUID id) {
+        List<Long> version = jdbc.queryForList("SELECT version FROM contact WHERE id = ?", Long.class, id);
+        Held held = forSend.getIfPresent(id);
+        if (held == null || version.isEmpty() || held.version() != version.get(0)) {
+            synchronized (written) {
+                held = written.get(id);
+            }
+        }
+        return held != null && !version.isEmpty() && held.version() == version.get(0) ? Optional.of(held.contact())
+                : Optional.empty();
+    }
+
+    /**
+     * The contact writer's copy of a contact it has just committed at {@code version}: the next {@link #findForSend}
+     * at that version takes it as it is. The writer never changes it afterwards.
+     */
+    void seed(UUID id, long version, Contact contact) {
+        synchronized (written) {
+            written.remove(id); // a contact written again goes to the young end
+            written.put(id, new Held(version, contact));
+        }
     }
 
     /**

@@ -389,8 +389,10 @@ public class ContactWriter implements SmartLifecycle {
         try (c) {
             c.setAutoCommit(false);
             try {
-                List<Outcome> outcomes = apply(c, batch.stream().map(GroupCommitter.Item::value).toList());
+                List<Written> written = new ArrayList<>();
+                List<Outcome> outcomes = apply(c, batch.stream().map(GroupCommitter.Item::value).toList(), written);
                 c.commit();
+                seed(written);
                 audit.outboxWritten();
                 for (int i = 0; i < batch.size(); i++) {
                     batch.get(i).complete(outcomes.get(i));
@@ -446,9 +448,11 @@ public class ContactWriter implements SmartLifecycle {
         try (Connection c = dataSource.getConnection()) {
             c.setAutoCommit(false);
             try {
-                apply(c, batch.stream().map(Journaled::message).toList());
+                List<Written> written = new ArrayList<>();
+                apply(c, batch.stream().map(Journaled::message).toList(), written);
                 setAppliedSeq(c, batch.get(batch.size() - 1).seq());
                 c.commit();
+                seed(written);
                 audit.outboxWritten();
             } catch (SQLException | RuntimeException e) {
                 c.rollback();
@@ -461,7 +465,7 @@ public class ContactWriter implements SmartLifecycle {
                     String type = m.messageType().length() > 16 ? m.messageType().substring(0, 16) : m.messageType();
                     apply(c, List.of(new InboundMessage(m.id(), m.sourceKind(), null, m.feed(), type,
                             InboundMessage.Status.FAILED, "store", null, m.keyId(), m.sealedRaw(), null, null,
-                            m.receivedAt())));
+                            m.receivedAt())), new ArrayList<>());
                     setAppliedSeq(c, batch.get(0).seq());
                     c.commit();
                 } else {
@@ -610,7 +614,31 @@ public class ContactWriter implements SmartLifecycle {
         return m == null ? "" : m.lines().findFirst().orElse("").replaceAll("'[^']*'", "'…'");
     }
 
-    private List<Outcome> apply(Connection c, List<InboundMessage> batch) throws SQLException {
+    /**
+     * A contact as this writer committed it, at its new version: the event-log readers that read it next (the segment
+     * index, the workflow engine) take it from the send path's cache instead of decrypting and parsing the row again.
+     * The writer builds its contacts afresh for each group and never touches them after the commit.
+     */
+    private record Written(UUID id, long version, Contact contact) {
+    }
+
+    /** Set by Spring (the store reads through this writer, so it comes after it); absent in tests built by hand. */
+    private ObjectProvider<ContactStore> store;
+
+    @org.springframework.beans.factory.annotation.Autowired(required = false)
+    void store(ObjectProvider<ContactStore> store) {
+        this.store = store;
+    }
+
+    private void seed(List<Written> written) {
+        ContactStore s = store == null ? null : store.getIfAvailable();
+        if (s != null) {
+            written.forEach(w -> s.seed(w.id(), w.version(), w.contact()));
+        }
+    }
+
+    private List<Outcome> apply(Connection c, List<InboundMessage> batch, List<Written> written)
+            throws SQLException {
         Instant now = Instant.now();
         Timestamp nowTs = Timestamp.from(now);
         // 1. duplicates: already committed, or earlier in this batch
@@ -730,6 +758,9 @@ public class ContactWriter implements SmartLifecycle {
                 }
                 byte[] sealed = cipher.seal(ContactJson.write(new ContactJson.Stored(w.contact, w.asOf)),
                         w.contact.id.toString());
+                if (w.mergedInto == null) {
+                    written.add(new Written(w.contact.id, w.created ? 1 : w.version + 1, w.contact));
+                }
                 if (w.created) {
                     ins.setObject(1, w.contact.id);
                     ins.setObject(2, w.mergedInto);
@@ -955,7 +986,7 @@ public class ContactWriter implements SmartLifecycle {
         if (survivor == null) {
             Contact created = new Contact(newContactId(m));
             created.updatedAt = now;
-            survivor = new Working(created, null, null, true);
+            survivor = new Working(created, null, null, true, 0);
             contacts.put(created.id, survivor);
         }
         before.addAll(survivor.contact.restrictions);
@@ -1013,13 +1044,16 @@ public class ContactWriter implements SmartLifecycle {
         Instant asOf;
         UUID mergedInto;
         final boolean created;
+        /** The row's version as read (0 for a contact this group creates). */
+        final long version;
         boolean dirty;
 
-        Working(Contact contact, Instant asOf, UUID mergedInto, boolean created) {
+        Working(Contact contact, Instant asOf, UUID mergedInto, boolean created, long version) {
             this.contact = contact;
             this.asOf = asOf;
             this.mergedInto = mergedInto;
             this.created = created;
+            this.version = version;
         }
     }
 
@@ -1033,7 +1067,7 @@ public class ContactWriter implements SmartLifecycle {
         for (int from = 0; from < list.size(); from += IN_CHUNK) {
             List<String> chunk = list.subList(from, Math.min(list.size(), from + IN_CHUNK));
             try (PreparedStatement ps = c.prepareStatement(
-                    "SELECT ci.blind_index, c.id, c.key_id, c.payload, c.merged_into FROM contact_identifier ci"
+                    "SELECT ci.blind_index, c.id, c.key_id, c.payload, c.merged_into, c.version FROM contact_identifier ci"
                             + " JOIN contact c ON c.id = ci.contact_id WHERE ci.blind_index IN "
                             + placeholders(chunk.size()) + " FOR UPDATE")) {
                 for (int i = 0; i < padded(chunk.size()); i++) {
@@ -1047,7 +1081,8 @@ public class ContactWriter implements SmartLifecycle {
                             ContactJson.Stored s = ContactJson.read(
                                     cipher.open(rs.getString(3), rs.getBytes(4), id.toString()),
                                     ContactJson.Stored.class);
-                            contacts.put(id, new Working(s.contact(), s.asOf(), rs.getObject(5, UUID.class), false));
+                            contacts.put(id, new Working(s.contact(), s.asOf(), rs.getObject(5, UUID.class), false,
+                                    rs.getLong(6)));
                         }
                     }
                 }

@@ -321,4 +321,43 @@ class FhirIntakeIT {
         assertThat(cs.path("fhirVersion").asText()).isEqualTo("4.0.1");
         assertThat(cs.at("/rest/0/resource").findValuesAsText("type")).contains("Patient", "Appointment");
     }
+
+    @Test
+    void theContactTheWriterHandsToTheEventLogReadersIsTheContactAsStored() throws Exception {
+        String mrn = unique("SEED");
+        String id = unique("p");
+        String body = """
+                {"resourceType":"Patient","id":"%s","meta":{"versionId":"1","lastUpdated":"2026-03-01T10:00:00Z"},
+                 "identifier":[{"type":{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/v2-0203","code":"MR"}]},
+                   "system":"http://hospital.example.org/mrn","value":"%s"}],
+                 "name":[{"use":"official","family":"Seedling","given":["Fhir","Middle"]}],
+                 "telecom":[{"system":"email","value":"seed@example.org"},{"system":"phone","value":"217-555-0123","use":"mobile"}],
+                 "gender":"female","birthDate":"1980-01-01","deceasedDateTime":"2026-02-28T09:30:00Z",
+                 "address":[{"use":"home","line":["1 Main St","Apt 2"],"city":"Springfield","state":"IL","postalCode":"62701"}],
+                 "communication":[{"language":{"coding":[{"system":"urn:ietf:bcp:47","code":"es"}]},"preferred":true}]}
+                """.formatted(id, mrn);
+        assertThat(post("/fhir/Patient", body).getStatusCode().value()).isEqualTo(200);
+        UUID registered = contact("MERCY|" + mrn).orElseThrow().id;
+        // the readers get the writer's own object: every field, with the types a read of the row gives
+        assertSameAsStored(registered);
+
+        // an update: the writer's copy at the row's next version
+        assertThat(post("/fhir/Patient", body.replace("\"versionId\":\"1\"", "\"versionId\":\"2\"")
+                .replace("2026-03-01T10:00:00Z", "2026-03-02T10:00:00Z").replace("seed@example.org",
+                        "seed2@example.org")).getStatusCode().value()).isEqualTo(200);
+        assertThat(store.findById(registered).orElseThrow().email).isEqualTo("seed2@example.org");
+        assertSameAsStored(registered);
+
+        // and a contact registered over HL7 v2, consent segments and all
+        assertSameAsStored(io.caravan.support.HubApi.register(hub(), rest, unique("SEEDH"), "Hlseven", "Seed",
+                "seedh@example.org", "PD1|||||||||||02^Reminder/recall - no calls^HL70215|N\r"
+                        + "CON|1|MKT^Marketing communications^L|||||||||R\r"));
+    }
+
+    void assertSameAsStored(UUID id) {
+        Contact held = org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(10))
+                .until(() -> store.heldForSend(id), Optional::isPresent).orElseThrow();
+        Contact stored = store.findById(id).orElseThrow();
+        assertThat(held).usingRecursiveComparison().withStrictTypeChecking().isEqualTo(stored);
+    }
 }
