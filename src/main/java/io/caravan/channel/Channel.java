@@ -72,12 +72,22 @@ public interface Channel {
         return true;
     }
 
+    /** What a message asking {@link #admit} is: its lane, and whether it is back from a wait in the store. */
+    enum Turn {
+        /** The prompt lane: never told to wait, but counts. */
+        PROMPT,
+        /** The bulk lane, first time at the gate. */
+        BULK,
+        /** The bulk lane, back from a wait (for its turn, or any deferral). */
+        RETURNING
+    }
+
     /**
      * When a message to {@code address} may go, by the destination's own limit (email: the recipient domain's
-     * messages/s): empty for now, or the time its turn comes. A {@code bulk} message (the bulk send lane) told to wait
-     * waits in the store until then, before any decision; a prompt one is never told to wait, but counts.
+     * messages/s): empty for now, or the time its turn comes. A bulk message told to wait waits in the store until
+     * then (status deferred, reason {@code destination-rate}, not an attempt), before any decision is taken.
      */
-    default Optional<java.time.Instant> admit(String address, boolean bulk, java.time.Instant now) {
+    default Optional<java.time.Instant> admit(String address, Turn turn, java.time.Instant now) {
         return Optional.empty();
     }
 

@@ -165,10 +165,11 @@ public class Deliveries {
         Channel ch = channels.require(m.channel());
         Template t = ch.template(m.template()).orElseThrow(() -> new IllegalStateException("template gone"));
         Optional<String> address = ch.address(c);
-        if (address.isPresent() && !(m.status() == MessageStatus.DEFERRED && m.reasons().contains(DESTINATION_RATE))) {
-            // a message back from its wait for the destination's rate has its turn now; any other asks for one
-            Optional<Instant> turn = ch.admit(address.get(), Boolean.TRUE.equals(ex.getProperty(Messages.BULK,
-                    Boolean.class)), clock.instant());
+        if (address.isPresent()) {
+            Channel.Turn asking = !Boolean.TRUE.equals(ex.getProperty(Messages.BULK, Boolean.class))
+                    ? Channel.Turn.PROMPT
+                    : m.status() == MessageStatus.DEFERRED ? Channel.Turn.RETURNING : Channel.Turn.BULK;
+            Optional<Instant> turn = ch.admit(address.get(), asking, clock.instant());
             if (turn.isPresent()) {
                 store.defer(id, List.of(DESTINATION_RATE), false, turn.get(), clock.instant());
                 return;

@@ -56,6 +56,44 @@ class MessagePlanningIT {
     @Autowired
     io.micrometer.core.instrument.MeterRegistry meters;
 
+    static final Map<String, Object> DATA = Map.of("clinicPhone", "+1 217 555 0100");
+
+    /** Registers {@code n} patients, {@code <prefix><i>@<domain>}, and returns their contact ids. */
+    List<UUID> register(String prefix, int n, String domain) throws Exception {
+        List<UUID> contacts = new ArrayList<>();
+        for (int i = 0; i < n; i++) {
+            contacts.add(HubApi.register(HUB, rest, prefix + "-" + i, "Quenby", "Marisol",
+                    prefix.toLowerCase(java.util.Locale.ROOT) + i + "@" + domain, ""));
+        }
+        return contacts;
+    }
+
+    static Messages.Request reminder(UUID contact) {
+        return new Messages.Request(contact, "appointment-reminder-notice", "email", "treatment", DATA);
+    }
+
+    /** A run planned together (a bulk send: the bulk lane). */
+    List<UUID> planRun(List<UUID> contacts) {
+        return messages.planAll(contacts.stream().map(MessagePlanningIT::reminder).toList(), "test").stream()
+                .map(OutboundMessage::id).toList();
+    }
+
+    void awaitSent(List<UUID> ids) {
+        Awaitility.await().atMost(Duration.ofSeconds(30)).until(() -> ids.stream()
+                .allMatch(id -> MessageStatus.SENT.equals(store.find(id).orElseThrow().status())));
+    }
+
+    void assertOneMessageEach(List<UUID> contacts) {
+        for (UUID c : contacts) {
+            assertThat(store.forContact(c)).as("one message per contact, sent once").hasSize(1);
+        }
+    }
+
+    void awaitAWaitForASlot(List<UUID> ids) {
+        Awaitility.await().atMost(Duration.ofSeconds(5)).until(() -> ids.stream().anyMatch(id -> store.find(id)
+                .orElseThrow().reasons().contains(Deliveries.DESTINATION_RATE)));
+    }
+
     @Test
     void aMessagePlannedUnderAKeyIsPlannedOnce() throws Exception {
         UUID c = HubApi.register(HUB, rest, "KEY-1", "Quenby", "Marisol", "key1@example.org", "");
@@ -104,70 +142,48 @@ class MessagePlanningIT {
     @Test
     @org.junit.jupiter.api.Timeout(120)
     void aBulkBacklogNeverHoldsUpAMessagePlannedOnItsOwn() throws Exception {
-        List<UUID> contacts = new ArrayList<>();
-        for (int i = 0; i < 16; i++) {
-            contacts.add(HubApi.register(HUB, rest, "LANE-" + i, "Quenby", "Marisol", "lane" + i + "@example.org",
-                    ""));
-        }
-        Map<String, Object> data = Map.of("clinicPhone", "+1 217 555 0100");
+        List<UUID> contacts = register("LANE", 16, "example.org");
         camel.getRouteController().stopRoute("send-bulk");
         camel.getRouteController().stopRoute("send-prompt");
         List<UUID> bulk;
         List<UUID> prompt = new ArrayList<>();
         try {
             // a bulk send of 10: 4 fill the bulk lane's queue, 6 wait in the store, parked first
-            bulk = messages.planAll(contacts.subList(0, 10).stream().map(c -> new Messages.Request(c,
-                    "appointment-reminder-notice", "email", "treatment", data)).toList(), "test").stream()
-                    .map(OutboundMessage::id).toList();
+            bulk = planRun(contacts.subList(0, 10));
             // then 6 planned one at a time: 4 fill the prompt lane's queue, 2 are parked after the bulk ones
             for (UUID c : contacts.subList(10, 16)) {
-                prompt.add(messages.plan(new Messages.Request(c, "appointment-reminder-notice", "email", "treatment",
-                        data), "test").id());
+                prompt.add(messages.plan(reminder(c), "test").id());
             }
             assertThat(meters.get("caravan.send.queued").tag("lane", "bulk").gauge().value()).isEqualTo(4);
             assertThat(meters.get("caravan.send.queued").tag("lane", "prompt").gauge().value()).isEqualTo(4);
             camel.getRouteController().startRoute("send-prompt");
             // the two parked ones come from the store on the retry sweep, past six bulk ones due earlier whose lane
             // is full
-            Awaitility.await().atMost(Duration.ofSeconds(30)).until(() -> prompt.stream()
-                    .allMatch(id -> MessageStatus.SENT.equals(store.find(id).orElseThrow().status())));
+            awaitSent(prompt);
             assertThat(bulk).as("the bulk lane is held, its messages wait").allSatisfy(id -> assertThat(
                     store.find(id).orElseThrow().status()).isEqualTo(MessageStatus.PLANNED));
         } finally {
             camel.getRouteController().startRoute("send-prompt");
             camel.getRouteController().startRoute("send-bulk");
         }
-        Awaitility.await().atMost(Duration.ofSeconds(30)).until(() -> bulk.stream()
-                .allMatch(id -> MessageStatus.SENT.equals(store.find(id).orElseThrow().status())));
-        for (UUID c : contacts) {
-            assertThat(store.forContact(c)).as("one message per contact, sent once").hasSize(1);
-        }
+        awaitSent(bulk);
+        assertOneMessageEach(contacts);
     }
 
     @Test
     @org.junit.jupiter.api.Timeout(120)
     void aLimitedDomainGetsBulkMessagesAtItsRateAndAPromptOneAtOnce() throws Exception {
-        List<UUID> contacts = new ArrayList<>();
-        for (int i = 0; i < 7; i++) {
-            contacts.add(HubApi.register(HUB, rest, "RATE-" + i, "Quenby", "Marisol", "rate" + i + "@Slow.Example",
-                    ""));
-        }
-        Map<String, Object> data = Map.of("clinicPhone", "+1 217 555 0100");
+        List<UUID> contacts = register("RATE", 7, "Slow.Example");
         // slow.example takes 2 messages/s: a bulk run of 6 gets slots 500 ms apart, the last 2.5 s after the first
-        List<UUID> bulk = messages.planAll(contacts.subList(0, 6).stream().map(c -> new Messages.Request(c,
-                "appointment-reminder-notice", "email", "treatment", data)).toList(), "test").stream()
-                .map(OutboundMessage::id).toList();
-        Awaitility.await().atMost(Duration.ofSeconds(5)).until(() -> bulk.stream().anyMatch(id -> store.find(id)
-                .orElseThrow().reasons().contains(Deliveries.DESTINATION_RATE)));
+        List<UUID> bulk = planRun(contacts.subList(0, 6));
+        awaitAWaitForASlot(bulk);
         long planned = System.nanoTime();
-        UUID prompt = messages.plan(new Messages.Request(contacts.get(6), "appointment-reminder-notice", "email",
-                "treatment", data), "test").id();
+        UUID prompt = messages.plan(reminder(contacts.get(6)), "test").id();
         Awaitility.await().atMost(Duration.ofSeconds(4)).until(() -> MessageStatus.SENT.equals(store.find(prompt)
                 .orElseThrow().status()));
         assertThat(Duration.ofNanos(System.nanoTime() - planned)).as("the prompt one did not wait for a slot")
                 .isLessThan(Duration.ofSeconds(4));
-        Awaitility.await().atMost(Duration.ofSeconds(30)).until(() -> bulk.stream()
-                .allMatch(id -> MessageStatus.SENT.equals(store.find(id).orElseThrow().status())));
+        awaitSent(bulk);
         List<java.time.Instant> sent = bulk.stream().map(id -> store.find(id).orElseThrow().updatedAt()).sorted()
                 .toList();
         assertThat(Duration.between(sent.get(0), sent.get(5))).as("6 messages at 2/s").isGreaterThanOrEqualTo(
@@ -175,26 +191,16 @@ class MessagePlanningIT {
         for (UUID id : bulk) {
             assertThat(outbox.dir().resolve(id + ".eml")).exists();
         }
-        for (UUID c : contacts) {
-            assertThat(store.forContact(c)).as("one message per contact, sent once").hasSize(1);
-        }
+        assertOneMessageEach(contacts);
     }
 
     @Test
     @org.junit.jupiter.api.Timeout(120)
     void aHeldBulkLaneKeepsItsMessagesInTheStoreUntilItGoesAgain() throws Exception {
-        List<UUID> contacts = new ArrayList<>();
-        for (int i = 0; i < 3; i++) {
-            contacts.add(HubApi.register(HUB, rest, "HOLD-" + i, "Quenby", "Marisol", "hold" + i + "@slow.example",
-                    ""));
-        }
-        Map<String, Object> data = Map.of("clinicPhone", "+1 217 555 0100");
+        List<UUID> contacts = register("HOLD", 3, "slow.example");
         // at 2/s the second and third wait in the store for their slots, deferred
-        List<UUID> bulk = messages.planAll(contacts.stream().map(c -> new Messages.Request(c,
-                "appointment-reminder-notice", "email", "treatment", data)).toList(), "test").stream()
-                .map(OutboundMessage::id).toList();
-        Awaitility.await().atMost(Duration.ofSeconds(5)).until(() -> bulk.stream().anyMatch(id -> store.find(id)
-                .orElseThrow().reasons().contains(Deliveries.DESTINATION_RATE)));
+        List<UUID> bulk = planRun(contacts);
+        awaitAWaitForASlot(bulk);
         camel.getRouteController().stopRoute("send-bulk");
         List<UUID> waiting = bulk.stream().filter(id -> store.find(id).orElseThrow().status()
                 != MessageStatus.SENT).toList();
@@ -214,10 +220,7 @@ class MessagePlanningIT {
         } finally {
             camel.getRouteController().startRoute("send-bulk");
         }
-        Awaitility.await().atMost(Duration.ofSeconds(30)).until(() -> bulk.stream()
-                .allMatch(id -> MessageStatus.SENT.equals(store.find(id).orElseThrow().status())));
-        for (UUID c : contacts) {
-            assertThat(store.forContact(c)).as("one message per contact, sent once").hasSize(1);
-        }
+        awaitSent(bulk);
+        assertOneMessageEach(contacts);
     }
 }

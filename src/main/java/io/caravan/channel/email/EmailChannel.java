@@ -27,8 +27,8 @@ class EmailChannel implements Channel {
     }
 
     @Override
-    public Optional<java.time.Instant> admit(String address, boolean bulk, java.time.Instant now) {
-        return rates.admit(address, bulk, now);
+    public Optional<java.time.Instant> admit(String address, Turn turn, java.time.Instant now) {
+        return rates.admit(address, turn, now);
     }
 
     @Override
