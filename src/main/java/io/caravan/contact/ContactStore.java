@@ -64,7 +64,15 @@ public class ContactStore implements MergedRecords {
     }
 
     /** A decrypted contact as the send path holds it, with the row version it was read at. */
-    private record Held(long version, Contact contact) {
+    private record Held(long version, Contact contact, long at) {
+
+        Held(long version, Contact contact) {
+            this(version, contact, System.nanoTime());
+        }
+
+        boolean fresh() {
+            return System.nanoTime() - at < SEND_CACHE_TTL.toNanos();
+        }
     }
 
     private record VersionRow(long version, UUID mergedInto) {
@@ -93,6 +101,27 @@ public class ContactStore implements MergedRecords {
         }
     };
     static final int WRITTEN_SIZE = 5_000;
+    /** Empties {@link #written} of old copies on a quiet hub, where nothing else would. */
+    private final java.util.concurrent.ScheduledExecutorService expiry = java.util.concurrent.Executors
+            .newSingleThreadScheduledExecutor(r -> {
+                Thread t = new Thread(r, "caravan-contact-copies-expiry");
+                t.setDaemon(true);
+                return t;
+            });
+
+    @jakarta.annotation.PostConstruct
+    void startExpiry() {
+        long every = SEND_CACHE_TTL.toMillis() / 2;
+        expiry.scheduleWithFixedDelay(this::dropOldWritten, every, every, java.util.concurrent.TimeUnit.MILLISECONDS);
+    }
+
+    @jakarta.annotation.PreDestroy
+    void stopExpiry() {
+        expiry.shutdownNow();
+        synchronized (written) {
+            written.clear();
+        }
+    }
     static final java.time.Duration SEND_CACHE_TTL = java.time.Duration.ofSeconds(30);
 
     /**
@@ -119,12 +148,9 @@ public class ContactStore implements MergedRecords {
         if (held != null && held.version() == version) {
             return Optional.of(held.contact());
         }
-        synchronized (written) {
-            held = written.get(id);
-        }
+        held = written(id);
         if (held != null && held.version() == version) {
-            forSend.put(id, held);
-            return Optional.of(held.contact());
+            return Optional.of(keep(id, held).contact());
         }
         List<Held> read = jdbc.query("SELECT key_id, payload, version FROM contact WHERE id = ? AND merged_into IS NULL",
                 (rs, n) -> new Held(rs.getLong(3), ContactJson.read(cipher.open(rs.getString(1), rs.getBytes(2),
@@ -132,8 +158,7 @@ public class ContactStore implements MergedRecords {
         if (read.isEmpty()) {
             return findById(id); // merged in between
         }
-        forSend.put(id, read.get(0));
-        return Optional.of(read.get(0).contact());
+        return Optional.of(keep(id, read.get(0)).contact());
     }
 
     /**
@@ -144,9 +169,7 @@ public class ContactStore implements MergedRecords {
         List<Long> version = jdbc.queryForList("SELECT version FROM contact WHERE id = ?", Long.class, id);
         Held held = forSend.getIfPresent(id);
         if (held == null || version.isEmpty() || held.version() != version.get(0)) {
-            synchronized (written) {
-                held = written.get(id);
-            }
+            held = written(id);
         }
         return held != null && !version.isEmpty() && held.version() == version.get(0) ? Optional.of(held.contact())
                 : Optional.empty();
@@ -158,8 +181,40 @@ public class ContactStore implements MergedRecords {
      */
     void seed(UUID id, long version, Contact contact) {
         synchronized (written) {
-            written.remove(id); // a contact written again goes to the young end
-            written.put(id, new Held(version, contact));
+            Held before = written.remove(id); // a contact written again goes to the young end
+            // several writers (PostgreSQL) may hand over a contact's versions out of order: the newest stays
+            written.put(id, before != null && before.version() > version ? before : new Held(version, contact));
+            dropOldWritten();
+        }
+    }
+
+    /**
+     * Into the send cache, unless a reader put the contact there at the same version meanwhile: then that one, so
+     * every reader of a version holds the same object (a campaign's batch and its gate).
+     */
+    private Held keep(UUID id, Held held) {
+        return forSend.asMap().compute(id, (k, cur) -> cur != null && cur.version() == held.version() ? cur : held);
+    }
+
+    /** The writer's copy of a contact, while it is young (PHI stays in memory briefly, as in the send cache). */
+    private Held written(UUID id) {
+        synchronized (written) {
+            dropOldWritten();
+            Held held = written.get(id);
+            return held != null && held.fresh() ? held : null;
+        }
+    }
+
+    /**
+     * Drops the writer's copies older than the send cache keeps its contacts: they are in insertion order, so from
+     * the eldest on. Called on every use and by the cache's cleanup, so a quiet hub holds none for long.
+     */
+    private void dropOldWritten() {
+        synchronized (written) {
+            java.util.Iterator<Held> it = written.values().iterator();
+            while (it.hasNext() && !it.next().fresh()) {
+                it.remove();
+            }
         }
     }
 
@@ -187,10 +242,13 @@ public class ContactStore implements MergedRecords {
                         long version = rs.getLong(2);
                         Held held = forSend.getIfPresent(id);
                         if (held == null || held.version() != version) {
+                            held = written(id);
+                        }
+                        if (held == null || held.version() != version) {
                             held = new Held(version, ContactJson.read(cipher.open(rs.getString(4), rs.getBytes(5),
                                     id.toString()), ContactJson.Stored.class).contact());
-                            forSend.put(id, held);
                         }
+                        held = keep(id, held);
                         out.put(id, held.contact());
                     }, part.toArray());
         }

@@ -630,10 +630,16 @@ public class ContactWriter implements SmartLifecycle {
         this.store = store;
     }
 
+    /** After the commit: a failure here must not send a committed group down the rollback path. */
     private void seed(List<Written> written) {
-        ContactStore s = store == null ? null : store.getIfAvailable();
-        if (s != null) {
-            written.forEach(w -> s.seed(w.id(), w.version(), w.contact()));
+        try {
+            ContactStore s = store == null ? null : store.getIfAvailable();
+            if (s != null) {
+                written.forEach(w -> s.seed(w.id(), w.version(), w.contact()));
+            }
+        } catch (RuntimeException e) {
+            log.warn("Committed contacts not handed to the readers ({}); they read them from the store",
+                    e.getClass().getSimpleName());
         }
     }
 
