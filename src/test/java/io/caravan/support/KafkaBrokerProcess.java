@@ -73,7 +73,8 @@ public final class KafkaBrokerProcess implements AutoCloseable {
         process = new ProcessBuilder(java(), "-Xmx384m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-cp",
                 classpath(), "kafka.Kafka", properties.toString())
                 .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(log().toFile())).start();
-        long until = System.currentTimeMillis() + 90_000;
+        // on a loaded 2-core machine (three hub JVMs of a cluster test beside it) a KRaft start took 100 s
+        long until = System.currentTimeMillis() + 180_000;
         while (System.currentTimeMillis() < until) {
             if (!process.isAlive()) {
                 throw new IllegalStateException("broker exited with " + process.exitValue() + ": see " + log());
