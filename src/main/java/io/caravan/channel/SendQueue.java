@@ -10,7 +10,8 @@ import org.springframework.stereotype.Component;
  * The {@code send-queue} route's step: offers a planned message's id to its lane's send queue ({@code seda:send-queue}
  * for the prompt lane, {@code seda:send-queue-bulk} for the bulk lane, each with its own senders) and throws
  * {@link SendQueueFull} when it stays full for the offer timeout, so the route parks the message on that exception
- * alone (the seda producer reports a full queue as a bare {@code IllegalStateException}, which any bug could throw too).
+ * alone (the seda producer reports a full queue as a bare {@code IllegalStateException}, which any bug could throw
+ * too).
  */
 @Component("sendQueue")
 public class SendQueue implements Processor {

@@ -109,6 +109,8 @@ public class ContactStore implements MergedRecords {
                 return t;
             });
 
+    static final java.time.Duration SEND_CACHE_TTL = java.time.Duration.ofSeconds(30);
+
     @jakarta.annotation.PostConstruct
     void startExpiry() {
         long every = SEND_CACHE_TTL.toMillis() / 2;
@@ -122,7 +124,6 @@ public class ContactStore implements MergedRecords {
             written.clear();
         }
     }
-    static final java.time.Duration SEND_CACHE_TTL = java.time.Duration.ofSeconds(30);
 
     /**
      * The contact as {@link #findById} reads it, for the send path (the planner and the gate at send time) and the
@@ -207,7 +208,7 @@ public class ContactStore implements MergedRecords {
 
     /**
      * Drops the writer's copies older than the send cache keeps its contacts: they are in insertion order, so from
-     * the eldest on. Called on every use and by the cache's cleanup, so a quiet hub holds none for long.
+     * the eldest on. Called on every use and by the timer, so a quiet hub holds none for long.
      */
     private void dropOldWritten() {
         synchronized (written) {

@@ -616,7 +616,7 @@ public class ContactWriter implements SmartLifecycle {
 
     /**
      * A contact as this writer committed it, at its new version: the event-log readers that read it next (the segment
-     * index, the workflow engine) take it from the send path's cache instead of decrypting and parsing the row again.
+     * index, the workflow engine) take it from ContactStore instead of decrypting and parsing the row again.
      * The writer builds its contacts afresh for each group and never touches them after the commit.
      */
     private record Written(UUID id, long version, Contact contact) {
@@ -1073,8 +1073,9 @@ public class ContactWriter implements SmartLifecycle {
         for (int from = 0; from < list.size(); from += IN_CHUNK) {
             List<String> chunk = list.subList(from, Math.min(list.size(), from + IN_CHUNK));
             try (PreparedStatement ps = c.prepareStatement(
-                    "SELECT ci.blind_index, c.id, c.key_id, c.payload, c.merged_into, c.version FROM contact_identifier ci"
-                            + " JOIN contact c ON c.id = ci.contact_id WHERE ci.blind_index IN "
+                    "SELECT ci.blind_index, c.id, c.key_id, c.payload, c.merged_into, c.version"
+                            + " FROM contact_identifier ci JOIN contact c ON c.id = ci.contact_id"
+                            + " WHERE ci.blind_index IN "
                             + placeholders(chunk.size()) + " FOR UPDATE")) {
                 for (int i = 0; i < padded(chunk.size()); i++) {
                     ps.setBytes(i + 1, HEX.parseHex(chunk.get(Math.min(i, chunk.size() - 1))));
