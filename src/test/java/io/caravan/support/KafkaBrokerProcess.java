@@ -85,6 +85,8 @@ public final class KafkaBrokerProcess implements AutoCloseable {
                 Thread.sleep(250);
             }
         }
+        // not left running behind a failed test class
+        process.destroyForcibly();
         throw new IllegalStateException("broker did not start: see " + log());
     }
 
