@@ -289,6 +289,16 @@ public class AuditLog implements SmartLifecycle {
     }
 
     /**
+     * {@link #awaitDurable} for an entry a caller queued itself and may wait on again (counted in
+     * {@link #waitedAppends()} like {@link #appendAndWait}): a caller that gave up waiting can come back to the same
+     * entry, which the writer may still commit, instead of appending it a second time.
+     */
+    public long waitFor(CompletableFuture<Long> queued) {
+        waitedAppends.increment();
+        return await(queued);
+    }
+
+    /**
      * Waits until a queued entry is durable (see {@link #append}); throws {@link AuditUnavailable} as
      * {@link #appendAndWait} does. For callers that queue an entry, do work that does not act on it yet, then wait.
      */

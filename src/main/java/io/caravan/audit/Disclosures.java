@@ -62,6 +62,19 @@ public class Disclosures {
         return audit.appendAndWait(entry(d, actor), with);
     }
 
+    /**
+     * Queues a disclosure with the statements of its change (both commit, or neither) without waiting: for a caller
+     * that must know, after a wait that gave up, whether this very entry committed (see {@link AuditLog#waitFor}).
+     */
+    public java.util.concurrent.CompletableFuture<Long> queue(Disclosure d, String actor, AuditLog.TxWork with) {
+        return audit.append(entry(d, actor), with);
+    }
+
+    /** Waits until a disclosure {@link #queue queued} earlier is durable; throws as {@link #record} does. */
+    public long awaitQueued(java.util.concurrent.CompletableFuture<Long> queued) {
+        return audit.waitFor(queued);
+    }
+
     /** Records several disclosures together (one wait for all) and returns once every entry is durable. */
     public void recordAll(java.util.List<Disclosure> all, String actor) {
         if (!all.isEmpty()) {

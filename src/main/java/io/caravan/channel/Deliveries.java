@@ -316,7 +316,12 @@ public class Deliveries {
         final String protection;
         final List<String> reasons;
         final java.time.Instant at;
-        boolean disclosed;
+        /**
+         * The disclosure's entry, once queued. A wait that gave up (the store away longer than the trail's wait) leaves
+         * it with the trail's writer, which may still commit it once the store is back: a retry waits on this entry
+         * again rather than queue a second one - two would account for one message twice.
+         */
+        CompletableFuture<Long> entry;
 
         SentRecord(UUID id, Disclosures.Disclosure disclosure, String actor, String protection, List<String> reasons,
                 java.time.Instant at) {
@@ -329,23 +334,27 @@ public class Deliveries {
         }
 
         void write() {
-            if (store.logsEvent(MessageStatus.SENT)) {
+            boolean withEvent = store.logsEvent(MessageStatus.SENT);
+            if (entry == null || entry.isCompletedExceptionally() && !landed(withEvent)) {
                 // the status commits with its event, in the log's transaction, after the disclosure (the trail's
-                // writer cannot append to the event log in its own)
-                if (!disclosed) {
-                    disclosures.record(disclosure, actor);
-                    disclosed = true;
-                }
+                // writer cannot append to the event log in its own); otherwise both in the trail's commit
+                entry = disclosures.queue(disclosure, actor, withEvent ? null
+                        : store.finishWork(id, MessageStatus.SENT, protection, reasons, at));
+            }
+            disclosures.awaitQueued(entry);
+            if (withEvent) {
+                // conditional on the message still planned or deferred: a repeat after a lost answer changes nothing
                 store.finish(id, MessageStatus.SENT, protection, reasons, at);
-            } else {
-                disclosures.record(disclosure, actor, store.finishWork(id, MessageStatus.SENT, protection, reasons,
-                        at));
             }
         }
 
-        /** Whether an earlier write committed though its answer was lost (the status moved on with it). */
-        boolean landed() {
-            return !store.logsEvent(MessageStatus.SENT) && store.find(id)
+        /**
+         * After the writer failed the entry: whether its commit landed all the same (the database committed but the
+         * answer was lost), which shows in the status that committed with it. With the event path the status is not in
+         * the entry's commit, and a failed entry is written again.
+         */
+        boolean landed(boolean withEvent) {
+            return !withEvent && store.find(id)
                     .map(o -> o.status() != MessageStatus.PLANNED && o.status() != MessageStatus.DEFERRED)
                     .orElse(true);
         }
@@ -368,9 +377,7 @@ public class Deliveries {
 
     private void retry(SentRecord record, int attempt) {
         try {
-            if (!record.landed()) {
-                record.write();
-            }
+            record.write();
             unrecorded.decrementAndGet();
             log.info("Message {}: its record committed after {} attempts", record.id, attempt + 1);
         } catch (RuntimeException e) {

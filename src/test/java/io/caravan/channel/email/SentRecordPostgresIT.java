@@ -43,6 +43,9 @@ class SentRecordPostgresIT {
     /** Set by the test: the next message the relay takes stops PostgreSQL before the relay answers 250. */
     static final AtomicBoolean STOP_ON_DATA = new AtomicBoolean();
     static final CompletableFuture<Void> STOPPED = new CompletableFuture<>();
+    /** Set by a test: run when the relay takes the next message, before it answers 250. */
+    static final java.util.concurrent.atomic.AtomicReference<Runnable> ON_DATA =
+            new java.util.concurrent.atomic.AtomicReference<>();
 
     static {
         try {
@@ -53,6 +56,10 @@ class SentRecordPostgresIT {
                 if (STOP_ON_DATA.getAndSet(false)) {
                     STOPPED.complete(null);
                     PostgresSupport.stopOrStartPrivateCluster(false);
+                }
+                Runnable hook = ON_DATA.getAndSet(null);
+                if (hook != null) {
+                    hook.run();
                 }
                 return 0;
             };
@@ -79,6 +86,8 @@ class SentRecordPostgresIT {
     TestRestTemplate rest;
     @Autowired
     Deliveries deliveries;
+    @Autowired
+    io.caravan.audit.AuditLog audit;
 
     @Test
     void aMessageThatWentWhileTheDatabaseStoppedIsRecordedSentOnceWhenItIsBack() throws Exception {
@@ -116,5 +125,46 @@ class SentRecordPostgresIT {
                 .getForEntity("/api/contacts/{id}/disclosures", String.class, id).getBody());
         assertThat(disclosures.findValuesAsText("recipient").stream()
                 .filter("sent.record@example.org"::equals).count()).as(disclosures.toString()).isEqualTo(2);
+    }
+
+    /**
+     * The trail's writer is held up past the sender's wait (a database that answers again only after the wait gave
+     * up): the disclosure's entry is still queued when the sender retries, and the writer commits it later. The retry
+     * must wait for that entry, not queue a second one - the message went once and is accounted for once.
+     */
+    @Test
+    void aRecordThatOutwaitedTheTrailIsAccountedForOnce() throws Exception {
+        EmailApi api = new EmailApi(rest);
+        UUID id = HubApi.register(HUB, rest, "SENTREC-2", "Quenby", "Marisol", "outwaited@example.org", "");
+        java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
+        // an entry whose change holds the writer's transaction: the disclosure queued behind it waits longer than
+        // the sender does (10 s)
+        ON_DATA.set(() -> audit.append(io.caravan.audit.AuditDraft.of("test", "hold"), c -> {
+            try {
+                release.await(60, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }));
+        ResponseEntity<String> accepted = api.send(TestHub.INTEGRATION, id, "appointment-reminder-notice", "treatment",
+                Map.of("clinicPhone", "+1 217 555 0100"));
+        String messageId = HubApi.JSON.readTree(accepted.getBody()).get("id").asText();
+        try {
+            Awaitility.await().atMost(Duration.ofSeconds(30)).until(() -> deliveries.unrecorded() == 1);
+            // the sender's retries come round (after 1 s, 2 s, 4 s) while the writer is still held
+            Thread.sleep(8_000);
+        } finally {
+            release.countDown();
+        }
+        Awaitility.await().atMost(Duration.ofSeconds(60)).until(() -> deliveries.unrecorded() == 0);
+        JsonNode m = api.until(messageId, Set.of("planned", "deferred"));
+        assertThat(m.get("status").asText()).as(m.toString()).isEqualTo("sent");
+        Thread.sleep(2_000);
+        assertThat(RELAY.received.stream().filter(r -> r.to().equals("outwaited@example.org")).count())
+                .isEqualTo(1);
+        JsonNode disclosures = HubApi.JSON.readTree(rest.withBasicAuth(TestHub.COMPLIANCE, TestHub.USER_PASSWORD)
+                .getForEntity("/api/contacts/{id}/disclosures", String.class, id).getBody());
+        assertThat(disclosures.findValuesAsText("recipient").stream()
+                .filter("outwaited@example.org"::equals).count()).as(disclosures.toString()).isEqualTo(1);
     }
 }
