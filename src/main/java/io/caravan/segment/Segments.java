@@ -491,10 +491,20 @@ public class Segments implements SmartLifecycle {
      */
     void indexed(UUID contactId, IndexedAttributes before, IndexedAttributes after) {
         hold();
+        Run run = run();
+        // most events leave the row as it was (a day's facts, codes already known): nothing to seal and write, but
+        // the segments are still evaluated - engagement and journey facts live outside the row. On several nodes the
+        // row is written all the same: its new change number is what brings a lagging node's memory up to date
+        if (severalNodes || !after.equals(before) || !index.contains(contactId)) {
+            stored(contactId, before, after, run);
+        }
+        evaluate(contactId, run);
+    }
+
+    private void stored(UUID contactId, IndexedAttributes before, IndexedAttributes after, Run run) {
         long prior = index.version(contactId);
         index.put(contactId, after, storeRow(contactId, after));
         // a run of events may touch one contact several times: a rollback puts back what it held before the first
-        Run run = run();
         if (run.touched.add(contactId)) {
             TransactionSynchronizationManager.registerSynchronization(new TransactionSynchronization() {
                 @Override
@@ -509,6 +519,9 @@ public class Segments implements SmartLifecycle {
                 }
             });
         }
+    }
+
+    private void evaluate(UUID contactId, Run run) {
         if (run.evaluated == null) {
             run.evaluated = new HashSet<>(jdbc.queryForList("SELECT segment_id FROM segment_state", String.class));
             run.outside = outside();

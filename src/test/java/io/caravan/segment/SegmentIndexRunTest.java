@@ -78,6 +78,23 @@ class SegmentIndexRunTest {
     }
 
     @Test
+    void anEventThatChangesNoAttributeLeavesTheStoredRowAlone() {
+        UUID dee = UUID.randomUUID();
+        tx.executeWithoutResult(s -> segments.indexed(dee, null, in("IL")));
+        byte[] sealed = jdbc.queryForObject("SELECT payload FROM segment_attribute WHERE contact_id = ?",
+                byte[].class, dee);
+        tx.executeWithoutResult(s -> segments.indexed(dee, segments.stored(dee), in("IL")));
+        // sealed afresh, the payload would differ (a new nonce): the same bytes mean it was not written again
+        assertThat(jdbc.queryForObject("SELECT payload FROM segment_attribute WHERE contact_id = ?", byte[].class,
+                dee)).isEqualTo(sealed);
+        assertThat(in("IL", dee)).isOne();
+
+        tx.executeWithoutResult(s -> segments.indexed(dee, segments.stored(dee), in("MO")));
+        assertThat(segments.stored(dee)).isEqualTo(in("MO"));
+        assertThat(in("MO", dee)).isOne();
+    }
+
+    @Test
     void aRolledBackRunForgetsAContactItIndexedFirst() {
         UUID bo = UUID.randomUUID();
         assertThatThrownBy(() -> tx.executeWithoutResult(s -> {
