@@ -91,6 +91,16 @@ public interface Channel {
         return Optional.empty();
     }
 
+    /**
+     * A place among the sends under way to {@code address}'s destination (email: the recipient domain's concurrency),
+     * taken before the decision: the action to run once the attempt is over, or null when the destination has as many
+     * under way as it may - a bulk message then waits in the store a moment (status deferred, reason
+     * {@code destination-busy}, not an attempt). A prompt message always gets one.
+     */
+    default Runnable enter(String address, Turn turn) {
+        return () -> { };
+    }
+
     default String deliveryUri() {
         return "direct:deliver-" + name();
     }

@@ -47,6 +47,10 @@ public class Deliveries {
     public static final String REASONS = "CaravanReasons";
     /** The reason of a message waiting in the store for its turn at its destination's rate ({@link Channel#admit}). */
     public static final String DESTINATION_RATE = "destination-rate";
+    /** The reason of a message waiting in the store because its destination has all the sends it may have under way. */
+    public static final String DESTINATION_BUSY = "destination-busy";
+    /** How long such a message waits before it asks again (the retry sweep takes it at its next round after). */
+    static final java.time.Duration BUSY_WAIT = java.time.Duration.ofSeconds(1);
     /** The send-time decision's audit entry, queued at the gate: see {@link #awaitDecision}. */
     static final String DECISION_RECORDED = "CaravanDecisionRecorded";
 
@@ -169,8 +173,22 @@ public class Deliveries {
             Channel.Turn asking = !Boolean.TRUE.equals(ex.getProperty(Messages.BULK, Boolean.class))
                     ? Channel.Turn.PROMPT
                     : m.status() == MessageStatus.DEFERRED ? Channel.Turn.RETURNING : Channel.Turn.BULK;
+            Runnable leave = ch.enter(address.get(), asking);
+            if (leave == null) {
+                // the destination's sends under way are all taken (a slow domain): this send thread goes on to the
+                // next message rather than wait with them
+                store.defer(id, List.of(DESTINATION_BUSY), false, clock.instant().plus(BUSY_WAIT), clock.instant());
+                return;
+            }
+            ex.getExchangeExtension().addOnCompletion(new org.apache.camel.support.SynchronizationAdapter() {
+                @Override
+                public void onDone(Exchange done) {
+                    leave.run();
+                }
+            });
             Optional<Instant> turn = ch.admit(address.get(), asking, clock.instant());
             if (turn.isPresent()) {
+                leave.run();
                 store.defer(id, List.of(DESTINATION_RATE), false, turn.get(), clock.instant());
                 return;
             }

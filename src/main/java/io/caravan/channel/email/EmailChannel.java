@@ -19,11 +19,18 @@ class EmailChannel implements Channel {
     private final EmailTemplates templates;
     private final Tracking tracking;
     private final DomainRates rates;
+    private final DomainConcurrency concurrency;
 
     EmailChannel(EmailTemplates templates, Tracking tracking, EmailProperties props) {
         this.templates = templates;
         this.tracking = tracking;
         this.rates = new DomainRates(props.domainRates());
+        this.concurrency = new DomainConcurrency(props.domainConcurrency());
+    }
+
+    @Override
+    public Runnable enter(String address, Turn turn) {
+        return concurrency.enter(address, turn == Turn.PROMPT);
     }
 
     @Override

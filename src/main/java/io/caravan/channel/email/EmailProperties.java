@@ -31,12 +31,16 @@ import org.springframework.validation.annotation.Validated;
  * @param direct        delivery straight to the recipients' MX hosts instead of a relay
  * @param domainRates   per recipient domain ({@code gmail.com}, exact), the messages/s it receives at most from
  *                      this node, whatever the transport: bulk messages over the rate wait in the store for their turn
+ * @param domainConcurrency per recipient domain, the bulk sends under way at once on this node; more wait in the store
+ *                      a second at a time, so a slow domain holds only that many send threads, not the whole lane.
+ *                      Default: with direct delivery twice {@code direct.connections} (a connection each and one
+ *                      waiting for it), with a relay none ({@code 0}: the relay's connections are every domain's)
  */
 @Validated
 @ConfigurationProperties("caravan.email")
 public record EmailProperties(Path templatesDir, String from, String publicBaseUrl, Path outboxDir, String relay,
         DkimKey dkim, Map<String, PurposePolicy> protection, Portal portal, Retry retry, Bounces bounces,
-        Direct direct, Map<String, Double> domainRates) {
+        Direct direct, Map<String, Double> domainRates, Integer domainConcurrency) {
 
     /** The DKIM key; signing is on unless {@code enabled} is false. */
     public record DkimKey(Boolean enabled, String domain, String selector, Path keyFile) {
@@ -156,6 +160,11 @@ public record EmailProperties(Path templatesDir, String from, String publicBaseU
                         + " must be a number of messages/s above 0");
             }
         });
+        if (domainConcurrency == null) {
+            domainConcurrency = direct.enabled() ? 2 * direct.connections() : 0;
+        } else if (domainConcurrency < 0) {
+            throw new IllegalArgumentException("caravan.email.domain-concurrency must be 0 (no limit) or more");
+        }
     }
 
     /** The policy for a purpose; purposes not configured get the defaults (portal, no TLS exclusivity, GCM). */

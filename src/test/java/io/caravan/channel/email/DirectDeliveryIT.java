@@ -94,6 +94,8 @@ class DirectDeliveryIT {
             DNS.a("mx.sts-good.test", "127.0.0.2");
             DNS.txt("_mta-sts.sts-good.test", "v=STSv1; id=1");
             DNS.a("mta-sts.sts-good.test", "127.0.0.5");
+            // slow.test: a domain whose server takes its time over each message (its MX has its own connections)
+            DNS.mx("slow.test", 10, "evil.other.test");
         } catch (Exception e) {
             throw new ExceptionInInitializerError(e);
         }
@@ -108,6 +110,9 @@ class DirectDeliveryIT {
         r.add("caravan.email.direct.mta-sts-port", () -> POLICIES.getAddress().getPort());
         r.add("caravan.email.direct.trust-certificates", () -> CERTS.resolve("ca.pem").toString());
         r.add("caravan.email.retry.backoff", () -> "1h");
+        // one connection per MX host (so two sends under way per domain), and a bulk lane of four senders
+        r.add("caravan.email.direct.connections", () -> "1");
+        r.add("caravan.send.bulk-consumers", () -> "4");
     }
 
     @AfterAll
@@ -120,6 +125,10 @@ class DirectDeliveryIT {
 
     @Autowired
     TestRestTemplate rest;
+    @Autowired
+    io.caravan.channel.Messages messages;
+    @Autowired
+    io.caravan.channel.MessageStore store;
 
     UUID patient(String mrn, String email) throws Exception {
         return HubApi.register(HUB, rest, mrn, "Quenby", "Marisol", email, "");
@@ -168,5 +177,65 @@ class DirectDeliveryIT {
                 Map.of("clinicPhone", "+1 217 555 0100"));
         assertThat(m.get("status").asText()).as(m.toString()).isEqualTo("sent");
         assertThat(receivedBy(TRUSTED, "reader@sts-good.test")).isEqualTo(1);
+    }
+
+    /**
+     * A run of bulk messages to a domain whose server is slow, with messages to another domain after them: the slow
+     * domain gets its two sends under way (a connection and one waiting for it), the rest of its messages wait in the
+     * store, and the bulk lane's other senders deliver the other domain's messages meanwhile - before, every sender
+     * sat waiting for the slow domain's connection, up to a minute each.
+     */
+    @Test
+    void aSlowDomainHoldsOnlyItsOwnSendsNotTheBulkLane() throws Exception {
+        java.util.List<UUID> slow = new java.util.ArrayList<>();
+        for (int i = 0; i < 5; i++) {
+            slow.add(patient("DIRECT-SLOW-" + i, "reader" + i + "@slow.test"));
+        }
+        java.util.List<UUID> quick = java.util.List.of(patient("DIRECT-QUICK-1", "quick1@good.test"),
+                patient("DIRECT-QUICK-2", "quick2@good.test"));
+        java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
+        TRUSTED.verdict = r -> {
+            if (r.to().endsWith("@slow.test")) {
+                try {
+                    release.await(90, java.util.concurrent.TimeUnit.SECONDS);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }
+            return 0;
+        };
+        try {
+            java.util.List<io.caravan.channel.Messages.Request> run = new java.util.ArrayList<>();
+            for (UUID c : slow) {
+                run.add(new io.caravan.channel.Messages.Request(c, "appointment-reminder-notice", "email",
+                        "treatment", Map.of("clinicPhone", "+1 217 555 0100")));
+            }
+            for (UUID c : quick) {
+                run.add(new io.caravan.channel.Messages.Request(c, "appointment-reminder-notice", "email",
+                        "treatment", Map.of("clinicPhone", "+1 217 555 0100")));
+            }
+            java.util.List<io.caravan.channel.OutboundMessage> planned = messages.planAll(run, "test");
+            java.util.List<UUID> slowIds = planned.subList(0, 5).stream().map(m -> m.id()).toList();
+            java.util.List<UUID> quickIds = planned.subList(5, 7).stream().map(m -> m.id()).toList();
+
+            org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(20))
+                    .until(() -> quickIds.stream().allMatch(id -> status(id).equals("sent")));
+            assertThat(receivedBy(TRUSTED, "quick1@good.test") + receivedBy(TRUSTED, "quick2@good.test"))
+                    .isEqualTo(2);
+            assertThat(slowIds.stream().filter(id -> store.find(id).orElseThrow().reasons()
+                    .contains(io.caravan.channel.Deliveries.DESTINATION_BUSY)).count())
+                    .as("the slow domain's messages beyond its two wait in the store").isPositive();
+            assertThat(slowIds.stream().filter(id -> status(id).equals("sent")).count()).isZero();
+        } finally {
+            release.countDown();
+        }
+        org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(60))
+                .until(() -> slow.stream().allMatch(c -> receivedBy(TRUSTED, "reader" + slow.indexOf(c)
+                        + "@slow.test") == 1));
+        TRUSTED.verdict = r -> 0;
+    }
+
+    String status(UUID message) {
+        return store.find(message).orElseThrow().status().value();
     }
 }
