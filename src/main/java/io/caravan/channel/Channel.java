@@ -57,7 +57,6 @@ public interface Channel {
         return false;
     }
 
-    /** The route that delivers for this channel. */
     /** Contacts a person opened / clicked a message of this channel to, as far as it can tell. */
     default java.util.Set<UUID> engagedContacts(String what) {
         return java.util.Set.of();
@@ -70,6 +69,15 @@ public interface Channel {
      */
     default boolean sendsHere() {
         return true;
+    }
+
+    /**
+     * Why the channel may carry no message at all on {@code today} (UTC), whoever it is to - email: its relay's BAA
+     * has ended - or empty when it may. The gate then takes no decision: the message waits in the store (status
+     * deferred with this reason, not an attempt) and asks again later.
+     */
+    default Optional<String> closed(java.time.LocalDate today) {
+        return Optional.empty();
     }
 
     /** What a message asking {@link #admit} is: its lane, and whether it is back from a wait in the store. */

@@ -51,6 +51,8 @@ public class Deliveries {
     public static final String DESTINATION_BUSY = "destination-busy";
     /** How long such a message waits before it asks again (the retry sweep takes it at its next round after). */
     static final java.time.Duration BUSY_WAIT = java.time.Duration.ofSeconds(1);
+    /** How long a message waits when its channel is closed ({@link Channel#closed}) before it asks again. */
+    static final java.time.Duration CLOSED_WAIT = java.time.Duration.ofMinutes(15);
     /** The send-time decision's audit entry, queued at the gate: see {@link #awaitDecision}. */
     static final String DECISION_RECORDED = "CaravanDecisionRecorded";
 
@@ -165,8 +167,13 @@ public class Deliveries {
             store.dueAfterClaim(id, clock.instant());
             return;
         }
-        Contact c = consents.requireContactForSend(m.contactId());
         Channel ch = channels.require(m.channel());
+        Optional<String> closed = ch.closed(java.time.LocalDate.ofInstant(clock.instant(), java.time.ZoneOffset.UTC));
+        if (closed.isPresent()) {
+            store.defer(id, List.of(closed.get()), false, clock.instant().plus(CLOSED_WAIT), clock.instant());
+            return;
+        }
+        Contact c = consents.requireContactForSend(m.contactId());
         Template t = ch.template(m.template()).orElseThrow(() -> new IllegalStateException("template gone"));
         Optional<String> address = ch.address(c);
         if (address.isPresent()) {

@@ -21,11 +21,19 @@ class EmailChannel implements Channel {
     private final DomainRates rates;
     private final DomainConcurrency concurrency;
 
-    EmailChannel(EmailTemplates templates, Tracking tracking, EmailProperties props) {
+    private final RelayBaa baa;
+
+    EmailChannel(EmailTemplates templates, Tracking tracking, EmailProperties props, RelayBaa baa) {
         this.templates = templates;
         this.tracking = tracking;
         this.rates = new DomainRates(props.domainRates());
         this.concurrency = new DomainConcurrency(props.domainConcurrency());
+        this.baa = baa;
+    }
+
+    @Override
+    public Optional<String> closed(java.time.LocalDate today) {
+        return baa.closed(today);
     }
 
     @Override

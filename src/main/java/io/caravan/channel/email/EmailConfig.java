@@ -52,6 +52,11 @@ class EmailConfig {
             // a relay handles messages with PHI (portal notices aside, S/MIME and PGP hide only the body)
             throw new IllegalStateException("caravan.email.relay: adapter " + a.id + " has no signed BAA");
         }
+        RelayBaa baa = RelayBaa.of(a.id, a.baa.expires);
+        if (baa.ends() != null && java.time.LocalDate.now(clock.withZone(java.time.ZoneOffset.UTC)).isAfter(baa.ends())) {
+            log.error("caravan.email.relay: adapter {} has a BAA that ended on {}: no email goes to it until it is"
+                    + " renewed", a.id, baa.ends());
+        }
         SmtpRelay r = SmtpRelay.from(a, props.bounces().address(), clock);
         log.info("Email goes through SMTP relay {} (onward TLS {})", a.id, a.smtp.onwardTls);
         return r;
@@ -69,6 +74,16 @@ class EmailConfig {
         }
         log.info("Email goes directly to the recipients' MX hosts (MTA-STS honoured)");
         return DirectDelivery.from(props.direct(), props.bounces().address(), clock);
+    }
+
+    /** The relay's BAA end date, which the email channel checks before every send (none without a relay). */
+    @Bean
+    RelayBaa relayBaa(EmailProperties props, io.caravan.mapping.MappingCatalog catalog) {
+        if (props.relay() == null) {
+            return RelayBaa.NONE;
+        }
+        return catalog.adapters().stream().filter(x -> x.id.equals(props.relay())).findFirst()
+                .map(a -> RelayBaa.of(a.id, a.baa == null ? null : a.baa.expires)).orElse(RelayBaa.NONE);
     }
 
     /** camel-mail's senders for the route's two smtp endpoints (verified / opportunistic TLS). */
