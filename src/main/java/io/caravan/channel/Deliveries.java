@@ -347,6 +347,8 @@ public class Deliveries {
          * again rather than queue a second one - two would account for one message twice.
          */
         CompletableFuture<Long> entry;
+        /** Whether the status commits apart from the entry, with its event (as it was when the entry was queued). */
+        boolean statusApart;
 
         SentRecord(UUID id, Disclosures.Disclosure disclosure, String actor, String protection, List<String> reasons,
                 java.time.Instant at) {
@@ -359,15 +361,15 @@ public class Deliveries {
         }
 
         void write() {
-            boolean withEvent = store.logsEvent(MessageStatus.SENT);
-            if (entry == null || entry.isCompletedExceptionally() && !landed(withEvent)) {
+            if (entry == null || entry.isCompletedExceptionally() && !landed()) {
                 // the status commits with its event, in the log's transaction, after the disclosure (the trail's
                 // writer cannot append to the event log in its own); otherwise both in the trail's commit
-                entry = disclosures.queue(disclosure, actor, withEvent ? null
+                statusApart = store.logsEvent(MessageStatus.SENT);
+                entry = disclosures.queue(disclosure, actor, statusApart ? null
                         : store.finishWork(id, MessageStatus.SENT, protection, reasons, at));
             }
             disclosures.awaitQueued(entry);
-            if (withEvent) {
+            if (statusApart) {
                 // conditional on the message still planned or deferred: a repeat after a lost answer changes nothing
                 store.finish(id, MessageStatus.SENT, protection, reasons, at);
             }
@@ -378,8 +380,8 @@ public class Deliveries {
          * answer was lost), which shows in the status that committed with it. With the event path the status is not in
          * the entry's commit, and a failed entry is written again.
          */
-        boolean landed(boolean withEvent) {
-            return !withEvent && store.find(id)
+        boolean landed() {
+            return !statusApart && store.find(id)
                     .map(o -> o.status() != MessageStatus.PLANNED && o.status() != MessageStatus.DEFERRED)
                     .orElse(true);
         }
