@@ -100,13 +100,34 @@ public interface Channel {
     }
 
     /**
-     * A place among the sends under way to {@code address}'s destination (email: the recipient domain's concurrency),
-     * taken before the decision: the action to run once the attempt is over, or null when the destination has as many
-     * under way as it may - a bulk message then waits in the store a moment (status deferred, reason
-     * {@code destination-busy}, not an attempt). A prompt message always gets one.
+     * A place among the sends under way to a destination ({@link #enter}): go, giving it back with {@code leave} once
+     * the attempt is over, or wait in the store until {@code waitUntil}.
      */
-    default Runnable enter(String address, Turn turn) {
-        return () -> { };
+    record Place(Runnable leave, java.time.Instant waitUntil) {
+        /** A place that costs nothing to give back. */
+        public static final Place GO = new Place(() -> { }, null);
+
+        public static Place go(Runnable leave) {
+            return new Place(leave, null);
+        }
+
+        public static Place waitUntil(java.time.Instant turn) {
+            return new Place(null, turn);
+        }
+
+        public boolean taken() {
+            return waitUntil == null;
+        }
+    }
+
+    /**
+     * A place among the sends under way to {@code address}'s destination (email: the recipient domain's MX host or
+     * domain), taken before the decision and given back once the attempt is over; or, when the destination has as
+     * many under way as it may, the time to ask again - a bulk message then waits in the store until it (status
+     * deferred, reason {@code destination-busy}, not an attempt). A prompt message always gets one.
+     */
+    default Place enter(String address, Turn turn) {
+        return Place.GO;
     }
 
     default String deliveryUri() {

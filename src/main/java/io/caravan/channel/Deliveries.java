@@ -49,8 +49,6 @@ public class Deliveries {
     public static final String DESTINATION_RATE = "destination-rate";
     /** The reason of a message waiting in the store because its destination has all the sends it may have under way. */
     public static final String DESTINATION_BUSY = "destination-busy";
-    /** How long such a message waits before it asks again (the retry sweep takes it at its next round after). */
-    static final java.time.Duration BUSY_WAIT = java.time.Duration.ofSeconds(1);
     /** How long a message waits when its channel is closed ({@link Channel#closed}) before it asks again. */
     static final java.time.Duration CLOSED_WAIT = java.time.Duration.ofMinutes(15);
     /** The send-time decision's audit entry, queued at the gate: see {@link #awaitDecision}. */
@@ -180,13 +178,14 @@ public class Deliveries {
             Channel.Turn asking = !Boolean.TRUE.equals(ex.getProperty(Messages.BULK, Boolean.class))
                     ? Channel.Turn.PROMPT
                     : m.status() == MessageStatus.DEFERRED ? Channel.Turn.RETURNING : Channel.Turn.BULK;
-            Runnable leave = ch.enter(address.get(), asking);
-            if (leave == null) {
+            Channel.Place place = ch.enter(address.get(), asking);
+            if (!place.taken()) {
                 // the destination's sends under way are all taken (a slow domain): this send thread goes on to the
                 // next message rather than wait with them
-                store.defer(id, List.of(DESTINATION_BUSY), false, clock.instant().plus(BUSY_WAIT), clock.instant());
+                store.defer(id, List.of(DESTINATION_BUSY), false, place.waitUntil(), clock.instant());
                 return;
             }
+            Runnable leave = place.leave();
             ex.getExchangeExtension().addOnCompletion(new org.apache.camel.support.SynchronizationAdapter() {
                 @Override
                 public void onDone(Exchange done) {
@@ -361,7 +360,13 @@ public class Deliveries {
         }
 
         void write() {
-            if (entry == null || entry.isCompletedExceptionally() && !landed()) {
+            if (entry != null && entry.isCompletedExceptionally()) {
+                if (landed()) {
+                    return; // its commit landed though the writer could not say so: nothing more to write
+                }
+                entry = null;
+            }
+            if (entry == null) {
                 // the status commits with its event, in the log's transaction, after the disclosure (the trail's
                 // writer cannot append to the event log in its own); otherwise both in the trail's commit
                 statusApart = store.logsEvent(MessageStatus.SENT);

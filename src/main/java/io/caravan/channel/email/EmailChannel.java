@@ -21,14 +21,25 @@ class EmailChannel implements Channel {
     private final DomainRates rates;
     private final DomainConcurrency concurrency;
 
+    private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(EmailChannel.class);
     private final RelayBaa baa;
+    private final java.time.Clock clock;
+    private final io.caravan.channel.MessageStore store;
 
-    EmailChannel(EmailTemplates templates, Tracking tracking, EmailProperties props, RelayBaa baa) {
+    private final org.springframework.beans.factory.ObjectProvider<
+            io.caravan.channel.email.transport.SmtpDelivery> delivery;
+
+    EmailChannel(EmailTemplates templates, Tracking tracking, EmailProperties props, RelayBaa baa,
+            org.springframework.beans.factory.ObjectProvider<io.caravan.channel.email.transport.SmtpDelivery> delivery,
+            java.time.Clock clock, io.caravan.channel.MessageStore store) {
+        this.clock = clock;
+        this.store = store;
         this.templates = templates;
         this.tracking = tracking;
         this.rates = new DomainRates(props.domainRates());
-        this.concurrency = new DomainConcurrency(props.domainConcurrency());
+        this.concurrency = new DomainConcurrency(props.domainConcurrency(), clock);
         this.baa = baa;
+        this.delivery = delivery;
     }
 
     @Override
@@ -36,9 +47,27 @@ class EmailChannel implements Channel {
         return baa.closed(today);
     }
 
+    /**
+     * At start, with the relay's agreement in force (renewed in the adapter file since the last run): the messages
+     * that waited for it are due now, not at the end of their 15 minutes.
+     */
+    @org.springframework.context.event.EventListener(org.springframework.boot.context.event.ApplicationReadyEvent.class)
+    public void agreementInForce() {
+        if (baa.relay() != null && baa.closed(java.time.LocalDate.now(clock.withZone(java.time.ZoneOffset.UTC)))
+                .isEmpty()) {
+            int n = store.dueNow(name(), RelayBaa.EXPIRED, clock.instant());
+            if (n > 0) {
+                log.info("Email relay {}: its BAA is in force; {} messages that waited for it are due", baa.relay(), n);
+            }
+        }
+    }
+
     @Override
-    public Runnable enter(String address, Turn turn) {
-        return concurrency.enter(address, turn == Turn.PROMPT);
+    public Place enter(String address, Turn turn) {
+        io.caravan.channel.email.transport.SmtpDelivery d = delivery.getIfAvailable();
+        String destination = d != null ? d.destination(address)
+                : address.substring(address.lastIndexOf('@') + 1).toLowerCase(java.util.Locale.ROOT);
+        return concurrency.enter(destination, turn == Turn.PROMPT);
     }
 
     @Override

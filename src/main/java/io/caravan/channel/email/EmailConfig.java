@@ -52,11 +52,8 @@ class EmailConfig {
             // a relay handles messages with PHI (portal notices aside, S/MIME and PGP hide only the body)
             throw new IllegalStateException("caravan.email.relay: adapter " + a.id + " has no signed BAA");
         }
-        RelayBaa baa = RelayBaa.of(a.id, a.baa.expires);
-        if (baa.ends() != null && java.time.LocalDate.now(clock.withZone(java.time.ZoneOffset.UTC)).isAfter(baa.ends())) {
-            log.error("caravan.email.relay: adapter {} has a BAA that ended on {}: no email goes to it until it is"
-                    + " renewed", a.id, baa.ends());
-        }
+        // a date that is not one refuses the start here; an agreement that ended is the day's ERROR line
+        RelayBaa.of(a.id, a.baa.expires).closed(java.time.LocalDate.now(clock.withZone(java.time.ZoneOffset.UTC)));
         SmtpRelay r = SmtpRelay.from(a, props.bounces().address(), clock);
         log.info("Email goes through SMTP relay {} (onward TLS {})", a.id, a.smtp.onwardTls);
         return r;

@@ -81,6 +81,14 @@ public final class DirectDelivery implements SmtpDelivery {
         return route(domain(address)).tls();
     }
 
+    /** The MX host a recipient domain's mail went to within the last minute (its connections are shared). */
+    @Override
+    public String destination(String address) {
+        String domain = SmtpDelivery.super.destination(address);
+        Route known = routes.get(domain);
+        return known == null ? domain : "mx:" + known.mx().toLowerCase(java.util.Locale.ROOT);
+    }
+
     /** MX hosts by preference (those the MTA-STS policy allows, when enforced); the first that answers is used. */
     private Route route(String domain) throws MessagingException {
         Instant now = clock.instant();

@@ -35,6 +35,15 @@ public interface SmtpDelivery {
         return false;
     }
 
+    /**
+     * Where a message to {@code address} goes, as a key for counting the sends under way there: the recipient's
+     * domain, or (direct delivery, once known) the MX host it is delivered to - which many domains may share.
+     */
+    default String destination(String address) {
+        int at = address.lastIndexOf('@');
+        return address.substring(at + 1).toLowerCase(java.util.Locale.ROOT);
+    }
+
     JavaMailSender verified();
 
     JavaMailSender opportunistic();
