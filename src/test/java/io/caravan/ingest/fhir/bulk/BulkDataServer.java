@@ -46,6 +46,12 @@ final class BulkDataServer implements AutoCloseable {
     volatile int failFirst = 0;
     /** A pause after each NDJSON line (a large file served slowly). */
     volatile long lineDelayMillis = 0;
+    /**
+     * The first file download stops after this many lines until {@link #release} is counted down (a large file the
+     * hub is in the middle of, however fast or slow it reads); -1: never.
+     */
+    volatile int holdAt = -1;
+    final java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
 
     BulkDataServer(String prefix) throws IOException {
         this.prefix = prefix;
@@ -93,7 +99,7 @@ final class BulkDataServer implements AutoCloseable {
                     send(x, 200, "application/json", manifest(n));
                 }
             } else if (path.startsWith("/files/")) {
-                fileRequests.incrementAndGet();
+                int request = fileRequests.incrementAndGet();
                 String[] p = path.split("/");
                 Snapshot s = exports.get(Integer.parseInt(p[2]));
                 List<String> lines = switch (p[3]) {
@@ -103,8 +109,12 @@ final class BulkDataServer implements AutoCloseable {
                 };
                 x.getResponseHeaders().add("Content-Type", "application/fhir+ndjson");
                 x.sendResponseHeaders(200, 0);
+                boolean first = request == 1;
                 try (OutputStream out = x.getResponseBody()) {
                     for (String line : lines) {
+                        if (first && linesServed.get() == holdAt) {
+                            release.await(120, java.util.concurrent.TimeUnit.SECONDS);
+                        }
                         out.write((line + "\n").getBytes(StandardCharsets.UTF_8));
                         out.flush();
                         linesServed.incrementAndGet();

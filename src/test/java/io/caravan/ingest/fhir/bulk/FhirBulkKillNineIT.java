@@ -53,7 +53,9 @@ class FhirBulkKillNineIT {
         try (BulkDataServer server = new BulkDataServer("kill")) {
             server.patients = lines;
             server.pollsBeforeReady = 1;
-            server.lineDelayMillis = 20;   // a large file served slowly: the hub dies in the middle of it
+            // a large file the hub dies in the middle of: the server stops after 200 lines until the kill (a paced
+            // file was all in the socket's buffers before a loaded machine's hub had committed half of it)
+            server.holdAt = 200;
             Path root = Files.createTempDirectory("caravan-bulk-kill");
             Path data = root.resolve("data");
             Path adapters = Files.createDirectories(root.resolve("adapters"));
@@ -77,6 +79,8 @@ class FhirBulkKillNineIT {
                         JSON.readTree(hub.get("/api/fhir/imports/" + id)).at("/resources/Patient/committed")
                                 .asLong() >= 150);
                 hub.kill9();
+            } finally {
+                server.release.countDown();
             }
             int served = server.linesServed.get();
             assertThat(served).as("killed mid-file").isLessThan(PATIENTS);
