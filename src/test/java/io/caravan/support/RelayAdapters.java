@@ -15,17 +15,22 @@ public final class RelayAdapters {
      * {@code smtpKeys} (YAML lines under {@code smtp:}, unindented); creates {@code dir} and returns it.
      */
     public static Path smtp(Path dir, String id, int port, String smtpKeys) throws IOException {
+        return smtp(dir, id, port, smtpKeys, "status: signed");
+    }
+
+    /** The same with the adapter's {@code baa:} keys (YAML lines, unindented). */
+    public static Path smtp(Path dir, String id, int port, String smtpKeys, String baaKeys) throws IOException {
         Files.createDirectories(dir);
         Files.writeString(dir.resolve(id + ".yaml"), """
                 id: %s
                 kind: smtp
                 baa:
-                  status: signed
+                """.formatted(id) + baaKeys.stripTrailing().indent(2) + """
                 smtp:
                   host: 127.0.0.1
                   port: %d
                   tls: starttls
-                """.formatted(id, port) + smtpKeys.stripTrailing().indent(2));
+                """.formatted(port) + smtpKeys.stripTrailing().indent(2));
         return dir;
     }
 }

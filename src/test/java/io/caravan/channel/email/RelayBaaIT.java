@@ -37,21 +37,9 @@ class RelayBaaIT {
             Path certs = Files.createTempDirectory("caravan-relay-baa-certs");
             Path ca = TestSmtpServers.caAndServer(certs);
             RELAY = new TestSmtpServers.StartTls(TestSmtpServers.tls(certs.resolve("server.p12")));
-            ADAPTERS = Files.createTempDirectory("caravan-relay-baa-adapters");
-            Files.writeString(ADAPTERS.resolve("lapsed-relay.yaml"), """
-                    id: lapsed-relay
-                    kind: smtp
-                    baa:
-                      status: signed
-                      reference: BAA-2019-007
-                      expires: 2020-06-30
-                    smtp:
-                      host: 127.0.0.1
-                      port: %d
-                      tls: starttls
-                      trustCertificates: %s
-                      onwardTls: guaranteed
-                    """.formatted(RELAY.port(), ca));
+            ADAPTERS = io.caravan.support.RelayAdapters.smtp(Files.createTempDirectory("caravan-relay-baa-adapters"),
+                    "lapsed-relay", RELAY.port(), "trustCertificates: " + ca + "\nonwardTls: guaranteed",
+                    "status: signed\nreference: BAA-2019-007\nexpires: 2020-06-30");
         } catch (Exception e) {
             throw new ExceptionInInitializerError(e);
         }

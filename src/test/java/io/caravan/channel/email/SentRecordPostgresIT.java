@@ -121,10 +121,7 @@ class SentRecordPostgresIT {
         Thread.sleep(2_000);
         assertThat(RELAY.received.stream().filter(r -> r.to().equals("sent.record@example.org")).count())
                 .isEqualTo(2);
-        JsonNode disclosures = HubApi.JSON.readTree(rest.withBasicAuth(TestHub.COMPLIANCE, TestHub.USER_PASSWORD)
-                .getForEntity("/api/contacts/{id}/disclosures", String.class, id).getBody());
-        assertThat(disclosures.findValuesAsText("recipient").stream()
-                .filter("sent.record@example.org"::equals).count()).as(disclosures.toString()).isEqualTo(2);
+        assertDisclosedTo(id, "sent.record@example.org", 2);
     }
 
     /**
@@ -162,9 +159,14 @@ class SentRecordPostgresIT {
         Thread.sleep(2_000);
         assertThat(RELAY.received.stream().filter(r -> r.to().equals("outwaited@example.org")).count())
                 .isEqualTo(1);
+        assertDisclosedTo(id, "outwaited@example.org", 1);
+    }
+
+    /** The patient's accounting of disclosures names the recipient {@code times} times. */
+    void assertDisclosedTo(UUID contact, String recipient, long times) throws Exception {
         JsonNode disclosures = HubApi.JSON.readTree(rest.withBasicAuth(TestHub.COMPLIANCE, TestHub.USER_PASSWORD)
-                .getForEntity("/api/contacts/{id}/disclosures", String.class, id).getBody());
-        assertThat(disclosures.findValuesAsText("recipient").stream()
-                .filter("outwaited@example.org"::equals).count()).as(disclosures.toString()).isEqualTo(1);
+                .getForEntity("/api/contacts/{id}/disclosures", String.class, contact).getBody());
+        assertThat(disclosures.findValuesAsText("recipient").stream().filter(recipient::equals).count())
+                .as(disclosures.toString()).isEqualTo(times);
     }
 }
