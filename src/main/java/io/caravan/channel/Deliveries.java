@@ -186,12 +186,14 @@ public class Deliveries {
                 return;
             }
             Runnable leave = place.leave();
-            ex.getExchangeExtension().addOnCompletion(new org.apache.camel.support.SynchronizationAdapter() {
-                @Override
-                public void onDone(Exchange done) {
-                    leave.run();
-                }
-            });
+            if (place != Channel.Place.GO) {
+                ex.getExchangeExtension().addOnCompletion(new org.apache.camel.support.SynchronizationAdapter() {
+                    @Override
+                    public void onDone(Exchange done) {
+                        leave.run();
+                    }
+                });
+            }
             Optional<Instant> turn = ch.admit(address.get(), asking, clock.instant());
             if (turn.isPresent()) {
                 leave.run();

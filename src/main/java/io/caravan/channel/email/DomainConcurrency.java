@@ -66,6 +66,11 @@ final class DomainConcurrency {
         this.clock = clock;
     }
 
+    /** Whether there is a limit at all ({@code domain-concurrency} above 0). */
+    boolean limited() {
+        return limit > 0;
+    }
+
     /**
      * A place for a send to {@code destination} (run its action once the attempt is over; running it again does
      * nothing), or, when the destination has as many bulk sends under way as allowed, the time to ask again.

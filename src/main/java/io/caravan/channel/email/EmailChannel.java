@@ -64,6 +64,9 @@ class EmailChannel implements Channel {
 
     @Override
     public Place enter(String address, Turn turn) {
+        if (!concurrency.limited()) {
+            return Place.GO;
+        }
         io.caravan.channel.email.transport.SmtpDelivery d = delivery.getIfAvailable();
         String destination = d != null ? d.destination(address)
                 : address.substring(address.lastIndexOf('@') + 1).toLowerCase(java.util.Locale.ROOT);
