@@ -1,12 +1,18 @@
 package io.caravan.channel.email;
 
 import io.caravan.channel.Channel;
+import io.caravan.channel.MessageStore;
 import io.caravan.channel.Template;
 import io.caravan.channel.email.feedback.Tracking;
+import io.caravan.channel.email.transport.SmtpDelivery;
 import io.caravan.contact.Contact;
+import java.time.Clock;
+import java.time.LocalDate;
+import java.time.ZoneOffset;
 import java.util.Optional;
 import java.util.Set;
 import java.util.UUID;
+import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.stereotype.Component;
 
 /**
@@ -16,34 +22,31 @@ import org.springframework.stereotype.Component;
 @Component
 class EmailChannel implements Channel {
 
+    private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(EmailChannel.class);
+
     private final EmailTemplates templates;
     private final Tracking tracking;
     private final DomainRates rates;
     private final DomainConcurrency concurrency;
-
-    private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(EmailChannel.class);
     private final RelayBaa baa;
-    private final java.time.Clock clock;
-    private final io.caravan.channel.MessageStore store;
-
-    private final org.springframework.beans.factory.ObjectProvider<
-            io.caravan.channel.email.transport.SmtpDelivery> delivery;
+    private final ObjectProvider<SmtpDelivery> delivery;
+    private final MessageStore store;
+    private final Clock clock;
 
     EmailChannel(EmailTemplates templates, Tracking tracking, EmailProperties props, RelayBaa baa,
-            org.springframework.beans.factory.ObjectProvider<io.caravan.channel.email.transport.SmtpDelivery> delivery,
-            java.time.Clock clock, io.caravan.channel.MessageStore store) {
-        this.clock = clock;
-        this.store = store;
+            ObjectProvider<SmtpDelivery> delivery, MessageStore store, Clock clock) {
         this.templates = templates;
         this.tracking = tracking;
         this.rates = new DomainRates(props.domainRates());
         this.concurrency = new DomainConcurrency(props.domainConcurrency(), clock);
         this.baa = baa;
         this.delivery = delivery;
+        this.store = store;
+        this.clock = clock;
     }
 
     @Override
-    public Optional<String> closed(java.time.LocalDate today) {
+    public Optional<String> closed(LocalDate today) {
         return baa.closed(today);
     }
 
@@ -53,8 +56,7 @@ class EmailChannel implements Channel {
      */
     @org.springframework.context.event.EventListener(org.springframework.boot.context.event.ApplicationReadyEvent.class)
     public void agreementInForce() {
-        if (baa.relay() != null && baa.closed(java.time.LocalDate.now(clock.withZone(java.time.ZoneOffset.UTC)))
-                .isEmpty()) {
+        if (baa.relay() != null && baa.closed(LocalDate.now(clock.withZone(ZoneOffset.UTC))).isEmpty()) {
             int n = store.dueNow(name(), RelayBaa.EXPIRED, clock.instant());
             if (n > 0) {
                 log.info("Email relay {}: its BAA is in force; {} messages that waited for it are due", baa.relay(), n);
@@ -67,10 +69,9 @@ class EmailChannel implements Channel {
         if (!concurrency.limited()) {
             return Place.GO;
         }
-        io.caravan.channel.email.transport.SmtpDelivery d = delivery.getIfAvailable();
-        String destination = d != null ? d.destination(address)
-                : address.substring(address.lastIndexOf('@') + 1).toLowerCase(java.util.Locale.ROOT);
-        return concurrency.enter(destination, turn == Turn.PROMPT);
+        SmtpDelivery d = delivery.getIfAvailable();
+        return concurrency.enter(d != null ? d.destination(address) : SmtpDelivery.domainOf(address),
+                turn == Turn.PROMPT);
     }
 
     @Override

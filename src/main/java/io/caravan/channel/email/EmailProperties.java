@@ -31,10 +31,11 @@ import org.springframework.validation.annotation.Validated;
  * @param direct        delivery straight to the recipients' MX hosts instead of a relay
  * @param domainRates   per recipient domain ({@code gmail.com}, exact), the messages/s it receives at most from
  *                      this node, whatever the transport: bulk messages over the rate wait in the store for their turn
- * @param domainConcurrency per recipient domain, the bulk sends under way at once on this node; more wait in the store
- *                      a second at a time, so a slow domain holds only that many send threads, not the whole lane.
- *                      Default: with direct delivery twice {@code direct.connections} (a connection each and one
- *                      waiting for it), with a relay none ({@code 0}: the relay's connections are every domain's)
+ * @param domainConcurrency per destination (the MX host once known, else the recipient domain), the bulk sends under
+ *                      way at once on this node; more wait in the store for a turn, so a slow destination holds only
+ *                      that many send threads, not the whole lane. Default: with direct delivery twice
+ *                      {@code direct.connections} (a connection each and one waiting for it), with a relay none
+ *                      ({@code 0}: the relay's connections are every domain's)
  */
 @Validated
 @ConfigurationProperties("caravan.email")

@@ -2,7 +2,7 @@ package io.caravan.channel.email;
 
 import java.time.LocalDate;
 import java.util.Optional;
-import java.util.concurrent.atomic.AtomicReference;
+import java.util.concurrent.ConcurrentHashMap;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -21,8 +21,8 @@ record RelayBaa(String relay, LocalDate ends) {
     static final String EXPIRED = "relay-baa-expired";
     static final RelayBaa NONE = new RelayBaa(null, null);
 
-    /** The operator hears of it once a day while it lasts (nothing of any message in the line). */
-    private static final AtomicReference<LocalDate> told = new AtomicReference<>();
+    /** The operator hears of it once a day per relay while it lasts (nothing of any message in the line). */
+    private static final ConcurrentHashMap<String, LocalDate> told = new ConcurrentHashMap<>();
 
     /** From the adapter's {@code baa.expires}; a value that is not a date refuses the start, naming the form. */
     static RelayBaa of(String relay, String expires) {
@@ -42,8 +42,7 @@ record RelayBaa(String relay, LocalDate ends) {
         if (ends == null || !today.isAfter(ends)) {
             return Optional.empty();
         }
-        LocalDate last = told.get();
-        if (!today.equals(last) && told.compareAndSet(last, today)) {
+        if (!today.equals(told.put(relay, today))) {
             log.error("Email relay {}: its BAA ended on {}; email waits in the store (deferred, {}) until the"
                     + " adapter's baa names an agreement in force", relay, ends, EXPIRED);
         }

@@ -84,7 +84,7 @@ public final class DirectDelivery implements SmtpDelivery {
     /** The MX host a recipient domain's mail went to within the last minute (its connections are shared). */
     @Override
     public String destination(String address) {
-        String domain = SmtpDelivery.super.destination(address);
+        String domain = SmtpDelivery.domainOf(address);
         Route known = routes.get(domain);
         return known == null ? domain : "mx:" + known.mx().toLowerCase(java.util.Locale.ROOT);
     }

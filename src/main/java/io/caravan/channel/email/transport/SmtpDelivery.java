@@ -40,8 +40,12 @@ public interface SmtpDelivery {
      * domain, or (direct delivery, once known) the MX host it is delivered to - which many domains may share.
      */
     default String destination(String address) {
-        int at = address.lastIndexOf('@');
-        return address.substring(at + 1).toLowerCase(java.util.Locale.ROOT);
+        return domainOf(address);
+    }
+
+    /** The domain of an email address, in lower case. */
+    static String domainOf(String address) {
+        return address.substring(address.lastIndexOf('@') + 1).toLowerCase(java.util.Locale.ROOT);
     }
 
     JavaMailSender verified();
