@@ -69,15 +69,17 @@ final class DomainRates {
     }
 
     /** When a message to {@code address} may go: empty for now, or the slot it waits for. */
-    synchronized Optional<Instant> admit(String address, Channel.Turn turn, Instant now) {
+    Optional<Instant> admit(String address, Channel.Turn turn, Instant now) {
+        // the configured rates never change: a domain without one (every domain, most often) takes no lock
         if (rates.isEmpty()) {
             return Optional.empty();
         }
-        String name = address.substring(address.lastIndexOf('@') + 1).toLowerCase(Locale.ROOT);
+        String name = io.caravan.channel.email.transport.SmtpDelivery.domainOf(address);
         Double rate = rates.get(name);
-        if (rate == null) {
-            return Optional.empty();
-        }
+        return rate == null ? Optional.empty() : admit(name, rate, turn, now);
+    }
+
+    private synchronized Optional<Instant> admit(String name, double rate, Channel.Turn turn, Instant now) {
         Domain d = domains.computeIfAbsent(name, k -> new Domain(rate, now));
         d.refill(now);
         if (turn == Channel.Turn.PROMPT) {
