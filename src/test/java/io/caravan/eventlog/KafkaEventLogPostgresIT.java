@@ -68,8 +68,13 @@ class KafkaEventLogPostgresIT {
     static class RecorderConfig {
         @Bean
         EventSubscriber kafkaItRecorder(JdbcTemplate jdbc, @Value("${test.node}") String node) {
-            jdbc.execute("CREATE TABLE IF NOT EXISTS kafka_it_seen (event_id UUID, node VARCHAR(8), partition_no INT,"
-                    + " position BIGINT)");
+            try {
+                jdbc.execute("CREATE TABLE IF NOT EXISTS kafka_it_seen (event_id UUID, node VARCHAR(8),"
+                        + " partition_no INT, position BIGINT)");
+            } catch (org.springframework.dao.DataIntegrityViolationException raced) {
+                // the other node, starting at the same moment, created it: PostgreSQL's IF NOT EXISTS does not guard
+                // against two sessions at once
+            }
             return new EventSubscriber() {
                 @Override
                 public String subscriberName() {
