@@ -96,7 +96,7 @@ class ClusterNodesIT {
             for (int i = 0; i < n; i++) {
                 String mrn = prefix + System.nanoTime() % 1_000_000_000L;
                 assertThat(MllpTestClient.msa1(c.exchange(Hl7Messages.a04(Hl7Messages.controlId(), mrn,
-                        "Fam" + prefix + i, "Given", "p" + mrn.toLowerCase() + "@example.org"), 10_000)))
+                        "Fam" + prefix + i, "Given", "p" + mrn.toLowerCase() + "@example.org"), 60_000)))
                         .isEqualTo("AA");
             }
         } catch (Exception e) {

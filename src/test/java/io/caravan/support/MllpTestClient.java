@@ -121,6 +121,10 @@ public final class MllpTestClient implements AutoCloseable {
 
     /** Field {@code n} of the first segment named {@code seg}. */
     public static String field(String message, String seg, int n) {
+        if (message == null) {
+            // readAck's null: say so, not a NullPointerException three frames down
+            throw new AssertionError("no ACK arrived in time (or the hub closed the connection)");
+        }
         for (String s : message.split("\r")) {
             if (s.startsWith(seg + "|")) {
                 String[] f = s.split("\\|", -1);
