@@ -22,7 +22,10 @@ public final class TestHub {
 
     private TestHub(String jdbcUrl) {
         try {
-            this.dataDir = Files.createTempDirectory("caravan-it-");
+            // under target/, not /tmp: a hub's store outlives the test JVM (its context closes at exit), and a day of
+            // runs left gigabytes of them in /tmp; `mvn clean` or the clone's removal takes these
+            Path parent = Files.createDirectories(Path.of("target", "it-data").toAbsolutePath());
+            this.dataDir = Files.createTempDirectory(parent, "caravan-it-");
             this.mllpPort = FreePorts.next();
         } catch (IOException e) {
             throw new UncheckedIOException(e);
