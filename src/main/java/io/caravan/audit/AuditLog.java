@@ -90,6 +90,14 @@ public class AuditLog implements SmartLifecycle {
     private record Anchor(long through, byte[] mac) {
     }
 
+    /**
+     * A group whose COMMIT got no answer (the connection dropped inside it): the chain as the group would have left it,
+     * and the seq each of its entries would have. Whether it landed is known from its last entry's row.
+     */
+    private record Unanswered(long seq, UUID lastId, byte[] mac, long pThrough, byte[] pMac,
+            java.util.Map<UUID, Long> seqs) {
+    }
+
     private Pending prepare(AuditDraft d, TxWork work, String keyId, byte[] sealed, Instant purgeBefore) {
         Instant at = AuditChain.truncate(d.at != null ? d.at : clock.instant());
         byte[] payload = sealed != null ? sealed : seal(d);
@@ -130,6 +138,13 @@ public class AuditLog implements SmartLifecycle {
     private long purgedThrough;
     private long indexedThrough;
     private byte[] purgedMac = AuditChain.GENESIS;
+    /** Writer thread only: a commit not yet known to have landed or not (the database was out of reach to ask). */
+    private Unanswered unanswered;
+    /**
+     * Writer thread only: the entries of the last unanswered commit that turned out to have landed. Their callers were
+     * told the trail was out of reach and may queue them again: they complete with their seq, not a second row.
+     */
+    private java.util.Map<UUID, Long> landed = java.util.Map.of();
 
     public AuditLog(DataSource dataSource, FieldCipher cipher, Clock clock, AuditProperties props) {
         this(dataSource, cipher, clock, props, null);
@@ -506,6 +521,9 @@ public class AuditLog implements SmartLifecycle {
             throw new GroupCommitter.Unavailable(e);
         }
         try (Connection c = conn) {
+            if (unanswered != null) {
+                settle(c, unanswered);
+            }
             c.setAutoCommit(false);
             if (!h2) {
                 lockHead(c);
@@ -516,11 +534,20 @@ public class AuditLog implements SmartLifecycle {
             byte[] pMac = purgedMac;
             long[] assigned = new long[group.size()];
             RuntimeException[] refused = new RuntimeException[group.size()];
+            java.util.Map<UUID, Long> seqs = new java.util.HashMap<>();
+            UUID lastId = null;
+            boolean committing = false;
             try (PreparedStatement ins = c.prepareStatement("INSERT INTO audit_entry (seq, id, at, actor, action,"
                     + " contact_id, purpose, channel, outcome, key_id, payload, mac)"
                     + " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")) {
                 for (int g = 0; g < group.size(); g++) {
                     Pending p = group.get(g).value();
+                    Long written = landed.get(p.draft.id);
+                    if (written != null) {
+                        // in the trail already, with its change: written by a commit whose answer was lost
+                        assigned[g] = written;
+                        continue;
+                    }
                     if (p.purgeBefore != null) {
                         Anchor anchor;
                         try {
@@ -547,6 +574,8 @@ public class AuditLog implements SmartLifecycle {
                     AuditDraft d = p.draft;
                     seq++;
                     assigned[g] = seq;
+                    seqs.put(d.id, seq);
+                    lastId = d.id;
                     mac = AuditChain.entryMac(cipher, mac, seq, p.digest);
                     ins.setLong(1, seq);
                     ins.setObject(2, d.id);
@@ -564,11 +593,39 @@ public class AuditLog implements SmartLifecycle {
                 }
                 ins.executeBatch();
                 writeChain(c, pThrough, pMac, seq, mac);
+                committing = true;
                 c.commit();
             } catch (SQLException | RuntimeException e) {
-                c.rollback();
-                throw e;
+                if (!committing || lastId == null) {
+                    c.rollback();
+                    throw e;
+                }
+                try {
+                    c.rollback();
+                } catch (SQLException ignored) {
+                    // the connection is gone, which is how the answer was lost
+                }
+                // COMMIT sent, no answer: it may have landed. Retrying blind would write each entry again (twice in
+                // a patient's accounting of disclosures), failing blind would have callers repeat what is recorded.
+                Unanswered u = new Unanswered(seq, lastId, mac, pThrough, pMac, seqs);
+                Boolean in = landed(u);
+                if (in == null) {
+                    // asked at the next commit, before it writes anything
+                    unanswered = u;
+                    throw new GroupCommitter.Unavailable(e);
+                }
+                if (!in) {
+                    throw e;
+                }
+                log.warn("An audit commit lost its answer but landed: its {} entries are kept, not written again",
+                        seqs.size());
+                landed = seqs;
             }
+            // committed: the next group chains on from here, whatever the checkpoint below does
+            headSeq = seq;
+            headMac = mac;
+            purgedThrough = pThrough;
+            purgedMac = pMac;
             if (h2) {
                 // H2 writes commits to its file after a delay: checkpoint so an entry reported durable survives kill -9
                 try (Statement s = c.createStatement()) {
@@ -578,10 +635,6 @@ public class AuditLog implements SmartLifecycle {
                     throw new GroupCommitter.Unavailable(e);
                 }
             }
-            headSeq = seq;
-            headMac = mac;
-            purgedThrough = pThrough;
-            purgedMac = pMac;
             for (int i = 0; i < group.size(); i++) {
                 if (refused[i] != null) {
                     group.get(i).fail(refused[i]);
@@ -590,6 +643,46 @@ public class AuditLog implements SmartLifecycle {
                 }
             }
         }
+    }
+
+    /** Whether an unanswered commit landed: its last entry's row is there. Null when the database cannot say. */
+    private Boolean landed(Unanswered u) {
+        try (Connection c = dataSource.getConnection()) {
+            return landed(c, u);
+        } catch (SQLException e) {
+            return null;
+        }
+    }
+
+    private static boolean landed(Connection c, Unanswered u) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("SELECT id FROM audit_entry WHERE seq = ?")) {
+            ps.setLong(1, u.seq());
+            try (ResultSet rs = ps.executeQuery()) {
+                // another node may have taken the seq (PostgreSQL, several nodes): only our entry's id says landed
+                return rs.next() && u.lastId().equals(rs.getObject(1, UUID.class));
+            }
+        }
+    }
+
+    /** Before a group: an earlier commit's unknown outcome, learnt. Throws (the group waits) while it cannot be. */
+    private void settle(Connection c, Unanswered u) {
+        boolean in;
+        try {
+            in = landed(c, u);
+        } catch (SQLException e) {
+            throw new GroupCommitter.Unavailable(e);
+        }
+        if (in) {
+            log.warn("An audit commit that lost its answer had landed: its {} entries are kept, not written again",
+                    u.seqs().size());
+            // on H2 the head lives here; on PostgreSQL lockHead reads it again anyway
+            headSeq = u.seq();
+            headMac = u.mac();
+            purgedThrough = u.pThrough();
+            purgedMac = u.pMac();
+            landed = u.seqs();
+        }
+        unanswered = null;
     }
 
     /**

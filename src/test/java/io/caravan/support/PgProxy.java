@@ -1,0 +1,165 @@
+package io.caravan.support;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.atomic.AtomicReference;
+
+/**
+ * A TCP proxy in front of PostgreSQL that can lose the answer to one COMMIT, as a network that drops a connection at
+ * the wrong moment does: armed with a piece of SQL, it forwards the COMMIT of the next transaction on a connection
+ * that sent that SQL, then closes both sides before the server's answer can come back. The server has the COMMIT and
+ * commits it. It can also refuse new connections for a while (a database out of reach).
+ *
+ * <p>The SQL text must reach the wire: the hub's URL through the proxy sets {@code prepareThreshold=0}, so the driver
+ * never swaps a statement's text for a server-side name.
+ */
+public final class PgProxy implements AutoCloseable {
+
+    private final ServerSocket server;
+    private final String upstreamHost;
+    private final int upstreamPort;
+    private final AtomicReference<String> armed = new AtomicReference<>();
+    private volatile boolean refusing;
+    private volatile boolean refuseAfterCut;
+    private volatile CompletableFuture<Void> cut = new CompletableFuture<>();
+    private final java.util.Set<Socket> open = java.util.concurrent.ConcurrentHashMap.newKeySet();
+
+    public PgProxy(String upstreamHost, int upstreamPort) throws IOException {
+        this.upstreamHost = upstreamHost;
+        this.upstreamPort = upstreamPort;
+        server = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
+        Thread t = new Thread(this::accept, "pg-proxy-accept");
+        t.setDaemon(true);
+        t.start();
+    }
+
+    /** {@code jdbcUrl} (host:port of the upstream) through this proxy, server-side statement names off. */
+    public static PgProxy before(String jdbcUrl) throws IOException {
+        java.net.URI u = java.net.URI.create(jdbcUrl.substring("jdbc:".length()));
+        return new PgProxy(u.getHost(), u.getPort());
+    }
+
+    public String url(String jdbcUrl) {
+        java.net.URI u = java.net.URI.create(jdbcUrl.substring("jdbc:".length()));
+        String rest = jdbcUrl.substring(jdbcUrl.indexOf(u.getRawPath()));
+        return "jdbc:postgresql://127.0.0.1:" + server.getLocalPort() + rest + (rest.contains("?") ? "&" : "?")
+                + "prepareThreshold=0";
+    }
+
+    /**
+     * The next COMMIT on a connection that sent {@code sql} since its last COMMIT goes, its answer does not. With
+     * {@code thenOutOfReach} the database is out of reach from that moment: every open connection is closed and new
+     * ones are refused until {@link #refuse}{@code (false)}. The future completes at the cut.
+     */
+    public CompletableFuture<Void> cutCommitAfter(String sql, boolean thenOutOfReach) {
+        cut = new CompletableFuture<>();
+        refuseAfterCut = thenOutOfReach;
+        armed.set(sql);
+        return cut;
+    }
+
+    /** New connections are closed at once while true. */
+    public void refuse(boolean refuse) {
+        refusing = refuse;
+    }
+
+    private void accept() {
+        while (!server.isClosed()) {
+            try {
+                Socket client = server.accept();
+                if (refusing) {
+                    client.close();
+                    continue;
+                }
+                Socket up = new Socket(upstreamHost, upstreamPort);
+                open.add(client);
+                open.add(up);
+                client.setTcpNoDelay(true);
+                up.setTcpNoDelay(true);
+                java.util.concurrent.atomic.AtomicBoolean mute = new java.util.concurrent.atomic.AtomicBoolean();
+                start(() -> toServer(client, up, mute));
+                start(() -> copy(up, client, mute));
+            } catch (IOException e) {
+                // closed, or the upstream is down: the client sees its connection close
+            }
+        }
+    }
+
+    private static void start(Runnable r) {
+        Thread t = new Thread(r, "pg-proxy-pipe");
+        t.setDaemon(true);
+        t.start();
+    }
+
+    private void toServer(Socket client, Socket up, java.util.concurrent.atomic.AtomicBoolean mute) {
+        boolean marked = false;
+        byte[] buf = new byte[65536];
+        try (client; up; InputStream in = client.getInputStream(); OutputStream out = up.getOutputStream()) {
+            int n;
+            while ((n = in.read(buf)) > 0) {
+                String sql = armed.get();
+                if (sql != null) {
+                    // protocol messages are small and written whole: a chunk holds a statement's text entire
+                    String chunk = new String(buf, 0, n, StandardCharsets.ISO_8859_1);
+                    marked |= chunk.contains(sql);
+                    if (marked && chunk.contains("COMMIT") && armed.compareAndSet(sql, null)) {
+                        // nothing the server says from here reaches the client, however fast it answers
+                        mute.set(true);
+                        out.write(buf, 0, n);
+                        out.flush();
+                        if (refuseAfterCut) {
+                            refusing = true;
+                            for (Socket s : open) {
+                                if (s != client && s != up) {
+                                    s.close();
+                                }
+                            }
+                        }
+                        cut.complete(null);
+                        return; // both sides closed: the server commits, the answer has nowhere to go
+                    }
+                    if (chunk.contains("COMMIT")) {
+                        marked = false;
+                    }
+                }
+                out.write(buf, 0, n);
+                out.flush();
+            }
+        } catch (IOException e) {
+            // one side closed
+        }
+    }
+
+    private void copy(Socket from, Socket to, java.util.concurrent.atomic.AtomicBoolean mute) {
+        byte[] buf = new byte[65536];
+        try (InputStream in = from.getInputStream(); OutputStream out = to.getOutputStream()) {
+            int n;
+            while ((n = in.read(buf)) > 0 && !mute.get()) {
+                out.write(buf, 0, n);
+                out.flush();
+            }
+        } catch (IOException e) {
+            // one side closed
+        } finally {
+            try {
+                from.close();
+                to.close();
+                open.remove(from);
+                open.remove(to);
+            } catch (IOException ignored) {
+                // closing
+            }
+        }
+    }
+
+    @Override
+    public void close() throws IOException {
+        server.close();
+    }
+}
