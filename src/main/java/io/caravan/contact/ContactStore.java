@@ -314,7 +314,65 @@ public class ContactStore implements MergedRecords {
      * An entry of the event log: a trigger event at its position in its partition (the contact's when it was
      * appended), with the contact that holds it when read.
      */
-    public record LoggedEvent(int partition, long position, UUID contactId, TriggerEvent event) {
+    public static final class LoggedEvent {
+        private final int partition;
+        private final long position;
+        private final UUID contactId;
+        private final String type;
+        private java.util.function.Supplier<TriggerEvent> sealed;
+        private TriggerEvent event;
+
+        public LoggedEvent(int partition, long position, UUID contactId, TriggerEvent event) {
+            this.partition = partition;
+            this.position = position;
+            this.contactId = contactId;
+            this.type = event.type();
+            this.event = event;
+        }
+
+        /**
+         * An event as read from the log: its type is a clear column, the rest is opened and parsed when first asked
+         * for - a reader that skips the type (most skip most of the log) pays for neither.
+         */
+        public LoggedEvent(int partition, long position, UUID contactId, String type,
+                java.util.function.Supplier<TriggerEvent> sealed) {
+            this.partition = partition;
+            this.position = position;
+            this.contactId = contactId;
+            this.type = type;
+            this.sealed = sealed;
+        }
+
+        public int partition() {
+            return partition;
+        }
+
+        public long position() {
+            return position;
+        }
+
+        public UUID contactId() {
+            return contactId;
+        }
+
+        /** The event's type, without opening it. */
+        public String type() {
+            return type;
+        }
+
+        public TriggerEvent event() {
+            if (event == null) {
+                event = sealed.get();
+                sealed = null;
+            }
+            return event;
+        }
+
+        @Override
+        public String toString() {
+            // no payload: what a log line or a failed assertion may show
+            return "LoggedEvent[partition=" + partition + ", position=" + position + ", type=" + type + "]";
+        }
     }
 
     /**
@@ -324,7 +382,7 @@ public class ContactStore implements MergedRecords {
      * journal applier.
      */
     public List<LoggedEvent> logAfter(int partition, long after, int max) {
-        return jdbc.query("SELECT log_partition, position, id, contact_id, key_id, payload FROM trigger_event"
+        return jdbc.query("SELECT log_partition, position, id, contact_id, key_id, payload, type FROM trigger_event"
                 + " WHERE log_partition = ? AND position > ? ORDER BY position LIMIT " + max,
                 (rs, n) -> logged(rs), partition, after);
     }
@@ -338,7 +396,7 @@ public class ContactStore implements MergedRecords {
         List<Object> args = new ArrayList<>();
         args.add(partition);
         args.addAll(positions);
-        return jdbc.query("SELECT log_partition, position, id, contact_id, key_id, payload FROM trigger_event"
+        return jdbc.query("SELECT log_partition, position, id, contact_id, key_id, payload, type FROM trigger_event"
                 + " WHERE log_partition = ? AND position IN " + in + " ORDER BY position", (rs, n) -> logged(rs),
                 args.toArray());
     }
@@ -382,8 +440,10 @@ public class ContactStore implements MergedRecords {
 
     private LoggedEvent logged(java.sql.ResultSet rs) throws java.sql.SQLException {
         UUID id = rs.getObject(3, UUID.class);
-        return new LoggedEvent(rs.getInt(1), rs.getLong(2), rs.getObject(4, UUID.class),
-                ContactJson.read(cipher.open(rs.getString(5), rs.getBytes(6), id.toString()), TriggerEvent.class));
+        String keyId = rs.getString(5);
+        byte[] payload = rs.getBytes(6);
+        return new LoggedEvent(rs.getInt(1), rs.getLong(2), rs.getObject(4, UUID.class), rs.getString(7),
+                () -> ContactJson.read(cipher.open(keyId, payload, id.toString()), TriggerEvent.class));
     }
 
     /**

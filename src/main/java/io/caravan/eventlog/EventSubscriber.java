@@ -17,6 +17,15 @@ public interface EventSubscriber {
     void onEvent(LoggedEvent event);
 
     /**
+     * Whether events of this type are any of the subscriber's business. Those that are not are never opened or handed
+     * to it: its cursor moves past them with the next event it takes. Asked for every event read, so it must be cheap;
+     * it may change its answer (a workflow added), which counts from the events read after.
+     */
+    default boolean wants(String type) {
+        return true;
+    }
+
+    /**
      * Whether {@link #onEvents} acts on a run of events more cheaply than one at a time (one wait for the audit trail,
      * one batch of inserts): then {@link Subscriptions} hands it each run it reads from a partition in one
      * transaction, and falls back to one event per transaction only when the run fails, so a bad event still fails

@@ -209,26 +209,45 @@ public class Subscriptions {
                 List<LoggedEvent> batch;
                 do {
                     batch = eventLog.read(name, p, cursor, BATCH);
-                    if (s.batches() && batch.size() > 1
-                            && batch.stream().noneMatch(e -> held.contains(e.contactId()))) {
-                        Run run = handleRun(s, batch, cursor);
+                    if (batch.isEmpty()) {
+                        break;
+                    }
+                    long last = batch.get(batch.size() - 1).position();
+                    // the events the subscriber takes; the cursor moves past the others with them, unopened
+                    List<LoggedEvent> wanted = new java.util.ArrayList<>(batch.size());
+                    for (LoggedEvent e : batch) {
+                        if (s.wants(e.type())) {
+                            wanted.add(e);
+                        }
+                    }
+                    if (s.batches() && wanted.size() > 1
+                            && wanted.stream().noneMatch(e -> held.contains(e.contactId()))) {
+                        Run run = handleRun(s, wanted, cursor, last);
                         if (run == Run.MOVED) {
                             return n;
                         }
                         if (run == Run.DONE) {
-                            cursor = batch.get(batch.size() - 1).position();
+                            cursor = last;
                             n += batch.size();
                             continue;
                         }
                         // FAILED: rolled back; each event again in its own transaction, so only a bad one fails
                     }
-                    for (LoggedEvent e : batch) {
+                    for (LoggedEvent e : wanted) {
                         if (!going.getAsBoolean() || !handle(s, e, cursor, held)) {
                             return n;
                         }
                         cursor = e.position();
                         n++;
                     }
+                    if (cursor < last) {
+                        // the batch ends with events the subscriber leaves: one move past them
+                        if (!going.getAsBoolean() || !moveCursor(name, p, cursor, last)) {
+                            return n;
+                        }
+                        cursor = last;
+                    }
+                    n += batch.size() - wanted.size();
                 } while (batch.size() == BATCH && n < 10 * BATCH && going.getAsBoolean());
             }
             return n;
@@ -239,12 +258,15 @@ public class Subscriptions {
 
     private enum Run { DONE, MOVED, FAILED }
 
-    /** A batching subscriber's run of events in one transaction with the cursor's move past the last of them. */
-    private Run handleRun(EventSubscriber s, List<LoggedEvent> run, long from) {
+    /**
+     * A batching subscriber's run of events in one transaction with the cursor's move to {@code to} (the last of them,
+     * or an event after them it leaves).
+     */
+    private Run handleRun(EventSubscriber s, List<LoggedEvent> run, long from, long to) {
         try {
             tx.executeWithoutResult(st -> {
                 s.onEvents(run);
-                advance(s.subscriberName(), run.get(0).partition(), from, run.get(run.size() - 1).position());
+                advance(s.subscriberName(), run.get(0).partition(), from, to);
             });
             return Run.DONE;
         } catch (CursorMoved moved) {

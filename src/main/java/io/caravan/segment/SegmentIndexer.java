@@ -38,9 +38,15 @@ class SegmentIndexer implements EventSubscriber {
         return true;
     }
 
+    /** Every event but the index's own: a segment's facts come from any of them. */
+    @Override
+    public boolean wants(String type) {
+        return !type.startsWith("segment.");
+    }
+
     @Override
     public void onEvent(LoggedEvent logged) {
-        if (logged.event().type().startsWith("segment.")) {
+        if (!wants(logged.type())) {
             return;
         }
         Optional<UUID> owner = contacts.eventOwner(logged.contactId(), logged.event().id());

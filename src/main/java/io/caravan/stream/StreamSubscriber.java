@@ -78,6 +78,12 @@ public class StreamSubscriber implements EventSubscriber {
         return d;
     }
 
+    /** The kinds the destination's file lists; the others are never opened for it. */
+    @Override
+    public boolean wants(String type) {
+        return d.events().contains(type);
+    }
+
     @Override
     public void onEvent(LoggedEvent logged) {
         onEvents(List.of(logged));
@@ -101,7 +107,7 @@ public class StreamSubscriber implements EventSubscriber {
         // one decryption per contact and run was most of the subscriber's own time
         Set<UUID> inRun = new java.util.LinkedHashSet<>();
         for (LoggedEvent logged : run) {
-            if (d.events().contains(logged.event().type())) {
+            if (d.events().contains(logged.type())) {
                 inRun.add(logged.contactId());
             }
         }
@@ -109,10 +115,10 @@ public class StreamSubscriber implements EventSubscriber {
         List<LoggedEvent> asked = new java.util.ArrayList<>();
         List<ConsentService.Ask> asks = new java.util.ArrayList<>();
         for (LoggedEvent logged : run) {
-            TriggerEvent e = logged.event();
-            if (!d.events().contains(e.type())) {
+            if (!d.events().contains(logged.type())) {
                 continue;
             }
+            TriggerEvent e = logged.event();
             Contact c = read.get(logged.contactId());
             if (c == null) {
                 continue;

@@ -237,9 +237,15 @@ public class Journeys implements EventSubscriber {
         return true;
     }
 
+    /** Events no workflow starts or exits on are not opened: neither their owner nor the journeys are looked up. */
+    @Override
+    public boolean wants(String type) {
+        return TriggerEvent.trigger(type) && catalog.listensTo(type);
+    }
+
     @Override
     public void onEvent(ContactStore.LoggedEvent logged) {
-        if (!TriggerEvent.trigger(logged.event().type())) {
+        if (!TriggerEvent.trigger(logged.type())) {
             // a contact change or a message status the streams publish: workflows start and exit on trigger events
             return;
         }

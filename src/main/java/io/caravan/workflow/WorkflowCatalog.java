@@ -68,6 +68,8 @@ public final class WorkflowCatalog {
     }
 
     private final Map<String, WorkflowDefinition> workflows;
+    /** The event types some workflow starts on or exits on. */
+    private final Set<String> eventTypes;
 
     /**
      * Email as the only channel, templates known by their purpose alone (no required data): for tests of the files.
@@ -121,6 +123,19 @@ public final class WorkflowCatalog {
             throw new WorkflowException(problems);
         }
         this.workflows = Collections.unmodifiableMap(loaded);
+        Set<String> types = new java.util.HashSet<>();
+        for (WorkflowDefinition w : loaded.values()) {
+            if (w.trigger != null) {
+                types.addAll(w.trigger.event);
+            }
+            w.exits.forEach(x -> types.add(x.event));
+        }
+        this.eventTypes = Set.copyOf(types);
+    }
+
+    /** Whether some workflow starts or exits on events of this type. */
+    public boolean listensTo(String eventType) {
+        return eventTypes.contains(eventType);
     }
 
     public Map<String, WorkflowDefinition> all() {

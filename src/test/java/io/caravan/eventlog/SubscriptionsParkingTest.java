@@ -50,6 +50,17 @@ class SubscriptionsParkingTest {
             return e;
         }
 
+        /** An event as the store reads it: opened only when asked for, which {@code opened} records (its id). */
+        UUID appendSealed(UUID contact, String type, Set<UUID> opened) {
+            TriggerEvent t = new TriggerEvent(UUID.randomUUID(), type, OffsetDateTime.parse("2026-11-29T12:00:00Z"),
+                    null, Map.of());
+            events.add(new LoggedEvent(0, events.size() + 1, contact, type, () -> {
+                opened.add(t.id());
+                return t;
+            }));
+            return t.id();
+        }
+
         @Override
         public int partitions() {
             return 2;
@@ -77,6 +88,7 @@ class SubscriptionsParkingTest {
     final class Recorder implements EventSubscriber {
         final boolean batches;
         volatile Predicate<LoggedEvent> failing = e -> false;
+        volatile Predicate<String> types = t -> true;
         final List<Instant> attempts = new CopyOnWriteArrayList<>();
 
         Recorder(boolean batches) {
@@ -100,6 +112,11 @@ class SubscriptionsParkingTest {
         @Override
         public boolean batches() {
             return batches;
+        }
+
+        @Override
+        public boolean wants(String type) {
+            return types.test(type);
         }
     }
 
@@ -183,6 +200,40 @@ class SubscriptionsParkingTest {
         LoggedEvent c5 = log.append(c);
         subscriptions.poll(s);
         assertThat(acted(s)).as("C is no longer parked").endsWith(c5.event().id());
+    }
+
+    /**
+     * Most of the log is other readers' business (message statuses, contact changes): a subscriber never opens those
+     * events (no decryption, no parse) and is never handed them, and its cursor still moves past them - trailing ones
+     * and a batch of nothing else included.
+     */
+    @ParameterizedTest(name = "batching subscriber: {0}")
+    @ValueSource(booleans = {false, true})
+    void eventsOfTypesASubscriberLeavesAreNotOpenedAndItsCursorMovesPastThem(boolean batches) {
+        Subscriptions subscriptions = subscriptions();
+        Recorder s = new Recorder(batches);
+        s.types = "patient.updated"::equals;
+        subscriptions.cursor(s.subscriberName());
+        UUID c = UUID.randomUUID();
+        Set<UUID> opened = ConcurrentHashMap.newKeySet();
+        log.appendSealed(c, "message.sent", opened);
+        UUID b = log.appendSealed(c, "patient.updated", opened);
+        UUID d = log.appendSealed(UUID.randomUUID(), "patient.updated", opened);
+        log.appendSealed(c, "message.delivered", opened);
+        UUID e = log.appendSealed(c, "patient.updated", opened);
+        log.appendSealed(c, "message.opened", opened);
+
+        subscriptions.poll(s);
+        assertThat(acted(s)).containsExactly(b, d, e);
+        assertThat(opened).as("only what it takes is opened").containsExactlyInAnyOrder(b, d, e);
+        assertThat(subscriptions.cursor(s.subscriberName())).as("past the trailing one too").containsExactly(6L, 0L);
+
+        log.appendSealed(c, "message.sent", opened);
+        log.appendSealed(c, "contact.changed", opened);
+        subscriptions.poll(s);
+        assertThat(acted(s)).containsExactly(b, d, e);
+        assertThat(opened).hasSize(3);
+        assertThat(subscriptions.cursor(s.subscriberName())).as("a batch of nothing it takes").containsExactly(8L, 0L);
     }
 
     @Test

@@ -44,10 +44,15 @@ class SmsNumberFollower implements EventSubscriber {
         return true;
     }
 
+    /** The trigger events of a feed, which may come with a new number; not the hub's own (segments, texts). */
+    @Override
+    public boolean wants(String type) {
+        return TriggerEvent.trigger(type) && !type.startsWith("segment.") && !type.startsWith("sms.");
+    }
+
     @Override
     public void onEvent(LoggedEvent logged) {
-        if (!TriggerEvent.trigger(logged.event().type()) || logged.event().type().startsWith("segment.")
-                || logged.event().type().startsWith("sms.")) {
+        if (!wants(logged.type())) {
             return;
         }
         Optional<UUID> owner = contacts.eventOwner(logged.contactId(), logged.event().id());
