@@ -645,13 +645,19 @@ public class AuditLog implements SmartLifecycle {
         }
     }
 
-    /** Whether an unanswered commit landed: its last entry's row is there. Null when the database cannot say. */
+    /**
+     * Whether an unanswered commit landed: its last entry's row is there. Null when the database cannot say. Asked on
+     * a second connection if the first fails: the pool may hand out one that the drop closed too.
+     */
     private Boolean landed(Unanswered u) {
-        try (Connection c = dataSource.getConnection()) {
-            return landed(c, u);
-        } catch (SQLException e) {
-            return null;
+        for (int attempt = 0; attempt < 2; attempt++) {
+            try (Connection c = dataSource.getConnection()) {
+                return landed(c, u);
+            } catch (SQLException e) {
+                // the pool evicts a broken connection: the next attempt gets another
+            }
         }
+        return null;
     }
 
     private static boolean landed(Connection c, Unanswered u) throws SQLException {

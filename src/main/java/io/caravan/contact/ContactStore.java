@@ -360,7 +360,7 @@ public class ContactStore implements MergedRecords {
             return type;
         }
 
-        public TriggerEvent event() {
+        public synchronized TriggerEvent event() {
             if (event == null) {
                 event = sealed.get();
                 sealed = null;

@@ -86,8 +86,11 @@ class AuditLostCommitPostgresIT {
         } finally {
             PROXY.refuse(false);
         }
-        // the caller tries again with the same entry (as the send path's record of a sent message does)
-        long seq = audit.appendAndWait(draft);
+        // the caller tries again with the same entry (as the send path's record of a sent message does), until the
+        // trail takes it: the pool may first hand out a connection the outage closed
+        long seq = org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(30))
+                .pollInterval(java.time.Duration.ofMillis(200)).ignoreException(AuditLog.AuditUnavailable.class)
+                .until(() -> audit.appendAndWait(draft), x -> true);
         assertThat(rows(draft.id())).containsExactly(seq);
         assertThat(trail.verify().valid()).isTrue();
         long next = audit.appendAndWait(AuditDraft.of("test", "after-unknown-outcome"));
