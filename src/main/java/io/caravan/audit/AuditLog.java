@@ -135,16 +135,28 @@ public class AuditLog implements SmartLifecycle {
     /** Written by the writer thread after each commit; read by the indexer. */
     private volatile long headSeq;
     private byte[] headMac = AuditChain.GENESIS;
+    /**
+     * The head as far as it is known durable (on H2 the last group's CHECKPOINT done): what the checkpoint file may
+     * anchor. A checkpoint past what a crash keeps would make verify report the lost tail as a rollback.
+     */
+    private long durableSeq;
+    private byte[] durableMac = AuditChain.GENESIS;
     private long purgedThrough;
     private long indexedThrough;
     private byte[] purgedMac = AuditChain.GENESIS;
     /** Writer thread only: a commit not yet known to have landed or not (the database was out of reach to ask). */
     private Unanswered unanswered;
     /**
-     * Writer thread only: the entries of the last unanswered commit that turned out to have landed. Their callers were
-     * told the trail was out of reach and may queue them again: they complete with their seq, not a second row.
+     * Writer thread only: the entries of unanswered commits that turned out to have landed (the latest few thousand).
+     * Their callers were told the trail was out of reach and may queue the same entries again: those complete with
+     * their seq, not a second row.
      */
-    private java.util.Map<UUID, Long> landed = java.util.Map.of();
+    private final java.util.Map<UUID, Long> landed = new java.util.LinkedHashMap<>() {
+        @Override
+        protected boolean removeEldestEntry(java.util.Map.Entry<UUID, Long> eldest) {
+            return size() > 10_000;
+        }
+    };
 
     public AuditLog(DataSource dataSource, FieldCipher cipher, Clock clock, AuditProperties props) {
         this(dataSource, cipher, clock, props, null);
@@ -379,13 +391,14 @@ public class AuditLog implements SmartLifecycle {
 
     /** Anchors the committed head outside the database (see {@link AuditCheckpoints}); on the writer thread. */
     private void checkpoint() {
-        if (checkpoints == null || headSeq == checkpointedSeq || headSeq == 0) {
+        long seq = durableSeq;
+        if (checkpoints == null || seq == checkpointedSeq || seq == 0) {
             completeCheckpointWaiters();
             return;
         }
         try {
-            checkpoints.append(headSeq, headMac, clock.instant());
-            checkpointedSeq = headSeq;
+            checkpoints.append(seq, durableMac, clock.instant());
+            checkpointedSeq = seq;
         } catch (IOException | RuntimeException e) {
             log.error("Writing the audit checkpoint failed ({}); will retry", PhiSafeLogging.describe(e));
             failCheckpointWaiters(e);
@@ -521,12 +534,13 @@ public class AuditLog implements SmartLifecycle {
             throw new GroupCommitter.Unavailable(e);
         }
         try (Connection c = conn) {
-            if (unanswered != null) {
-                settle(c, unanswered);
-            }
             c.setAutoCommit(false);
             if (!h2) {
                 lockHead(c);
+            }
+            if (unanswered != null) {
+                // on PostgreSQL after the head's lock: the unanswered transaction held it, so its outcome is final
+                settle(c, unanswered);
             }
             long seq = headSeq;
             byte[] mac = headMac;
@@ -597,7 +611,11 @@ public class AuditLog implements SmartLifecycle {
                 c.commit();
             } catch (SQLException | RuntimeException e) {
                 if (!committing || lastId == null) {
-                    c.rollback();
+                    try {
+                        c.rollback();
+                    } catch (SQLException r) {
+                        e.addSuppressed(r);
+                    }
                     throw e;
                 }
                 try {
@@ -619,7 +637,7 @@ public class AuditLog implements SmartLifecycle {
                 }
                 log.warn("An audit commit lost its answer but landed: its {} entries are kept, not written again",
                         seqs.size());
-                landed = seqs;
+                landed.putAll(seqs);
             }
             // committed: the next group chains on from here, whatever the checkpoint below does
             headSeq = seq;
@@ -635,6 +653,8 @@ public class AuditLog implements SmartLifecycle {
                     throw new GroupCommitter.Unavailable(e);
                 }
             }
+            durableSeq = seq;
+            durableMac = mac;
             for (int i = 0; i < group.size(); i++) {
                 if (refused[i] != null) {
                     group.get(i).fail(refused[i]);
@@ -646,15 +666,36 @@ public class AuditLog implements SmartLifecycle {
     }
 
     /**
-     * Whether an unanswered commit landed: its last entry's row is there. Null when the database cannot say. Asked on
-     * a second connection if the first fails: the pool may hand out one that the drop closed too.
+     * Whether an unanswered commit landed: its last entry's row is there. Null when the database cannot say (no
+     * connection; on PostgreSQL, the unanswered transaction still holding the head's lock - still committing, or
+     * waiting for a standby). Asked on a second connection if the first fails: the pool may hand out one the drop
+     * closed too.
      */
     private Boolean landed(Unanswered u) {
         for (int attempt = 0; attempt < 2; attempt++) {
-            try (Connection c = dataSource.getConnection()) {
-                return landed(c, u);
+            Connection c;
+            try {
+                c = dataSource.getConnection();
             } catch (SQLException e) {
-                // the pool evicts a broken connection: the next attempt gets another
+                return null; // the pool waited its timeout for one: asked again before the next group
+            }
+            try (c) {
+                if (h2) {
+                    return landed(c, u);
+                }
+                c.setAutoCommit(false);
+                try (Statement s = c.createStatement()) {
+                    s.execute("SET LOCAL lock_timeout = '2s'");
+                    s.executeQuery("SELECT head_seq FROM audit_chain WHERE id = 1 FOR SHARE").close();
+                    return landed(c, u);
+                } finally {
+                    c.rollback();
+                }
+            } catch (SQLException e) {
+                if ("55P03".equals(e.getSQLState())) {
+                    return null; // lock_not_available: still in progress
+                }
+                // a broken connection: the pool evicts it, the next attempt gets another
             }
         }
         return null;
@@ -681,12 +722,14 @@ public class AuditLog implements SmartLifecycle {
         if (in) {
             log.warn("An audit commit that lost its answer had landed: its {} entries are kept, not written again",
                     u.seqs().size());
-            // on H2 the head lives here; on PostgreSQL lockHead reads it again anyway
-            headSeq = u.seq();
-            headMac = u.mac();
-            purgedThrough = u.pThrough();
-            purgedMac = u.pMac();
-            landed = u.seqs();
+            if (h2) {
+                // on H2 the head lives here; on PostgreSQL lockHead has just read it (other nodes may be past it)
+                headSeq = u.seq();
+                headMac = u.mac();
+                purgedThrough = u.pThrough();
+                purgedMac = u.pMac();
+            }
+            landed.putAll(u.seqs());
         }
         unanswered = null;
     }
@@ -779,6 +822,9 @@ public class AuditLog implements SmartLifecycle {
             purgedMac = rs.getBytes(2);
             headMac = rs.getBytes(4);
             headSeq = rs.getLong(3);
+            // committed on PostgreSQL is durable
+            durableSeq = headSeq;
+            durableMac = headMac;
         }
     }
 
@@ -812,6 +858,8 @@ public class AuditLog implements SmartLifecycle {
                     purgedMac = rs.getBytes(2);
                     headSeq = rs.getLong(3);
                     headMac = rs.getBytes(4);
+                    durableSeq = headSeq;
+                    durableMac = headMac;
                     return;
                 }
             }

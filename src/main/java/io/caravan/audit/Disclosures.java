@@ -67,7 +67,15 @@ public class Disclosures {
      * that must know, after a wait that gave up, whether this very entry committed (see {@link AuditLog#waitFor}).
      */
     public java.util.concurrent.CompletableFuture<Long> queue(Disclosure d, String actor, AuditLog.TxWork with) {
-        return audit.append(entry(d, actor), with);
+        return queue(entry(d, actor), with);
+    }
+
+    /**
+     * The same for an entry the caller built ({@link #entry}) and may queue again after a failure: the very entry, so
+     * that one whose commit landed unanswered is not written a second time (see {@link AuditLog}).
+     */
+    public java.util.concurrent.CompletableFuture<Long> queue(AuditDraft entry, AuditLog.TxWork with) {
+        return audit.append(entry, with);
     }
 
     /** Waits until a disclosure {@link #queue queued} earlier is durable; throws as {@link #record} does. */

@@ -337,8 +337,8 @@ public class Deliveries {
      */
     private final class SentRecord {
         final UUID id;
-        final Disclosures.Disclosure disclosure;
-        final String actor;
+        /** Built once: queued again after a failure it is the same entry, which the trail writes at most once. */
+        final io.caravan.audit.AuditDraft disclosure;
         final String protection;
         final List<String> reasons;
         final java.time.Instant at;
@@ -354,8 +354,7 @@ public class Deliveries {
         SentRecord(UUID id, Disclosures.Disclosure disclosure, String actor, String protection, List<String> reasons,
                 java.time.Instant at) {
             this.id = id;
-            this.disclosure = disclosure;
-            this.actor = actor;
+            this.disclosure = Disclosures.entry(disclosure, actor);
             this.protection = protection;
             this.reasons = reasons;
             this.at = at;
@@ -372,7 +371,7 @@ public class Deliveries {
                 // the status commits with its event, in the log's transaction, after the disclosure (the trail's
                 // writer cannot append to the event log in its own); otherwise both in the trail's commit
                 statusApart = store.logsEvent(MessageStatus.SENT);
-                entry = disclosures.queue(disclosure, actor, statusApart ? null
+                entry = disclosures.queue(disclosure, statusApart ? null
                         : store.finishWork(id, MessageStatus.SENT, protection, reasons, at));
             }
             disclosures.awaitQueued(entry);

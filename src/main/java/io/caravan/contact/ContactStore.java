@@ -318,6 +318,7 @@ public class ContactStore implements MergedRecords {
         private final int partition;
         private final long position;
         private final UUID contactId;
+        private final UUID id;
         private final String type;
         private java.util.function.Supplier<TriggerEvent> sealed;
         private TriggerEvent event;
@@ -326,6 +327,7 @@ public class ContactStore implements MergedRecords {
             this.partition = partition;
             this.position = position;
             this.contactId = contactId;
+            this.id = event.id();
             this.type = event.type();
             this.event = event;
         }
@@ -334,11 +336,12 @@ public class ContactStore implements MergedRecords {
          * An event as read from the log: its type is a clear column, the rest is opened and parsed when first asked
          * for - a reader that skips the type (most skip most of the log) pays for neither.
          */
-        public LoggedEvent(int partition, long position, UUID contactId, String type,
+        public LoggedEvent(int partition, long position, UUID contactId, UUID id, String type,
                 java.util.function.Supplier<TriggerEvent> sealed) {
             this.partition = partition;
             this.position = position;
             this.contactId = contactId;
+            this.id = id;
             this.type = type;
             this.sealed = sealed;
         }
@@ -353,6 +356,11 @@ public class ContactStore implements MergedRecords {
 
         public UUID contactId() {
             return contactId;
+        }
+
+        /** The event's id, without opening it (what a log line or a retry row names). */
+        public UUID id() {
+            return id;
         }
 
         /** The event's type, without opening it. */
@@ -442,7 +450,7 @@ public class ContactStore implements MergedRecords {
         UUID id = rs.getObject(3, UUID.class);
         String keyId = rs.getString(5);
         byte[] payload = rs.getBytes(6);
-        return new LoggedEvent(rs.getInt(1), rs.getLong(2), rs.getObject(4, UUID.class), rs.getString(7),
+        return new LoggedEvent(rs.getInt(1), rs.getLong(2), rs.getObject(4, UUID.class), id, rs.getString(7),
                 () -> ContactJson.read(cipher.open(keyId, payload, id.toString()), TriggerEvent.class));
     }
 

@@ -128,7 +128,7 @@ public class KafkaEventRelay implements SmartLifecycle {
             List<Future<RecordMetadata>> sent = new ArrayList<>(events.size());
             for (LoggedEvent e : events) {
                 byte[] value = ("{\"partition\":" + e.partition() + ",\"position\":" + e.position() + ",\"event\":\""
-                        + e.event().id() + "\"}").getBytes(StandardCharsets.US_ASCII);
+                        + e.id() + "\"}").getBytes(StandardCharsets.US_ASCII);
                 sent.add(producer.send(new ProducerRecord<>(props.topic(), e.partition(),
                         e.contactId().toString().getBytes(StandardCharsets.US_ASCII), value)));
             }

@@ -305,7 +305,7 @@ public class Subscriptions {
             return false;
         } catch (RuntimeException ex) {
             log.error("Event {} (partition {} position {}) not handled by {} ({}); its contact is parked for it and"
-                    + " the event retried later", e.event().id(), e.partition(), e.position(), name,
+                    + " the event retried later", e.id(), e.partition(), e.position(), name,
                     PhiSafeLogging.describe(ex));
             try {
                 tx.executeWithoutResult(st -> {
@@ -326,7 +326,7 @@ public class Subscriptions {
         Timestamp now = Timestamp.from(clock.instant());
         jdbc.update("INSERT INTO event_retry (subscriber, log_partition, position, attempts, parked, error, updated_at,"
                 + " contact_id, event_id, next_attempt_at, since) VALUES (?, ?, ?, ?, FALSE, ?, ?, ?, ?, ?, ?)", name,
-                e.partition(), e.position(), attempts, error, now, e.contactId(), e.event().id(),
+                e.partition(), e.position(), attempts, error, now, e.contactId(), e.id(),
                 next == null ? null : Timestamp.from(next), now);
     }
 
@@ -430,13 +430,13 @@ public class Subscriptions {
                         partition, e.position());
                 if (park) {
                     log.error("Event {} (partition {} position {}) parked for {} after {} failed attempts ({}): its"
-                            + " contact waits for an operator (GET /api/event-log/parked)", e.event().id(), partition,
+                            + " contact waits for an operator (GET /api/event-log/parked)", e.id(), partition,
                             e.position(), name, attempts + 1, PhiSafeLogging.describe(ex));
                     parked.computeIfAbsent(name, k -> Counter.builder("caravan_event_log_parked_total")
                             .description("Events a subscriber gave up on after its retries")
                             .tag("subscriber", k).register(meters)).increment();
                 } else {
-                    log.error("Event {} (partition {} position {}) not handled by {} again ({})", e.event().id(),
+                    log.error("Event {} (partition {} position {}) not handled by {} again ({})", e.id(),
                             partition, e.position(), name, PhiSafeLogging.describe(ex));
                 }
             }

@@ -64,6 +64,7 @@ class AuditLostCommitPostgresIT {
         var cut = PROXY.cutCommitAfter("UPDATE audit_chain", false);
         List<Long> seqs = audit.appendAllAndWait(drafts);
         assertThat(cut).as("the proxy cut a commit").isDone();
+        assertThat(drafts.stream().anyMatch(d -> PROXY.cutCarried(d.id()))).as("the commit cut was the test's").isTrue();
         assertThat(seqs).doesNotContainNull().doesNotHaveDuplicates();
         for (int i = 0; i < drafts.size(); i++) {
             assertThat(rows(drafts.get(i).id())).as("entry %d's rows", i).containsExactly(seqs.get(i));
@@ -83,11 +84,12 @@ class AuditLostCommitPostgresIT {
             // the commit landed, but the writer cannot ask: its caller hears the trail is out of reach
             assertThatThrownBy(() -> audit.appendAndWait(draft)).isInstanceOf(AuditLog.AuditUnavailable.class);
             cut.get(10, TimeUnit.SECONDS);
+            assertThat(PROXY.cutCarried(draft.id())).as("the commit cut was the test's").isTrue();
         } finally {
             PROXY.refuse(false);
         }
-        // the caller tries again with the same entry (as the send path's record of a sent message does), until the
-        // trail takes it: the pool may first hand out a connection the outage closed
+        // the caller tries again with the same entry (as the send path's record of a sent message does: Deliveries'
+        // SentRecord), until the trail takes it - the pool may first hand out a connection the outage closed
         long seq = org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(30))
                 .pollInterval(java.time.Duration.ofMillis(200)).ignoreException(AuditLog.AuditUnavailable.class)
                 .until(() -> audit.appendAndWait(draft), x -> true);

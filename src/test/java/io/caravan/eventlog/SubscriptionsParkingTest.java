@@ -54,7 +54,7 @@ class SubscriptionsParkingTest {
         UUID appendSealed(UUID contact, String type, Set<UUID> opened) {
             TriggerEvent t = new TriggerEvent(UUID.randomUUID(), type, OffsetDateTime.parse("2026-11-29T12:00:00Z"),
                     null, Map.of());
-            events.add(new LoggedEvent(0, events.size() + 1, contact, type, () -> {
+            events.add(new LoggedEvent(0, events.size() + 1, contact, t.id(), type, () -> {
                 opened.add(t.id());
                 return t;
             }));

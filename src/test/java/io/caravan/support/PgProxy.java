@@ -28,6 +28,8 @@ public final class PgProxy implements AutoCloseable {
     private volatile boolean refusing;
     private volatile boolean refuseAfterCut;
     private volatile CompletableFuture<Void> cut = new CompletableFuture<>();
+    /** What the client sent in the transaction that was cut, from its first statement to the COMMIT. */
+    private volatile byte[] cutTransaction = new byte[0];
     private final java.util.Set<Socket> open = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
     public PgProxy(String upstreamHost, int upstreamPort) throws IOException {
@@ -62,6 +64,18 @@ public final class PgProxy implements AutoCloseable {
         refuseAfterCut = thenOutOfReach;
         armed.set(sql);
         return cut;
+    }
+
+    /**
+     * Whether the transaction last cut carried this id (as text or as the 16 bytes a driver binds): a test's way to
+     * know the cut hit its own entry, not a background one.
+     */
+    public boolean cutCarried(java.util.UUID id) {
+        byte[] t = cutTransaction;
+        java.nio.ByteBuffer b = java.nio.ByteBuffer.allocate(16).putLong(id.getMostSignificantBits())
+                .putLong(id.getLeastSignificantBits());
+        String text = new String(t, StandardCharsets.ISO_8859_1);
+        return text.contains(id.toString()) || text.contains(new String(b.array(), StandardCharsets.ISO_8859_1));
     }
 
     /** New connections are closed at once while true. */
@@ -99,6 +113,7 @@ public final class PgProxy implements AutoCloseable {
 
     private void toServer(Socket client, Socket up, java.util.concurrent.atomic.AtomicBoolean mute) {
         boolean marked = false;
+        java.io.ByteArrayOutputStream tx = new java.io.ByteArrayOutputStream();
         byte[] buf = new byte[65536];
         try (client; up; InputStream in = client.getInputStream(); OutputStream out = up.getOutputStream()) {
             int n;
@@ -108,9 +123,11 @@ public final class PgProxy implements AutoCloseable {
                     // protocol messages are small and written whole: a chunk holds a statement's text entire
                     String chunk = new String(buf, 0, n, StandardCharsets.ISO_8859_1);
                     marked |= chunk.contains(sql);
+                    tx.write(buf, 0, n);
                     if (marked && chunk.contains("COMMIT") && armed.compareAndSet(sql, null)) {
                         // nothing the server says from here reaches the client, however fast it answers
                         mute.set(true);
+                        cutTransaction = tx.toByteArray();
                         out.write(buf, 0, n);
                         out.flush();
                         if (refuseAfterCut) {
@@ -126,6 +143,7 @@ public final class PgProxy implements AutoCloseable {
                     }
                     if (chunk.contains("COMMIT")) {
                         marked = false;
+                        tx.reset();
                     }
                 }
                 out.write(buf, 0, n);
