@@ -610,18 +610,14 @@ public class AuditLog implements SmartLifecycle {
                 committing = true;
                 c.commit();
             } catch (SQLException | RuntimeException e) {
-                if (!committing || lastId == null) {
-                    try {
-                        c.rollback();
-                    } catch (SQLException r) {
-                        e.addSuppressed(r);
-                    }
-                    throw e;
-                }
                 try {
                     c.rollback();
-                } catch (SQLException ignored) {
-                    // the connection is gone, which is how the answer was lost
+                } catch (SQLException r) {
+                    // a connection gone (how a COMMIT's answer is lost) cannot roll back: e says what failed
+                    e.addSuppressed(r);
+                }
+                if (!committing || lastId == null) {
+                    throw e;
                 }
                 // COMMIT sent, no answer: it may have landed. Retrying blind would write each entry again (twice in
                 // a patient's accounting of disclosures), failing blind would have callers repeat what is recorded.

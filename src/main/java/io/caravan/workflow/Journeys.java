@@ -245,8 +245,8 @@ public class Journeys implements EventSubscriber {
 
     @Override
     public void onEvent(ContactStore.LoggedEvent logged) {
-        if (!TriggerEvent.trigger(logged.type())) {
-            // a contact change or a message status the streams publish: workflows start and exit on trigger events
+        if (!wants(logged.type())) {
+            // a retry of an event no workflow starts or exits on (any more): nothing to look up
             return;
         }
         // the contact that holds the event now: a merge (A40) since it was read moved it to the survivor
