@@ -63,6 +63,48 @@ class DistributionIT {
         }
     }
 
+    /**
+     * README "Deploy", "A faster start": the archive made by the documented command is what the next start loads its
+     * classes from. Both starts stop after loading (the context refresh): the classes are all loaded by then.
+     */
+    @Test
+    void classDataSharingArchiveMadeAsDocumentedIsUsedByTheNextStart(@TempDir Path tmp) throws Exception {
+        Path bin = unpack(Files.createDirectories(tmp.resolve("opt")));
+        Path dist = bin.getParent().getParent();
+        Map<String, String> settings = Map.of("SERVER_PORT", String.valueOf(FreePorts.next()), "CARAVAN_MLLP_PORT",
+                String.valueOf(FreePorts.next()), "CARAVAN_MLLP_HOST", "127.0.0.1");
+        String trainingLog = startUntilLoaded(dist, tmp.resolve("train.log"), settings,
+                "-XX:ArchiveClassesAtExit=lib/caravan.jsa -Dspring.context.exit=onRefresh");
+        assertThat(dist.resolve("lib/caravan.jsa")).as("the archive; the start's output:%n%s", trainingLog)
+                .isRegularFile();
+
+        Path loaded = tmp.resolve("class-load.txt");
+        String log = startUntilLoaded(dist, tmp.resolve("hub.log"), settings,
+                "-Dspring.context.exit=onRefresh -Xlog:class+load=info:file=" + loaded);
+        List<String> lines = Files.readAllLines(loaded);
+        long shared = lines.stream().filter(l -> l.contains("source: shared objects file (top)")).count();
+        assertThat(shared).as("classes loaded from the archive, of %s", lines.size()).isGreaterThan(lines.size() / 2);
+        assertThat(log).doesNotContain("[warning]").doesNotContain(" ERROR ").doesNotContain("Exception");
+    }
+
+    /** {@code cd <dist>; JAVA_OPTS="… options" bin/caravan}, for a start that ends by itself (exit code 0): its output. */
+    static String startUntilLoaded(Path dist, Path log, Map<String, String> settings, String options)
+            throws Exception {
+        ProcessBuilder pb = new ProcessBuilder("sh", "bin/caravan").directory(dist.toFile())
+                .redirectErrorStream(true).redirectOutput(log.toFile());
+        env(pb.environment(), settings);
+        pb.environment().merge("JAVA_OPTS", options, (a, b) -> a + " " + b);
+        Process p = pb.start();
+        try {
+            assertThat(p.waitFor(180, TimeUnit.SECONDS)).as("the start ends by itself").isTrue();
+            String out = Files.readString(log);
+            assertThat(p.exitValue()).as("exit code; output:%n%s", out).isZero();
+            return out;
+        } finally {
+            p.destroyForcibly();
+        }
+    }
+
     @Test
     void startWithoutAHomeExplainsItselfInOneLine(@TempDir Path tmp) throws Exception {
         Path bin = unpack(Files.createDirectories(tmp.resolve("opt")));
@@ -92,6 +134,16 @@ class DistributionIT {
         try (Stream<Path> s = Files.list(into)) {
             Path dist = s.findFirst().orElseThrow();
             assertThat(dist.resolve("lib/caravan.jar")).isRegularFile();
+            // Spring Boot's extracted layout, not the fat jar: the libraries beside the jar that names them
+            try (Stream<Path> libs = Files.list(dist.resolve("lib/dependencies"))) {
+                assertThat(libs.map(p -> p.getFileName().toString()))
+                        .anyMatch(n -> n.startsWith("spring-boot-3.")).anyMatch(n -> n.startsWith("camel-core-"));
+            }
+            try (java.util.jar.JarFile jar = new java.util.jar.JarFile(dist.resolve("lib/caravan.jar").toFile())) {
+                assertThat(jar.getManifest().getMainAttributes().getValue("Class-Path"))
+                        .contains("dependencies/spring-boot-3.");
+                assertThat(jar.getEntry("BOOT-INF/")).as("no nested jars").isNull();
+            }
             assertThat(dist.resolve("bin/caravan")).isExecutable();
             return dist.resolve("bin/caravan");
         }
