@@ -12,7 +12,6 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Base64;
 import java.util.List;
-import java.util.stream.Stream;
 
 /** The packaged hub run as its own process, so a test can kill it with SIGKILL and start it again. */
 public final class HubProcess implements AutoCloseable {
@@ -64,17 +63,27 @@ public final class HubProcess implements AutoCloseable {
                 .toList();
     }
 
-    public static Path jar() throws IOException {
-        try (Stream<Path> s = Files.list(Path.of("target"))) {
-            return s.filter(p -> p.getFileName().toString().matches("caravan-.*\\.jar"))
-                    .filter(p -> !p.toString().endsWith("-sources.jar")).findFirst()
-                    .orElseThrow(() -> new IllegalStateException("run 'mvn verify': the packaged jar is missing"));
+    /** The runnable jar as the distribution ships it (pom: {@code target/layout}, Spring Boot's extracted layout). */
+    public static Path jar() {
+        Path jar = Path.of("target", "layout", "caravan.jar").toAbsolutePath();
+        if (!Files.isRegularFile(jar)) {
+            throw new IllegalStateException("run 'mvn verify': " + jar + " is missing");
         }
+        return jar;
     }
 
     /**
-     * Adds a directory of classes to the packaged hub (Spring Boot's PropertiesLauncher, {@code loader.path}): a
-     * test-only bean, named with {@code --spring.main.sources=...}.
+     * The class-data sharing archive the build made beside the jar for this JVM (pom: {@code cds-archive}), when there
+     * is one: a JVM that cannot use it (another Java's, an older layout's) says so in one warning and starts without.
+     */
+    static List<String> classDataSharing() {
+        Path archive = jar().resolveSibling("caravan.jsa");
+        return Files.isRegularFile(archive) ? List.of("-XX:SharedArchiveFile=" + archive) : List.of();
+    }
+
+    /**
+     * Adds a directory of classes to the packaged hub's class path: a test-only bean, named with
+     * {@code --spring.main.sources=...}.
      */
     public HubProcess withLoaderPath(Path classes) {
         this.loaderPath = classes;
@@ -91,12 +100,14 @@ public final class HubProcess implements AutoCloseable {
     }
 
     public void start() throws Exception {
+        // the extra classes after the jar: the archive's classes (the jar's) stay a prefix of the class path
         List<String> launch = loaderPath == null ? List.of("-jar", jar().toString())
-                : List.of("-cp", jar().toString(), "-Dloader.path=" + loaderPath,
-                        "org.springframework.boot.loader.launch.PropertiesLauncher");
+                : List.of("-cp", jar() + java.io.File.pathSeparator + loaderPath.toAbsolutePath(),
+                        "io.caravan.CaravanApplication");
         List<String> cmd = new ArrayList<>(List.of(
                 Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                 "-Xmx512m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1"));
+        cmd.addAll(classDataSharing());
         cmd.addAll(jvmOptions);
         cmd.addAll(launch);
         cmd.addAll(List.of(
