@@ -13,7 +13,7 @@ import org.springframework.stereotype.Component;
  * and built its ACK (only there: its resend to another node must be answered),
  * before camel-mllp writes the ACK (it goes out only after the route's processors return, TECH-NOTES). It wraps the
  * route's last step, {@code hl7v2Ack}. Added to the packaged hub by {@code spring.main.sources} and its class
- * path ({@code HubProcess.withLoaderPath}); its package is outside io.caravan, so no test context scans it.
+ * path ({@code HubProcess.withClassPath}); its package is outside io.caravan, so no test context scans it.
  */
 @Component
 public class HaltBetweenCommitAndAck implements BeanPostProcessor, EnvironmentAware {

@@ -123,7 +123,7 @@ class ClusterFailoverIT {
                         "--caravan.mapping.adapters-dir=" + tmp.resolve("adapters-" + n),
                         "--caravan.email.relay=mail", "--caravan.campaigns.poll-interval=200ms",
                         "--spring.main.sources=failoverprobe.HaltBetweenCommitAndAck")
-                        .withLoaderPath(tmp.resolve("probe"))
+                        .withClassPath(tmp.resolve("probe"))
                         .withJvmOptions("-Xmx256m", "-XX:ActiveProcessorCount=1"));
             }
             try {

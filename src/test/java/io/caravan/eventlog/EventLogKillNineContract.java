@@ -62,7 +62,7 @@ abstract class EventLogKillNineContract {
         String hubUrl = jdbcUrl();
         String url = hubUrl != null ? hubUrl : readUrl(data);
         try (HubProcess hub = new HubProcess(data, hubUrl, args.toArray(String[]::new))
-                .withLoaderPath(tmp.resolve("probe"))) {
+                .withClassPath(tmp.resolve("probe"))) {
             hub.start();
             try (MllpTestClient c = new MllpTestClient(hub.mllpPort)) {
                 for (int i = 0; i < PATIENTS; i++) {

@@ -25,7 +25,7 @@ public final class HubProcess implements AutoCloseable {
     public final int mllpPort;
     private final String jdbcUrl;
     private Process process;
-    private Path loaderPath;
+    private Path extraClasses;
     private final List<String> jvmOptions = new ArrayList<>();
     private final HttpClient http = HttpClient.newHttpClient();
 
@@ -64,7 +64,7 @@ public final class HubProcess implements AutoCloseable {
     }
 
     /** The runnable jar as the distribution ships it (pom: {@code target/layout}, Spring Boot's extracted layout). */
-    public static Path jar() {
+    static Path jar() {
         Path jar = Path.of("target", "layout", "caravan.jar").toAbsolutePath();
         if (!Files.isRegularFile(jar)) {
             throw new IllegalStateException("run 'mvn verify': " + jar + " is missing");
@@ -85,8 +85,8 @@ public final class HubProcess implements AutoCloseable {
      * Adds a directory of classes to the packaged hub's class path: a test-only bean, named with
      * {@code --spring.main.sources=...}.
      */
-    public HubProcess withLoaderPath(Path classes) {
-        this.loaderPath = classes;
+    public HubProcess withClassPath(Path classes) {
+        this.extraClasses = classes;
         return this;
     }
 
@@ -101,8 +101,8 @@ public final class HubProcess implements AutoCloseable {
 
     public void start() throws Exception {
         // the extra classes after the jar: the archive's classes (the jar's) stay a prefix of the class path
-        List<String> launch = loaderPath == null ? List.of("-jar", jar().toString())
-                : List.of("-cp", jar() + java.io.File.pathSeparator + loaderPath.toAbsolutePath(),
+        List<String> launch = extraClasses == null ? List.of("-jar", jar().toString())
+                : List.of("-cp", jar() + java.io.File.pathSeparator + extraClasses.toAbsolutePath(),
                         "io.caravan.CaravanApplication");
         List<String> cmd = new ArrayList<>(List.of(
                 Path.of(System.getProperty("java.home"), "bin", "java").toString(),
