@@ -61,7 +61,8 @@ class AuditLostCommitPostgresIT {
     @Test
     void aCommitThatLostItsAnswerIsInTheTrailOnceAndReportedDurable() throws Exception {
         List<AuditDraft> drafts = drafts("lost-answer", 5);
-        var cut = PROXY.cutCommitAfter("UPDATE audit_chain", false);
+        var cut = PROXY.cutCommitAfter("UPDATE audit_chain", false,
+                drafts.stream().map(AuditDraft::id).toList());
         List<Long> seqs = audit.appendAllAndWait(drafts);
         assertThat(cut).as("the proxy cut a commit").isDone();
         assertThat(drafts.stream().anyMatch(d -> PROXY.cutCarried(d.id()))).as("the commit cut was the test's").isTrue();
@@ -79,7 +80,7 @@ class AuditLostCommitPostgresIT {
     @Test
     void anEntryQueuedAgainAfterAnUnansweredCommitIsNotWrittenTwice() throws Exception {
         AuditDraft draft = drafts("unknown-outcome", 1).get(0);
-        var cut = PROXY.cutCommitAfter("UPDATE audit_chain", true);
+        var cut = PROXY.cutCommitAfter("UPDATE audit_chain", true, List.of(draft.id()));
         try {
             // the commit landed, but the writer cannot ask: its caller hears the trail is out of reach
             assertThatThrownBy(() -> audit.appendAndWait(draft)).isInstanceOf(AuditLog.AuditUnavailable.class);

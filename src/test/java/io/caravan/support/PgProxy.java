@@ -7,6 +7,7 @@ import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
+import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.AtomicReference;
 
@@ -27,6 +28,7 @@ public final class PgProxy implements AutoCloseable {
     private final AtomicReference<String> armed = new AtomicReference<>();
     private volatile boolean refusing;
     private volatile boolean refuseAfterCut;
+    private volatile List<java.util.UUID> carrying = List.of();
     private volatile CompletableFuture<Void> cut = new CompletableFuture<>();
     /** What the client sent in the transaction that was cut, from its first statement to the COMMIT. */
     private volatile byte[] cutTransaction = new byte[0];
@@ -55,13 +57,16 @@ public final class PgProxy implements AutoCloseable {
     }
 
     /**
-     * The next COMMIT on a connection that sent {@code sql} since its last COMMIT goes, its answer does not. With
-     * {@code thenOutOfReach} the database is out of reach from that moment: every open connection is closed and new
-     * ones are refused until {@link #refuse}{@code (false)}. The future completes at the cut.
+     * The next COMMIT on a connection that sent {@code sql} and one of the ids {@code carrying} since its last COMMIT
+     * goes, its answer does not: only the test's own transaction, as a hub writes entries of its own in the
+     * background (at start, from its schedulers). With {@code thenOutOfReach} the database is out of reach from that
+     * moment: every open connection is closed and new ones are refused until {@link #refuse}{@code (false)}. The
+     * future completes at the cut.
      */
-    public CompletableFuture<Void> cutCommitAfter(String sql, boolean thenOutOfReach) {
+    public CompletableFuture<Void> cutCommitAfter(String sql, boolean thenOutOfReach, List<java.util.UUID> carrying) {
         cut = new CompletableFuture<>();
         refuseAfterCut = thenOutOfReach;
+        this.carrying = List.copyOf(carrying);
         armed.set(sql);
         return cut;
     }
@@ -71,11 +76,18 @@ public final class PgProxy implements AutoCloseable {
      * know the cut hit its own entry, not a background one.
      */
     public boolean cutCarried(java.util.UUID id) {
-        byte[] t = cutTransaction;
+        return carries(cutTransaction, id);
+    }
+
+    private static boolean carries(byte[] transaction, java.util.UUID id) {
         java.nio.ByteBuffer b = java.nio.ByteBuffer.allocate(16).putLong(id.getMostSignificantBits())
                 .putLong(id.getLeastSignificantBits());
-        String text = new String(t, StandardCharsets.ISO_8859_1);
+        String text = new String(transaction, StandardCharsets.ISO_8859_1);
         return text.contains(id.toString()) || text.contains(new String(b.array(), StandardCharsets.ISO_8859_1));
+    }
+
+    private boolean wanted(byte[] transaction) {
+        return carrying.stream().anyMatch(id -> carries(transaction, id));
     }
 
     /** New connections are closed at once while true. */
@@ -124,7 +136,8 @@ public final class PgProxy implements AutoCloseable {
                     String chunk = new String(buf, 0, n, StandardCharsets.ISO_8859_1);
                     marked |= chunk.contains(sql);
                     tx.write(buf, 0, n);
-                    if (marked && chunk.contains("COMMIT") && armed.compareAndSet(sql, null)) {
+                    if (marked && chunk.contains("COMMIT") && wanted(tx.toByteArray())
+                            && armed.compareAndSet(sql, null)) {
                         // nothing the server says from here reaches the client, however fast it answers
                         mute.set(true);
                         cutTransaction = tx.toByteArray();
