@@ -77,7 +77,9 @@ public final class PostgresSupport {
             privateBin = bin;
             privateData = data;
             privateAsPostgres = root;
-            Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            // after the JVM's Spring contexts have closed, not beside them: a context still open on a stopped server
+            // waits out the pool's connection timeout in its workers' stops (30 s at a test fork's exit)
+            org.springframework.boot.SpringApplication.getShutdownHandlers().add(() -> {
                 try {
                     run(List.of(bin.resolve("pg_ctl").toString(), "-D", data.toString(), "-m", "immediate", "stop"),
                             root);
@@ -87,7 +89,7 @@ public final class PostgresSupport {
                 } catch (Exception ignored) {
                     // best effort at exit
                 }
-            }));
+            });
             return "jdbc:postgresql://127.0.0.1:" + port + "/postgres?user=postgres";
         } catch (IOException | InterruptedException e) {
             throw new IllegalStateException("cannot start a private PostgreSQL cluster", e);
