@@ -63,9 +63,7 @@ class FolderKillNineIT {
             assertThat(file).as("the file finished after restart (deleted: every message accepted)").doesNotExist();
             assertThat(inbox.resolve(".done")).as("no plaintext copy kept by default").doesNotExist();
             assertThat(inbox.resolve(".failed")).doesNotExist();
-            for (String mrn : mrns) {
-                assertThat(KillNineContract.eventsOf(hub, mrn)).as(mrn).isEqualTo(1);
-            }
+            KillNineContract.eventsOfEach(hub, mrns).forEach((mrn, n) -> assertThat(n).as(mrn).isEqualTo(1));
         }
     }
 
