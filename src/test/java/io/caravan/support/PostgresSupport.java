@@ -1,6 +1,5 @@
 package io.caravan.support;
 
-import java.io.File;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -77,19 +76,19 @@ public final class PostgresSupport {
             privateBin = bin;
             privateData = data;
             privateAsPostgres = root;
-            // after the JVM's Spring contexts have closed, not beside them: a context still open on a stopped server
-            // waits out the pool's connection timeout in its workers' stops (30 s at a test fork's exit)
-            org.springframework.boot.SpringApplication.getShutdownHandlers().add(() -> {
+            Runtime.getRuntime().addShutdownHook(new Thread(() -> {
                 try {
+                    awaitSpringShutdownHook();
                     run(List.of(bin.resolve("pg_ctl").toString(), "-D", data.toString(), "-m", "immediate", "stop"),
                             root);
-                    try (Stream<Path> s = Files.walk(dir)) {
-                        s.sorted(Comparator.reverseOrder()).map(Path::toFile).forEach(File::delete);
-                    }
+                    // a database per test class is thousands of files: deleted here, they held the JVM's exit past
+                    // failsafe's 30 s under load; rm goes on once the JVM is gone
+                    new ProcessBuilder("rm", "-rf", dir.toString()).redirectOutput(ProcessBuilder.Redirect.DISCARD)
+                            .redirectError(ProcessBuilder.Redirect.DISCARD).start();
                 } catch (Exception ignored) {
                     // best effort at exit
                 }
-            });
+            }, "caravan-test-postgres-stop"));
             return "jdbc:postgresql://127.0.0.1:" + port + "/postgres?user=postgres";
         } catch (IOException | InterruptedException e) {
             throw new IllegalStateException("cannot start a private PostgreSQL cluster", e);
@@ -158,6 +157,26 @@ public final class PostgresSupport {
         }
         throw new IllegalStateException("PostgreSQL binaries not found: install the Debian package 'postgresql' "
                 + "or set CARAVAN_TEST_PG_URL");
+    }
+
+    /**
+     * Lets Spring Boot's shutdown hook, when this JVM ran an application, close its contexts before the server stops:
+     * a context still open on a stopped server waits out the pool's connection timeout in its workers' stops (a test
+     * fork's exit took 30 s more). Every shutdown hook starts at once, so that hook's thread is looked for a moment; a
+     * JVM without an application (the cluster tests') has none. Bounded below failsafe's 30 s, after which it kills
+     * the fork and the server would be left running.
+     */
+    private static void awaitSpringShutdownHook() throws InterruptedException {
+        long until = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(500);
+        while (System.nanoTime() < until) {
+            for (Thread t : Thread.getAllStackTraces().keySet()) {
+                if ("SpringApplicationShutdownHook".equals(t.getName())) {
+                    t.join(20_000);
+                    return;
+                }
+            }
+            Thread.sleep(20);
+        }
     }
 
     private static void run(List<String> cmd, boolean asPostgres) throws IOException, InterruptedException {
