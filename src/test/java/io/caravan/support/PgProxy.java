@@ -136,11 +136,11 @@ public final class PgProxy implements AutoCloseable {
                     String chunk = new String(buf, 0, n, StandardCharsets.ISO_8859_1);
                     marked |= chunk.contains(sql);
                     tx.write(buf, 0, n);
-                    if (marked && chunk.contains("COMMIT") && wanted(tx.toByteArray())
-                            && armed.compareAndSet(sql, null)) {
+                    byte[] sent = marked && chunk.contains("COMMIT") ? tx.toByteArray() : null;
+                    if (sent != null && wanted(sent) && armed.compareAndSet(sql, null)) {
                         // nothing the server says from here reaches the client, however fast it answers
                         mute.set(true);
-                        cutTransaction = tx.toByteArray();
+                        cutTransaction = sent;
                         out.write(buf, 0, n);
                         out.flush();
                         if (refuseAfterCut) {
