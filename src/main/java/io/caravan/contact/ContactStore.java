@@ -4,7 +4,9 @@ import io.caravan.audit.MergedRecords;
 import io.caravan.crypto.FieldCipher;
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.UUID;
 import org.springframework.jdbc.core.JdbcTemplate;
@@ -444,6 +446,39 @@ public class ContactStore implements MergedRecords {
             rows = jdbc.queryForList("SELECT contact_id FROM trigger_event WHERE id = ?", UUID.class, eventId);
         }
         return rows.isEmpty() ? Optional.empty() : Optional.of(rows.get(0));
+    }
+
+    /**
+     * {@link #eventOwner} for a run of one partition's events, by event id: one read of the run's positions (a merge
+     * or a split moves an event to another contact in place, at its position), and the key lookup only for an event
+     * not found there. An event that is gone has no entry.
+     */
+    public Map<UUID, UUID> eventOwners(List<LoggedEvent> run) {
+        Map<UUID, UUID> owners = new HashMap<>();
+        if (run.isEmpty()) {
+            return owners;
+        }
+        int partition = run.get(0).partition();
+        long from = Long.MAX_VALUE;
+        long to = Long.MIN_VALUE;
+        for (LoggedEvent e : run) {
+            if (e.partition() != partition) {
+                throw new IllegalArgumentException("a run is one partition's");
+            }
+            from = Math.min(from, e.position());
+            to = Math.max(to, e.position());
+        }
+        jdbc.query("SELECT id, contact_id FROM trigger_event WHERE log_partition = ? AND position BETWEEN ? AND ?",
+                rs -> {
+                    owners.put(rs.getObject(1, UUID.class), rs.getObject(2, UUID.class));
+                }, partition, from, to);
+        owners.keySet().retainAll(run.stream().map(LoggedEvent::id).collect(java.util.stream.Collectors.toSet()));
+        for (LoggedEvent e : run) {
+            if (!owners.containsKey(e.id())) {
+                eventOwner(e.contactId(), e.id()).ifPresent(o -> owners.put(e.id(), o));
+            }
+        }
+        return owners;
     }
 
     private LoggedEvent logged(java.sql.ResultSet rs) throws java.sql.SQLException {

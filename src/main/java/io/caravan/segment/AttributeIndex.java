@@ -173,6 +173,40 @@ public final class AttributeIndex {
         }
     }
 
+    /**
+     * The contact's row as attributes, or null when it is not held. What the arrays keep of each: a date as its day, a
+     * gender or a ZIP3 only when it has the form the index reads (the codes, states, languages and the visit,
+     * discharge and appointment days come back as they were put).
+     */
+    public IndexedAttributes attributes(UUID id) {
+        lock.readLock().lock();
+        try {
+            Integer r = rowOf.get(id);
+            if (r == null) {
+                return null;
+            }
+            int[] numbers = codeIds[r];
+            List<String> cs = new ArrayList<>(numbers.length);
+            for (int n : numbers) {
+                cs.add(codes.value(n));
+            }
+            return new IndexedAttributes(iso(birth[r]), sexName(sex[r]),
+                    zip3[r] < 0 ? null : String.format(java.util.Locale.ROOT, "%03d", zip3[r]),
+                    text(states, state[r]), text(languages, language[r]), List.copyOf(cs), iso(visit[r]),
+                    iso(discharge[r]), iso(appointment[r]));
+        } finally {
+            lock.readLock().unlock();
+        }
+    }
+
+    private static String iso(int day) {
+        return day == NONE ? null : LocalDate.ofEpochDay(day).toString();
+    }
+
+    private static String text(Dictionary d, short number) {
+        return number == 0 ? null : d.value(number);
+    }
+
     public boolean contains(UUID id) {
         lock.readLock().lock();
         try {

@@ -4,15 +4,19 @@ import io.caravan.contact.Contact;
 import io.caravan.contact.ContactStore;
 import io.caravan.contact.ContactStore.LoggedEvent;
 import io.caravan.eventlog.EventSubscriber;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.UUID;
 import org.springframework.stereotype.Component;
 
 /**
  * Keeps the attribute index current: an event-log subscriber with its own cursor ({@code segment-index}). For each
  * event it reads the contact once (the only decryption of a contact's record the index ever needs), derives the
- * indexed attributes, stores them sealed, updates the arrays in memory and re-tests the contact's segments - all in
- * the transaction that moves its cursor. The segment events it raises itself are skipped.
+ * indexed attributes from those it holds and the event, stores them sealed, updates the arrays in memory and re-tests
+ * the contact's segments - all in the transaction that moves its cursor. The segment events it raises itself are skipped.
  */
 @Component
 class SegmentIndexer implements EventSubscriber {
@@ -49,21 +53,44 @@ class SegmentIndexer implements EventSubscriber {
         if (!wants(logged.type())) {
             return;
         }
-        Optional<UUID> owner = contacts.eventOwner(logged.contactId(), logged.event().id());
-        if (owner.isEmpty()) {
+        Optional<UUID> owner = contacts.eventOwner(logged.contactId(), logged.id());
+        if (owner.isPresent()) {
+            // the other readers of the log read the same contact for the same event: decrypted once while unchanged
+            contacts.findForSend(owner.get()).ifPresent(c -> index(logged, c));
+        }
+    }
+
+    /**
+     * A run: the events' owners, their contacts and the memberships of the run's contacts are read once for the run,
+     * not once for each event (they were most of the index's reads). A contact read at the start of the run is as
+     * current as one read at its event: a later change of it is a later event of the log.
+     */
+    @Override
+    public void onEvents(List<LoggedEvent> events) {
+        List<LoggedEvent> wanted = events.stream().filter(e -> wants(e.type())).toList();
+        if (wanted.isEmpty()) {
             return;
         }
-        // the other readers of the log read the same contact for the same event: decrypted once while it is unchanged
-        Optional<Contact> found = contacts.findForSend(owner.get());
-        if (found.isEmpty()) {
-            return;
+        Map<UUID, UUID> owners = contacts.eventOwners(wanted);
+        Set<UUID> ids = new HashSet<>(owners.values());
+        segments.readMemberships(ids);
+        Map<UUID, Contact> found = contacts.findAllForSend(ids);
+        for (LoggedEvent e : wanted) {
+            UUID owner = owners.get(e.id());
+            Contact c = owner == null ? null : found.get(owner);
+            if (c != null) {
+                index(e, c);
+            }
         }
-        Contact c = found.get();
-        if (!c.id.equals(logged.contactId()) && segments.stored(logged.contactId()) != null) {
+    }
+
+    /** The event of {@code logged}, now held by {@code c} (the event's contact, or the survivor of a merge). */
+    private void index(LoggedEvent logged, Contact c) {
+        if (!c.id.equals(logged.contactId()) && segments.current(logged.contactId()) != null) {
             // the event's contact was merged into c: its row goes, c's takes in what it knew
             segments.forget(logged.contactId());
         }
-        IndexedAttributes before = segments.stored(c.id);
+        IndexedAttributes before = segments.current(c.id);
         segments.indexed(c.id, before, IndexedAttributes.after(before, c, logged.event()));
     }
 }

@@ -522,13 +522,16 @@ public class Segments implements SmartLifecycle {
     }
 
     private void evaluate(UUID contactId, Run run) {
-        if (run.evaluated == null) {
-            run.evaluated = new HashSet<>(jdbc.queryForList("SELECT segment_id FROM segment_state", String.class));
-            run.outside = outside();
+        Set<String> evaluated = evaluated(run);
+        if (evaluated.isEmpty()) {
+            return;
         }
-        Set<String> evaluated = run.evaluated;
-        Set<String> memberOf = new HashSet<>(jdbc.queryForList(
-                "SELECT segment_id FROM segment_member WHERE contact_id = ?", String.class, contactId));
+        Set<String> memberOf = run.members.get(contactId);
+        if (memberOf == null) {
+            memberOf = new HashSet<>(jdbc.queryForList(
+                    "SELECT segment_id FROM segment_member WHERE contact_id = ?", String.class, contactId));
+            run.members.put(contactId, memberOf);
+        }
         LocalDate today = today();
         SegmentFacts.Outside o = run.outside;
         Instant at = clock.instant();
@@ -540,10 +543,21 @@ public class Segments implements SmartLifecycle {
             boolean is = index.matches(Conditions.compile(d.definition().when), contactId, today, o);
             if (is && !memberOf.contains(id)) {
                 changed(id, List.of(contactId), List.of(), at, true);
+                memberOf.add(id);
             } else if (!is && memberOf.contains(id)) {
                 changed(id, List.of(), List.of(contactId), at, true);
+                memberOf.remove(id);
             }
         }
+    }
+
+    /** The segments evaluated so far (those whose membership is kept), read once a run with the run's outside facts. */
+    private Set<String> evaluated(Run run) {
+        if (run.evaluated == null) {
+            run.evaluated = new HashSet<>(jdbc.queryForList("SELECT segment_id FROM segment_state", String.class));
+            run.outside = outside();
+        }
+        return run.evaluated;
     }
 
     /** A contact merged into another: forgotten by the index and its segments, without events (it is gone). */
@@ -555,6 +569,7 @@ public class Segments implements SmartLifecycle {
                     Timestamp.from(clock.instant()));
         }
         jdbc.update("DELETE FROM segment_member WHERE contact_id = ?", contactId);
+        run().members.put(contactId, new HashSet<>());
         TransactionSynchronizationManager.registerSynchronization(new TransactionSynchronization() {
             @Override
             public void afterCompletion(int status) {
@@ -573,6 +588,12 @@ public class Segments implements SmartLifecycle {
      */
     private static final class Run {
         final Set<UUID> touched = new HashSet<>();
+        /**
+         * The segments each contact of the run belongs to: read once (for a run's contacts together, see
+         * {@link #readMemberships}) and kept as the run changes them. Only this run changes them while it holds the
+         * membership lock.
+         */
+        final Map<UUID, Set<String>> members = new java.util.HashMap<>();
         Set<String> evaluated;
         SegmentFacts.Outside outside;
     }
@@ -606,6 +627,38 @@ public class Segments implements SmartLifecycle {
                 membership.unlock();
             }
         });
+    }
+
+    /**
+     * In the index subscriber's transaction, before a run's events: the segments these contacts belong to, in one
+     * query for the run instead of one for each event. Takes the membership lock first, as {@link #indexed} does, so
+     * what is read stays true for the run.
+     */
+    void readMemberships(java.util.Collection<UUID> contactIds) {
+        hold();
+        Run run = run();
+        if (evaluated(run).isEmpty()) {
+            return;
+        }
+        List<UUID> unread = contactIds.stream().distinct().filter(id -> !run.members.containsKey(id)).toList();
+        for (int i = 0; i < unread.size(); i += BATCH) {
+            List<UUID> chunk = unread.subList(i, Math.min(unread.size(), i + BATCH));
+            chunk.forEach(id -> run.members.put(id, new HashSet<>()));
+            jdbc.query("SELECT contact_id, segment_id FROM segment_member WHERE contact_id IN ("
+                    + "?,".repeat(chunk.size() - 1) + "?)", rs -> {
+                        run.members.get(rs.getObject(1, UUID.class)).add(rs.getString(2));
+                    }, chunk.toArray());
+        }
+    }
+
+    /**
+     * The contact's attributes as the index holds them, or null. On one node from memory: every change of a row is
+     * this process's, in the transaction that puts it in memory (and takes it back on a rollback), so memory and rows
+     * agree and the row need not be read and decrypted. On several nodes from the row: another node may have written
+     * it since this node's last refresh.
+     */
+    IndexedAttributes current(UUID contactId) {
+        return severalNodes ? stored(contactId) : index.attributes(contactId);
     }
 
     /** The contact's attributes as stored, or null. */

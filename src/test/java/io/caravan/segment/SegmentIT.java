@@ -17,8 +17,11 @@ import java.util.Map;
 import java.util.UUID;
 import org.awaitility.Awaitility;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 import org.springframework.beans.factory.annotation.Autowired;
 import org.springframework.boot.test.context.SpringBootTest;
+import org.springframework.boot.test.system.CapturedOutput;
+import org.springframework.boot.test.system.OutputCaptureExtension;
 import org.springframework.boot.test.web.client.TestRestTemplate;
 import org.springframework.http.ResponseEntity;
 import org.springframework.test.annotation.DirtiesContext;
@@ -32,6 +35,7 @@ import org.springframework.test.context.DynamicPropertySource;
  */
 @SpringBootTest(webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT)
 @DirtiesContext
+@ExtendWith(OutputCaptureExtension.class)
 class SegmentIT {
 
     static final TestHub HUB = TestHub.named("segments");
@@ -214,6 +218,37 @@ class SegmentIT {
                 .getBody()).get("sample").toString()).contains(pat.toString());
         assertThat(jdbc.queryForObject("SELECT COUNT(*) FROM segment_attribute WHERE contact_id = ?", Integer.class,
                 pat)).isEqualTo(1);
+    }
+
+    @Autowired
+    io.caravan.eventlog.EventPump pump;
+
+    /**
+     * The index reads a run of the log in one transaction, with the run's memberships read once: a patient who enters,
+     * leaves and enters again within one run gets each change once, and the run is not refused for a membership it
+     * had already recorded (the one-at-a-time fallback would hide that from the events, not from the log).
+     */
+    @Test
+    void aRunThatMovesAPatientInOutAndInAgainRaisesEachChangeOnce(CapturedOutput output) throws Exception {
+        assertThat(define("booked", "operations", "hasAppointment()").getStatusCode().value()).isEqualTo(201);
+        UUID pat = HubApi.register(HUB, rest, "SEG-5", "Segment", "Ida", "seg-5@example.org", "");
+        Awaitility.await().atMost(Duration.ofSeconds(15)).until(() -> pump.isRunning());
+        String start = Hl7Messages.ts(OffsetDateTime.now().plusDays(3).withNano(0));
+        pump.stop();
+        try {
+            send(Hl7Messages.s12(Hl7Messages.controlId(), "SEG-5", start));
+            send(Hl7Messages.s12(Hl7Messages.controlId(), "SEG-5", start).replace("SIU^S12^SIU_S12",
+                    "SIU^S15^SIU_S12"));
+            send(Hl7Messages.s12(Hl7Messages.controlId(), "SEG-5", start));
+        } finally {
+            pump.start();
+        }
+        Awaitility.await().atMost(Duration.ofSeconds(15)).until(() -> events(pat, "segment.entered").stream()
+                .filter("booked"::equals).count() == 2);
+        assertThat(events(pat, "segment.exited")).containsExactly("booked");
+        assertThat(jdbc.queryForList("SELECT segment_id FROM segment_member WHERE contact_id = ?", String.class,
+                pat)).containsExactly("booked");
+        assertThat(output.getAll()).doesNotContain("failed for " + SegmentIndexer.SUBSCRIBER);
     }
 
     String asthmaSample() throws Exception {
