@@ -103,7 +103,27 @@ public class ContactStore implements MergedRecords {
         }
     };
     static final int WRITTEN_SIZE = 5_000;
-    /** Empties {@link #written} of old copies on a quiet hub, where nothing else would. */
+
+    /**
+     * Logged events a reader of the log opened lately, by id: the readers of a busy log (the segment
+     * index, each stream, the workflow engine) take the same events within moments of each other, and each decrypted
+     * and parsed them again. Kept as {@link #written} keeps contacts: bounded, young ones only, in memory only. An
+     * event's content never changes once logged (a merge or a split moves it to another contact in place). Shared by
+     * the readers: read it, never change it.
+     */
+    private final java.util.concurrent.ConcurrentHashMap<UUID, Opened> opened =
+            new java.util.concurrent.ConcurrentHashMap<>();
+    /** The ids of {@link #opened} in the order they were opened (an id opened again appears again). */
+    private final java.util.ArrayDeque<UUID> openedOrder = new java.util.ArrayDeque<>();
+    static final int OPENED_SIZE = 10_000;
+
+    private record Opened(TriggerEvent event, long at) {
+
+        boolean fresh() {
+            return System.nanoTime() - at < SEND_CACHE_TTL.toNanos();
+        }
+    }
+    /** Empties {@link #written} and {@link #opened} of old copies on a quiet hub, where nothing else would. */
     private final java.util.concurrent.ScheduledExecutorService expiry = java.util.concurrent.Executors
             .newSingleThreadScheduledExecutor(r -> {
                 Thread t = new Thread(r, "caravan-contact-copies-expiry");
@@ -116,7 +136,10 @@ public class ContactStore implements MergedRecords {
     @jakarta.annotation.PostConstruct
     void startExpiry() {
         long every = SEND_CACHE_TTL.toMillis() / 2;
-        expiry.scheduleWithFixedDelay(this::dropOldWritten, every, every, java.util.concurrent.TimeUnit.MILLISECONDS);
+        expiry.scheduleWithFixedDelay(() -> {
+            dropOldWritten();
+            dropOld();
+        }, every, every, java.util.concurrent.TimeUnit.MILLISECONDS);
     }
 
     @jakarta.annotation.PreDestroy
@@ -124,6 +147,10 @@ public class ContactStore implements MergedRecords {
         expiry.shutdownNow();
         synchronized (written) {
             written.clear();
+        }
+        synchronized (openedOrder) {
+            opened.clear();
+            openedOrder.clear();
         }
     }
 
@@ -217,6 +244,23 @@ public class ContactStore implements MergedRecords {
             java.util.Iterator<Held> it = written.values().iterator();
             while (it.hasNext() && !it.next().fresh()) {
                 it.remove();
+            }
+        }
+    }
+
+    /** Drops opened events from the eldest on while they are too many or older than the send cache keeps contacts. */
+    private void dropOld() {
+        synchronized (openedOrder) {
+            UUID eldest;
+            while ((eldest = openedOrder.peekFirst()) != null) {
+                Opened o = opened.get(eldest);
+                if (o != null && o.fresh() && opened.size() <= OPENED_SIZE) {
+                    return;
+                }
+                openedOrder.pollFirst();
+                if (o != null) {
+                    opened.remove(eldest, o);
+                }
             }
         }
     }
@@ -486,7 +530,34 @@ public class ContactStore implements MergedRecords {
         String keyId = rs.getString(5);
         byte[] payload = rs.getBytes(6);
         return new LoggedEvent(rs.getInt(1), rs.getLong(2), rs.getObject(4, UUID.class), id, rs.getString(7),
-                () -> ContactJson.read(cipher.open(keyId, payload, id.toString()), TriggerEvent.class));
+                () -> open(id, keyId, payload));
+    }
+
+    /**
+     * A logged event's content, decrypted and parsed once for all the log's readers while it is young. Readers that
+     * keep pace read the same event at the same moment: the later one waits for the first one's parse.
+     */
+    private TriggerEvent open(UUID id, String keyId, byte[] payload) {
+        Opened o = opened.get(id);
+        if (o != null && o.fresh()) {
+            return o.event();
+        }
+        boolean[] parsed = {false};
+        o = opened.compute(id, (k, cur) -> {
+            if (cur != null && cur.fresh()) {
+                return cur;
+            }
+            parsed[0] = true;
+            return new Opened(ContactJson.read(cipher.open(keyId, payload, id.toString()), TriggerEvent.class),
+                    System.nanoTime());
+        });
+        if (parsed[0]) {
+            synchronized (openedOrder) {
+                openedOrder.add(id);
+            }
+            dropOld();
+        }
+        return o.event();
     }
 
     /**

@@ -18,8 +18,8 @@ import org.junit.jupiter.api.Test;
 import org.springframework.jdbc.core.JdbcTemplate;
 
 /**
- * What a reader of the log learns for a whole run at once: each event's owner now, in one read (a merge moves events to
- * the survivor in place, at their positions).
+ * What the log's readers share when they read a run of the log: each event's owner now, for the whole run in one read
+ * (a merge moves events to the survivor in place, at their positions), and each event's content, opened once.
  */
 class LogReadersTest {
 
@@ -61,5 +61,15 @@ class LogReadersTest {
             assertThat(owners.get(e.id())).as("as one event at a time finds it")
                     .isEqualTo(store.eventOwner(e.contactId(), e.id()).orElse(null));
         }
+    }
+
+    @Test
+    void readersOfTheSameEventShareOneOpenedCopy() {
+        LoggedEvent first = store.logAfter(0, 0, 1).get(0);
+        LoggedEvent second = store.logAt(0, List.of(1L)).get(0);
+        assertThat(first).isNotSameAs(second);
+        assertThat(second.event()).isSameAs(first.event());
+        assertThat(first.event().id()).isEqualTo(events.get(0));
+        assertThat(first.event().data()).containsEntry("location", "CLINIC");
     }
 }
