@@ -82,6 +82,7 @@ public final class StreamBench {
             plain(broker.getBrokersAsString(), payloads.subList(0, Math.min(warmup, payloads.size())));
             CPU_HUB.clear();
             CPU_PLAIN.clear();
+            CPU_INDEX.clear();
             List<Double> base = new ArrayList<>();
             List<Double> hub = new ArrayList<>();
             for (int r = 0; r < rounds; r++) {
@@ -101,6 +102,7 @@ public final class StreamBench {
             double ch = median(CPU_HUB);
             System.out.printf("  CPU per event (whole process, median): plain %.0f us, hub %.0f us; plain/hub %.0f %%%n",
                     cb, ch, 100 * cb / ch);
+            System.out.printf("  of which the segment index's reader (median): %.0f us per event%n", median(CPU_INDEX));
         } finally {
             ctx.close();
             broker.destroy();
@@ -145,16 +147,34 @@ public final class StreamBench {
         while (behind(ctx) > 0) {
             Thread.sleep(50);
         }
+        double index = threadCpuNanos("caravan-event-pump-segment-index") / 1e3 / count;
+        double stream = threadCpuNanos("caravan-event-pump-stream:") / 1e3 / count;
         System.out.printf("    hub round: %,d events in the outbox after %.2f s (%,.0f/s), delivered after %.2f s,"
-                + " CPU %.0f us/event; the log's other readers caught up %.2f s later%n", count, outboxed,
-                count / outboxed, secs, cpu, (System.nanoTime() - t1) / 1e9);
+                + " CPU %.0f us/event (the stream's reader %.0f, the segment index's %.0f); the log's other readers"
+                + " caught up %.2f s later%n", count, outboxed, count / outboxed, secs, cpu, stream, index,
+                (System.nanoTime() - t1) / 1e9);
         CPU_HUB.add(cpu);
+        CPU_INDEX.add(index);
         return count / secs;
     }
 
     /** The process's CPU per event (all threads: hub, broker, producer) of each timed round. */
     static final List<Double> CPU_HUB = new ArrayList<>();
     static final List<Double> CPU_PLAIN = new ArrayList<>();
+    /** The segment index's reader thread's CPU per event of each timed round (it reads every event beside the stream). */
+    static final List<Double> CPU_INDEX = new ArrayList<>();
+
+    /** CPU of the live threads whose name starts with {@code prefix}: the pump's readers live for one round. */
+    static long threadCpuNanos(String prefix) {
+        java.lang.management.ThreadMXBean mx = java.lang.management.ManagementFactory.getThreadMXBean();
+        long n = 0;
+        for (Thread t : Thread.getAllStackTraces().keySet()) {
+            if (t.getName().startsWith(prefix)) {
+                n += Math.max(0, mx.getThreadCpuTime(t.getId()));
+            }
+        }
+        return n;
+    }
 
     static long cpuNanos() {
         return ((com.sun.management.OperatingSystemMXBean) java.lang.management.ManagementFactory
