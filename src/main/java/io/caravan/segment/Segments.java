@@ -530,7 +530,9 @@ public class Segments implements SmartLifecycle {
         if (memberOf == null) {
             memberOf = new HashSet<>(jdbc.queryForList(
                     "SELECT segment_id FROM segment_member WHERE contact_id = ?", String.class, contactId));
-            run.members.put(contactId, memberOf);
+            if (!severalNodes) {
+                run.members.put(contactId, memberOf);
+            }
         }
         LocalDate today = today();
         SegmentFacts.Outside o = run.outside;
@@ -589,9 +591,9 @@ public class Segments implements SmartLifecycle {
     private static final class Run {
         final Set<UUID> touched = new HashSet<>();
         /**
-         * The segments each contact of the run belongs to: read once (for a run's contacts together, see
+         * The segments each contact of the run belongs to, on one node: read once (for a run's contacts together, see
          * {@link #readMemberships}) and kept as the run changes them. Only this run changes them while it holds the
-         * membership lock.
+         * membership lock (a merge deletes only the merged-away record's, which is no longer read once it commits).
          */
         final Map<UUID, Set<String>> members = new java.util.HashMap<>();
         Set<String> evaluated;
@@ -637,7 +639,8 @@ public class Segments implements SmartLifecycle {
     void readMemberships(java.util.Collection<UUID> contactIds) {
         hold();
         Run run = run();
-        if (evaluated(run).isEmpty()) {
+        if (severalNodes || evaluated(run).isEmpty()) {
+            // on several nodes another node's evaluation can change them meanwhile: read at each event
             return;
         }
         List<UUID> unread = contactIds.stream().distinct().filter(id -> !run.members.containsKey(id)).toList();
@@ -658,7 +661,13 @@ public class Segments implements SmartLifecycle {
      * it since this node's last refresh.
      */
     IndexedAttributes current(UUID contactId) {
-        return severalNodes ? stored(contactId) : index.attributes(contactId);
+        if (severalNodes) {
+            return stored(contactId);
+        }
+        // not in memory: never indexed, or taken out by a merge that has not committed (or rolled back) - the row
+        // says which, and holds the history a rollback keeps
+        IndexedAttributes held = index.attributes(contactId);
+        return held != null ? held : stored(contactId);
     }
 
     /** The contact's attributes as stored, or null. */
