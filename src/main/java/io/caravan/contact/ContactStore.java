@@ -73,7 +73,7 @@ public class ContactStore implements MergedRecords {
         }
 
         boolean fresh() {
-            return System.nanoTime() - at < SEND_CACHE_TTL.toNanos();
+            return young(at);
         }
     }
 
@@ -113,16 +113,22 @@ public class ContactStore implements MergedRecords {
      */
     private final java.util.concurrent.ConcurrentHashMap<UUID, Opened> opened =
             new java.util.concurrent.ConcurrentHashMap<>();
-    /** The ids of {@link #opened} in the order they were opened (an id opened again appears again). */
-    private final java.util.ArrayDeque<UUID> openedOrder = new java.util.ArrayDeque<>();
+    /** The copies of {@link #opened} in the order they were opened, eldest first. */
+    private final java.util.ArrayDeque<Opened> openedOrder = new java.util.ArrayDeque<>();
     static final int OPENED_SIZE = 10_000;
 
-    private record Opened(TriggerEvent event, long at) {
+    private record Opened(UUID id, TriggerEvent event, long at) {
 
         boolean fresh() {
-            return System.nanoTime() - at < SEND_CACHE_TTL.toNanos();
+            return young(at);
         }
     }
+
+    /** Whether a copy made at {@code at} (nanoTime) is young enough to hand out: the send cache's time. */
+    private static boolean young(long at) {
+        return System.nanoTime() - at < SEND_CACHE_TTL.toNanos();
+    }
+
     /** Empties {@link #written} and {@link #opened} of old copies on a quiet hub, where nothing else would. */
     private final java.util.concurrent.ScheduledExecutorService expiry = java.util.concurrent.Executors
             .newSingleThreadScheduledExecutor(r -> {
@@ -251,16 +257,10 @@ public class ContactStore implements MergedRecords {
     /** Drops opened events from the eldest on while they are too many or older than the send cache keeps contacts. */
     private void dropOld() {
         synchronized (openedOrder) {
-            UUID eldest;
-            while ((eldest = openedOrder.peekFirst()) != null) {
-                Opened o = opened.get(eldest);
-                if (o != null && o.fresh() && opened.size() <= OPENED_SIZE) {
-                    return;
-                }
+            Opened eldest;
+            while ((eldest = openedOrder.peekFirst()) != null && (!eldest.fresh() || opened.size() > OPENED_SIZE)) {
                 openedOrder.pollFirst();
-                if (o != null) {
-                    opened.remove(eldest, o);
-                }
+                opened.remove(eldest.id(), eldest);
             }
         }
     }
@@ -542,18 +542,18 @@ public class ContactStore implements MergedRecords {
         if (o != null && o.fresh()) {
             return o.event();
         }
-        boolean[] parsed = {false};
+        Opened[] made = {null};
         o = opened.compute(id, (k, cur) -> {
             if (cur != null && cur.fresh()) {
                 return cur;
             }
-            parsed[0] = true;
-            return new Opened(ContactJson.read(cipher.open(keyId, payload, id.toString()), TriggerEvent.class),
+            made[0] = new Opened(id, ContactJson.read(cipher.open(keyId, payload, id.toString()), TriggerEvent.class),
                     System.nanoTime());
+            return made[0];
         });
-        if (parsed[0]) {
+        if (made[0] != null) {
             synchronized (openedOrder) {
-                openedOrder.add(id);
+                openedOrder.add(made[0]);
             }
             dropOld();
         }

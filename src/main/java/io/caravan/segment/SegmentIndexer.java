@@ -4,7 +4,6 @@ import io.caravan.contact.Contact;
 import io.caravan.contact.ContactStore;
 import io.caravan.contact.ContactStore.LoggedEvent;
 import io.caravan.eventlog.EventSubscriber;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -15,7 +14,8 @@ import org.springframework.stereotype.Component;
  * Keeps the attribute index current: an event-log subscriber with its own cursor ({@code segment-index}). For each
  * event it reads the contact once (the only decryption of a contact's record the index ever needs), derives the
  * indexed attributes from those it holds and the event, stores them sealed, updates the arrays in memory and re-tests
- * the contact's segments - all in the transaction that moves its cursor. The segment events it raises itself are skipped.
+ * the contact's segments - all in the transaction that moves its cursor. The segment events it raises itself are
+ * skipped.
  */
 @Component
 class SegmentIndexer implements EventSubscriber {
@@ -70,7 +70,7 @@ class SegmentIndexer implements EventSubscriber {
             return;
         }
         Map<UUID, UUID> owners = contacts.eventOwners(wanted);
-        segments.readMemberships(new HashSet<>(owners.values()));
+        segments.readMemberships(owners.values());
         for (LoggedEvent e : wanted) {
             UUID owner = owners.get(e.id());
             // the contact at its event, not at the run's start: a merge committed meanwhile reads as the survivor

@@ -655,17 +655,16 @@ public class Segments implements SmartLifecycle {
     }
 
     /**
-     * The contact's attributes as the index holds them, or null. On one node from memory: every change of a row is
-     * this process's, in the transaction that puts it in memory (and takes it back on a rollback), so memory and rows
-     * agree and the row need not be read and decrypted. On several nodes from the row: another node may have written
-     * it since this node's last refresh.
+     * The contact's attributes as the index holds them, or null. On one node from memory when it holds the contact:
+     * every change of a row is this process's and reaches memory in its transaction, so the row need not be read and
+     * decrypted. From the row when memory does not hold it (never indexed, or taken out by a merge that has not
+     * committed or rolled back: the row keeps its history), and always on several nodes (another node may have
+     * written it since this node's last refresh).
      */
     IndexedAttributes current(UUID contactId) {
         if (severalNodes) {
             return stored(contactId);
         }
-        // not in memory: never indexed, or taken out by a merge that has not committed (or rolled back) - the row
-        // says which, and holds the history a rollback keeps
         IndexedAttributes held = index.attributes(contactId);
         return held != null ? held : stored(contactId);
     }
